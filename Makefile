@@ -1,0 +1,48 @@
+# Every target works on a fresh clone: it creates .venv and installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CLI := $(BIN)/latent-atlas
+ZOO := full-2d recon-2d kl-2d full-16d
+
+.PHONY: run test setup data zoo lint bench clean
+
+# Create the virtual environment and install Latent Atlas with its test tools (re-run when pyproject changes)
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Install only
+setup: $(VENV)/.installed
+
+# Fetch and verify MNIST into $LATENT_ATLAS_HOME (default ~/.cache/latent-atlas)
+data: setup
+	$(CLI) data
+
+# Train whatever is missing of the default models, with progress bars
+zoo: data
+	$(CLI) train --zoo
+
+# The front door: train the default models on first run, then report their test metrics
+run: zoo
+	@for model in $(ZOO); do $(CLI) eval $$model || exit 1; done
+
+# Lint, type-check and run every test (trains small models in a temporary home)
+test: setup lint
+	$(BIN)/python -m pytest
+
+# ruff (lint + format) and mypy
+lint: setup
+	$(BIN)/ruff check model tests bench
+	$(BIN)/ruff format --check model tests bench
+	$(BIN)/mypy model
+
+# Training speed against the conventional DataLoader loop (prints figures; takes several minutes)
+bench: data
+	$(BIN)/python bench/train_speed.py
+
+# Remove the virtual environment (data and models under the home are kept)
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,182 @@
+"""`latent-atlas data | train | eval`: the command line of the model core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from model.checkpoint import CheckpointError, load_vae
+from model.config import ARCHITECTURES, LOSS_MODES, ModelConfig, TrainConfig
+from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
+from model.device import resolve_device
+from model.evaluation import evaluate, mean_image_baseline
+from model.home import atlas_home, check_model_id, data_root, models_root
+from model.train import train
+from model.zoo import train_zoo, zoo_entries
+
+EXIT_USAGE = 2
+EXIT_NO_DATA = 3
+EXIT_INTERRUPTED = 130
+
+
+def _home(args: argparse.Namespace) -> Path:
+    return atlas_home(args.home)
+
+
+def load_mnist(home: Path, data_dir: Path | None = None) -> tuple[Digits, Digits]:
+    root = ensure_mnist(data_root(home), data_dir)
+    return load_digits(root, "train"), load_digits(root, "test")
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    root = ensure_mnist(data_root(_home(args)), args.data_dir)
+    print(f"MNIST verified under {root}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    home = _home(args)
+    if args.zoo == (args.model_id is not None):
+        raise ValueError("name one MODEL_ID to train, or pass --zoo for the default models")
+    train_digits, test_digits = load_mnist(home, args.data_dir)
+    if args.zoo:
+        trained = train_zoo(
+            home, zoo_entries(quick=args.quick, device=args.device), train_digits, test_digits
+        )
+        names = ", ".join(info.model_id for info in trained) or "nothing (all present)"
+        print(f"trained {names} under {models_root(home)}")
+        return 0
+    model_id = check_model_id(args.model_id)
+    hidden = tuple(int(width) for width in args.hidden.split(","))
+    info = train(
+        models_root(home) / model_id,
+        model_id=model_id,
+        title=args.title or model_id,
+        model_config=ModelConfig(latent_dim=args.latent_dim, hidden=hidden, architecture=args.architecture),
+        config=TrainConfig(
+            loss=args.loss,
+            beta=args.beta,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            device=args.device,
+            train_limit=args.train_limit,
+        ),
+        train_digits=train_digits,
+        test_digits=test_digits,
+        resume=args.resume,
+    )
+    print(f"{model_id}: test -ELBO {info.metrics['neg_elbo']:.2f} nats after {info.epochs_completed} epochs")
+    return 0
+
+
+def _model_folder(home: Path, name: str) -> Path:
+    """MODEL is an id under the home, or a path to a model folder."""
+    candidate = Path(name)
+    if candidate.is_dir():
+        return candidate
+    return models_root(home) / check_model_id(name)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    home = _home(args)
+    folder = _model_folder(home, args.model)
+    device = resolve_device(args.device)
+    info, vae = load_vae(folder, device)
+    train_digits, test_digits = load_mnist(home, args.data_dir)
+    x_test = test_digits.pixels(device)
+    metrics = evaluate(vae, x_test, samples=args.samples)
+    report = {
+        "model": info.model_id,
+        "title": info.title,
+        "test_digits": len(test_digits),
+        **metrics.as_dict(),
+        "mean_image_baseline_nll": mean_image_baseline(train_digits.pixels(device), x_test),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    rows = [
+        ("-ELBO (nats/digit)", f"{metrics.neg_elbo:.2f}"),
+        ("reconstruction NLL", f"{metrics.reconstruction_nll:.2f}"),
+        ("KL(q(z|x) || p(z))", f"{metrics.kl:.2f}"),
+        ("KL per dimension", " ".join(f"{value:.2f}" for value in metrics.kl_per_dim)),
+        ("active units", f"{metrics.active_units} of {len(metrics.kl_per_dim)}"),
+        ("mean-image baseline NLL", f"{report['mean_image_baseline_nll']:.2f}"),
+    ]
+    print(f"{info.title} ({info.model_id}), {len(test_digits)} test digits, {args.samples} z draw(s) each")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latent-atlas", description="Explore the latent spaces of VAEs.")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="data and models folder (default $LATENT_ATLAS_HOME or ~/.cache/latent-atlas)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    data = commands.add_parser("data", help="fetch and verify MNIST")
+    data.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    data.set_defaults(run=cmd_data)
+
+    tr = commands.add_parser("train", help="train one model, or the default zoo with --zoo")
+    tr.add_argument("model_id", nargs="?", metavar="MODEL_ID", help="folder name under the home")
+    tr.add_argument("--zoo", action="store_true", help="train what is missing of the default models")
+    tr.add_argument("--quick", action="store_true", help="with --zoo: a few epochs on a slice, for tests")
+    tr.add_argument("--latent-dim", type=int, default=2)
+    tr.add_argument("--hidden", default="512,256", help="comma-separated encoder widths")
+    tr.add_argument("--architecture", choices=ARCHITECTURES, default="mlp")
+    tr.add_argument("--loss", choices=LOSS_MODES, default="full")
+    tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")
+    tr.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    tr.add_argument("--lr", type=float, default=TrainConfig.lr)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--train-limit", type=int, help="train on the first N digits only")
+    tr.add_argument("--title", help="display name (default: the id)")
+    tr.add_argument("--resume", action="store_true", help="continue from the last complete epoch")
+    tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    tr.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    tr.set_defaults(run=cmd_train)
+
+    ev = commands.add_parser("eval", help="test-set ELBO, KL per dimension and active units of a model")
+    ev.add_argument("model", metavar="MODEL", help="a model id under the home, or a model folder")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--samples", type=int, default=10, help="z draws per digit for E_q[log p(x|z)]")
+    ev.add_argument("--device", default="auto")
+    ev.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    ev.set_defaults(run=cmd_eval)
+    return parser
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
+    """Parse and run a command, turning known failures into one message and an exit code."""
+    args = parser.parse_args(argv)
+    command: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return command(args)
+    except DataUnavailableError as error:
+        print(f"latent-atlas: {error}", file=sys.stderr)
+        return EXIT_NO_DATA
+    except (CheckpointError, ValueError) as error:
+        print(f"latent-atlas: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "\nlatent-atlas: interrupted; the last complete epoch is saved (continue with --resume)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(), argv)

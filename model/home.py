@@ -1,0 +1,33 @@
+"""Where data and models live: one home folder, never the repo."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+HOME_ENV = "LATENT_ATLAS_HOME"
+MODEL_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def atlas_home(override: Path | str | None = None) -> Path:
+    """The home: `override`, else $LATENT_ATLAS_HOME, else ~/.cache/latent-atlas."""
+    if override is not None:
+        return Path(override).expanduser()
+    env = os.environ.get(HOME_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "latent-atlas"
+
+
+def data_root(home: Path) -> Path:
+    return home / "data"
+
+
+def models_root(home: Path) -> Path:
+    return home / "models"
+
+
+def check_model_id(model_id: str) -> str:
+    """Model ids are folder names under the home, so they are restricted to a safe alphabet."""
+    if not MODEL_ID_PATTERN.fullmatch(model_id):
+        raise ValueError(f"invalid model id {model_id!r}: use 1-64 lowercase letters, digits, '-' or '_'")
+    return model_id

@@ -1,0 +1,111 @@
+"""The small inference API the web layer uses: load once, then encode, decode, interpolate, sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import torch
+
+from model.checkpoint import CheckpointInfo, load_vae
+from model.data import IMAGE_SIZE
+from model.device import resolve_device
+from model.vae import VAE
+
+InterpolationMethod = Literal["linear", "slerp"]
+
+
+def interpolate_latents(
+    z_start: torch.Tensor, z_end: torch.Tensor, steps: int, method: InterpolationMethod = "linear"
+) -> torch.Tensor:
+    """`steps` points from z_start to z_end (both [D]), endpoints included: [steps, D].
+
+    linear: a straight line, whose midpoints fall towards the origin where the prior has little mass
+    in high dimensions. slerp: along the great circle between the two directions, with the norm
+    moving linearly from |z_start| to |z_end| (White, 2016, "Sampling generative networks").
+    """
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2, got {steps}")
+    if method not in ("linear", "slerp"):
+        raise ValueError(f"method must be 'linear' or 'slerp', got {method!r}")
+    t = torch.linspace(0.0, 1.0, steps, device=z_start.device, dtype=z_start.dtype).unsqueeze(1)
+    linear = (1 - t) * z_start + t * z_end
+    if method == "linear":
+        return linear
+    norm_start, norm_end = z_start.norm(), z_end.norm()
+    if min(norm_start.item(), norm_end.item()) < 1e-8:
+        return linear  # a zero vector has no direction to turn from
+    u_start, u_end = z_start / norm_start, z_end / norm_end
+    omega = torch.arccos((u_start @ u_end).clamp(-1.0, 1.0))
+    if omega.item() < 1e-6:
+        direction = (1 - t) * u_start + t * u_end
+    else:
+        direction = (torch.sin((1 - t) * omega) * u_start + torch.sin(t * omega) * u_end) / torch.sin(omega)
+    direction = direction / direction.norm(dim=1, keepdim=True)
+    z: torch.Tensor = ((1 - t) * norm_start + t * norm_end) * direction
+    return z
+
+
+class LoadedModel:
+    """A checkpoint loaded once, in eval mode, on one device. Images are [B, 28, 28] floats in [0, 1]."""
+
+    def __init__(self, info: CheckpointInfo, vae: VAE, device: torch.device) -> None:
+        self.info = info
+        self.vae = vae
+        self.device = device
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "auto") -> LoadedModel:
+        resolved = resolve_device(device)
+        info, vae = load_vae(folder, resolved)
+        return cls(info, vae, resolved)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.vae.latent_dim
+
+    def _as_latents(self, z: torch.Tensor) -> torch.Tensor:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape [B, {self.latent_dim}], got {list(z.shape)}")
+        return z.to(self.device, torch.float32)
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """images: [B, 28, 28] or [B, 784] -> mu, sigma: [B, D] (on the CPU)."""
+        if images.ndim not in (2, 3) or images[0].numel() != IMAGE_SIZE * IMAGE_SIZE:
+            raise ValueError(f"images must be [B, 28, 28] or [B, 784], got {list(images.shape)}")
+        posterior = self.vae.encode(images.to(self.device, torch.float32))
+        return posterior.mu.cpu(), posterior.sigma.cpu()
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [B, D] -> the Bernoulli means of p(x|z) as images [B, 28, 28] (on the CPU)."""
+        logits = self.vae.decode(self._as_latents(z))
+        return torch.sigmoid(logits).reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()
+
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """Decode the posterior mean of each image: [B, 28, 28]."""
+        mu, _ = self.encode(images)
+        return self.decode(mu)
+
+    def interpolate(
+        self, z_start: torch.Tensor, z_end: torch.Tensor, steps: int, method: InterpolationMethod = "linear"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (z [steps, D], images [steps, 28, 28])."""
+        z = interpolate_latents(
+            self._as_latents(z_start.reshape(1, -1))[0],
+            self._as_latents(z_end.reshape(1, -1))[0],
+            steps,
+            method,
+        )
+        return z.cpu(), self.decode(z)
+
+    @torch.inference_mode()
+    def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw z ~ N(0, temperature^2 I), seeded -> (z [n, D], images [n, 28, 28])."""
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        z, pixels = self.vae.sample(n, torch.Generator().manual_seed(seed), temperature)
+        return z.cpu(), pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()

@@ -1,0 +1,52 @@
+"""The AEVB objective and its parts, per example, in nats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from model.config import TrainConfig
+from model.vae import VAE, DiagonalGaussian
+
+
+def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) = sum_i x_i log p_i + (1 - x_i) log(1 - p_i) per example, for intensities x in [0, 1].
+
+    logits, x: [B, 784] -> [B]. Computed from logits for numerical stability.
+    """
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class ObjectiveParts:
+    """Per-example terms [B]: the ELBO = reconstruction - kl (tutorial Eq. 30); loss is what is minimised."""
+
+    loss: torch.Tensor
+    reconstruction: torch.Tensor  # E_q[log p(x|z)], one-sample estimate
+    kl: torch.Tensor  # KL(q(z|x) || p(z)), analytic
+    posterior: DiagonalGaussian
+
+    @property
+    def elbo(self) -> torch.Tensor:
+        return self.reconstruction - self.kl
+
+
+def objective(
+    vae: VAE, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
+) -> ObjectiveParts:
+    """Evaluate the training objective of `config.loss` on x: [B, 784].
+
+    full: -ELBO. beta: -(recon - beta * KL). recon: -recon, a plain autoencoder with noise.
+    kl: KL only for the encoder; the decoder still learns to decode z, but on a detached z, so no
+    reconstruction gradient reaches the encoder and the latent map is shaped by the KL term alone.
+    """
+    posterior = vae.encode(x)
+    z = posterior.sample(generator)
+    if config.loss == "kl":
+        z = z.detach()
+    reconstruction = bernoulli_log_likelihood(vae.decode(z), x)
+    kl = posterior.kl()
+    loss = config.kl_weight * kl - reconstruction
+    return ObjectiveParts(loss=loss, reconstruction=reconstruction, kl=kl, posterior=posterior)

@@ -1,0 +1,52 @@
+"""Writes that are never seen half-done: temp file or folder, fsync, then rename."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _backup_of(folder: Path) -> Path:
+    return folder.parent / f".{folder.name}.old"
+
+
+def recover_folder(folder: Path) -> None:
+    """Finish or undo a replace_folder that a crash cut between its two renames."""
+    backup = _backup_of(folder)
+    if backup.exists():
+        if folder.exists():
+            shutil.rmtree(backup)
+        else:
+            os.replace(backup, folder)
+
+
+def replace_folder(folder: Path, fill: Callable[[Path], None]) -> None:
+    """Replace `folder` by a new one that `fill(staging)` writes, so readers see the old folder or the
+    new one, never a mix. A failure inside `fill` (or Ctrl-C) leaves the old folder untouched."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    recover_folder(folder)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        fill(staging)
+        for file in staging.iterdir():
+            fsync_path(file)
+        backup = _backup_of(folder)
+        if folder.exists():
+            os.replace(folder, backup)
+        os.replace(staging, folder)
+        shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_path(folder.parent)

@@ -1,0 +1,68 @@
+"""Session fixtures: one temporary LATENT_ATLAS_HOME, real MNIST fetched into it once, and a small real
+model trained once, so tests never touch the user's own data or models."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from model.config import ModelConfig, TrainConfig
+from model.data import Digits, ensure_mnist, load_digits
+from model.home import HOME_ENV, data_root, models_root
+from model.train import train
+
+TINY_TRAIN = 2_000  # a fixed slice: the first 2,000 training digits
+TINY_TEST = 1_000
+
+
+@pytest.fixture(scope="session")
+def atlas_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("latent-atlas-home")
+    previous = os.environ.get(HOME_ENV)
+    os.environ[HOME_ENV] = str(home)
+    yield home
+    if previous is None:
+        os.environ.pop(HOME_ENV, None)
+    else:
+        os.environ[HOME_ENV] = previous
+
+
+@pytest.fixture(scope="session")
+def mnist_root(atlas_home: Path) -> Path:
+    return ensure_mnist(data_root(atlas_home))
+
+
+@pytest.fixture(scope="session")
+def train_digits(mnist_root: Path) -> Digits:
+    return load_digits(mnist_root, "train")
+
+
+@pytest.fixture(scope="session")
+def test_digits(mnist_root: Path) -> Digits:
+    return load_digits(mnist_root, "test")
+
+
+TINY_MODEL = ModelConfig(latent_dim=2, hidden=(64,))
+TINY_TRAINING = TrainConfig(
+    epochs=2, batch_size=100, lr=2e-3, device="cpu", train_limit=TINY_TRAIN, test_limit=TINY_TEST
+)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Path:
+    """A 2-D VAE trained for 2 epochs on the fixed 2,000-digit slice: its folder."""
+    folder = models_root(atlas_home) / "tiny-2d"
+    train(
+        folder,
+        model_id="tiny-2d",
+        title="Tiny 2-D",
+        model_config=TINY_MODEL,
+        config=TINY_TRAINING,
+        train_digits=train_digits,
+        test_digits=test_digits,
+        progress=False,
+    )
+    return folder

@@ -1,0 +1,59 @@
+import json
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+from model.cli import EXIT_NO_DATA, EXIT_USAGE, main
+from model.data import SourceFailed
+
+
+def test_eval_json_reports_the_test_metrics(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", str(tiny_model), "--json", "--samples", "2", "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "tiny-2d" and report["test_digits"] == 10_000
+    assert report["neg_elbo"] == pytest.approx(report["reconstruction_nll"] + report["kl"])
+    assert len(report["kl_per_dim"]) == 2 and sum(report["kl_per_dim"]) == pytest.approx(report["kl"])
+    assert 0 <= report["active_units"] <= 2
+    # Both beat a decoder that says 0.5 for every pixel: 784 ln 2 nats.
+    coin_flip = 784 * math.log(2)
+    assert report["reconstruction_nll"] < 0.5 * coin_flip
+    assert report["mean_image_baseline_nll"] < 0.5 * coin_flip
+
+
+def test_eval_table_by_model_id(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tiny_model.parent.parent), "eval", "tiny-2d"]) == 0
+    out = capsys.readouterr().out
+    assert "Tiny 2-D (tiny-2d)" in out and "-ELBO (nats/digit)" in out and "active units" in out
+
+
+def test_eval_of_an_unknown_model_names_the_folder(
+    atlas_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["eval", "no-such-model"]) == EXIT_USAGE
+    assert f"model folder {atlas_home / 'models' / 'no-such-model'} does not exist" in capsys.readouterr().err
+
+
+def test_eval_rejects_a_path_like_id_that_is_no_folder(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "../no-such-folder"]) == EXIT_USAGE
+    assert "invalid model id '../no-such-folder'" in capsys.readouterr().err
+
+
+def test_train_needs_an_id_or_zoo(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train"]) == EXIT_USAGE
+    assert "name one MODEL_ID to train, or pass --zoo" in capsys.readouterr().err
+
+
+def test_missing_data_is_one_message_and_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def offline(raw: Path) -> None:
+        raise SourceFailed("offline")
+
+    monkeypatch.setattr("model.data.fetch_with_torchvision", offline)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["--home", str(tmp_path / "home"), "data"]) == EXIT_NO_DATA
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "MNIST is not available" in err and "--data-dir DIR" in err
+    assert os.listdir(tmp_path / "home" / "data") == []

@@ -1,0 +1,105 @@
+import math
+
+import pytest
+import torch
+
+from model.config import ModelConfig, TrainConfig
+from model.objectives import bernoulli_log_likelihood, objective
+from model.vae import VAE, DiagonalGaussian, prior_log_prob
+
+
+def test_analytic_kl_matches_monte_carlo() -> None:
+    generator = torch.Generator().manual_seed(0)
+    posterior = DiagonalGaussian(
+        mu=torch.tensor([[0.5, -1.2, 2.0]]), logvar=torch.tensor([[-1.0, 0.3, -2.5]])
+    )
+    z = posterior.mu + posterior.sigma * torch.randn((200_000, 3), generator=generator)
+    monte_carlo = (posterior.log_prob(z) - prior_log_prob(z)).mean()
+    assert posterior.kl().item() == pytest.approx(monte_carlo.item(), abs=0.02)
+    assert posterior.kl_per_dim().sum().item() == pytest.approx(posterior.kl().item())
+
+
+def test_kl_is_zero_only_at_the_prior() -> None:
+    at_prior = DiagonalGaussian(mu=torch.zeros(1, 4), logvar=torch.zeros(1, 4))
+    off_prior = DiagonalGaussian(mu=torch.full((1, 4), 0.1), logvar=torch.zeros(1, 4))
+    assert at_prior.kl().item() == 0.0
+    assert off_prior.kl().item() == pytest.approx(4 * 0.5 * 0.01)
+
+
+def test_bernoulli_log_likelihood_matches_hand_computation() -> None:
+    x = torch.tensor([[1.0, 0.0, 0.5]])
+    logits = torch.tensor([[0.0, 2.0, -1.0]])
+    p = [0.5, 1 / (1 + math.exp(-2.0)), 1 / (1 + math.exp(1.0))]
+    by_hand = math.log(p[0]) + math.log(1 - p[1]) + 0.5 * math.log(p[2]) + 0.5 * math.log(1 - p[2])
+    assert bernoulli_log_likelihood(logits, x).item() == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_gradients_reach_mu_and_logvar_through_the_reparametrization() -> None:
+    mu = torch.tensor([[0.3, -0.7]], requires_grad=True)
+    logvar = torch.tensor([[0.2, -1.0]], requires_grad=True)
+    generator = torch.Generator().manual_seed(1)
+    z = DiagonalGaussian(mu, logvar).sample(generator)
+    z.sum().backward()
+    eps = torch.randn((1, 2), generator=torch.Generator().manual_seed(1))
+    assert mu.grad is not None and logvar.grad is not None
+    assert torch.allclose(mu.grad, torch.ones(1, 2))
+    # dz/dlogvar = 0.5 * sigma * eps
+    assert torch.allclose(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * eps)
+
+
+def _gradients(vae: VAE, loss: torch.Tensor) -> dict[str, torch.Tensor]:
+    vae.zero_grad(set_to_none=False)
+    loss.backward()
+    return {name: p.grad.clone() for name, p in vae.named_parameters() if p.grad is not None}
+
+
+def _reference_terms(
+    vae: VAE, x: torch.Tensor, seed: int, detach_z: bool
+) -> tuple[torch.Tensor, torch.Tensor]:
+    posterior = vae.encode(x)
+    z = posterior.sample(torch.Generator().manual_seed(seed))
+    z = z.detach() if detach_z else z
+    return bernoulli_log_likelihood(vae.decode(z), x).mean(), posterior.kl().mean()
+
+
+@pytest.mark.parametrize(
+    ("config", "reconstruction_weight", "kl_weight"),
+    [
+        (TrainConfig(loss="full"), 1.0, 1.0),
+        (TrainConfig(loss="beta", beta=0.25), 1.0, 0.25),
+        (TrainConfig(loss="recon"), 1.0, 0.0),
+    ],
+)
+def test_each_loss_mode_uses_exactly_its_terms(
+    config: TrainConfig, reconstruction_weight: float, kl_weight: float
+) -> None:
+    torch.manual_seed(0)
+    vae = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
+    x = torch.rand(8, 784)
+    got = _gradients(vae, objective(vae, x, config, torch.Generator().manual_seed(5)).loss.mean())
+    reconstruction, kl = _reference_terms(vae, x, seed=5, detach_z=False)
+    expected = _gradients(vae, kl_weight * kl - reconstruction_weight * reconstruction)
+    assert got.keys() == expected.keys()
+    for name in got:
+        assert torch.allclose(got[name], expected[name], atol=1e-6), name
+
+
+def test_kl_mode_shapes_the_encoder_by_kl_alone() -> None:
+    torch.manual_seed(0)
+    vae = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
+    x = torch.rand(8, 784)
+    got = _gradients(
+        vae, objective(vae, x, TrainConfig(loss="kl"), torch.Generator().manual_seed(5)).loss.mean()
+    )
+    reconstruction, kl = _reference_terms(vae, x, seed=5, detach_z=True)
+    kl_only = _gradients(vae, kl)
+    decoder_fit = _gradients(vae, -reconstruction)
+    for name, grad in got.items():
+        expected = decoder_fit[name] if name.startswith("decoder") else kl_only[name]
+        assert torch.allclose(grad, expected, atol=1e-6), name
+    assert any(name.startswith("encoder") and grad.abs().sum() > 0 for name, grad in got.items())
+
+
+def test_beta_needs_beta_mode() -> None:
+    with pytest.raises(ValueError, match="needs loss='beta'"):
+        TrainConfig(loss="full", beta=0.5)
