@@ -35,9 +35,9 @@ test: setup lint
 
 # ruff (lint + format) and mypy
 lint: setup
-	$(BIN)/ruff check model tests bench
-	$(BIN)/ruff format --check model tests bench
-	$(BIN)/mypy model
+	$(BIN)/ruff check model app tests bench
+	$(BIN)/ruff format --check model app tests bench
+	$(BIN)/mypy model app
 
 # Training speed against the conventional DataLoader loop (prints figures; takes several minutes)
 bench: data

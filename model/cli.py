@@ -115,7 +115,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+AddCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentParser:
+    """The `latent-atlas` parser; `add_commands` lets a layer above (the web app's `serve`) add its own."""
     parser = argparse.ArgumentParser(prog="latent-atlas", description="Explore the latent spaces of VAEs.")
     parser.add_argument(
         "--home",
@@ -155,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto")
     ev.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
     ev.set_defaults(run=cmd_eval)
+    if add_commands is not None:
+        add_commands(commands)
     return parser
 
 

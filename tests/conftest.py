@@ -13,6 +13,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import Digits, ensure_mnist, load_digits
 from model.home import HOME_ENV, data_root, models_root
 from model.train import train
+from model.zoo import train_zoo, zoo_entries
 
 TINY_TRAIN = 2_000  # a fixed slice: the first 2,000 training digits
 TINY_TEST = 1_000
@@ -52,9 +53,9 @@ TINY_TRAINING = TrainConfig(
 
 
 @pytest.fixture(scope="session")
-def tiny_model(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Path:
-    """A 2-D VAE trained for 2 epochs on the fixed 2,000-digit slice: its folder."""
-    folder = models_root(atlas_home) / "tiny-2d"
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, test_digits: Digits) -> Path:
+    """A 2-D VAE trained for 2 epochs on the fixed 2,000-digit slice: its folder, in a home of its own."""
+    folder = models_root(tmp_path_factory.mktemp("tiny-home")) / "tiny-2d"
     train(
         folder,
         model_id="tiny-2d",
@@ -66,3 +67,10 @@ def tiny_model(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> P
         progress=False,
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def quick_zoo(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Path:
+    """The default zoo trained the quick way (3 epochs on the first 12,000 digits) in the test home."""
+    train_zoo(atlas_home, zoo_entries(quick=True, device="cpu"), train_digits, test_digits, progress=False)
+    return atlas_home

@@ -1,0 +1,110 @@
+"""The served state: every loaded model with its cached test-set encodings and map plane."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from model.checkpoint import CheckpointError
+from model.data import Digits, Split
+from model.device import resolve_device
+from model.inference import LoadedModel
+from model.zoo import DEFAULT_ZOO
+
+log = logging.getLogger("latent_atlas")
+ZOO_ORDER = [entry.model_id for entry in DEFAULT_ZOO]
+
+
+@dataclass(frozen=True)
+class MapPlane:
+    """The 2-D plane a model's latent space is drawn on: z = mean + [x, y] @ components.
+
+    For a 2-D model it is the identity; above that, the first two principal components of the test-set
+    means, so that every map point decodes exactly through the plane."""
+
+    mean: torch.Tensor  # [D]
+    components: torch.Tensor  # [2, D], orthonormal rows
+
+    @classmethod
+    def fit(cls, mu: torch.Tensor) -> MapPlane:
+        dim = mu.shape[1]
+        if dim == 2:
+            return cls(mean=torch.zeros(2), components=torch.eye(2))
+        mean = mu.mean(dim=0)
+        _, _, v_transposed = torch.linalg.svd(mu - mean, full_matrices=False)
+        return cls(mean=mean, components=v_transposed[:2].contiguous())
+
+    def project(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [B, D] -> map coordinates [B, 2]."""
+        return (z - self.mean) @ self.components.T
+
+    def lift(self, xy: torch.Tensor) -> torch.Tensor:
+        """map coordinates [B, 2] -> z: [B, D] on the plane."""
+        return self.mean + xy @ self.components
+
+    def project_sigma(self, sigma: torch.Tensor) -> torch.Tensor:
+        """Standard deviation of q(z|x) along each map axis: [B, D] -> [B, 2]."""
+        return (sigma.pow(2) @ self.components.pow(2).T).sqrt()
+
+
+@dataclass
+class ServedModel:
+    model: LoadedModel
+    test_mu: torch.Tensor  # [N, D] posterior means of the test digits
+    test_sigma: torch.Tensor  # [N, D]
+    test_labels: torch.Tensor  # [N]
+    plane: MapPlane
+    test_xy: torch.Tensor  # [N, 2]
+    test_sigma_xy: torch.Tensor  # [N, 2]
+    map_cache: dict[int, bytes] = field(default_factory=dict)  # serialised map responses by limit
+
+    @classmethod
+    def build(cls, model: LoadedModel, test: Digits) -> ServedModel:
+        mus, sigmas = zip(*(model.encode(batch) for batch in test.pixels().split(2000)), strict=True)
+        mu, sigma = torch.cat(mus), torch.cat(sigmas)
+        plane = MapPlane.fit(mu)
+        return cls(
+            model=model,
+            test_mu=mu,
+            test_sigma=sigma,
+            test_labels=test.labels,
+            plane=plane,
+            test_xy=plane.project(mu),
+            test_sigma_xy=plane.project_sigma(sigma),
+        )
+
+    def nearest(self, mu: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k test digits whose posterior means are nearest to mu: [D] -> (indices [k], distances [k])."""
+        distances = (self.test_mu - mu).norm(dim=1)
+        result = distances.topk(k, largest=False)
+        return result.indices, result.values
+
+
+@dataclass
+class Atlas:
+    models: dict[str, ServedModel]
+    failures: dict[str, str]  # model id -> why it could not be loaded
+    digits: dict[Split, Digits]
+    device: torch.device
+
+    @classmethod
+    def load(cls, models_folder: Path, digits: dict[Split, Digits], device: str) -> Atlas:
+        """Load every model folder under `models_folder`; a damaged one is skipped with its reason."""
+        models: dict[str, ServedModel] = {}
+        failures: dict[str, str] = {}
+        folders = sorted(
+            (p for p in models_folder.glob("*") if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: (ZOO_ORDER.index(p.name) if p.name in ZOO_ORDER else len(ZOO_ORDER), p.name),
+        )
+        for folder in folders:
+            try:
+                loaded = LoadedModel.load(folder, device)
+            except CheckpointError as error:
+                log.warning("skipping model %s: %s", folder.name, error)
+                failures[folder.name] = str(error)
+                continue
+            models[folder.name] = ServedModel.build(loaded, digits["test"])
+        return cls(models=models, failures=failures, digits=digits, device=resolve_device(device))

@@ -1,0 +1,46 @@
+"""`latent-atlas`: the model core's commands plus `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import uvicorn
+
+from app.main import create_app
+from app.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from model.cli import build_parser, load_mnist, run
+from model.home import atlas_home
+from model.zoo import train_zoo, zoo_entries
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    home = atlas_home(args.home)
+    train_digits, test_digits = load_mnist(home, args.data_dir)
+    # First run: the default models are trained here, with progress bars, before the server starts.
+    train_zoo(home, zoo_entries(quick=args.quick, device=args.device), train_digits, test_digits)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    app = create_app(Settings(home=home, device=args.device))
+    print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="train missing default models, then serve the explorer and API")
+    serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: local only)")
+    serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")
+    serve.add_argument("--threads", type=int, default=1, help="torch threads (1 suits many tiny requests)")
+    serve.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    serve.set_defaults(run=cmd_serve)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser(add_serve), argv)

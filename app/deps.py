@@ -1,0 +1,29 @@
+"""Dependencies declared once: the served Atlas and the model a path names."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request
+
+from app.atlas import Atlas, ServedModel
+
+
+def get_atlas(request: Request) -> Atlas:
+    atlas: Atlas = request.app.state.atlas
+    return atlas
+
+
+AtlasDep = Annotated[Atlas, Depends(get_atlas)]
+
+
+def get_model(atlas: AtlasDep, model_id: Annotated[str, Path(description="e.g. full-2d")]) -> ServedModel:
+    # Ids are dictionary keys, never paths: nothing here touches the filesystem.
+    served = atlas.models.get(model_id)
+    if served is None:
+        valid = ", ".join(atlas.models) or "none (no model is loaded)"
+        raise HTTPException(404, f"unknown model {model_id!r}; valid ids: {valid}")
+    return served
+
+
+ModelDep = Annotated[ServedModel, Depends(get_model)]

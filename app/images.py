@@ -1,0 +1,103 @@
+"""Image bytes in and out: sniff and bound uploads before decoding, read data URLs, write PNGs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+MAX_BODY_BYTES = 5 * 1024 * 1024  # largest request body, upload or data URL
+MAX_IMAGE_SIDE = 4096  # larger images are refused from their header, before any pixel is decoded
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+@dataclass(frozen=True)
+class ImageInputError(Exception):
+    """A rejected image: `status` is the HTTP status that says why (413, 415 or 422)."""
+
+    status: int
+    detail: str
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+def sniff_format(data: bytes) -> str:
+    """The format, "PNG" or "JPEG", from the content itself: names and content types are not trusted."""
+    if data.startswith(PNG_MAGIC):
+        return "PNG"
+    if data.startswith(JPEG_MAGIC):
+        return "JPEG"
+    if not data:
+        raise ImageInputError(422, "the image is empty (0 bytes)")
+    raise ImageInputError(415, "unsupported image type: send a PNG or JPEG (checked by content, not name)")
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Decode PNG or JPEG bytes into a loaded PIL image, refusing oversized ones from the header alone."""
+    if len(data) > MAX_BODY_BYTES:
+        raise ImageInputError(413, f"image is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes")
+    expected = sniff_format(data)
+    try:
+        image = Image.open(io.BytesIO(data), formats=[expected])
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise ImageInputError(422, f"cannot read the {expected} image: {error}") from error
+    width, height = image.size
+    if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:
+        raise ImageInputError(
+            413, f"image is {width}x{height} pixels; the limit is {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE}"
+        )
+    if width < 1 or height < 1:
+        raise ImageInputError(422, f"image is {width}x{height} pixels: nothing to read")
+    try:
+        image.load()
+    except (OSError, ValueError, SyntaxError) as error:  # truncated or corrupt pixel data
+        raise ImageInputError(
+            422, f"cannot decode the {expected} image (truncated or corrupt): {error}"
+        ) from error
+    return image
+
+
+def decode_data_url(url: str) -> bytes:
+    """The bytes of a base64 `data:` URL, such as a canvas's toDataURL()."""
+    header, comma, payload = url.partition(",")
+    if not comma or not header.startswith("data:") or not header.endswith(";base64"):
+        raise ImageInputError(422, "image must be a base64 data URL: data:image/png;base64,...")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ImageInputError(422, f"the data URL's base64 payload is malformed: {error}") from error
+
+
+def to_grayscale(image: Image.Image) -> torch.Tensor:
+    """Any PIL mode -> [H, W] float intensities in [0, 1], transparency composited onto white and 16-bit
+    depth kept (scaled, not clipped)."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        pixels = np.asarray(image, dtype=np.float64)
+        return torch.from_numpy(pixels / 65535.0).float().clamp(0, 1)
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
+    if has_alpha:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+    gray = image.convert("L")
+    return torch.from_numpy(np.asarray(gray, dtype=np.uint8).copy()).float() / 255.0
+
+
+def png_bytes(pixels: torch.Tensor) -> bytes:
+    """[H, W] intensities in [0, 1] -> 8-bit grayscale PNG bytes."""
+    array = (pixels.clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    buffer = io.BytesIO()
+    # Level 1: these are tiny images, and speed matters more than a few bytes for live decoding.
+    Image.fromarray(array).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def png_data_url(pixels: torch.Tensor) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(pixels)).decode("ascii")

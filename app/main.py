@@ -1,0 +1,43 @@
+"""The app factory: models load once in the lifespan, routes live in app/routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from app.atlas import Atlas
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimit
+from app.routes import data, health, models
+from app.settings import Settings
+from model.data import load_digits
+from model.home import data_root, models_root
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        root = data_root(settings.home)
+        digits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
+        app.state.atlas = Atlas.load(models_root(settings.home), digits, settings.device)  # type: ignore[arg-type]
+        yield
+
+    app = FastAPI(
+        title="Latent Atlas",
+        summary="Explore the latent spaces of variational autoencoders trained on MNIST.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    for router in (health.router, models.router, data.router):
+        app.include_router(router)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

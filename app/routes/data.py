@@ -1,0 +1,28 @@
+"""/api/data: the original MNIST digits."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Response
+
+from app.deps import AtlasDep
+from app.images import png_bytes
+from model.data import Split
+
+router = APIRouter(prefix="/api/data", tags=["data"])
+
+
+@router.get("/{split}/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+async def digit_png(atlas: AtlasDep, split: Split, index: Annotated[int, Path(ge=0)]) -> Response:
+    """One MNIST digit as a 28x28 grayscale PNG."""
+    digits = atlas.digits[split]
+    if index >= len(digits):
+        raise HTTPException(
+            404, f"no {split} digit {index}: the {split} split has {len(digits)} (0..{len(digits) - 1})"
+        )
+    return Response(
+        png_bytes(digits.images[index].float() / 255),
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )

@@ -1,0 +1,115 @@
+"""Request and response bodies of the REST contract (documented at /docs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_DECODE_POINTS = 1024
+MIN_STEPS, MAX_STEPS = 2, 64
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    models: list[str]
+    device: str
+    problems: dict[str, str] = Field(default_factory=dict, description="model id -> why it is not served")
+
+
+class TestMetrics(BaseModel):
+    neg_elbo: float
+    reconstruction_nll: float
+    kl: float
+    kl_per_dim: list[float]
+    active_units: int
+
+
+class ModelSummary(BaseModel):
+    id: str
+    title: str
+    loss: str
+    beta: float
+    latent_dim: int
+    dataset: str
+    epochs: int
+    test_metrics: TestMetrics
+
+
+class Projection(BaseModel):
+    mean: list[float]
+    components: list[list[float]] = Field(description="2 x latent_dim; z = mean + [x, y] @ components")
+
+
+class LatentMap(BaseModel):
+    model: str
+    split: Literal["test"]
+    x: list[float]
+    y: list[float]
+    label: list[int]
+    index: list[int]
+    sigma_x: list[float]
+    sigma_y: list[float]
+    projection: Projection | None = Field(None, description="the PCA plane, for latent_dim > 2")
+
+
+class DecodeRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"points": [[0.0, 0.0], [1.5, -0.5]]}]},
+    )
+    points: list[list[float]] = Field(
+        min_length=1,
+        max_length=MAX_DECODE_POINTS,
+        description="map coordinates [x, y], or full latent vectors of length latent_dim",
+    )
+
+
+class Images(BaseModel):
+    images: list[str] = Field(description="PNG data URLs, 28x28 grayscale")
+
+
+class Neighbor(BaseModel):
+    index: int
+    label: int
+    distance: float
+
+
+class EncodeRequest(BaseModel):
+    image: str = Field(description="a base64 data URL of a PNG or JPEG, e.g. a canvas's toDataURL()")
+
+
+class Encoding(BaseModel):
+    input: str = Field(description="the preprocessed 28x28 digit, as the model saw it (PNG data URL)")
+    mu: list[float]
+    sigma: list[float]
+    map_xy: list[float]
+    reconstruction: str
+    neighbors: list[Neighbor]
+
+
+class Endpoint(BaseModel):
+    """One end of an interpolation: give exactly one of index, z or image."""
+
+    index: int | None = Field(None, description="a test digit")
+    z: list[float] | None = Field(None, description="a latent vector of length latent_dim")
+    image: str | None = Field(None, description="a PNG or JPEG data URL, encoded to its mean")
+
+
+class InterpolateRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"start": {"index": 1}, "end": {"index": 0}, "steps": 10, "method": "linear"}]
+        },
+    )
+    start: Endpoint
+    end: Endpoint
+    steps: int = Field(10, ge=MIN_STEPS, le=MAX_STEPS, strict=True)
+    method: Literal["linear", "slerp"] = "linear"
+
+
+class DecodedPoints(BaseModel):
+    """Latent points with their map coordinates and decoded images (interpolations, prior samples)."""
+
+    z: list[list[float]]
+    map_xy: list[list[float]]
+    images: list[str] = Field(description="PNG data URLs, 28x28 grayscale")

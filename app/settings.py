@@ -1,0 +1,18 @@
+"""What a running server is configured with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.images import MAX_BODY_BYTES
+
+DEFAULT_HOST = "127.0.0.1"  # local only; binding wider is an explicit choice (--host)
+DEFAULT_PORT = 8000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    home: Path  # holds data/ and models/
+    device: str = "auto"
+    max_body_bytes: int = MAX_BODY_BYTES

@@ -1,0 +1,39 @@
+"""Checks on latent coordinates that every endpoint shares: finite, in range, the right length."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from fastapi import HTTPException
+
+MAX_ABS_COORDINATE = 10.0  # beyond this the prior has no mass worth decoding (10 standard deviations)
+
+
+def check_coordinates(values: Sequence[float], what: str) -> None:
+    for position, value in enumerate(values):
+        if not math.isfinite(value):
+            raise HTTPException(422, f"{what}: coordinate {position} is {value}; coordinates must be finite")
+        if abs(value) > MAX_ABS_COORDINATE:
+            raise HTTPException(
+                422,
+                f"{what}: coordinate {position} is {value}; |coordinates| must be <= {MAX_ABS_COORDINATE:g}",
+            )
+
+
+def latent_vector(values: Sequence[float], latent_dim: int, what: str) -> torch.Tensor:
+    """A full latent vector [D], checked."""
+    if len(values) != latent_dim:
+        raise HTTPException(
+            422, f"{what}: z has {len(values)} values; this model's latent_dim is {latent_dim}"
+        )
+    check_coordinates(values, what)
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def parse_comma_list(text: str, what: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError as error:
+        raise HTTPException(422, f"{what}: expected comma-separated numbers, got {text[:80]!r}") from error

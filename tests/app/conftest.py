@@ -1,0 +1,15 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def client(quick_zoo: Path) -> Iterator[TestClient]:
+    """One app over the quick zoo for the whole run; `with` runs its lifespan (models load once)."""
+    with TestClient(create_app(Settings(home=quick_zoo, device="cpu"))) as test_client:
+        yield test_client

@@ -1,0 +1,178 @@
+"""The REST contract, endpoint by endpoint, against the quick zoo."""
+
+import base64
+import io
+import math
+
+import numpy as np
+import pytest
+import torch
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from model.data import Digits
+from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
+
+
+def _image(data_url_or_bytes: str | bytes) -> torch.Tensor:
+    raw = data_url_or_bytes
+    if isinstance(raw, str):
+        assert raw.startswith("data:image/png;base64,")
+        raw = base64.b64decode(raw.split(",", 1)[1])
+    pixels = np.asarray(Image.open(io.BytesIO(raw)).convert("L"), dtype=np.float32).flatten()
+    return torch.from_numpy(pixels) / 255
+
+
+def test_health_lists_the_zoo(client: TestClient) -> None:
+    body = client.get("/api/health").json()
+    assert body == {
+        "status": "ok",
+        "models": ["full-2d", "recon-2d", "kl-2d", "full-16d"],
+        "device": "cpu",
+        "problems": {},
+    }
+
+
+def test_models_describe_loss_and_metrics(client: TestClient) -> None:
+    models = {m["id"]: m for m in client.get("/api/models").json()}
+    assert models["full-2d"]["loss"] == "full" and models["full-2d"]["latent_dim"] == 2
+    assert models["recon-2d"]["beta"] == 0.0 and models["kl-2d"]["loss"] == "kl"
+    assert models["full-16d"]["latent_dim"] == 16 and models["full-16d"]["dataset"] == "mnist"
+    # The tutorial's point, on the served models: recon-only ignores the prior, KL-only ignores the data.
+    assert models["recon-2d"]["test_metrics"]["kl"] > 3 * models["full-2d"]["test_metrics"]["kl"]
+    assert models["kl-2d"]["test_metrics"]["kl"] < 0.1
+
+
+def test_map_has_every_test_digit_with_its_label(client: TestClient, test_digits: Digits) -> None:
+    body = client.get("/api/models/full-2d/map").json()
+    assert len(body["x"]) == len(body["y"]) == len(body["sigma_x"]) == 10_000
+    assert body["label"] == test_digits.labels.tolist() and body["index"] == list(range(10_000))
+    assert min(body["sigma_x"]) > 0 and body["projection"] is None
+    assert len(client.get("/api/models/full-2d/map?limit=50").json()["x"]) == 50
+
+
+def test_map_of_a_16d_model_decodes_exactly_through_its_plane(client: TestClient) -> None:
+    body = client.get("/api/models/full-16d/map?limit=10").json()
+    mean, components = (
+        torch.tensor(body["projection"]["mean"]),
+        torch.tensor(body["projection"]["components"]),
+    )
+    assert components.shape == (2, 16)
+    assert torch.allclose(components @ components.T, torch.eye(2), atol=1e-5)
+    x, y = body["x"][3], body["y"][3]
+    z = mean + torch.tensor([x, y]) @ components
+    by_plane = client.get("/api/models/full-16d/decode.png", params={"x": x, "y": y}).content
+    by_z = client.get("/api/models/full-16d/decode.png", params={"z": ",".join(map(str, z.tolist()))}).content
+    assert torch.allclose(_image(by_plane), _image(by_z), atol=1 / 255)
+
+
+def test_decode_png_is_a_28x28_png(client: TestClient) -> None:
+    response = client.get("/api/models/full-2d/decode.png?x=0.5&y=-0.25")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(response.content)).size == (28, 28)
+
+
+def test_batch_decode_matches_single_decodes(client: TestClient) -> None:
+    points = [[0.0, 0.0], [1.0, -1.0], [-2.0, 0.5]]
+    images = client.post("/api/models/full-2d/decode", json={"points": points}).json()["images"]
+    assert len(images) == 3
+    for point, image in zip(points, images, strict=True):
+        single = client.get("/api/models/full-2d/decode.png", params={"x": point[0], "y": point[1]}).content
+        assert torch.equal(_image(image), _image(single))
+
+
+def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, test_digits: Digits) -> None:
+    upload = encode(digit_image(test_digits.images, 0))
+    body = client.post(
+        "/api/models/full-2d/encode", files={"file": ("seven.png", upload, "image/png")}
+    ).json()
+    assert set(body) == {"input", "mu", "sigma", "map_xy", "reconstruction", "neighbors"}
+    assert len(body["mu"]) == len(body["sigma"]) == 2 and body["map_xy"] == pytest.approx(body["mu"])
+    decoded = client.get(
+        "/api/models/full-2d/decode.png", params={"z": ",".join(map(str, body["mu"]))}
+    ).content
+    assert torch.allclose(_image(decoded), _image(body["reconstruction"]), atol=1 / 255)
+    # MNIST's own digit passes through preprocessing almost unchanged.
+    original = test_digits.images[0].flatten().float() / 255
+    assert (_image(body["input"]) - original).abs().mean() < 0.05
+
+
+def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Digits) -> None:
+    hits, tries = 0, 40
+    for index in range(tries):
+        upload = encode(digit_image(test_digits.images, index))
+        neighbors = client.post("/api/models/full-16d/encode", files={"file": ("d.png", upload)}).json()[
+            "neighbors"
+        ]
+        assert len(neighbors) == 8 and neighbors == sorted(neighbors, key=lambda n: n["distance"])
+        labels = [n["label"] for n in neighbors]
+        hits += max(set(labels), key=labels.count) == int(test_digits.labels[index])
+    # Chance is 1 in 10; even the quick 3-epoch model's latent space keeps classes together.
+    assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
+
+
+def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_digits: Digits) -> None:
+    """A test digit re-drawn dark on white at 3x, off-centre on a 300x200 canvas."""
+    for index in (0, 1, 2, 3):
+        original = client.post(
+            "/api/models/full-2d/encode",
+            files={"file": ("o.png", encode(digit_image(test_digits.images, index)))},
+        ).json()["mu"]
+        canvas = redrawn_on_paper(test_digits.images, index, scale=3, size=(300, 200), at=(190, 20))
+        redrawn = client.post("/api/models/full-2d/encode", json={"image": data_url(encode(canvas))}).json()[
+            "mu"
+        ]
+        assert math.dist(original, redrawn) < 0.5, (index, original, redrawn)
+
+
+def test_interpolation_endpoints_are_the_encodings(client: TestClient) -> None:
+    encodings = client.get("/api/models/full-2d/map?limit=10").json()
+    body = client.post(
+        "/api/models/full-2d/interpolate", json={"start": {"index": 1}, "end": {"index": 7}, "steps": 6}
+    ).json()
+    assert len(body["z"]) == len(body["images"]) == len(body["map_xy"]) == 6
+    assert body["z"][0] == pytest.approx([encodings["x"][1], encodings["y"][1]], abs=1e-4)
+    assert body["z"][-1] == pytest.approx([encodings["x"][7], encodings["y"][7]], abs=1e-4)
+
+
+def test_interpolation_from_z_and_image(client: TestClient, test_digits: Digits) -> None:
+    image = data_url(encode(digit_image(test_digits.images, 4)))
+    encoded = client.post("/api/models/full-16d/encode", json={"image": image}).json()["mu"]
+    body = client.post(
+        "/api/models/full-16d/interpolate",
+        json={"start": {"image": image}, "end": {"z": [0.0] * 16}, "steps": 3, "method": "slerp"},
+    ).json()
+    assert body["z"][0] == pytest.approx(encoded, abs=1e-5)
+    assert len(body["map_xy"][0]) == 2
+
+
+def test_slerp_keeps_the_norm_profile(client: TestClient) -> None:
+    body = client.post(
+        "/api/models/full-16d/interpolate",
+        json={"start": {"index": 0}, "end": {"index": 1}, "steps": 9, "method": "slerp"},
+    ).json()
+    norms = torch.tensor(body["z"]).norm(dim=1)
+    assert torch.allclose(norms, torch.linspace(float(norms[0]), float(norms[-1]), 9), atol=1e-4)
+
+
+def test_grid_has_n_by_n_tiles(client: TestClient) -> None:
+    for n, spacing in ((5, "gaussian"), (7, "linear")):
+        response = client.get("/api/models/full-2d/grid.png", params={"n": n, "spacing": spacing})
+        image = Image.open(io.BytesIO(response.content))
+        assert image.size == (28 * n, 28 * n)
+    tiles = _image(client.get("/api/models/full-2d/grid.png?n=3").content).reshape(84, 84)
+    centre = client.get("/api/models/full-2d/decode.png?x=0&y=0").content
+    assert torch.allclose(tiles[28:56, 28:56].flatten(), _image(centre), atol=1 / 255)  # middle tile is z = 0
+
+
+def test_samples_are_seeded(client: TestClient) -> None:
+    a = client.get("/api/models/full-16d/samples?n=4&seed=7").json()
+    b = client.get("/api/models/full-16d/samples?n=4&seed=7").json()
+    c = client.get("/api/models/full-16d/samples?n=4&seed=8").json()
+    assert a == b and a["z"] != c["z"] and len(a["images"]) == 4 and len(a["z"][0]) == 16
+
+
+def test_original_digit_png(client: TestClient, test_digits: Digits) -> None:
+    response = client.get("/api/data/test/3.png")
+    assert torch.equal((_image(response.content) * 255).round(), test_digits.images[3].flatten().float())
+    assert client.get("/api/data/train/59999.png").status_code == 200
