@@ -27,7 +27,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     app = create_app(Settings(home=home, device=args.device))
     print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # No proxy sits in front of a local tool, and per-request access logs cost more than a decode.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", access_log=False, proxy_headers=False
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from app.atlas import Atlas, ServedModel
 
 
-def get_atlas(request: Request) -> Atlas:
+async def get_atlas(request: Request) -> Atlas:
     atlas: Atlas = request.app.state.atlas
     return atlas
 
@@ -17,7 +17,10 @@ def get_atlas(request: Request) -> Atlas:
 AtlasDep = Annotated[Atlas, Depends(get_atlas)]
 
 
-def get_model(atlas: AtlasDep, model_id: Annotated[str, Path(description="e.g. full-2d")]) -> ServedModel:
+async def get_model(
+    atlas: AtlasDep, model_id: Annotated[str, Path(description="e.g. full-2d")]
+) -> ServedModel:
+    # async: sync dependencies would hop to a worker thread on every request.
     # Ids are dictionary keys, never paths: nothing here touches the filesystem.
     served = atlas.models.get(model_id)
     if served is None:

@@ -22,7 +22,7 @@ async def digit_png(atlas: AtlasDep, split: Split, index: Annotated[int, Path(ge
             404, f"no {split} digit {index}: the {split} split has {len(digits)} (0..{len(digits) - 1})"
         )
     return Response(
-        png_bytes(digits.images[index].float() / 255),
+        png_bytes(digits.images[index] / 255),
         media_type="image/png",
         headers={"Cache-Control": "public, max-age=86400"},
     )

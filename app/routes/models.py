@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from app.atlas import ServedModel
 from app.deps import AtlasDep, ModelDep
-from app.images import ImageInputError, decode_data_url, open_image, png_bytes, png_data_url, to_grayscale
+from app.images import ImageInputError, decode_data_url, open_image, png_bytes, png_data_urls, to_grayscale
 from app.preprocess import mnist_like
 from app.schemas import (
     DecodedPoints,
@@ -121,7 +121,7 @@ async def decode_points(served: ModelDep, request: DecodeRequest) -> Images:
     latents = torch.stack(
         [_point_to_latent(served, point, f"points[{i}]") for i, point in enumerate(request.points)]
     )
-    return Images(images=[png_data_url(image) for image in served.model.decode(latents)])
+    return Images(images=png_data_urls(served.model.decode(latents)))
 
 
 async def _read_upload(request: Request) -> bytes:
@@ -152,12 +152,13 @@ def _encode_digit(served: ServedModel, digit: torch.Tensor) -> Encoding:
     mu, sigma = served.model.encode(digit[None])
     indices, distances = served.nearest(mu[0], NEIGHBORS)
     labels = served.test_labels
+    input_url, reconstruction_url = png_data_urls(torch.stack([digit, served.model.decode(mu)[0]]))
     return Encoding(
-        input=png_data_url(digit),
+        input=input_url,
         mu=mu[0].tolist(),
         sigma=sigma[0].tolist(),
         map_xy=served.plane.project(mu)[0].tolist(),
-        reconstruction=png_data_url(served.model.decode(mu)[0]),
+        reconstruction=reconstruction_url,
         neighbors=[
             Neighbor(index=int(i), label=int(labels[i]), distance=float(d))
             for i, d in zip(indices, distances, strict=True)
@@ -218,7 +219,7 @@ def _decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) 
     return DecodedPoints(
         z=z.tolist(),
         map_xy=served.plane.project(z).tolist(),
-        images=[png_data_url(image) for image in images],
+        images=png_data_urls(images),
     )
 
 

@@ -1,0 +1,151 @@
+"""Every bad input gets the right status and a message saying what was wrong; the server keeps serving."""
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from model.data import Digits
+from tests.app.images import data_url, digit_image, encode
+
+ENCODE = "/api/models/full-2d/encode"
+
+
+def _detail(response, status: int) -> str:  # type: ignore[no-untyped-def]
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"detail"} and isinstance(body["detail"], str)
+    return str(body["detail"])
+
+
+@pytest.fixture(autouse=True)
+def still_serving(client: TestClient) -> Iterator[None]:
+    yield
+    assert client.get("/api/health").json()["status"] == "ok"
+
+
+def test_unknown_model_lists_the_valid_ids(client: TestClient) -> None:
+    detail = _detail(client.get("/api/models/nope/map"), 404)
+    assert detail == "unknown model 'nope'; valid ids: full-2d, recon-2d, kl-2d, full-16d"
+    assert _detail(client.get("/api/models/%00x/decode.png?x=0&y=0"), 404).startswith(
+        "unknown model '\\x00x'"
+    )
+    assert client.get("/api/models/..%2fx/decode.png?x=0&y=0").status_code == 404  # ids are keys, not paths
+
+
+def test_unknown_indices_are_404(client: TestClient) -> None:
+    assert "no test digit 10000 (0..9999)" in _detail(
+        client.post(
+            "/api/models/full-2d/interpolate", json={"start": {"index": 10_000}, "end": {"index": 0}}
+        ),
+        404,
+    )
+    assert "the test split has 10000" in _detail(client.get("/api/data/test/10000.png"), 404)
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("x=nan&y=0", "coordinate 0 is nan; coordinates must be finite"),
+        ("x=0&y=inf", "coordinate 1 is inf; coordinates must be finite"),
+        ("x=11&y=0", "coordinate 0 is 11.0; |coordinates| must be <= 10"),
+        ("x=1e308&y=0", "|coordinates| must be <= 10"),
+        ("x=abc&y=0", "query parameter 'x': Input should be a valid number"),
+        ("z=1,2,3", "z has 3 values; this model's latent_dim is 2"),
+        ("z=1,two", "expected comma-separated numbers"),
+        ("x=1", "give x and y (map coordinates) or z"),
+    ],
+)
+def test_decode_png_rejects_bad_coordinates(client: TestClient, query: str, message: str) -> None:
+    assert message in _detail(client.get(f"/api/models/full-2d/decode.png?{query}"), 422)
+
+
+def test_batch_decode_rejects_bad_points(client: TestClient) -> None:
+    url = "/api/models/full-16d/decode"
+    assert "points[1]: got 3 values; send [x, y] or a z of length 16" in _detail(
+        client.post(url, json={"points": [[0, 0], [1, 2, 3]]}), 422
+    )
+    nan_body = '{"points": [[NaN, 0]]}'
+    headers = {"content-type": "application/json"}
+    assert "points[0]: coordinate 0 is nan" in _detail(
+        client.post(url, content=nan_body, headers=headers), 422
+    )
+    assert "at most 1024 items" in _detail(client.post(url, json={"points": [[0, 0]] * 1025}), 422)
+    assert "field 'points.0.0'" in _detail(client.post(url, json={"points": [["a", 0]]}), 422)
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (1, "greater than or equal to 2"),
+        (65, "less than or equal to 64"),
+        (2.5, "valid integer"),
+        (10**9, "64"),
+    ],
+)
+def test_interpolate_rejects_steps_out_of_range(client: TestClient, steps: float, message: str) -> None:
+    body = {"start": {"index": 0}, "end": {"index": 1}, "steps": steps}
+    assert message in _detail(client.post("/api/models/full-2d/interpolate", json=body), 422)
+
+
+def test_interpolate_needs_exactly_one_way_to_name_an_end(client: TestClient) -> None:
+    body = {"start": {"index": 0, "z": [0, 0]}, "end": {}}
+    detail = _detail(client.post("/api/models/full-2d/interpolate", json=body), 422)
+    assert detail == "start: give exactly one of index, z or image (got ['index', 'z'])"
+
+
+def test_upload_that_is_text_named_png_is_415(client: TestClient) -> None:
+    detail = _detail(
+        client.post(ENCODE, files={"file": ("digit.png", b"hello, I am text", "image/png")}), 415
+    )
+    assert detail == "unsupported image type: send a PNG or JPEG (checked by content, not name)"
+    gif = encode(Image.new("L", (28, 28)), "GIF")
+    assert _detail(client.post(ENCODE, files={"file": ("d.gif", gif)}), 415).startswith(
+        "unsupported image type"
+    )
+
+
+def test_truncated_png_is_422(client: TestClient, test_digits: Digits) -> None:
+    png = encode(digit_image(test_digits.images, 0))
+    detail = _detail(client.post(ENCODE, files={"file": ("d.png", png[: len(png) // 2])}), 422)
+    assert "truncated or corrupt" in detail
+
+
+def test_blank_image_is_no_ink_found(client: TestClient) -> None:
+    blank = encode(Image.new("L", (64, 64), 255))
+    assert _detail(client.post(ENCODE, files={"file": ("b.png", blank)}), 422).startswith("no ink found")
+
+
+def test_image_over_4096_pixels_is_refused_from_its_header(client: TestClient) -> None:
+    wide = encode(Image.new("L", (5000, 2)))
+    assert _detail(client.post(ENCODE, files={"file": ("w.png", wide)}), 413) == (
+        "image is 5000x2 pixels; the limit is 4096x4096"
+    )
+
+
+def test_body_over_5mb_is_413_with_and_without_content_length(client: TestClient) -> None:
+    big = b"\x89PNG\r\n\x1a\n" + bytes(5 * 1024 * 1024)
+    assert "over the limit of 5242880 bytes" in _detail(
+        client.post(ENCODE, files={"file": ("big.png", big)}), 413
+    )
+
+    def chunks() -> Iterator[bytes]:
+        for _ in range(6):
+            yield b"x" * (1024 * 1024)
+
+    chunked = client.post(ENCODE, content=chunks(), headers={"content-type": "application/json"})
+    assert "over the limit" in _detail(chunked, 413)
+
+
+def test_bad_data_urls_are_422(client: TestClient) -> None:
+    assert "base64 data URL" in _detail(client.post(ENCODE, json={"image": "hello"}), 422)
+    assert "malformed" in _detail(client.post(ENCODE, json={"image": "data:image/png;base64,@@@"}), 422)
+    svg = data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
+    assert _detail(client.post(ENCODE, json={"image": svg}), 415).startswith("unsupported image type")
+    assert "JSON body must be" in _detail(client.post(ENCODE, json={"picture": "x"}), 422)
+
+
+def test_encode_without_a_file_field(client: TestClient) -> None:
+    assert "no 'file' field" in _detail(client.post(ENCODE, files={"other": ("a.png", b"x")}), 422)
+    assert "send multipart/form-data" in _detail(client.post(ENCODE, content=b"x"), 415)
