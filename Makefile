@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/latent-atlas
 ZOO := full-2d recon-2d kl-2d full-16d
 
-.PHONY: run test setup data zoo lint bench clean
+.PHONY: run eval test setup data zoo lint bench clean
 
 # Create the virtual environment and install Latent Atlas with its test tools (re-run when pyproject changes)
 $(VENV)/.installed: pyproject.toml
@@ -25,8 +25,13 @@ data: setup
 zoo: data
 	$(CLI) train --zoo
 
-# The front door: train the default models on first run, then report their test metrics
-run: zoo
+# The front door: fetch MNIST and train the default models on first run (progress bars), then serve
+# on http://127.0.0.1:8000
+run: setup
+	$(CLI) serve
+
+# Test-set metrics of every default model
+eval: zoo
 	@for model in $(ZOO); do $(CLI) eval $$model || exit 1; done
 
 # Lint, type-check and run every test (trains small models in a temporary home)
@@ -39,9 +44,10 @@ lint: setup
 	$(BIN)/ruff format --check model app tests bench
 	$(BIN)/mypy model app
 
-# Training speed against the conventional DataLoader loop (prints figures; takes several minutes)
-bench: data
+# Benchmarks that print figures: training speed (several minutes), then serving latency
+bench: zoo
 	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/serve_latency.py
 
 # Remove the virtual environment (data and models under the home are kept)
 clean:

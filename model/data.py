@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from torchvision import datasets
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
 IMAGE_SIZE = 28
 IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
@@ -106,6 +107,8 @@ def fetch_from_dir(data_dir: Path) -> Callable[[Path], None]:
 
 def fetch_with_torchvision(raw: Path) -> None:
     """torchvision's own download (needs the internet); it extracts the IDX files into `raw`."""
+    from torchvision import datasets  # imported here: torchvision costs ~2 s of start-up
+
     try:
         datasets.MNIST(raw.parent.parent, train=True, download=True)
     except Exception as error:  # torchvision raises RuntimeError, URLError or OSError when offline
@@ -175,17 +178,37 @@ def ensure_mnist(data_root: Path, data_dir: Path | None = None, sources: list[So
             if final.exists():
                 shutil.rmtree(final)
             raw.rename(final)
+            for split in ("train", "test"):
+                _tensor_cache(data_root, split).unlink(missing_ok=True)  # parsed from the old files
             return data_root
     raise DataUnavailableError("MNIST is not available. Tried " + "; ".join(failures) + ". " + HOW_TO_PROVIDE)
 
 
+def _tensor_cache(data_root: Path, split: Split) -> Path:
+    return data_root / f"mnist-{split}.safetensors"
+
+
 def load_digits(data_root: Path, split: Split, limit: int | None = None) -> Digits:
-    """Read one split from the IDX files under `data_root` (torchvision's reader); the first
-    `limit` digits when given."""
+    """Read one split (the first `limit` digits when given).
+
+    The IDX files are parsed once by torchvision's reader and kept as a safetensors file beside them,
+    so later starts load in milliseconds and never import torchvision."""
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    cache = _tensor_cache(data_root, split)
+    try:
+        tensors = load_file(str(cache))
+        return Digits(images=tensors["images"], labels=tensors["labels"]).head(limit)
+    except (FileNotFoundError, SafetensorError, KeyError):
+        pass
+    from torchvision import datasets  # only on the first load: see fetch_with_torchvision
+
     try:
         mnist = datasets.MNIST(data_root, train=split == "train", download=False)
     except RuntimeError as error:
         raise DataUnavailableError(f"MNIST is not under {data_root}. {HOW_TO_PROVIDE}") from error
-    return Digits(images=mnist.data.contiguous(), labels=mnist.targets.long().contiguous()).head(limit)
+    digits = Digits(images=mnist.data.contiguous(), labels=mnist.targets.long().contiguous())
+    staging = cache.with_name(f".{cache.name}.tmp")
+    save_file({"images": digits.images, "labels": digits.labels}, str(staging))
+    staging.replace(cache)  # atomic: a reader sees no cache or a whole one
+    return digits.head(limit)
