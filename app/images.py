@@ -77,19 +77,18 @@ def decode_data_url(url: str) -> bytes:
         raise ImageInputError(422, f"the data URL's base64 payload is malformed: {error}") from error
 
 
-def to_grayscale(image: Image.Image) -> torch.Tensor:
-    """Any PIL mode -> [H, W] float intensities in [0, 1], transparency composited onto white and 16-bit
-    depth kept (scaled, not clipped)."""
+def to_grayscale(image: Image.Image) -> np.ndarray:
+    """Any PIL mode -> [H, W] float32 intensities in [0, 1], transparency composited onto white and
+    16-bit depth kept (scaled, not clipped)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        pixels = np.asarray(image, dtype=np.float64)
-        return torch.from_numpy(pixels / 65535.0).float().clamp(0, 1)
+        deep: np.ndarray = np.clip(np.asarray(image, dtype=np.float32) / 65535.0, 0.0, 1.0)
+        return deep
     has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in image.info
     if has_alpha:
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(white, rgba)
-    gray = image.convert("L")
-    return torch.from_numpy(np.asarray(gray, dtype=np.uint8).copy()).float() / 255.0
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
 def _png_chunk(tag: bytes, data: bytes) -> bytes:
