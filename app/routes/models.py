@@ -231,13 +231,21 @@ async def interpolate(served: ModelDep, request: InterpolateRequest) -> DecodedP
     return _decoded_points(served, *served.model.interpolate(z_start, z_end, request.steps, request.method))
 
 
-def _grid_axis(n: int, spacing: str, extent: float) -> torch.Tensor:
-    if spacing == "gaussian":
-        # Equal prior mass between neighbours: the inverse CDF of N(0, 1) (Kingma & Welling, Fig. 4).
-        quantiles = torch.linspace(0.5 / n, 1 - 0.5 / n, n, dtype=torch.float64)
-        axis: torch.Tensor = torch.special.ndtri(quantiles).float()
-        return axis
-    return torch.linspace(-extent, extent, n)
+def _gaussian_axis(n: int) -> torch.Tensor:
+    # Equal prior mass between neighbours: the inverse CDF of N(0, 1) (Kingma & Welling, Fig. 4).
+    quantiles = torch.linspace(0.5 / n, 1 - 0.5 / n, n, dtype=torch.float64)
+    axis: torch.Tensor = torch.special.ndtri(quantiles).float()
+    return axis
+
+
+def _range(text: str | None, extent: float, what: str) -> tuple[float, float]:
+    if text is None:
+        return -extent, extent
+    values = parse_comma_list(text, what)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise HTTPException(422, f"{what}: expected 'low,high' with low < high, got {text[:80]!r}")
+    check_coordinates(values, what)
+    return values[0], values[1]
 
 
 @router.get("/{model_id}/grid.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
@@ -248,10 +256,23 @@ async def grid_png(
     extent: Annotated[
         float, Query(gt=0, le=10, description="with linear spacing: the grid spans +-extent")
     ] = 3.0,
+    x_range: Annotated[
+        str | None, Query(description="with linear spacing: 'low,high' (e.g. a zoomed view)")
+    ] = None,
+    y_range: Annotated[str | None, Query(description="with linear spacing: 'low,high'")] = None,
 ) -> Response:
-    """The decoded manifold: an n x n mosaic of 28x28 tiles over the map plane, y increasing upwards."""
-    axis = _grid_axis(n, spacing, extent)
-    ys, xs = torch.meshgrid(axis.flip(0), axis, indexing="ij")  # top row is the largest y, as on a plot
+    """The decoded manifold: an n x n mosaic of 28x28 tiles over the map plane, y increasing upwards.
+    With linear spacing, tile centres sit at the centres of n equal cells of the range."""
+    if spacing == "gaussian":
+        x_axis = y_axis = _gaussian_axis(n)
+    else:
+        (x_low, x_high), (y_low, y_high) = (
+            _range(x_range, extent, "x_range"),
+            _range(y_range, extent, "y_range"),
+        )
+        cells = (torch.arange(n) + 0.5) / n
+        x_axis, y_axis = x_low + (x_high - x_low) * cells, y_low + (y_high - y_low) * cells
+    ys, xs = torch.meshgrid(y_axis.flip(0), x_axis, indexing="ij")  # top row is the largest y, as on a plot
     xy = torch.stack([xs.flatten(), ys.flatten()], dim=1)
     tiles = served.model.decode(served.plane.lift(xy)).reshape(n, n, IMAGE_SIZE, IMAGE_SIZE)
     mosaic = tiles.permute(0, 2, 1, 3).reshape(n * IMAGE_SIZE, n * IMAGE_SIZE)

@@ -176,3 +176,12 @@ def test_original_digit_png(client: TestClient, test_digits: Digits) -> None:
     response = client.get("/api/data/test/3.png")
     assert torch.equal((_image(response.content) * 255).round(), test_digits.images[3].flatten().float())
     assert client.get("/api/data/train/59999.png").status_code == 200
+
+
+def test_grid_over_a_zoomed_range_puts_tiles_at_cell_centres(client: TestClient) -> None:
+    grid = client.get("/api/models/full-2d/grid.png?n=2&spacing=linear&x_range=1,3&y_range=-1,1").content
+    top_left = _image(grid).reshape(56, 56)[:28, :28].flatten()
+    expected = _image(client.get("/api/models/full-2d/decode.png?x=1.5&y=0.5").content)
+    assert torch.allclose(top_left, expected, atol=1 / 255)
+    bad = client.get("/api/models/full-2d/grid.png?spacing=linear&x_range=3,1")
+    assert bad.status_code == 422 and "low < high" in bad.json()["detail"]
