@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from app.validation import coordinate_limit
 from model.checkpoint import CheckpointError
 from model.data import Digits, Split
 from model.device import resolve_device
@@ -59,6 +60,7 @@ class ServedModel:
     plane: MapPlane
     test_xy: torch.Tensor  # [N, 2]
     test_sigma_xy: torch.Tensor  # [N, 2]
+    coordinate_limit: float  # the largest |coordinate| this model decodes
     map_cache: dict[int, bytes] = field(default_factory=dict)  # serialised map responses by limit
 
     @classmethod
@@ -74,6 +76,7 @@ class ServedModel:
             plane=plane,
             test_xy=plane.project(mu),
             test_sigma_xy=plane.project_sigma(sigma),
+            coordinate_limit=coordinate_limit(torch.cat([mu, plane.project(mu)], dim=1)),
         )
 
     def nearest(self, mu: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:

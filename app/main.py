@@ -6,12 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from app.atlas import Atlas
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
-from app.routes import data, health, models
+from app.routes import data, health, models, pages
 from app.settings import Settings
 from model.data import load_digits
 from model.home import data_root, models_root
@@ -33,11 +33,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    for router in (health.router, models.router, data.router):
+    for router in (health.router, models.router, data.router, pages.router):
         app.include_router(router)
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     return app

@@ -33,6 +33,7 @@ class ModelSummary(BaseModel):
     latent_dim: int
     dataset: str
     epochs: int
+    coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     test_metrics: TestMetrics
 
 
@@ -50,6 +51,7 @@ class LatentMap(BaseModel):
     index: list[int]
     sigma_x: list[float]
     sigma_y: list[float]
+    coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     projection: Projection | None = Field(None, description="the PCA plane, for latent_dim > 2")
 
 

@@ -11,24 +11,32 @@ from fastapi import HTTPException
 MAX_ABS_COORDINATE = 10.0  # beyond this the prior has no mass worth decoding (10 standard deviations)
 
 
-def check_coordinates(values: Sequence[float], what: str) -> None:
+def coordinate_limit(encodings: torch.Tensor) -> float:
+    """The largest |coordinate| a model decodes: 10 prior standard deviations, or 1.5 times its farthest
+    test encoding for models whose codes ignore the prior (a reconstruction-only model spreads to
+    |z| ~ 25), so that every model can decode its own map and a margin around it."""
+    return max(MAX_ABS_COORDINATE, math.ceil(1.5 * float(encodings.abs().max())))
+
+
+def check_coordinates(values: Sequence[float], what: str, limit: float = MAX_ABS_COORDINATE) -> None:
     for position, value in enumerate(values):
         if not math.isfinite(value):
             raise HTTPException(422, f"{what}: coordinate {position} is {value}; coordinates must be finite")
-        if abs(value) > MAX_ABS_COORDINATE:
+        if abs(value) > limit:
             raise HTTPException(
-                422,
-                f"{what}: coordinate {position} is {value}; |coordinates| must be <= {MAX_ABS_COORDINATE:g}",
+                422, f"{what}: coordinate {position} is {value}; |coordinates| must be <= {limit:g}"
             )
 
 
-def latent_vector(values: Sequence[float], latent_dim: int, what: str) -> torch.Tensor:
+def latent_vector(
+    values: Sequence[float], latent_dim: int, what: str, limit: float = MAX_ABS_COORDINATE
+) -> torch.Tensor:
     """A full latent vector [D], checked."""
     if len(values) != latent_dim:
         raise HTTPException(
             422, f"{what}: z has {len(values)} values; this model's latent_dim is {latent_dim}"
         )
-    check_coordinates(values, what)
+    check_coordinates(values, what, limit)
     return torch.tensor(values, dtype=torch.float32)
 
 

@@ -45,6 +45,7 @@ def summary(model_id: str, served: ServedModel) -> ModelSummary:
             "latent_dim": info.model.latent_dim,
             "dataset": info.data.get("name", "mnist"),
             "epochs": info.epochs_completed,
+            "coordinate_limit": served.coordinate_limit,
             "test_metrics": info.metrics,
         }
     )
@@ -77,6 +78,7 @@ async def latent_map(
             "index": list(range(count)),
             "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
             "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
+            "coordinate_limit": served.coordinate_limit,
             "projection": None
             if served.model.latent_dim == 2
             else {"mean": served.plane.mean.tolist(), "components": served.plane.components.tolist()},
@@ -90,11 +92,11 @@ def _point_to_latent(served: ServedModel, point: list[float], what: str) -> torc
     """A map point [x, y] lifts through the plane; a full-length vector is taken as z itself."""
     dim = served.model.latent_dim
     if len(point) == 2 and dim != 2:
-        check_coordinates(point, what)
+        check_coordinates(point, what, served.coordinate_limit)
         return served.plane.lift(torch.tensor([point], dtype=torch.float32))[0]
     if len(point) != dim:
         raise HTTPException(422, f"{what}: got {len(point)} values; send [x, y] or a z of length {dim}")
-    return latent_vector(point, dim, what)
+    return latent_vector(point, dim, what, served.coordinate_limit)
 
 
 @router.get("/{model_id}/decode.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
@@ -106,7 +108,9 @@ async def decode_png(
 ) -> Response:
     """The decoder's mean image at map point (x, y), or at the full latent vector z."""
     if z is not None:
-        latent = latent_vector(parse_comma_list(z, "z"), served.model.latent_dim, "z")
+        latent = latent_vector(
+            parse_comma_list(z, "z"), served.model.latent_dim, "z", served.coordinate_limit
+        )
     elif x is not None and y is not None:
         latent = _point_to_latent(served, [x, y], "x, y")
     else:
@@ -207,7 +211,7 @@ def _endpoint_latent(served: ServedModel, endpoint: Endpoint, what: str) -> torc
             raise HTTPException(404, f"{what}: no test digit {endpoint.index} (0..{count - 1})")
         return served.test_mu[endpoint.index]
     if endpoint.z is not None:
-        return latent_vector(endpoint.z, served.model.latent_dim, f"{what}.z")
+        return latent_vector(endpoint.z, served.model.latent_dim, f"{what}.z", served.coordinate_limit)
     try:
         digit = _digit_from_bytes(decode_data_url(endpoint.image or ""))
     except ImageInputError as error:
@@ -238,13 +242,14 @@ def _gaussian_axis(n: int) -> torch.Tensor:
     return axis
 
 
-def _range(text: str | None, extent: float, what: str) -> tuple[float, float]:
+def _range(text: str | None, extent: float, what: str, limit: float) -> tuple[float, float]:
     if text is None:
+        check_coordinates([extent], "extent", limit)
         return -extent, extent
     values = parse_comma_list(text, what)
     if len(values) != 2 or not values[0] < values[1]:
         raise HTTPException(422, f"{what}: expected 'low,high' with low < high, got {text[:80]!r}")
-    check_coordinates(values, what)
+    check_coordinates(values, what, limit)
     return values[0], values[1]
 
 
@@ -254,7 +259,7 @@ async def grid_png(
     n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 20,
     spacing: Literal["gaussian", "linear"] = "gaussian",
     extent: Annotated[
-        float, Query(gt=0, le=10, description="with linear spacing: the grid spans +-extent")
+        float, Query(gt=0, le=1000, description="with linear spacing: the grid spans +-extent")
     ] = 3.0,
     x_range: Annotated[
         str | None, Query(description="with linear spacing: 'low,high' (e.g. a zoomed view)")
@@ -266,9 +271,10 @@ async def grid_png(
     if spacing == "gaussian":
         x_axis = y_axis = _gaussian_axis(n)
     else:
+        limit = served.coordinate_limit
         (x_low, x_high), (y_low, y_high) = (
-            _range(x_range, extent, "x_range"),
-            _range(y_range, extent, "y_range"),
+            _range(x_range, extent, "x_range", limit),
+            _range(y_range, extent, "y_range", limit),
         )
         cells = (torch.arange(n) + 0.5) / n
         x_axis, y_axis = x_low + (x_high - x_low) * cells, y_low + (y_high - y_low) * cells

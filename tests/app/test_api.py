@@ -185,3 +185,14 @@ def test_grid_over_a_zoomed_range_puts_tiles_at_cell_centres(client: TestClient)
     assert torch.allclose(top_left, expected, atol=1 / 255)
     bad = client.get("/api/models/full-2d/grid.png?spacing=linear&x_range=3,1")
     assert bad.status_code == 422 and "low < high" in bad.json()["detail"]
+
+
+def test_every_model_decodes_its_own_map(client: TestClient) -> None:
+    """A reconstruction-only model spreads its codes far past the prior; its own map must still decode."""
+    for model in ("recon-2d", "full-2d", "full-16d"):
+        body = client.get(f"/api/models/{model}/map").json()
+        extremes = max(range(10_000), key=lambda i: abs(body["x"][i]) + abs(body["y"][i]))
+        point = [body["x"][extremes], body["y"][extremes]]
+        assert max(map(abs, point)) < body["coordinate_limit"]
+        assert client.post(f"/api/models/{model}/decode", json={"points": [point]}).status_code == 200
+    assert client.get("/api/models/full-2d/map?limit=1").json()["coordinate_limit"] == 10

@@ -1,0 +1,71 @@
+// One async function per endpoint. Each throws ApiError with the server's own message on failure.
+
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${detail} (HTTP ${status})`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+async function call(url, options = {}) {
+  const response = await fetch(url, options);
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail ?? detail;
+    } catch {
+      // not JSON: keep the status text
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return response;
+}
+
+const json = (body) => ({
+  method: "POST",
+  headers: { "Content-Type": "application/json" },
+  body: JSON.stringify(body),
+});
+const base = (model) => `/api/models/${encodeURIComponent(model)}`;
+
+export async function getMap(model, limit = 10000) {
+  return (await call(`${base(model)}/map?limit=${limit}`)).json();
+}
+
+// The decoded image at map point (x, y), as an object URL (the caller revokes it).
+export async function decodeAt(model, x, y, signal) {
+  const response = await call(`${base(model)}/decode.png?x=${x.toFixed(4)}&y=${y.toFixed(4)}`, { signal });
+  return URL.createObjectURL(await response.blob());
+}
+
+export async function decodePoints(model, points) {
+  return (await call(`${base(model)}/decode`, json({ points }))).json();
+}
+
+export async function encodeDataUrl(model, dataUrl) {
+  return (await call(`${base(model)}/encode`, json({ image: dataUrl }))).json();
+}
+
+export async function encodeFile(model, file) {
+  const form = new FormData();
+  form.append("file", file);
+  return (await call(`${base(model)}/encode`, { method: "POST", body: form })).json();
+}
+
+export async function interpolate(model, start, end, steps, method, signal) {
+  const options = { ...json({ start, end, steps, method }), signal };
+  return (await call(`${base(model)}/interpolate`, options)).json();
+}
+
+export async function samples(model, n = 16, seed = 0, temperature = 1.0) {
+  return (await call(`${base(model)}/samples?n=${n}&seed=${seed}&temperature=${temperature}`)).json();
+}
+
+export function gridUrl(model, params) {
+  return `${base(model)}/grid.png?${new URLSearchParams(params)}`;
+}
+
+export function digitUrl(index, split = "test") {
+  return `/api/data/${split}/${index}.png`;
+}

@@ -1,0 +1,146 @@
+// The compare page: reconstruction-only, KL-only and full-ELBO latent maps, linked, at the same scale.
+import * as api from "./api.js";
+import {
+  PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, highlightTrace, mapLayout, mapTraces, robustRange,
+} from "./plots.js";
+import { createDrawPad } from "./drawpad.js";
+import { digitImage, figure, guarded, latestOnly } from "./ui.js";
+
+const HIGHLIGHT_TRACE = 10;
+const DRAWINGS_TRACE = 11;
+const FIGURE_DIGITS = 8;
+const $ = (id) => document.getElementById(id);
+const graphs = Object.fromEntries([...document.querySelectorAll(".compare-map")].map((el) => [el.dataset.model, el]));
+const models = Object.keys(graphs);
+const maps = {};
+const drawings = Object.fromEntries(models.map((m) => [m, []]));
+
+function sharedRange(axis) {
+  const ranges = models.map((m) => robustRange(maps[m][axis]));
+  return [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
+}
+
+// Same scale shows how differently the losses spread the codes; fitted shows each map's structure.
+function applyScale() {
+  const same = $("same-scale").checked;
+  return Promise.all(
+    models.map((m) => {
+      const xRange = same ? sharedRange("x") : robustRange(maps[m].x);
+      const yRange = same ? sharedRange("y") : robustRange(maps[m].y);
+      return Plotly.relayout(graphs[m], { "xaxis.range": xRange, "yaxis.range": yRange });
+    }),
+  );
+}
+
+function highlight(index) {
+  for (const m of models) {
+    const point = index === null ? null : { x: maps[m].x[index], y: maps[m].y[index] };
+    Plotly.restyle(graphs[m], highlightTrace(point), [HIGHLIGHT_TRACE]);
+  }
+}
+
+function wireHoverDecoding(model) {
+  const graph = graphs[model];
+  let url = null;
+  const decode = latestOnly((p) =>
+    guarded(async () => {
+      const next = await api.decodeAt(model, p.x, p.y);
+      if (url) URL.revokeObjectURL(url);
+      url = next;
+      $(`hover-${model}`).src = next;
+      $(`coords-${model}`).textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}`;
+    }),
+  );
+  const limit = maps[model].coordinate_limit;
+  graph.addEventListener("mousemove", (event) => {
+    const p = cursorToData(graph, event);
+    if (p && Math.abs(p.x) <= limit && Math.abs(p.y) <= limit) decode(p);
+  });
+  decode({ x: 0, y: 0 });
+  graph.on("plotly_hover", (event) => {
+    const point = event.points.find((p) => p.curveNumber < HIGHLIGHT_TRACE);
+    if (point) highlight(point.customdata);
+  });
+  graph.on("plotly_unhover", () => highlight(null));
+}
+
+async function encodeEverywhere(dataUrl) {
+  const results = await Promise.all(models.map((m) => api.encodeDataUrl(m, dataUrl)));
+  results.forEach((result, i) => {
+    const m = models[i];
+    const [x, y] = result.map_xy;
+    drawings[m].push({ number: drawings[m].length + 1, x, y, sigmaX: result.sigma[0], sigmaY: result.sigma[1] });
+    Plotly.restyle(graphs[m], drawingsTrace(drawings[m]), [DRAWINGS_TRACE]);
+    Plotly.relayout(graphs[m], { shapes: ellipseShapes(drawings[m]) });
+  });
+}
+
+function modelRow(model, images, what) {
+  const row = document.createElement("div");
+  row.className = "row";
+  const name = document.createElement("span");
+  name.className = "muted";
+  name.style.width = "7em";
+  name.textContent = model;
+  row.append(name, ...images.map((src, i) => digitImage(src, `${what} ${i + 1} by ${model}`, true)));
+  return row;
+}
+
+async function showReconstructions() {
+  const indices = Array.from({ length: FIGURE_DIGITS }, (_, i) => i);
+  const originals = document.createElement("div");
+  originals.className = "row";
+  const label = document.createElement("span");
+  label.className = "muted";
+  label.style.width = "7em";
+  label.textContent = "test digits";
+  originals.append(label, ...indices.map((i) => digitImage(api.digitUrl(i), `test digit ${i}`, true)));
+  // For a 2-D model the map point of a digit is its posterior mean, so decoding it reconstructs it.
+  const rows = await Promise.all(
+    models.map(async (m) => {
+      const points = indices.map((i) => [maps[m].x[i], maps[m].y[i]]);
+      return modelRow(m, (await api.decodePoints(m, points)).images, "reconstruction");
+    }),
+  );
+  $("reconstructions").replaceChildren(originals, ...rows);
+}
+
+async function showInterpolations() {
+  const start = { index: Number($("from-index").value) };
+  const end = { index: Number($("to-index").value) };
+  const rows = await Promise.all(
+    models.map(async (m) => modelRow(m, (await api.interpolate(m, start, end, 10, "linear")).images, "step")),
+  );
+  $("interpolations").replaceChildren(...rows);
+}
+
+window.addEventListener("load", () =>
+  guarded(async () => {
+    const loaded = await Promise.all(models.map((m) => api.getMap(m)));
+    models.forEach((m, i) => (maps[m] = loaded[i]));
+    const layout = { ...mapLayout({ xRange: sharedRange("x"), yRange: sharedRange("y"), margin: 28 }), showlegend: false };
+    await Promise.all(
+      models.map((m) =>
+        Plotly.newPlot(
+          graphs[m],
+          [...mapTraces(maps[m], { markerSize: 2.5 }), highlightTrace(null), drawingsTrace([])],
+          layout,
+          PLOT_CONFIG,
+        ),
+      ),
+    );
+    models.forEach(wireHoverDecoding);
+    $("same-scale").addEventListener("change", () => guarded(applyScale));
+    const labels = maps[models[0]].label;
+    $("from-index").value = labels.indexOf(2);
+    $("to-index").value = labels.indexOf(6);
+    createDrawPad($("pad"), {
+      brushInput: $("brush"),
+      clearButton: $("clear-pad"),
+      onStroke: (dataUrl) => guarded(() => encodeEverywhere(dataUrl)),
+    });
+    $("interpolate").addEventListener("click", () => guarded(showInterpolations));
+    await Promise.all([showReconstructions(), showInterpolations()]);
+    document.body.dataset.ready = "true";
+  }),
+);

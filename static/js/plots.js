@@ -1,0 +1,149 @@
+// Pure builders of Plotly traces and layouts, and map geometry. No DOM access here.
+
+export const DIGIT_COLORS = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+
+// One scattergl trace per digit, so the legend toggles digits. customdata holds each test index.
+export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
+  const byLabel = Array.from({ length: 10 }, () => ({ x: [], y: [], index: [] }));
+  for (let i = 0; i < map.x.length; i += 1) {
+    const group = byLabel[map.label[i]];
+    group.x.push(map.x[i]);
+    group.y.push(map.y[i]);
+    group.index.push(map.index[i]);
+  }
+  return byLabel.map((group, label) => ({
+    type: "scattergl",
+    mode: "markers",
+    name: String(label),
+    x: group.x,
+    y: group.y,
+    customdata: group.index,
+    marker: { size: markerSize, color: DIGIT_COLORS[label], opacity: 0.75 },
+    hoverinfo: "none",
+    showlegend,
+  }));
+}
+
+export function mapLayout({ xRange, yRange, legend = true, margin = 30 } = {}) {
+  return {
+    margin: { l: margin + 10, r: 10, t: 10, b: margin },
+    xaxis: { range: xRange, zeroline: false, title: { text: "z₁" } },
+    yaxis: { range: yRange, zeroline: false, title: { text: "z₂" }, scaleanchor: "x", scaleratio: 1 },
+    dragmode: "zoom",
+    hovermode: "closest",
+    showlegend: legend,
+    legend: { title: { text: "digit" }, itemsizing: "constant" },
+    uirevision: "keep",
+  };
+}
+
+export const PLOT_CONFIG = { responsive: true, displaylogo: false, doubleClick: false, scrollZoom: true };
+
+// Numbered markers for encoded drawings and uploads, with their 2-sigma ellipses as shapes.
+export function drawingsTrace(drawings) {
+  return {
+    type: "scatter",
+    mode: "markers+text",
+    name: "your digits",
+    x: drawings.map((d) => d.x),
+    y: drawings.map((d) => d.y),
+    text: drawings.map((d) => String(d.number)),
+    textposition: "top center",
+    textfont: { size: 14, color: "#000" },
+    marker: { size: 12, color: "#000", symbol: "star", line: { color: "#fff", width: 1 } },
+    hoverinfo: "none",
+    showlegend: false,
+  };
+}
+
+export function ellipseShapes(drawings) {
+  return drawings.map((d) => ({
+    type: "circle",
+    xref: "x",
+    yref: "y",
+    x0: d.x - 2 * d.sigmaX,
+    x1: d.x + 2 * d.sigmaX,
+    y0: d.y - 2 * d.sigmaY,
+    y1: d.y + 2 * d.sigmaY,
+    line: { color: "#000", width: 1.5, dash: "dot" },
+  }));
+}
+
+export function lineShape(from, to) {
+  return {
+    type: "line", xref: "x", yref: "y", x0: from.x, y0: from.y, x1: to.x, y1: to.y,
+    line: { color: "#000", width: 3 },
+  };
+}
+
+export function highlightTrace(point) {
+  return {
+    type: "scatter",
+    mode: "markers",
+    name: "highlight",
+    x: point ? [point.x] : [],
+    y: point ? [point.y] : [],
+    marker: { size: 16, color: "rgba(0,0,0,0)", line: { color: "#000", width: 2.5 } },
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+// A range around the bulk of the points (1st to 99th percentile, padded), so outliers do not shrink it.
+export function robustRange(values, pad = 0.15) {
+  const sorted = Float64Array.from(values).sort();
+  const low = sorted[Math.floor(0.01 * (sorted.length - 1))];
+  const high = sorted[Math.ceil(0.99 * (sorted.length - 1))];
+  const margin = (high - low) * pad;
+  return [low - margin, high + margin];
+}
+
+// The test digit nearest to (x, y) on the map: { index, distance } in map units.
+export function nearestDigit(map, x, y) {
+  let best = -1;
+  let bestDistance = Infinity;
+  for (let i = 0; i < map.x.length; i += 1) {
+    const d = (map.x[i] - x) ** 2 + (map.y[i] - y) ** 2;
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = i;
+    }
+  }
+  return { index: map.index[best], position: best, distance: Math.sqrt(bestDistance) };
+}
+
+// Map coordinates -> the full latent vector, through the PCA plane when the model has one.
+export function liftToLatent(map, x, y) {
+  if (!map.projection) return [x, y];
+  const { mean, components } = map.projection;
+  return mean.map((m, d) => m + x * components[0][d] + y * components[1][d]);
+}
+
+// Cursor position -> data coordinates, from Plotly's axes (null outside the plotting area).
+export function cursorToData(graph, event) {
+  const layout = graph._fullLayout;
+  const area = graph.querySelector(".nsewdrag");
+  if (!layout || !area) return null;
+  const box = area.getBoundingClientRect();
+  const px = event.clientX - box.left;
+  const py = event.clientY - box.top;
+  if (px < 0 || py < 0 || px > box.width || py > box.height) return null;
+  return { x: layout.xaxis.p2c(px), y: layout.yaxis.p2c(py), px, py };
+}
+
+// Pixels per map unit along x: to turn a snapping radius in pixels into map units.
+export function pixelsPerUnit(graph) {
+  const axis = graph._fullLayout.xaxis;
+  return Math.abs(axis.c2p(1) - axis.c2p(0));
+}
+
+// Standard deviations of q(z|x) along the two map axes (through the PCA plane when there is one).
+export function sigmaOnMap(map, sigma) {
+  if (!map.projection) return [sigma[0], sigma[1]];
+  return map.projection.components.map((row) =>
+    Math.sqrt(row.reduce((sum, c, d) => sum + c * c * sigma[d] * sigma[d], 0)),
+  );
+}

@@ -1,0 +1,73 @@
+// Small DOM helpers shared by the pages.
+import { ApiError } from "./api.js";
+
+export function showError(error) {
+  const box = document.getElementById("error");
+  box.textContent = error instanceof ApiError ? `The server said: ${error.detail}` : `Something went wrong: ${error.message}`;
+  box.hidden = false;
+}
+
+export function clearError() {
+  document.getElementById("error").hidden = true;
+}
+
+// Run an async action, reporting any failure in the page (never only in the console).
+export async function guarded(action) {
+  try {
+    const result = await action();
+    clearError();
+    return result;
+  } catch (error) {
+    if (error.name !== "AbortError") showError(error);
+    return undefined;
+  }
+}
+
+export function digitImage(src, alt, small = false) {
+  const img = document.createElement("img");
+  img.className = small ? "digit small" : "digit";
+  img.src = src;
+  img.alt = alt;
+  return img;
+}
+
+export function figure(img, caption) {
+  const fig = document.createElement("figure");
+  const text = document.createElement("figcaption");
+  text.textContent = caption;
+  fig.append(img, text);
+  return fig;
+}
+
+// Calls `task(value, signal)` for the latest value only: at most one call in flight, at most one per
+// animation frame; a newer value aborts nothing but replaces any value still waiting.
+export function latestOnly(task) {
+  let pending = null;
+  let running = false;
+  let scheduled = false;
+  const pump = async () => {
+    scheduled = false;
+    if (running || pending === null) return;
+    const value = pending;
+    pending = null;
+    running = true;
+    try {
+      await task(value);
+    } finally {
+      running = false;
+      if (pending !== null) schedule();
+    }
+  };
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(pump);
+    }
+  };
+  return (value) => {
+    pending = value;
+    schedule();
+  };
+}
+
+export const modelsFromPage = () => JSON.parse(document.getElementById("models-data").textContent);
