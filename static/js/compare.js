@@ -1,7 +1,8 @@
 // The compare page: reconstruction-only, KL-only and full-ELBO latent maps, linked, at the same scale.
 import * as api from "./api.js";
 import {
-  PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, highlightTrace, mapLayout, mapTraces, robustRange,
+  PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, highlightTrace, mapLayout, mapTraces, restyleUpdate,
+  robustRange,
 } from "./plots.js";
 import { createDrawPad } from "./drawpad.js";
 import { digitImage, figure, guarded, latestOnly } from "./ui.js";
@@ -35,7 +36,7 @@ function applyScale() {
 function highlight(index) {
   for (const m of models) {
     const point = index === null ? null : { x: maps[m].x[index], y: maps[m].y[index] };
-    Plotly.restyle(graphs[m], highlightTrace(point), [HIGHLIGHT_TRACE]);
+    Plotly.restyle(graphs[m], restyleUpdate(highlightTrace(point)), [HIGHLIGHT_TRACE]);
   }
 }
 
@@ -70,7 +71,7 @@ async function encodeEverywhere(dataUrl) {
     const m = models[i];
     const [x, y] = result.map_xy;
     drawings[m].push({ number: drawings[m].length + 1, x, y, sigmaX: result.sigma[0], sigmaY: result.sigma[1] });
-    Plotly.restyle(graphs[m], drawingsTrace(drawings[m]), [DRAWINGS_TRACE]);
+    Plotly.restyle(graphs[m], restyleUpdate(drawingsTrace(drawings[m])), [DRAWINGS_TRACE]);
     Plotly.relayout(graphs[m], { shapes: ellipseShapes(drawings[m]) });
   });
 }

@@ -2,7 +2,7 @@
 import * as api from "./api.js";
 import {
   PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, liftToLatent, lineShape, mapLayout, mapTraces,
-  nearestDigit, pixelsPerUnit, robustRange, sigmaOnMap,
+  nearestDigit, pixelsPerUnit, restyleUpdate, robustRange, sigmaOnMap,
 } from "./plots.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
 import { digitImage, figure, guarded, latestOnly } from "./ui.js";
@@ -127,7 +127,7 @@ window.addEventListener("mouseup", (event) => {
 function redrawOverlay() {
   const shapes = ellipseShapes(state.drawings);
   if (state.line) shapes.push(state.line);
-  Plotly.restyle(graph, drawingsTrace(state.drawings), [DRAWINGS_TRACE]);
+  Plotly.restyle(graph, restyleUpdate(drawingsTrace(state.drawings)), [DRAWINGS_TRACE]);
   Plotly.relayout(graph, { shapes });
 }
 

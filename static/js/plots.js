@@ -147,3 +147,8 @@ export function sigmaOnMap(map, sigma) {
     Math.sqrt(row.reduce((sum, c, d) => sum + c * c * sigma[d] * sigma[d], 0)),
   );
 }
+
+// Plotly.restyle reads arrays as one value per trace: wrap each attribute to replace one trace whole.
+export function restyleUpdate(trace) {
+  return Object.fromEntries(Object.entries(trace).map(([key, value]) => [key, [value]]));
+}

@@ -1,0 +1,152 @@
+"""The explorer page in a real browser: map, hover, pin, drag-to-interpolate, draw, upload, errors."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from model.data import Digits
+from tests.app.images import digit_image, encode
+from tests.browser.conftest import ARTIFACTS, PageWatch
+
+# Pixel position (relative to the page) of map point (x, y), from Plotly's own axes.
+TO_PAGE = """([x, y]) => {
+  const graph = document.getElementById('map');
+  const box = graph.querySelector('.nsewdrag').getBoundingClientRect();
+  const layout = graph._fullLayout;
+  return [box.left + layout.xaxis.c2p(x), box.top + layout.yaxis.c2p(y)];
+}"""
+
+# The visible test digit farthest from its nearest neighbour: one a click cannot mistake for another.
+ISOLATED = """() => {
+  const graph = document.getElementById('map');
+  const [x0, x1] = graph._fullLayout.xaxis.range, [y0, y1] = graph._fullLayout.yaxis.range;
+  const pts = [];
+  graph.data.slice(0, 10).forEach((t) => t.x.forEach((x, i) => {
+    const y = t.y[i];
+    const inside = (v, lo, hi) => v > lo + 0.1 * (hi - lo) && v < hi - 0.1 * (hi - lo);
+    if (inside(x, x0, x1) && inside(y, y0, y1)) pts.push([x, y, t.customdata[i]]);
+  }));
+  let best = null, bestGap = -1;
+  for (const p of pts) {
+    let gap = Infinity;
+    for (const q of pts) if (q !== p) gap = Math.min(gap, (p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2);
+    if (gap > bestGap) { bestGap = gap; best = p; }
+  }
+  return best;
+}"""
+
+
+SHOWS_COORDINATES = """([x, y]) => {
+  const m = document.getElementById('hover-coords').textContent.match(/x (\\S+), y (\\S+)/);
+  return m && Math.abs(m[1] - x) < 0.05 && Math.abs(m[2] - y) < 0.05;
+}"""
+pytestmark = pytest.mark.browser
+
+
+def open_explorer(page: Page, url: str) -> None:
+    page.goto(url + "/")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
+
+
+def test_map_holds_the_10000_test_digits(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
+    assert len(counts) == 10 and sum(counts) == 10_000
+    assert page.locator(".legend .traces").count() >= 10  # one legend entry per digit
+
+
+def test_hover_changes_the_decoded_image(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    image = page.locator("#hover-image")
+    for point in ([-1.5, 1.0], [1.5, -1.0]):
+        before = image.get_attribute("src")
+        page.mouse.move(*page.evaluate(TO_PAGE, point))
+        expect(image).not_to_have_attribute("src", before or "", timeout=5_000)
+        page.wait_for_function(SHOWS_COORDINATES, arg=point)
+
+
+def test_clicking_an_isolated_point_pins_its_decode(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    x, y, index = page.evaluate(ISOLATED)
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
+    page.wait_for_function(
+        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
+        arg=index,
+    )
+    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    pins = page.locator("#pins .pin")
+    expect(pins).to_have_count(1)
+    expect(pins.locator(f"img[alt='test digit {index}']")).to_have_count(1)
+
+
+def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    page.check("input[name=mode][value=interpolate]")
+    page.locator("#steps").fill("7")
+    start, end = page.evaluate(TO_PAGE, [-1.5, 0.5]), page.evaluate(TO_PAGE, [1.5, -0.5])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2, steps=5)
+    page.mouse.move(*end, steps=5)
+    page.mouse.up()
+    expect(page.locator("#strip img")).to_have_count(7)
+    shapes = page.evaluate(
+        "() => document.getElementById('map').layout.shapes.filter((s) => s.type === 'line').length"
+    )
+    assert shapes == 1
+
+
+def _check_encoded(page: Page, markers: int) -> None:
+    expect(page.locator("#encoding img[alt='its reconstruction']")).to_have_count(1)
+    expect(page.locator("#encoding .neighbors img")).to_have_count(8)
+    drawn = page.evaluate("() => document.getElementById('map').data[10].x.length")
+    ellipses = page.evaluate(
+        "() => document.getElementById('map').layout.shapes.filter((s) => s.type === 'circle').length"
+    )
+    assert drawn == ellipses == markers
+
+
+def test_a_stroke_on_the_pad_is_encoded_with_a_marker(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    box = page.locator("#pad").bounding_box()
+    assert box is not None
+    left, top, w, h = box["x"], box["y"], box["width"], box["height"]
+    page.mouse.move(left + 0.5 * w, top + 0.2 * h)
+    page.mouse.down()
+    page.mouse.move(left + 0.5 * w, top + 0.8 * h, steps=12)  # a "1"
+    page.mouse.up()
+    _check_encoded(page, markers=1)
+
+
+def test_an_uploaded_png_is_encoded_with_a_marker(
+    page: Page, live_url: str, test_digits: Digits, tmp_path: Path
+) -> None:
+    open_explorer(page, live_url)
+    upload = tmp_path / "three.png"
+    upload.write_bytes(encode(digit_image(test_digits.images, 18)))
+    page.set_input_files("#upload", str(upload))
+    _check_encoded(page, markers=1)
+
+
+def test_a_server_error_is_shown_in_the_page(
+    page: Page, watch: PageWatch, live_url: str, tmp_path: Path
+) -> None:
+    open_explorer(page, live_url)
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    page.set_input_files("#upload", str(fake))
+    expect(page.locator("#error")).to_contain_text("unsupported image type: send a PNG or JPEG")
+    assert len(watch.errors) == 1 and "415" in watch.errors[0]  # the browser logs the failed request
+    watch.errors.clear()
+
+
+def test_the_page_fits_a_phone(browser, live_url: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = context.new_page()
+    open_explorer(phone, live_url)
+    overflow = phone.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=str(ARTIFACTS / "explorer-phone.png"), full_page=True)
+    context.close()
+    assert overflow <= 0
