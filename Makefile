@@ -44,10 +44,11 @@ lint: setup
 	$(BIN)/ruff format --check model app tests bench
 	$(BIN)/mypy model app
 
-# Benchmarks that print figures: training speed (several minutes), then serving latency
+# Benchmarks that print figures: training speed (several minutes), serving latency, browser responsiveness
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/serve_latency.py
+	$(BIN)/python bench/browser_fps.py
 
 # Remove the virtual environment (data and models under the home are kept)
 clean:
