@@ -175,9 +175,14 @@ function refreshManifold() {
     Plotly.relayout(graph, { images: [] });
     return;
   }
-  const clamp = (v) => Math.max(-limit(), Math.min(limit(), v));
-  const [x0, x1] = graph._fullLayout.xaxis.range.map(clamp);
-  const [y0, y1] = graph._fullLayout.yaxis.range.map(clamp);
+  // A square window around the view keeps the 28x28 tiles square; Plotly clips what falls outside.
+  const [xa, xb] = graph._fullLayout.xaxis.range;
+  const [ya, yb] = graph._fullLayout.yaxis.range;
+  const half = Math.min(Math.max(xb - xa, yb - ya) / 2, limit());
+  const clamp = (v) => Math.max(-limit(), Math.min(limit() - 2 * half, v));
+  const x0 = clamp((xa + xb) / 2 - half);
+  const y0 = clamp((ya + yb) / 2 - half);
+  const [x1, y1] = [x0 + 2 * half, y0 + 2 * half];
   const source = api.gridUrl(state.model, { n: 24, spacing: "linear", x_range: `${x0},${x1}`, y_range: `${y0},${y1}` });
   Plotly.relayout(graph, {
     images: [{ source, xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0,
@@ -205,7 +210,8 @@ window.addEventListener("load", () =>
     await loadModel(state.model);
     graph.on("plotly_click", onPlotClick);
     graph.on("plotly_relayout", (change) => {
-      if ("xaxis.range[0]" in change || "xaxis.autorange" in change) refreshManifold();
+      // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.
+      if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) refreshManifold();
     });
     graph.dataset.ready = "true";
   }),

@@ -1,6 +1,7 @@
 """The explorer page in a real browser: map, hover, pin, drag-to-interpolate, draw, upload, errors."""
 
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -150,3 +151,15 @@ def test_the_page_fits_a_phone(browser, live_url: str) -> None:  # type: ignore[
     phone.screenshot(path=str(ARTIFACTS / "explorer-phone.png"), full_page=True)
     context.close()
     assert overflow <= 0
+
+
+def test_the_manifold_tiles_under_the_points_and_follows_zoom(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    with page.expect_response(lambda r: "grid.png?n=24" in r.url and r.status == 200):
+        page.check("#manifold")
+    first = page.evaluate("() => document.getElementById('map').layout.images[0].source")
+    with page.expect_response(lambda r: "grid.png?n=24" in r.url and r.status == 200):
+        page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-1, 1], 'yaxis.range': [-1, 1]})")
+    zoomed = page.evaluate("() => document.getElementById('map').layout.images[0].source")
+    low, high = map(float, parse_qs(urlsplit(zoomed).query)["x_range"][0].split(","))
+    assert zoomed != first and abs(low + high) < 1e-6 and 1 <= high < 2  # centred on the zoomed view
