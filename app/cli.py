@@ -11,7 +11,7 @@ import torch
 import uvicorn
 
 from app.main import create_app
-from app.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import build_parser, load_mnist, run
 from model.home import atlas_home
 from model.zoo import train_zoo, zoo_entries
@@ -25,7 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    app = create_app(Settings(home=home, device=args.device))
+    app = create_app(Settings(home=home, device=args.device, allowed_hosts=allowed_hosts(args)))
     print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     # No proxy sits in front of a local tool, and per-request access logs cost more than a decode.
     uvicorn.run(
@@ -34,10 +34,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
+    """Host headers to serve: the local names, the bound address, and any --allowed-hosts."""
+    hosts = [*LOCAL_HOSTS, *(h.strip() for h in (args.allowed_hosts or "").split(",") if h.strip())]
+    if args.host not in ("0.0.0.0", "::"):
+        hosts.append(args.host)
+    return tuple(dict.fromkeys(hosts))
+
+
 def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="train missing default models, then serve the explorer and API")
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: local only)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
+    serve.add_argument(
+        "--allowed-hosts",
+        help="comma-separated Host names to serve besides the local ones ('*' for any, e.g. in a container)",
+    )
     serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")
     serve.add_argument("--threads", type=int, default=1, help="torch threads (1 suits many tiny requests)")

@@ -7,11 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.atlas import Atlas
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
 from app.routes import data, health, models, pages
+from app.security import BrowserSecurity
 from app.settings import Settings
 from model.data import load_digits
 from model.home import data_root, models_root
@@ -31,7 +33,10 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    # Added last runs first: the Host check, then cross-origin refusal and headers, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BrowserSecurity)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
     install_error_handlers(app)
     for router in (health.router, models.router, data.router, pages.router):
         app.include_router(router)

@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from model.home import data_root, models_root
+from tests.app.conftest import TEST_HOSTS
 
 
 def test_a_damaged_model_is_skipped_and_health_says_degraded(quick_zoo: Path, tmp_path: Path) -> None:
@@ -18,7 +19,7 @@ def test_a_damaged_model_is_skipped_and_health_says_degraded(quick_zoo: Path, tm
     weights = damaged / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:100])
 
-    with TestClient(create_app(Settings(home=home, device="cpu"))) as client:
+    with TestClient(create_app(Settings(home=home, device="cpu", allowed_hosts=TEST_HOSTS))) as client:
         health = client.get("/api/health").json()
         assert health["status"] == "degraded" and health["models"] == ["full-2d"]
         assert "model.safetensors is truncated or corrupt" in health["problems"]["broken"]

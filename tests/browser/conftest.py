@@ -65,6 +65,11 @@ class PageWatch:
         page.on("console", lambda message: message.type == "error" and self.errors.append(message.text))
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("request", self._check_host)
+        # A blocked script or style fails silently unless reported: make every CSP violation an error.
+        page.add_init_script(
+            "document.addEventListener('securitypolicyviolation', (e) =>"
+            " console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));"
+        )
 
     def _check_host(self, request) -> None:  # type: ignore[no-untyped-def]
         host = urlsplit(request.url).hostname

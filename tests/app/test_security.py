@@ -1,0 +1,44 @@
+"""Cross-origin writes, Host checks and the headers every response carries."""
+
+from fastapi.testclient import TestClient
+
+from tests.app.images import data_url
+
+DECODE = "/api/models/full-2d/decode"
+BODY = {"points": [[0.0, 0.0]]}
+
+
+def test_cross_origin_posts_are_refused(client: TestClient) -> None:
+    evil = client.post(DECODE, json=BODY, headers={"Origin": "http://evil.example"})
+    assert evil.status_code == 403
+    assert evil.json() == {
+        "detail": "cross-origin request refused: origin 'http://evil.example' is not this server"
+    }
+    assert client.post(DECODE, json=BODY, headers={"Origin": "null"}).status_code == 403
+    assert client.post(DECODE, json=BODY, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    upload = client.post(
+        "/api/models/full-2d/encode",
+        json={"image": data_url(b"x")},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert upload.status_code == 403
+
+
+def test_same_origin_and_originless_posts_pass(client: TestClient) -> None:
+    assert client.post(DECODE, json=BODY, headers={"Origin": "http://testserver"}).status_code == 200
+    assert client.post(DECODE, json=BODY).status_code == 200  # curl and scripts send no Origin
+    # Reads are never refused: an <img> on another page may show a decoded digit.
+    assert client.get("/api/health", headers={"Origin": "http://evil.example"}).status_code == 200
+
+
+def test_unknown_host_header_is_refused(client: TestClient) -> None:
+    response = client.get("/api/health", headers={"Host": "attacker.example"})
+    assert response.status_code == 400  # a DNS-rebinding page cannot reach the local server
+
+
+def test_every_response_says_nosniff_and_pages_carry_a_policy(client: TestClient) -> None:
+    for path in ("/api/health", "/api/models/full-2d/decode.png?x=0&y=0", "/api/models/nope/map", "/"):
+        assert client.get(path).headers["x-content-type-options"] == "nosniff", path
+    policy = client.get("/").headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "content-security-policy" not in client.get("/api/health").headers
