@@ -6,6 +6,7 @@ import base64
 import binascii
 import io
 import struct
+import warnings
 import zlib
 from dataclasses import dataclass
 
@@ -47,8 +48,16 @@ def open_image(data: bytes) -> Image.Image:
         raise ImageInputError(413, f"image is {len(data)} bytes; the limit is {MAX_BODY_BYTES} bytes")
     expected = sniff_format(data)
     try:
-        image = Image.open(io.BytesIO(data), formats=[expected])
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+        with warnings.catch_warnings():
+            # Pillow only warns below twice its pixel limit: make every bomb an error, refused unread.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=[expected])
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageInputError(
+            413,
+            f"image is over the limit of {MAX_IMAGE_SIDE}x{MAX_IMAGE_SIDE} pixels (refused from its header)",
+        ) from error
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise ImageInputError(422, f"cannot read the {expected} image: {error}") from error
     width, height = image.size
     if width > MAX_IMAGE_SIDE or height > MAX_IMAGE_SIDE:

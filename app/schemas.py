@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 MAX_DECODE_POINTS = 1024
 MIN_STEPS, MAX_STEPS = 2, 64
@@ -59,7 +59,8 @@ class DecodeRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"points": [[0.0, 0.0], [1.5, -0.5]]}]},
     )
-    points: list[list[float]] = Field(
+    # Strict: a string or a boolean is not a coordinate, even when it could be coerced into one.
+    points: list[list[StrictFloat]] = Field(
         min_length=1,
         max_length=MAX_DECODE_POINTS,
         description="map coordinates [x, y], or full latent vectors of length latent_dim",
@@ -92,8 +93,8 @@ class Encoding(BaseModel):
 class Endpoint(BaseModel):
     """One end of an interpolation: give exactly one of index, z or image."""
 
-    index: int | None = Field(None, description="a test digit")
-    z: list[float] | None = Field(None, description="a latent vector of length latent_dim")
+    index: StrictInt | None = Field(None, description="a test digit")
+    z: list[StrictFloat] | None = Field(None, description="a latent vector of length latent_dim")
     image: str | None = Field(None, description="a PNG or JPEG data URL, encoded to its mean")
 
 

@@ -140,8 +140,8 @@ async def _read_upload(request: Request) -> bytes:
     if content_type.startswith("application/json"):
         try:
             body = await request.json()
-        except (ValueError, UnicodeDecodeError) as error:
-            raise HTTPException(422, "body is not valid JSON") from error
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
+            raise HTTPException(422, "body is not valid JSON (or nested too deeply)") from error
         if not isinstance(body, dict) or not isinstance(body.get("image"), str):
             raise HTTPException(422, 'JSON body must be {"image": "data:image/png;base64,..."}')
         return decode_data_url(body["image"])
