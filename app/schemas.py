@@ -10,6 +10,20 @@ MAX_DECODE_POINTS = 1024
 MIN_STEPS, MAX_STEPS = 2, 64
 
 
+class ErrorDetail(BaseModel):
+    """Every error: what was wrong, in one sentence."""
+
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    404: {"model": ErrorDetail, "description": "unknown model (the message lists the valid ids) or index"},
+    413: {"model": ErrorDetail, "description": "body over 5 MB, or image over 4096x4096 pixels"},
+    415: {"model": ErrorDetail, "description": "not a PNG or JPEG (checked by content)"},
+    422: {"model": ErrorDetail, "description": "invalid coordinates, lengths, steps or images"},
+}
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     models: list[str]

@@ -1,14 +1,20 @@
-"""Session fixtures: one temporary LATENT_ATLAS_HOME, real MNIST fetched into it once, and a small real
-model trained once, so tests never touch the user's own data or models."""
+"""Session fixtures: one temporary LATENT_ATLAS_HOME, real MNIST fetched into it once, small real models
+trained once, and a live server over them, so tests never touch the user's own data or models."""
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
+from app.main import create_app
+from app.settings import Settings
 from model.config import ModelConfig, TrainConfig
 from model.data import Digits, ensure_mnist, load_digits
 from model.home import HOME_ENV, data_root, models_root
@@ -74,3 +80,28 @@ def quick_zoo(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Pa
     """The default zoo trained the quick way (3 epochs on the first 12,000 digits) in the test home."""
     train_zoo(atlas_home, zoo_entries(quick=True, device="cpu"), train_digits, test_digits, progress=False)
     return atlas_home
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_url(quick_zoo: Path) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(Settings(home=quick_zoo, device="cpu")), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the live server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

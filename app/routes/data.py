@@ -8,9 +8,10 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from app.deps import AtlasDep
 from app.images import png_bytes
+from app.schemas import ERROR_RESPONSES
 from model.data import Split
 
-router = APIRouter(prefix="/api/data", tags=["data"])
+router = APIRouter(prefix="/api/data", tags=["data"], responses=ERROR_RESPONSES)
 
 
 @router.get("/{split}/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})

@@ -14,6 +14,7 @@ from app.deps import AtlasDep, ModelDep
 from app.images import ImageInputError, decode_data_url, open_image, png_bytes, png_data_urls, to_grayscale
 from app.preprocess import mnist_like
 from app.schemas import (
+    ERROR_RESPONSES,
     DecodedPoints,
     DecodeRequest,
     Encoding,
@@ -27,7 +28,7 @@ from app.schemas import (
 from app.validation import check_coordinates, latent_vector, parse_comma_list
 from model.data import IMAGE_SIZE
 
-router = APIRouter(prefix="/api/models", tags=["models"])
+router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
 NEIGHBORS = 8
 MAX_GRID = 40
 MAX_SAMPLES = 256

@@ -1,48 +1,16 @@
-"""A live server over the quick zoo and Debian's Chromium driven by Playwright. A missing browser fails
-the run: these tests are part of the suite, not optional."""
+"""Debian's Chromium driven by Playwright, against the live server of tests/conftest.py. A missing
+browser fails the run: these tests are part of the suite, not optional."""
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
-
-from app.main import create_app
-from app.settings import Settings
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def live_url(quick_zoo: Path) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(Settings(home=quick_zoo, device="cpu")), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
