@@ -31,7 +31,7 @@ from model.config import (
     to_dict,
     train_config_from_dict,
 )
-from model.storage import recover_folder, replace_folder
+from model.storage import readable_folder, replace_folder
 from model.vae import VAE
 
 FORMAT_VERSION = 1
@@ -141,7 +141,7 @@ def save_checkpoint(
 
 
 def _require(folder: Path, name: str) -> Path:
-    path = folder / name
+    path = readable_folder(folder) / name
     if not path.is_file():
         raise CheckpointError(f"model folder {folder}: {name} is missing")
     return path
@@ -157,7 +157,7 @@ def _read_json(folder: Path, name: str) -> Any:
 
 def load_info(folder: Path) -> CheckpointInfo:
     """Read config.json; raise CheckpointError naming the file if it is missing or not a valid config."""
-    recover_folder(folder)
+    folder = readable_folder(folder)
     if not folder.is_dir():
         raise CheckpointError(f"model folder {folder} does not exist")
     data = _read_json(folder, CONFIG_FILE)

@@ -19,6 +19,7 @@ from model.zoo import train_zoo, zoo_entries
 
 EXIT_USAGE = 2
 EXIT_NO_DATA = 3
+EXIT_WRITE_FAILED = 4
 EXIT_INTERRUPTED = 130
 
 
@@ -176,6 +177,13 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except (CheckpointError, ValueError) as error:
         print(f"latent-atlas: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        print(
+            f"latent-atlas: error: {error.strerror or error}{where}; what was saved before is intact",
+            file=sys.stderr,
+        )
+        return EXIT_WRITE_FAILED
     except KeyboardInterrupt:
         print(
             "\nlatent-atlas: interrupted; the last complete epoch is saved (continue with --resume)",

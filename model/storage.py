@@ -21,14 +21,24 @@ def _backup_of(folder: Path) -> Path:
     return folder.parent / f".{folder.name}.old"
 
 
+def readable_folder(folder: Path) -> Path:
+    """Where to read `folder` from: itself, or its backup when a crash cut a replace_folder between its
+    two renames. Readers never move anything: only the writer repairs (recover_folder)."""
+    backup = _backup_of(folder)
+    return backup if not folder.exists() and backup.exists() else folder
+
+
 def recover_folder(folder: Path) -> None:
-    """Finish or undo a replace_folder that a crash cut between its two renames."""
+    """For the writer, before it writes: undo what a killed replace_folder left behind, a backup not yet
+    renamed back and staging folders never renamed into place."""
     backup = _backup_of(folder)
     if backup.exists():
         if folder.exists():
             shutil.rmtree(backup)
         else:
             os.replace(backup, folder)
+    for stale in folder.parent.glob(f".{folder.name}.*.tmp"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def replace_folder(folder: Path, fill: Callable[[Path], None]) -> None:

@@ -30,6 +30,7 @@ from model.data import Digits
 from model.device import resolve_device
 from model.evaluation import evaluate
 from model.objectives import objective
+from model.storage import recover_folder
 from model.vae import VAE
 
 SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent animations compare
@@ -133,6 +134,7 @@ def train(
     its checkpoint is saved.
     """
     device = resolve_device(config.device)
+    recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
     train_digits = train_digits.head(config.train_limit)
     test_digits = test_digits.head(config.test_limit)
     data = data_fingerprint(train_digits, test_digits)
