@@ -49,6 +49,7 @@ bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/serve_latency.py
 	$(BIN)/python bench/browser_fps.py
+	$(BIN)/python bench/serve_load.py
 
 # Remove the virtual environment (data and models under the home are kept)
 clean:
