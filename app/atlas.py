@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,30 @@ class ServedModel:
             coordinate_limit=coordinate_limit(torch.cat([mu, plane.project(mu)], dim=1)),
         )
 
+    def map_json(self, model_id: str, limit: int) -> bytes:
+        """The map response for the first `limit` test digits, serialised once: it is the largest
+        response and the same for every visitor."""
+        cached = self.map_cache.get(limit)
+        if cached is None:
+            xy, sigma_xy = self.test_xy[:limit], self.test_sigma_xy[:limit]
+            count = xy.shape[0]
+            body = {
+                "model": model_id,
+                "split": "test",
+                "x": [round(v, 4) for v in xy[:, 0].tolist()],
+                "y": [round(v, 4) for v in xy[:, 1].tolist()],
+                "label": self.test_labels[:count].tolist(),
+                "index": list(range(count)),
+                "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
+                "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
+                "coordinate_limit": self.coordinate_limit,
+                "projection": None
+                if self.model.latent_dim == 2
+                else {"mean": self.plane.mean.tolist(), "components": self.plane.components.tolist()},
+            }
+            cached = self.map_cache[limit] = json.dumps(body, separators=(",", ":")).encode()
+        return cached
+
     def nearest(self, mu: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The k test digits whose posterior means are nearest to mu: [D] -> (indices [k], distances [k])."""
         squared = (self.test_mu - mu).pow_(2).sum(dim=1)
@@ -109,5 +134,6 @@ class Atlas:
                 log.warning("skipping model %s: %s", folder.name, error)
                 failures[folder.name] = str(error)
                 continue
-            models[folder.name] = ServedModel.build(loaded, digits["test"])
+            served = models[folder.name] = ServedModel.build(loaded, digits["test"])
+            served.map_json(folder.name, len(digits["test"]))  # the page's first request is then instant
         return cls(models=models, failures=failures, digits=digits, device=resolve_device(device))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Literal
 
 import torch
@@ -61,32 +60,11 @@ async def list_models(atlas: AtlasDep) -> list[ModelSummary]:
 async def latent_map(
     served: ModelDep,
     model_id: str,
-    split: Literal["test"] = "test",
+    split: Literal["test"] = "test",  # only the test split is encoded; the parameter is in the contract
     limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
 ) -> Response:
     """The test digits' posterior means on the map plane, with their labels and per-axis sigma."""
-    cached = served.map_cache.get(limit)
-    if cached is None:
-        xy, sigma_xy = served.test_xy[:limit], served.test_sigma_xy[:limit]
-        count = xy.shape[0]
-        labels = served.test_labels[:count]
-        body = {
-            "model": model_id,
-            "split": split,
-            "x": [round(v, 4) for v in xy[:, 0].tolist()],
-            "y": [round(v, 4) for v in xy[:, 1].tolist()],
-            "label": labels.tolist(),
-            "index": list(range(count)),
-            "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
-            "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
-            "coordinate_limit": served.coordinate_limit,
-            "projection": None
-            if served.model.latent_dim == 2
-            else {"mean": served.plane.mean.tolist(), "components": served.plane.components.tolist()},
-        }
-        # Serialised once: the map is the largest response and the same for every visitor.
-        cached = served.map_cache[limit] = json.dumps(body, separators=(",", ":")).encode()
-    return Response(cached, media_type="application/json")
+    return Response(served.map_json(model_id, limit), media_type="application/json")
 
 
 def _point_to_latent(served: ServedModel, point: list[float], what: str) -> torch.Tensor:
