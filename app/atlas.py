@@ -58,11 +58,13 @@ class ServedModel:
     test_mu: torch.Tensor  # [N, D] posterior means of the test digits
     test_sigma: torch.Tensor  # [N, D]
     test_labels: torch.Tensor  # [N]
+    first_test_pixels: torch.Tensor  # [16, 784] on the model's device: fixed batches for the lab tools
     plane: MapPlane
     test_xy: torch.Tensor  # [N, 2]
     test_sigma_xy: torch.Tensor  # [N, 2]
     coordinate_limit: float  # the largest |coordinate| this model decodes
     map_cache: dict[int, bytes] = field(default_factory=dict)  # serialised map responses by limit
+    estimator_cache: dict[tuple[int, ...], dict[str, list[float]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, model: LoadedModel, test: Digits) -> ServedModel:
@@ -74,6 +76,7 @@ class ServedModel:
             test_mu=mu,
             test_sigma=sigma,
             test_labels=test.labels,
+            first_test_pixels=test.head(16).pixels(model.device),
             plane=plane,
             test_xy=plane.project(mu),
             test_sigma_xy=plane.project_sigma(sigma),

@@ -130,3 +130,14 @@ class DecodedPoints(BaseModel):
     z: list[list[float]]
     map_xy: list[list[float]]
     images: list[str] = Field(description="PNG data URLs, 28x28 grayscale")
+
+
+class EstimatorVariances(BaseModel):
+    """Variance of two estimators of grad_(mu, logvar) ELBO on a fixed batch of test digits, per sample
+    count S: the score function (tutorial Eq. 20) and the reparametrization trick (Eq. 22-27)."""
+
+    samples: list[int]
+    reparam_variance: list[float] = Field(description="per gradient component, averaged")
+    score_variance: list[float] = Field(description="per gradient component, averaged")
+    digits: int = Field(description="test digits in the batch (the first ones of the test set)")
+    repetitions: int = Field(description="independent S-sample estimates behind each variance")

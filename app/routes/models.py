@@ -1,4 +1,4 @@
-"""/api/models: list, map, decode, encode, interpolate, grid and samples."""
+"""/api/models: list, map, decode, encode, interpolate, grid, samples and gradient estimators."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 import torch
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.atlas import ServedModel
@@ -18,6 +19,7 @@ from app.schemas import (
     DecodeRequest,
     Encoding,
     Endpoint,
+    EstimatorVariances,
     Images,
     InterpolateRequest,
     LatentMap,
@@ -26,11 +28,12 @@ from app.schemas import (
 )
 from app.validation import check_coordinates, latent_vector, parse_comma_list
 from model.data import IMAGE_SIZE
+from model.estimators import MAX_SAMPLES, compare_estimators
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
 NEIGHBORS = 8
 MAX_GRID = 40
-MAX_SAMPLES = 256
+MAX_PRIOR_SAMPLES = 256
 PNG = "image/png"
 
 
@@ -267,9 +270,51 @@ async def grid_png(
 @router.get("/{model_id}/samples")
 async def samples(
     served: ModelDep,
-    n: Annotated[int, Query(ge=1, le=MAX_SAMPLES)] = 16,
+    n: Annotated[int, Query(ge=1, le=MAX_PRIOR_SAMPLES)] = 16,
     seed: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     temperature: Annotated[float, Query(gt=0, le=5)] = 1.0,
 ) -> DecodedPoints:
     """Draws from the prior N(0, temperature^2 I), decoded: what the model generates."""
     return _decoded_points(served, *served.model.sample(n, seed=seed, temperature=temperature))
+
+
+ESTIMATOR_DIGITS = 4  # the first test digits: a fixed batch, so results are comparable across models
+ESTIMATOR_REPETITIONS = 20
+MAX_SAMPLE_COUNTS = 6
+
+
+def _estimator_variances(served: ServedModel, counts: tuple[int, ...]) -> dict[str, list[float]]:
+    x = served.first_test_pixels[:ESTIMATOR_DIGITS]
+    result = compare_estimators(served.model.vae, x, counts, repetitions=ESTIMATOR_REPETITIONS)
+    return {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
+
+
+@router.get("/{model_id}/estimators")
+async def estimators(
+    served: ModelDep,
+    samples: Annotated[str, Query(description="comma-separated sample counts S, each 1..1000")] = "1,10,100",
+) -> EstimatorVariances:
+    """How noisy each gradient estimator is at S samples: the reparametrization trick against the score
+    function, on the first test digits. Computed on demand (seconds), then cached."""
+    counts = tuple(int(v) for v in parse_comma_list(samples, "samples") if v == int(v))
+    if len(counts) != len(samples.split(",")) or not 1 <= len(counts) <= MAX_SAMPLE_COUNTS:
+        raise HTTPException(
+            422, f"samples: give 1 to {MAX_SAMPLE_COUNTS} whole numbers, got {samples[:80]!r}"
+        )
+    if any(not 1 <= s <= MAX_SAMPLES for s in counts):
+        raise HTTPException(
+            422, f"samples: each count must be between 1 and {MAX_SAMPLES}, got {list(counts)}"
+        )
+    cached = served.estimator_cache.get(counts)
+    if cached is None:
+        # Seconds of work: off the event loop, so hover decoding keeps flowing meanwhile.
+        cached = served.estimator_cache[counts] = await run_in_threadpool(
+            _estimator_variances, served, counts
+        )
+    return EstimatorVariances(
+        samples=list(counts),
+        reparam_variance=cached["reparam"],
+        score_variance=cached["score"],
+        digits=ESTIMATOR_DIGITS,
+        repetitions=ESTIMATOR_REPETITIONS,
+    )

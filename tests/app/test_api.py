@@ -196,3 +196,15 @@ def test_every_model_decodes_its_own_map(client: TestClient) -> None:
         assert max(map(abs, point)) < body["coordinate_limit"]
         assert client.post(f"/api/models/{model}/decode", json={"points": [point]}).status_code == 200
     assert client.get("/api/models/full-2d/map?limit=1").json()["coordinate_limit"] == 10
+
+
+def test_estimator_variances_show_the_reparametrization_trick_wins(client: TestClient) -> None:
+    body = client.get("/api/models/full-2d/estimators?samples=1,10,100").json()
+    assert body["samples"] == [1, 10, 100] and body["digits"] == 4
+    for reparam, score in zip(body["reparam_variance"], body["score_variance"], strict=True):
+        assert 0 < reparam * 10 < score
+    assert body["reparam_variance"][0] > 5 * body["reparam_variance"][2]  # more samples, less noise
+    assert client.get("/api/models/full-2d/estimators?samples=1,10,100").json() == body  # cached
+    for bad in ("0", "1,5000", "1.5", "a", "1,2,3,4,5,6,7"):
+        response = client.get(f"/api/models/full-2d/estimators?samples={bad}")
+        assert response.status_code == 422 and response.json()["detail"].startswith("samples"), bad

@@ -1,0 +1,111 @@
+"""Two Monte Carlo estimators of the ELBO's gradient with respect to the variational parameters, and their
+variances: the score function (REINFORCE, tutorial Eq. 20) and the reparametrization trick (Eq. 22-27).
+
+The variational parameters are phi = (mu, logvar) of q(z|x) for each digit: the quantities both
+estimators differentiate, and through which any encoder weight receives its gradient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from model.objectives import bernoulli_log_likelihood
+from model.vae import VAE, DiagonalGaussian, prior_log_prob
+
+MAX_SAMPLES = 1000
+CHUNK = 4096  # draws evaluated at once, to bound memory whatever S and the repetitions are
+
+
+@dataclass(frozen=True)
+class EstimatorStats:
+    """For one sample count S: the mean of R independent S-sample estimates and their variance per
+    gradient component, averaged over components (and summed: the trace of the covariance)."""
+
+    samples: int
+    mean: torch.Tensor  # [B, 2D]: gradient w.r.t. (mu, logvar) of each digit
+    variance: float  # per-component average
+    trace: float  # sum over components
+    standard_error: torch.Tensor  # [B, 2D]: of the mean over the R estimates
+
+
+def _log_weight(vae: VAE, x: torch.Tensor, z: torch.Tensor, posterior: DiagonalGaussian) -> torch.Tensor:
+    """f(z) = log p(x|z) + log p(z) - log q(z|x): z [N, B, D] -> [N, B]."""
+    logits = vae.decode(z)
+    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - posterior.log_prob(z)
+
+
+def _draws(
+    vae: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Single-draw gradient estimates for the draws eps [N, B, D] -> {"reparam", "score"}: [N, B, 2D]."""
+    n = eps.shape[0]
+    # One leaf copy of (mu, logvar) per draw, so autograd returns each draw's own gradient.
+    mu_n = mu.detach().expand(n, *mu.shape).clone().requires_grad_(True)
+    logvar_n = logvar.detach().expand(n, *logvar.shape).clone().requires_grad_(True)
+    posterior = DiagonalGaussian(mu_n, logvar_n)
+    z = mu_n + torch.exp(0.5 * logvar_n) * eps  # the reparametrization z = mu + sigma * eps
+    f = _log_weight(vae, x, z, posterior)
+    grad_mu, grad_logvar = torch.autograd.grad(f.sum(), (mu_n, logvar_n))
+    reparam = torch.cat([grad_mu, grad_logvar], dim=-1)
+    with torch.no_grad():
+        # Score function: f(z) * grad log q(z|x) at a z that is held fixed (no path derivative).
+        z_fixed = z.detach()
+        sigma2 = torch.exp(logvar_n.detach())
+        score_mu = (z_fixed - mu_n.detach()) / sigma2
+        score_logvar = 0.5 * ((z_fixed - mu_n.detach()).pow(2) / sigma2 - 1.0)
+        f_fixed = _log_weight(vae, x, z_fixed, DiagonalGaussian(mu_n.detach(), logvar_n.detach()))
+        score = f_fixed.unsqueeze(-1) * torch.cat([score_mu, score_logvar], dim=-1)
+    return {"reparam": reparam.detach(), "score": score}
+
+
+def compare_estimators(
+    vae: VAE,
+    x: torch.Tensor,
+    sample_counts: Sequence[int] = (1, 10, 100, 1000),
+    repetitions: int = 20,
+    seed: int = 0,
+) -> dict[str, list[EstimatorStats]]:
+    """For digits x: [B, 784] and each S in `sample_counts`, draw `repetitions` independent S-sample
+    estimates of grad_(mu, logvar) ELBO with each estimator -> {"reparam": [...], "score": [...]}."""
+    if not sample_counts or any(not 1 <= s <= MAX_SAMPLES for s in sample_counts):
+        raise ValueError(f"sample counts must be between 1 and {MAX_SAMPLES}, got {list(sample_counts)}")
+    if repetitions < 2:
+        raise ValueError(f"repetitions must be >= 2 to measure a variance, got {repetitions}")
+    was_training = vae.training
+    vae.eval()
+    for parameter in vae.parameters():
+        parameter.requires_grad_(False)  # only (mu, logvar) are differentiated here
+    try:
+        with torch.no_grad():
+            posterior = vae.encode(x)
+        generator = torch.Generator(device=x.device).manual_seed(seed)
+        result: dict[str, list[EstimatorStats]] = {"reparam": [], "score": []}
+        for s in sample_counts:
+            total = s * repetitions
+            parts: dict[str, list[torch.Tensor]] = {"reparam": [], "score": []}
+            for start in range(0, total, CHUNK):
+                n = min(CHUNK, total - start)
+                eps = torch.randn((n, *posterior.mu.shape), generator=generator, device=x.device)
+                for name, draws in _draws(vae, x, posterior.mu, posterior.logvar, eps).items():
+                    parts[name].append(draws)
+            for name, chunks in parts.items():
+                # R estimates, each the mean of S single-draw estimates: [R, B, 2D].
+                estimates = torch.cat(chunks).reshape(repetitions, s, *chunks[0].shape[1:]).mean(dim=1)
+                variance = estimates.var(dim=0)
+                result[name].append(
+                    EstimatorStats(
+                        samples=s,
+                        mean=estimates.mean(dim=0),
+                        variance=float(variance.mean()),
+                        trace=float(variance.sum()),
+                        standard_error=(variance / repetitions).sqrt(),
+                    )
+                )
+        return result
+    finally:
+        for parameter in vae.parameters():
+            parameter.requires_grad_(True)
+        vae.train(was_training)
