@@ -12,7 +12,7 @@ from model.checkpoint import CheckpointError, load_vae
 from model.config import ARCHITECTURES, LOSS_MODES, ModelConfig, TrainConfig
 from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
 from model.device import resolve_device
-from model.evaluation import evaluate, mean_image_baseline
+from model.evaluation import evaluate, importance_weighted_log_likelihood, mean_image_baseline
 from model.home import atlas_home, check_model_id, data_root, models_root
 from model.train import train
 from model.zoo import train_zoo, zoo_entries
@@ -98,6 +98,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         **metrics.as_dict(),
         "mean_image_baseline_nll": mean_image_baseline(train_digits.pixels(device), x_test),
     }
+    if args.iwae_k:
+        iwae = importance_weighted_log_likelihood(vae, x_test, k=args.iwae_k)
+        report.update(iwae_k=args.iwae_k, iwae_log_likelihood=iwae, elbo_gap=iwae + metrics.neg_elbo)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -109,6 +112,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
         ("active units", f"{metrics.active_units} of {len(metrics.kl_per_dim)}"),
         ("mean-image baseline NLL", f"{report['mean_image_baseline_nll']:.2f}"),
     ]
+    if args.iwae_k:
+        rows += [
+            (f"log p(x), IWAE k={args.iwae_k}", f"{report['iwae_log_likelihood']:.2f}"),
+            ("gap: KL(q || posterior)", f"{report['elbo_gap']:.2f}  (IWAE - ELBO, tutorial Eq. 10)"),
+        ]
     print(f"{info.title} ({info.model_id}), {len(test_digits)} test digits, {args.samples} z draw(s) each")
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
@@ -157,6 +165,7 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     ev.add_argument("model", metavar="MODEL", help="a model id under the home, or a model folder")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--samples", type=int, default=10, help="z draws per digit for E_q[log p(x|z)]")
+    ev.add_argument("--iwae-k", type=int, default=0, help="also estimate log p(x) with k importance samples")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
     ev.set_defaults(run=cmd_eval)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import torch
 
 from model.objectives import bernoulli_log_likelihood
-from model.vae import VAE
+from model.vae import VAE, prior_log_prob
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E_q[z_d]) > 0.01
 
@@ -77,3 +78,32 @@ def mean_image_baseline(train: torch.Tensor, test: torch.Tensor) -> float:
     p = train.mean(dim=0).clamp(1e-6, 1 - 1e-6)
     logits = torch.log(p) - torch.log1p(-p)
     return float(-bernoulli_log_likelihood(logits.expand_as(test), test).mean())
+
+
+@torch.inference_mode()
+def importance_weighted_log_likelihood(
+    vae: VAE, x: torch.Tensor, *, k: int = 500, seed: int = 0, batch_size: int = 100
+) -> float:
+    """Mean over x: [N, 784] of the k-sample importance-weighted bound (Burda et al., 2016),
+    log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1, rises
+    with k towards log p(x), and its excess over the ELBO estimates KL(q(z|x) || p(z|x)) (tutorial Eq. 10)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    was_training = vae.training
+    vae.eval()
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    total = torch.zeros((), dtype=torch.float64)
+    for batch in x.split(batch_size):
+        posterior = vae.encode(batch)
+        z = posterior.mu + posterior.sigma * torch.randn(
+            (k, *posterior.mu.shape), generator=generator, device=x.device
+        )
+        logits = vae.decode(z)
+        log_w = (
+            bernoulli_log_likelihood(logits, batch.expand_as(logits))
+            + prior_log_prob(z)
+            - posterior.log_prob(z)
+        )
+        total += (torch.logsumexp(log_w, dim=0) - math.log(k)).sum().double().cpu()
+    vae.train(was_training)
+    return total.item() / x.shape[0]

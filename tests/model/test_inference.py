@@ -76,3 +76,15 @@ def test_slerp_of_equal_norms_keeps_the_norm() -> None:
 def test_interpolation_rejects_bad_arguments(steps: int, method: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         interpolate_latents(torch.zeros(2), torch.ones(2), steps, method)  # type: ignore[arg-type]
+
+
+def test_importance_weighted_bound_lies_above_the_elbo_and_rises_with_k(
+    loaded: LoadedModel, test_digits: Digits
+) -> None:
+    from model.evaluation import evaluate, importance_weighted_log_likelihood
+
+    x = test_digits.head(1000).pixels()
+    elbo = -evaluate(loaded.vae, x, samples=50).neg_elbo
+    bounds = [importance_weighted_log_likelihood(loaded.vae, x, k=k, seed=1) for k in (1, 10, 100)]
+    assert bounds[0] == pytest.approx(elbo, abs=2.0)  # k = 1 is a one-sample ELBO estimate
+    assert elbo < bounds[1] < bounds[2], (elbo, bounds)
