@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from model.evaluation import evaluating
 from model.objectives import bernoulli_log_likelihood
 from model.vae import VAE, DiagonalGaussian, prior_log_prob
 
@@ -74,38 +75,36 @@ def compare_estimators(
         raise ValueError(f"sample counts must be between 1 and {MAX_SAMPLES}, got {list(sample_counts)}")
     if repetitions < 2:
         raise ValueError(f"repetitions must be >= 2 to measure a variance, got {repetitions}")
-    was_training = vae.training
-    vae.eval()
     for parameter in vae.parameters():
         parameter.requires_grad_(False)  # only (mu, logvar) are differentiated here
     try:
-        with torch.no_grad():
-            posterior = vae.encode(x)
-        generator = torch.Generator(device=x.device).manual_seed(seed)
-        result: dict[str, list[EstimatorStats]] = {"reparam": [], "score": []}
-        for s in sample_counts:
-            total = s * repetitions
-            parts: dict[str, list[torch.Tensor]] = {"reparam": [], "score": []}
-            for start in range(0, total, CHUNK):
-                n = min(CHUNK, total - start)
-                eps = torch.randn((n, *posterior.mu.shape), generator=generator, device=x.device)
-                for name, draws in _draws(vae, x, posterior.mu, posterior.logvar, eps).items():
-                    parts[name].append(draws)
-            for name, chunks in parts.items():
-                # R estimates, each the mean of S single-draw estimates: [R, B, 2D].
-                estimates = torch.cat(chunks).reshape(repetitions, s, *chunks[0].shape[1:]).mean(dim=1)
-                variance = estimates.var(dim=0)
-                result[name].append(
-                    EstimatorStats(
-                        samples=s,
-                        mean=estimates.mean(dim=0),
-                        variance=float(variance.mean()),
-                        trace=float(variance.sum()),
-                        standard_error=(variance / repetitions).sqrt(),
+        with evaluating(vae):
+            with torch.no_grad():
+                posterior = vae.encode(x)
+            generator = torch.Generator(device=x.device).manual_seed(seed)
+            result: dict[str, list[EstimatorStats]] = {"reparam": [], "score": []}
+            for s in sample_counts:
+                total = s * repetitions
+                parts: dict[str, list[torch.Tensor]] = {"reparam": [], "score": []}
+                for start in range(0, total, CHUNK):
+                    n = min(CHUNK, total - start)
+                    eps = torch.randn((n, *posterior.mu.shape), generator=generator, device=x.device)
+                    for name, draws in _draws(vae, x, posterior.mu, posterior.logvar, eps).items():
+                        parts[name].append(draws)
+                for name, chunks in parts.items():
+                    # R estimates, each the mean of S single-draw estimates: [R, B, 2D].
+                    estimates = torch.cat(chunks).reshape(repetitions, s, *chunks[0].shape[1:]).mean(dim=1)
+                    variance = estimates.var(dim=0)
+                    result[name].append(
+                        EstimatorStats(
+                            samples=s,
+                            mean=estimates.mean(dim=0),
+                            variance=float(variance.mean()),
+                            trace=float(variance.sum()),
+                            standard_error=(variance / repetitions).sqrt(),
+                        )
                     )
-                )
-        return result
+            return result
     finally:
         for parameter in vae.parameters():
             parameter.requires_grad_(True)
-        vae.train(was_training)

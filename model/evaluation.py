@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
 
 from model.objectives import bernoulli_log_likelihood
 from model.vae import VAE, prior_log_prob
+
+
+@contextmanager
+def evaluating(vae: VAE) -> Iterator[VAE]:
+    """Eval mode for the duration, then back to whatever mode the model was in."""
+    was_training = vae.training
+    vae.eval()
+    try:
+        yield vae
+    finally:
+        vae.train(was_training)
+
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E_q[z_d]) > 0.01
 
@@ -41,20 +55,18 @@ def evaluate(
     same model and data always give the same numbers)."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
-    was_training = vae.training
-    vae.eval()
     generator = torch.Generator(device=x.device).manual_seed(seed)
     reconstruction = torch.zeros((), dtype=torch.float64)
     kl_per_dim = torch.zeros(vae.latent_dim, dtype=torch.float64)
     mus = []
-    for batch in x.split(batch_size):
-        posterior = vae.encode(batch)
-        for _ in range(samples):
-            z = posterior.sample(generator)
-            reconstruction += bernoulli_log_likelihood(vae.decode(z), batch).sum().double().cpu()
-        kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
-        mus.append(posterior.mu.cpu())
-    vae.train(was_training)
+    with evaluating(vae):
+        for batch in x.split(batch_size):
+            posterior = vae.encode(batch)
+            for _ in range(samples):
+                z = posterior.sample(generator)
+                reconstruction += bernoulli_log_likelihood(vae.decode(z), batch).sum().double().cpu()
+            kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
+            mus.append(posterior.mu.cpu())
     n = x.shape[0]
     reconstruction_nll = -reconstruction.item() / (n * samples)
     kl_dims = (kl_per_dim / n).tolist()

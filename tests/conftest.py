@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,21 @@ TINY_MODEL = ModelConfig(latent_dim=2, hidden=(64,))
 TINY_TRAINING = TrainConfig(
     epochs=2, batch_size=100, lr=2e-3, device="cpu", train_limit=TINY_TRAIN, test_limit=TINY_TEST
 )
+
+
+def train_tiny(folder: Path, train_digits: Digits, test_digits: Digits, **overrides: object) -> None:
+    """Train (or resume) the tiny configuration into `folder`, with training settings overridden."""
+    train(
+        folder,
+        model_id=folder.name,
+        title=folder.name,
+        model_config=TINY_MODEL,
+        config=replace(TINY_TRAINING, **overrides),  # type: ignore[arg-type]
+        train_digits=train_digits,
+        test_digits=test_digits,
+        resume=True,
+        progress=False,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,7 @@ from model.checkpoint import WEIGHTS_FILE, load_info, load_vae
 from model.cli import EXIT_WRITE_FAILED, main
 from model.data import Digits
 from model.home import models_root
-from model.train import train
-from tests.conftest import TINY_MODEL, TINY_TRAINING
-
-
-def _train(folder: Path, train_digits: Digits, test_digits: Digits, epochs: int) -> None:
-    train(
-        folder,
-        model_id=folder.name,
-        title=folder.name,
-        model_config=TINY_MODEL,
-        config=replace(TINY_TRAINING, epochs=epochs),
-        train_digits=train_digits,
-        test_digits=test_digits,
-        resume=True,
-        progress=False,
-    )
+from tests.conftest import train_tiny
 
 
 def _disk_full(*args: object, **kwargs: object) -> None:
@@ -43,11 +27,11 @@ def test_a_full_disk_keeps_the_previous_checkpoint(
     tmp_path: Path, train_digits: Digits, test_digits: Digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "full-disk"
-    _train(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, train_digits, test_digits, epochs=1)
     before = (folder / WEIGHTS_FILE).read_bytes()
     monkeypatch.setattr(checkpoint, "save_file", _disk_full)
     with pytest.raises(OSError, match="No space left on device"):
-        _train(folder, train_digits, test_digits, epochs=2)
+        train_tiny(folder, train_digits, test_digits, epochs=2)
     assert load_info(folder).epochs_completed == 1 and (folder / WEIGHTS_FILE).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full-disk"]
 
@@ -80,12 +64,12 @@ def test_a_crash_between_the_two_renames_loses_nothing(
     tmp_path: Path, train_digits: Digits, test_digits: Digits
 ) -> None:
     folder = tmp_path / "cut"
-    _train(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, train_digits, test_digits, epochs=1)
     os.replace(folder, tmp_path / ".cut.old")  # the old folder moved aside, the new one never arrived
     (tmp_path / ".cut.abc123.tmp").mkdir()  # and a staging folder left behind
     assert load_info(folder).epochs_completed == 1  # readers find the backup without moving it
     assert (tmp_path / ".cut.old").exists()
-    _train(folder, train_digits, test_digits, epochs=2)  # the writer repairs, then continues
+    train_tiny(folder, train_digits, test_digits, epochs=2)  # the writer repairs, then continues
     assert load_info(folder).epochs_completed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut"]
 

@@ -11,21 +11,7 @@ from model.data import Digits
 from model.evaluation import evaluate
 from model.train import train
 from model.vae import VAE
-from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING
-
-
-def _train(folder: Path, train_digits: Digits, test_digits: Digits, **overrides: object) -> None:
-    train(
-        folder,
-        model_id=folder.name,
-        title=folder.name,
-        model_config=TINY_MODEL,
-        config=replace(TINY_TRAINING, **overrides),  # type: ignore[arg-type]
-        train_digits=train_digits,
-        test_digits=test_digits,
-        resume=True,
-        progress=False,
-    )
+from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING, train_tiny
 
 
 def test_two_epochs_on_a_fixed_slice_lower_the_test_loss(tiny_model: Path, test_digits: Digits) -> None:
@@ -40,9 +26,9 @@ def test_resumed_run_ends_with_the_same_weights(
     tiny_model: Path, tmp_path: Path, train_digits: Digits, test_digits: Digits
 ) -> None:
     folder = tmp_path / "resumed"
-    _train(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, train_digits, test_digits, epochs=1)
     assert load_info(folder).epochs_completed == 1
-    _train(folder, train_digits, test_digits, epochs=2)
+    train_tiny(folder, train_digits, test_digits, epochs=2)
     resumed, straight = load_file(str(folder / WEIGHTS_FILE)), load_file(str(tiny_model / WEIGHTS_FILE))
     assert resumed.keys() == straight.keys()
     for name in straight:
@@ -58,7 +44,7 @@ def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
     tmp_path: Path, train_digits: Digits, test_digits: Digits, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "interrupted"
-    _train(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, train_digits, test_digits, epochs=1)
     epoch_one = (folder / WEIGHTS_FILE).read_bytes()
 
     real_save_file = checkpoint.save_file
@@ -69,13 +55,13 @@ def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
 
     monkeypatch.setattr(checkpoint, "save_file", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        _train(folder, train_digits, test_digits, epochs=2)
+        train_tiny(folder, train_digits, test_digits, epochs=2)
     monkeypatch.undo()
 
     assert load_info(folder).epochs_completed == 1
     assert (folder / WEIGHTS_FILE).read_bytes() == epoch_one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["interrupted"], "no staging folder left behind"
-    _train(folder, train_digits, test_digits, epochs=2)
+    train_tiny(folder, train_digits, test_digits, epochs=2)
     assert load_info(folder).epochs_completed == 2
 
 
