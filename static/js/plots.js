@@ -148,7 +148,8 @@ export function sigmaOnMap(map, sigma) {
   );
 }
 
-// Plotly.restyle reads arrays as one value per trace: wrap each attribute to replace one trace whole.
-export function restyleUpdate(trace) {
-  return Object.fromEntries(Object.entries(trace).map(([key, value]) => [key, [value]]));
+// The data of one trace, as Plotly.restyle wants it (arrays read as one value per trace, so each is
+// wrapped). Only data: restyling the trace type or styling would make Plotly autorange the axes again.
+export function restyleUpdate(trace, keys = ["x", "y", "text"]) {
+  return Object.fromEntries(keys.filter((key) => key in trace).map((key) => [key, [trace[key]]]));
 }

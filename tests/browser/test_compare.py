@@ -25,5 +25,11 @@ def test_compare_shows_three_linked_maps_and_the_figures(page: Page, live_url: s
         if highlighted == [1, 1, 1]:
             break
     assert highlighted == [1, 1, 1]
+    # Same scale means the same axis ranges, before and after the highlight is drawn.
+    ranges = page.evaluate(
+        "(ids) => ids.map((id) => document.getElementById('map-' + id)._fullLayout.xaxis.range.join())",
+        list(MODELS),
+    )
+    assert len(set(ranges)) == 1, ranges
     expect(page.locator("#reconstructions img")).to_have_count(8 * 4)
     expect(page.locator("#interpolations img")).to_have_count(10 * 3)
