@@ -5,7 +5,7 @@ import {
   robustRange,
 } from "./plots.js";
 import { createDrawPad } from "./drawpad.js";
-import { digitImage, figure, guarded, latestOnly } from "./ui.js";
+import { digitImage, guarded, latestOnly } from "./ui.js";
 
 const HIGHLIGHT_TRACE = 10;
 const DRAWINGS_TRACE = 11;

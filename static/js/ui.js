@@ -1,13 +1,13 @@
 // Small DOM helpers shared by the pages.
 import { ApiError } from "./api.js";
 
-export function showError(error) {
+function showError(error) {
   const box = document.getElementById("error");
   box.textContent = error instanceof ApiError ? `The server said: ${error.detail}` : `Something went wrong: ${error.message}`;
   box.hidden = false;
 }
 
-export function clearError() {
+function clearError() {
   document.getElementById("error").hidden = true;
 }
 
