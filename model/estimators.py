@@ -32,32 +32,35 @@ class EstimatorStats:
     standard_error: torch.Tensor  # [B, 2D]: of the mean over the R estimates
 
 
-def _log_weight(vae: VAE, x: torch.Tensor, z: torch.Tensor, posterior: DiagonalGaussian) -> torch.Tensor:
-    """f(z) = log p(x|z) + log p(z) - log q(z|x): z [N, B, D] -> [N, B]."""
+def _log_weight(vae: VAE, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """f(z) = log p(x|z) + log p(z) - log q(z|x): z [N, B, D], log_q [N, B] -> [N, B]."""
     logits = vae.decode(z)
-    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - posterior.log_prob(z)
+    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - log_q
 
 
 def _draws(
     vae: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Single-draw gradient estimates for the draws eps [N, B, D] -> {"reparam", "score"}: [N, B, 2D]."""
+    """Single-draw gradient estimates for the draws eps [N, B, D] -> {"reparam", "score"}: [N, B, 2D].
+
+    log q and its score are written in eps (z - mu = sigma * eps), which keeps them finite for models
+    whose sigma^2 underflows; as functions of (mu, logvar) they are the same."""
     n = eps.shape[0]
     # One leaf copy of (mu, logvar) per draw, so autograd returns each draw's own gradient.
     mu_n = mu.detach().expand(n, *mu.shape).clone().requires_grad_(True)
     logvar_n = logvar.detach().expand(n, *logvar.shape).clone().requires_grad_(True)
     posterior = DiagonalGaussian(mu_n, logvar_n)
-    z = mu_n + torch.exp(0.5 * logvar_n) * eps  # the reparametrization z = mu + sigma * eps
-    f = _log_weight(vae, x, z, posterior)
+    z = mu_n + posterior.sigma * eps  # the reparametrization z = mu + sigma * eps
+    f = _log_weight(vae, x, z, posterior.log_prob_of_noise(eps))
     grad_mu, grad_logvar = torch.autograd.grad(f.sum(), (mu_n, logvar_n))
     reparam = torch.cat([grad_mu, grad_logvar], dim=-1)
     with torch.no_grad():
-        # Score function: f(z) * grad log q(z|x) at a z that is held fixed (no path derivative).
-        z_fixed = z.detach()
-        sigma2 = torch.exp(logvar_n.detach())
-        score_mu = (z_fixed - mu_n.detach()) / sigma2
-        score_logvar = 0.5 * ((z_fixed - mu_n.detach()).pow(2) / sigma2 - 1.0)
-        f_fixed = _log_weight(vae, x, z_fixed, DiagonalGaussian(mu_n.detach(), logvar_n.detach()))
+        # Score function: f(z) * grad log q(z|x) at a z that is held fixed (no path derivative):
+        # d/dmu log q = (z - mu) / sigma^2 = eps / sigma, d/dlogvar log q = ((z - mu)^2 / sigma^2 - 1) / 2.
+        fixed = DiagonalGaussian(mu_n.detach(), logvar_n.detach())
+        score_mu = eps / fixed.sigma
+        score_logvar = 0.5 * (eps.pow(2) - 1.0)
+        f_fixed = _log_weight(vae, x, z.detach(), fixed.log_prob_of_noise(eps))
         score = f_fixed.unsqueeze(-1) * torch.cat([score_mu, score_logvar], dim=-1)
     return {"reparam": reparam.detach(), "score": score}
 

@@ -107,14 +107,13 @@ def importance_weighted_log_likelihood(
     total = torch.zeros((), dtype=torch.float64)
     for batch in x.split(batch_size):
         posterior = vae.encode(batch)
-        z = posterior.mu + posterior.sigma * torch.randn(
-            (k, *posterior.mu.shape), generator=generator, device=x.device
-        )
+        eps = torch.randn((k, *posterior.mu.shape), generator=generator, device=x.device)
+        z = posterior.mu + posterior.sigma * eps
         logits = vae.decode(z)
         log_w = (
             bernoulli_log_likelihood(logits, batch.expand_as(logits))
             + prior_log_prob(z)
-            - posterior.log_prob(z)
+            - posterior.log_prob_of_noise(eps)
         )
         total += (torch.logsumexp(log_w, dim=0) - math.log(k)).sum().double().cpu()
     vae.train(was_training)

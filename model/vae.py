@@ -42,6 +42,13 @@ class DiagonalGaussian:
         """log q(z|x) for z: [B, D] (or [S, B, D]), summed over dimensions."""
         return _gaussian_log_density(z, self.mu, self.logvar)
 
+    def log_prob_of_noise(self, eps: torch.Tensor) -> torch.Tensor:
+        """log q(z|x) at the reparametrised z = mu + sigma * eps, for eps: [B, D] (or [S, B, D]).
+
+        Written in eps, it stays exact where sigma^2 underflows: a reconstruction-only model's logvar
+        reaches -125, where (z - mu)^2 / sigma^2 would be 0 / 0."""
+        return -0.5 * (eps.pow(2) + self.logvar + math.log(2 * math.pi)).sum(dim=-1)
+
 
 def prior_log_prob(z: torch.Tensor) -> torch.Tensor:
     """log p(z) under N(0, I), summed over the last dimension."""

@@ -40,3 +40,23 @@ def test_bad_sample_counts_are_refused(tiny_model: Path) -> None:
     _, vae = load_vae(tiny_model)
     with pytest.raises(ValueError, match="between 1 and 1000"):
         compare_estimators(vae, torch.zeros(1, 784), sample_counts=(0, 5000))
+
+
+def test_a_collapsed_posterior_variance_keeps_every_estimate_finite(
+    tiny_model: Path, test_digits: Digits
+) -> None:
+    """A reconstruction-only model drives logvar to -125, where sigma^2 underflows to 0 in float32 and
+    (z - mu)^2 / sigma^2 would be 0 / 0: log q is computed from eps instead."""
+    from model.evaluation import importance_weighted_log_likelihood
+
+    _, vae = load_vae(tiny_model)
+    with torch.no_grad():
+        vae.posterior_head.bias[vae.latent_dim :] -= 150.0  # the logvar half of the head
+    x = test_digits.head(4).pixels()
+    with torch.no_grad():
+        assert float(vae.encode(x).logvar.max()) < -104  # exp(logvar) is 0 in float32
+    assert torch.isfinite(torch.tensor(importance_weighted_log_likelihood(vae, x, k=10)))
+    result = compare_estimators(vae, x, sample_counts=(1, 10), repetitions=5, seed=0)
+    for name in ("reparam", "score"):
+        assert all(torch.isfinite(stats.mean).all() for stats in result[name]), name
+        assert all(stats.variance == stats.variance for stats in result[name]), name
