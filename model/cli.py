@@ -9,13 +9,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from model.checkpoint import CheckpointError, load_vae
+from model.classifier import ClassifierInfo, DigitClassifier, is_trained, load_classifier, train_classifier
 from model.config import ARCHITECTURES, LOSS_MODES, ModelConfig, TrainConfig
 from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
 from model.device import resolve_device
-from model.evaluation import evaluate, importance_weighted_log_likelihood, mean_image_baseline
-from model.home import atlas_home, check_model_id, data_root, models_root
+from model.evaluation import mean_image_baseline
+from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
+from model.report import DEFAULT_IWAE_K, DEFAULT_SAMPLES, cached_evaluation
 from model.train import train
-from model.zoo import train_zoo, zoo_entries
+from model.zoo import ZOO_NAMES, classifier_config, train_zoo, zoo_entries
 
 EXIT_USAGE = 2
 EXIT_NO_DATA = 3
@@ -40,12 +42,16 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_train(args: argparse.Namespace) -> int:
     home = _home(args)
-    if args.zoo == (args.model_id is not None):
+    if (args.zoo is not None) == (args.model_id is not None):
         raise ValueError("name one MODEL_ID to train, or pass --zoo for the default models")
     train_digits, test_digits = load_mnist(home, args.data_dir)
-    if args.zoo:
+    if args.zoo is not None:
         trained = train_zoo(
-            home, zoo_entries(quick=args.quick, device=args.device), train_digits, test_digits
+            home,
+            zoo_entries(quick=args.quick, device=args.device, zoo=args.zoo),
+            train_digits,
+            test_digits,
+            classifier=classifier_config(quick=args.quick, device=args.device),
         )
         names = ", ".join(info.model_id for info in trained) or "nothing (all present)"
         print(f"trained {names} under {models_root(home)}")
@@ -83,41 +89,60 @@ def _model_folder(home: Path, name: str) -> Path:
     return models_root(home) / check_model_id(name)
 
 
+def judge(
+    home: Path, train_digits: Digits, test_digits: Digits, device: str
+) -> tuple[ClassifierInfo, DigitClassifier]:
+    """The digit classifier of `home`, trained first (about half a minute) if there is none."""
+    folder = classifier_folder(home)
+    if not is_trained(folder):
+        train_classifier(folder, classifier_config(device=device), train_digits, test_digits)
+    return load_classifier(folder, resolve_device(device))
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     home = _home(args)
     folder = _model_folder(home, args.model)
     device = resolve_device(args.device)
     info, vae = load_vae(folder, device)
     train_digits, test_digits = load_mnist(home, args.data_dir)
-    x_test = test_digits.pixels(device)
-    metrics = evaluate(vae, x_test, samples=args.samples)
-    report = {
-        "model": info.model_id,
-        "title": info.title,
-        "test_digits": len(test_digits),
-        **metrics.as_dict(),
-        "mean_image_baseline_nll": mean_image_baseline(train_digits.pixels(device), x_test),
-    }
-    if args.iwae_k:
-        iwae = importance_weighted_log_likelihood(vae, x_test, k=args.iwae_k)
-        report.update(iwae_k=args.iwae_k, iwae_log_likelihood=iwae, elbo_gap=iwae + metrics.neg_elbo)
+    test_digits = test_digits.head(args.test_limit)
+    classifier_info, classifier = judge(home, train_digits, test_digits, args.device)
+    evaluation = cached_evaluation(
+        folder,
+        vae,
+        classifier,
+        classifier_info,
+        test_digits,
+        train_digits,
+        iwae_k=args.iwae_k,
+        samples=args.samples,
+        refresh=args.fresh,
+    )
+    baseline = mean_image_baseline(train_digits.pixels(device), test_digits.pixels(device))
     if args.json:
-        print(json.dumps(report, indent=2))
+        report = {"model": info.model_id, "title": info.title, **evaluation.as_dict()}
+        print(json.dumps({**report, "mean_image_baseline_nll": baseline}, indent=2))
         return 0
+    e = evaluation
     rows = [
-        ("-ELBO (nats/digit)", f"{metrics.neg_elbo:.2f}"),
-        ("reconstruction NLL", f"{metrics.reconstruction_nll:.2f}"),
-        ("KL(q(z|x) || p(z))", f"{metrics.kl:.2f}"),
-        ("KL per dimension", " ".join(f"{value:.2f}" for value in metrics.kl_per_dim)),
-        ("active units", f"{metrics.active_units} of {len(metrics.kl_per_dim)}"),
-        ("mean-image baseline NLL", f"{report['mean_image_baseline_nll']:.2f}"),
+        ("ELBO (nats/digit)", f"{e.elbo:.2f}"),
+        ("  E_q[log p(x|z)]", f"{e.reconstruction_log_likelihood:.2f}"),
+        ("  KL(q(z|x) || p(z))", f"{e.kl:.2f}"),
+        (f"log p(x) >= IWAE, k={e.iwae_k}", f"{e.iwae:.2f}"),
+        ("gap: KL(q || posterior)", f"{e.elbo_gap:.2f}  (IWAE - ELBO, tutorial Eq. 10)"),
+        ("KL per dimension", " ".join(f"{value:.2f}" for value in e.kl_per_dim)),
+        ("active units", f"{e.active_units} of {len(e.kl_per_dim)}"),
+        ("FID-MNIST, prior samples", f"{e.fid_prior:.2f}"),
+        ("FID-MNIST, reconstructions", f"{e.fid_reconstruction:.2f}"),
+        ("FID-MNIST, training digits", f"{e.fid_data:.2f}  (the floor)"),
+        ("reconstruction accuracy", f"{e.reconstruction_accuracy:.2%}"),
+        ("classifier test accuracy", f"{e.classifier_accuracy:.2%}"),
+        ("mean-image baseline NLL", f"{baseline:.2f}"),
     ]
-    if args.iwae_k:
-        rows += [
-            (f"log p(x), IWAE k={args.iwae_k}", f"{report['iwae_log_likelihood']:.2f}"),
-            ("gap: KL(q || posterior)", f"{report['elbo_gap']:.2f}  (IWAE - ELBO, tutorial Eq. 10)"),
-        ]
-    print(f"{info.title} ({info.model_id}), {len(test_digits)} test digits, {args.samples} z draw(s) each")
+    print(
+        f"{info.title} ({info.model_id}), {e.test_digits} test digits, {e.samples} z draw(s) each, "
+        f"computed in {e.seconds:.0f} s"
+    )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
@@ -143,7 +168,13 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
 
     tr = commands.add_parser("train", help="train one model, or the default zoo with --zoo")
     tr.add_argument("model_id", nargs="?", metavar="MODEL_ID", help="folder name under the home")
-    tr.add_argument("--zoo", action="store_true", help="train what is missing of the default models")
+    tr.add_argument(
+        "--zoo",
+        nargs="?",
+        const="default",
+        choices=ZOO_NAMES,
+        help="train what is missing of a zoo: the default models, or the beta sweep (--zoo beta)",
+    )
     tr.add_argument("--quick", action="store_true", help="with --zoo: a few epochs on a slice, for tests")
     tr.add_argument("--latent-dim", type=int, default=2)
     tr.add_argument("--hidden", default="512,256", help="comma-separated encoder widths")
@@ -161,11 +192,19 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
     tr.set_defaults(run=cmd_train)
 
-    ev = commands.add_parser("eval", help="test-set ELBO, KL per dimension and active units of a model")
+    ev = commands.add_parser(
+        "eval", help="ELBO, log p(x) (IWAE), KL per dimension, FID-MNIST and reconstruction accuracy"
+    )
     ev.add_argument("model", metavar="MODEL", help="a model id under the home, or a model folder")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.add_argument("--samples", type=int, default=10, help="z draws per digit for E_q[log p(x|z)]")
-    ev.add_argument("--iwae-k", type=int, default=0, help="also estimate log p(x) with k importance samples")
+    ev.add_argument(
+        "--samples", type=int, default=DEFAULT_SAMPLES, help="z draws per digit for E_q[log p(x|z)]"
+    )
+    ev.add_argument(
+        "--iwae-k", type=int, default=DEFAULT_IWAE_K, help="importance samples for the log p(x) estimate"
+    )
+    ev.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
+    ev.add_argument("--fresh", action="store_true", help="recompute even if evaluation.json matches")
     ev.add_argument("--device", default="auto")
     ev.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
     ev.set_defaults(run=cmd_eval)

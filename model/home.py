@@ -26,6 +26,11 @@ def models_root(home: Path) -> Path:
     return home / "models"
 
 
+def classifier_folder(home: Path) -> Path:
+    """The digit classifier that judges the models: beside models/, not in it, as it is not a VAE."""
+    return home / "classifier"
+
+
 def check_model_id(model_id: str) -> str:
     """Model ids are folder names under the home, so they are restricted to a safe alphabet."""
     if not MODEL_ID_PATTERN.fullmatch(model_id):

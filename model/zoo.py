@@ -1,15 +1,21 @@
-"""The default models: the tutorial's three 2-D latent maps, and a 16-D model for quality."""
+"""The zoos: the default models (the tutorial's three 2-D latent maps and a 16-D model for quality), the
+beta sweep behind the rate-distortion curve, and the digit classifier that judges them all."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from model.checkpoint import CheckpointInfo, load_info
+from model.classifier import ClassifierConfig, is_trained, train_classifier
 from model.config import ModelConfig, TrainConfig
 from model.data import Digits
-from model.home import models_root
+from model.home import classifier_folder, models_root
 from model.train import train
+
+ZooName = Literal["default", "beta"]
+ZOO_NAMES: tuple[str, ...] = get_args(ZooName)
 
 
 @dataclass(frozen=True)
@@ -38,19 +44,58 @@ DEFAULT_ZOO: tuple[ZooEntry, ...] = (
     ),
 )
 
+# The beta sweep (Higgins et al., 2017): the same 2-D model and training as full-2d with the KL term
+# weighted by beta. beta = 0 is recon-2d and beta = 1 is full-2d, so the sweep reuses them, and kl-2d is
+# its far end: the rate-distortion curve runs from recon-2d to kl-2d.
+BETA_SWEEP: tuple[float, ...] = (0.0, 0.1, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def sweep_model_id(beta: float) -> str:
+    """The model id of one beta in the sweep: ids allow no dots, so 0.5 is spelled 0p5."""
+    named = {0.0: "recon-2d", 1.0: "full-2d"}
+    return named.get(beta) or f"beta-{beta:g}-2d".replace(".", "p")
+
+
+def sweep_ids() -> list[str]:
+    """The sweep's models from beta = 0 to KL-only, in order."""
+    return [*(sweep_model_id(beta) for beta in BETA_SWEEP), "kl-2d"]
+
+
+BETA_ZOO: tuple[ZooEntry, ...] = tuple(
+    ZooEntry(
+        sweep_model_id(beta),
+        f"beta = {beta:g}, 2-D latent",
+        _TWO_D,
+        replace(_TWO_D_TRAINING, loss="beta", beta=beta),
+    )
+    for beta in BETA_SWEEP
+    if beta not in (0.0, 1.0)
+)
+
 QUICK_EPOCHS = 3  # for tests and demos: minutes become seconds, the maps keep their shape
 QUICK_TRAIN_LIMIT = 12_000
 
 
-def zoo_entries(*, quick: bool = False, device: str = "auto") -> list[ZooEntry]:
-    """The default zoo for `device`; `quick` trains a few epochs on a fixed slice of the training set."""
+def zoo_entries(*, quick: bool = False, device: str = "auto", zoo: ZooName = "default") -> list[ZooEntry]:
+    """A zoo's models for `device`: "default", or "beta" (the sweep with the 2-D models it reuses);
+    `quick` trains a few epochs on a fixed slice of the training set."""
+    if zoo not in ZOO_NAMES:
+        raise ValueError(f"zoo must be one of {', '.join(ZOO_NAMES)}, got {zoo!r}")
+    chosen = DEFAULT_ZOO if zoo == "default" else (*DEFAULT_ZOO[:3], *BETA_ZOO)
     entries = []
-    for entry in DEFAULT_ZOO:
+    for entry in chosen:
         training = replace(entry.training, device=device)
         if quick:
             training = replace(training, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)
         entries.append(replace(entry, training=training))
     return entries
+
+
+def classifier_config(*, quick: bool = False, device: str = "auto") -> ClassifierConfig:
+    """The digit classifier trained with a zoo; `quick` trains 2 epochs on the same slice as the models."""
+    if quick:
+        return ClassifierConfig(epochs=2, train_limit=QUICK_TRAIN_LIMIT, device=device)
+    return ClassifierConfig(device=device)
 
 
 def is_complete(folder: Path) -> bool:
@@ -72,8 +117,10 @@ def train_zoo(
     test_digits: Digits,
     *,
     progress: bool = True,
+    classifier: ClassifierConfig | None = None,
 ) -> list[CheckpointInfo]:
-    """Train what is missing of `entries` under `home`; a partly trained model resumes where it stopped."""
+    """Train what is missing of `entries` under `home`, then the digit classifier with `classifier`'s
+    settings if there is none yet; a partly trained model resumes where it stopped."""
     trained = []
     for entry in missing_entries(home, entries):
         trained.append(
@@ -89,4 +136,6 @@ def train_zoo(
                 progress=progress,
             )
         )
+    if classifier is not None and not is_trained(classifier_folder(home)):
+        train_classifier(classifier_folder(home), classifier, train_digits, test_digits, progress=progress)
     return trained
