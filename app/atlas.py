@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -11,9 +12,12 @@ import torch
 
 from app.validation import coordinate_limit
 from model.checkpoint import CheckpointError
+from model.classifier import ClassifierInfo, DigitClassifier, is_trained, load_classifier
 from model.data import Digits, Split
 from model.device import resolve_device
+from model.home import classifier_folder, models_root
 from model.inference import LoadedModel
+from model.report import DEFAULT_IWAE_K, DEFAULT_SAMPLES, Evaluation
 from model.zoo import DEFAULT_ZOO
 
 log = logging.getLogger("latent_atlas")
@@ -55,6 +59,7 @@ class MapPlane:
 @dataclass
 class ServedModel:
     model: LoadedModel
+    folder: Path
     test_mu: torch.Tensor  # [N, D] posterior means of the test digits
     test_sigma: torch.Tensor  # [N, D]
     test_labels: torch.Tensor  # [N]
@@ -65,14 +70,18 @@ class ServedModel:
     coordinate_limit: float  # the largest |coordinate| this model decodes
     map_cache: dict[int, bytes] = field(default_factory=dict)  # serialised map responses by limit
     estimator_cache: dict[tuple[int, ...], dict[str, list[float]]] = field(default_factory=dict)
+    lab_cache: dict[str, bytes] = field(default_factory=dict)  # serialised history and snapshots
+    evaluation: Evaluation | None = None
+    evaluating: asyncio.Future[Evaluation] | None = None  # the one computation every caller awaits
 
     @classmethod
-    def build(cls, model: LoadedModel, test: Digits) -> ServedModel:
+    def build(cls, model: LoadedModel, folder: Path, test: Digits) -> ServedModel:
         mus, sigmas = zip(*(model.encode(batch) for batch in test.pixels().split(2000)), strict=True)
         mu, sigma = torch.cat(mus), torch.cat(sigmas)
         plane = MapPlane.fit(mu)
         return cls(
             model=model,
+            folder=folder,
             test_mu=mu,
             test_sigma=sigma,
             test_labels=test.labels,
@@ -114,20 +123,42 @@ class ServedModel:
         return result.indices, result.values.sqrt()
 
 
+@dataclass(frozen=True)
+class Judge:
+    """The digit classifier that scores decoded digits."""
+
+    info: ClassifierInfo
+    classifier: DigitClassifier
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvaluationPlan:
+    """How /evaluation computes: importance samples, z draws per digit, test digits (None: all)."""
+
+    iwae_k: int = DEFAULT_IWAE_K
+    samples: int = DEFAULT_SAMPLES
+    test_limit: int | None = None
+
+
 @dataclass
 class Atlas:
     models: dict[str, ServedModel]
-    failures: dict[str, str]  # model id -> why it could not be loaded
+    failures: dict[str, str]  # model id (or "classifier") -> why it could not be loaded
     digits: dict[Split, Digits]
     device: torch.device
+    judge: Judge | None = None  # None until `latent-atlas train --zoo` has trained it
+    plan: EvaluationPlan = field(default_factory=EvaluationPlan)
 
     @classmethod
-    def load(cls, models_folder: Path, digits: dict[Split, Digits], device: str) -> Atlas:
-        """Load every model folder under `models_folder`; a damaged one is skipped with its reason."""
+    def load(
+        cls, home: Path, digits: dict[Split, Digits], device: str, plan: EvaluationPlan | None = None
+    ) -> Atlas:
+        """Load every model folder under the home's models/ (a damaged one is skipped with its reason)
+        and the digit classifier."""
         models: dict[str, ServedModel] = {}
         failures: dict[str, str] = {}
         folders = sorted(
-            (p for p in models_folder.glob("*") if p.is_dir() and not p.name.startswith(".")),
+            (p for p in models_root(home).glob("*") if p.is_dir() and not p.name.startswith(".")),
             key=lambda p: (ZOO_ORDER.index(p.name) if p.name in ZOO_ORDER else len(ZOO_ORDER), p.name),
         )
         for folder in folders:
@@ -137,6 +168,21 @@ class Atlas:
                 log.warning("skipping model %s: %s", folder.name, error)
                 failures[folder.name] = str(error)
                 continue
-            served = models[folder.name] = ServedModel.build(loaded, digits["test"])
+            served = models[folder.name] = ServedModel.build(loaded, folder, digits["test"])
             served.map_json(folder.name, len(digits["test"]))  # the page's first request is then instant
-        return cls(models=models, failures=failures, digits=digits, device=resolve_device(device))
+        judge = None
+        resolved = resolve_device(device)
+        if is_trained(classifier_folder(home)):
+            try:
+                judge = Judge(*load_classifier(classifier_folder(home), resolved))
+            except CheckpointError as error:
+                log.warning("no digit classifier: %s", error)
+                failures["classifier"] = str(error)
+        return cls(
+            models=models,
+            failures=failures,
+            digits=digits,
+            device=resolved,
+            judge=judge,
+            plan=plan or EvaluationPlan(),
+        )

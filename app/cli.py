@@ -14,14 +14,20 @@ from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import build_parser, load_mnist, run
 from model.home import atlas_home
-from model.zoo import train_zoo, zoo_entries
+from model.zoo import classifier_config, train_zoo, zoo_entries
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = atlas_home(args.home)
     train_digits, test_digits = load_mnist(home, args.data_dir)
     # First run: the default models are trained here, with progress bars, before the server starts.
-    train_zoo(home, zoo_entries(quick=args.quick, device=args.device), train_digits, test_digits)
+    train_zoo(
+        home,
+        zoo_entries(quick=args.quick, device=args.device),
+        train_digits,
+        test_digits,
+        classifier=classifier_config(quick=args.quick, device=args.device),
+    )
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")

@@ -12,11 +12,11 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app.atlas import Atlas
 from app.errors import install_error_handlers
 from app.limits import BodySizeLimit
-from app.routes import data, health, models, pages
+from app.routes import data, health, lab, models, pages
 from app.security import BrowserSecurity
 from app.settings import Settings
 from model.data import load_digits
-from model.home import data_root, models_root
+from model.home import data_root
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -24,7 +24,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         root = data_root(settings.home)
         digits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
-        app.state.atlas = Atlas.load(models_root(settings.home), digits, settings.device)  # type: ignore[arg-type]
+        app.state.atlas = Atlas.load(settings.home, digits, settings.device, settings.evaluation)  # type: ignore[arg-type]
         yield
 
     app = FastAPI(
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BrowserSecurity)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
     install_error_handlers(app)
-    for router in (health.router, models.router, data.router, pages.router):
+    for router in (health.router, models.router, lab.router, data.router, pages.router):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     return app

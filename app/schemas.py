@@ -141,3 +141,68 @@ class EstimatorVariances(BaseModel):
     score_variance: list[float] = Field(description="per gradient component, averaged")
     digits: int = Field(description="test digits in the batch (the first ones of the test set)")
     repetitions: int = Field(description="independent S-sample estimates behind each variance")
+
+
+class ModelEvaluation(BaseModel):
+    """Test-set figures in nats per digit (log-likelihood scale, higher is better) and FID-MNIST (lower
+    is better), computed once per model and cached beside it."""
+
+    model: str
+    elbo: float = Field(description="E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
+    reconstruction_log_likelihood: float = Field(description="E_q[log p(x|z)]")
+    kl: float = Field(description="KL(q(z|x) || p(z))")
+    kl_per_dim: list[float]
+    active_units: int = Field(description="dimensions whose posterior mean varies across digits (> 0.01)")
+    iwae: float = Field(description="log p(x) estimated by the k-sample importance-weighted bound")
+    iwae_k: int
+    elbo_gap: float = Field(description="iwae - elbo: the estimated KL(q(z|x) || p(z|x)) (tutorial Eq. 10)")
+    fid_prior: float = Field(description="Frechet distance (Eq. 31), test digits vs decoded prior samples")
+    fid_reconstruction: float = Field(description="Frechet distance, test digits vs their reconstructions")
+    fid_data: float = Field(description="Frechet distance, test vs training digits: the floor")
+    reconstruction_accuracy: float = Field(description="the classifier's accuracy on reconstructions")
+    classifier_accuracy: float = Field(description="the classifier's accuracy on the test digits")
+    test_digits: int
+    samples: int
+    seconds: float = Field(description="how long the computation took")
+
+
+class TrainingHistory(BaseModel):
+    model: str
+    epochs: list[dict[str, float | int]] = Field(description="per epoch: train_* and test_* losses in nats")
+
+
+class LatentEvolution(BaseModel):
+    """Where a fixed subset of test digits sat on the map after each epoch."""
+
+    model: str
+    index: list[int] = Field(description="test digit indices")
+    label: list[int]
+    epochs: list[int]
+    x: list[list[float]] = Field(description="per epoch, per digit")
+    y: list[list[float]]
+
+
+class DecisionMap(BaseModel):
+    """The classifier's reading of decoded digits over a grid of the map: label[i][j] at (x[j], y[i])."""
+
+    model: str
+    x: list[float]
+    y: list[float]
+    label: list[list[int]]
+    confidence: list[list[float]]
+
+
+class SweepPoint(BaseModel):
+    model: str
+    title: str
+    beta: float | None = Field(description="weight of the KL term; null for the KL-only model")
+    trained: bool
+    rate: float | None = Field(description="test KL(q(z|x) || p(z)), nats")
+    distortion: float | None = Field(description="test -E_q[log p(x|z)], nats")
+
+
+class Sweep(BaseModel):
+    """The beta sweep from reconstruction-only to KL-only: its rate-distortion curve."""
+
+    points: list[SweepPoint]
+    command: str = Field(description="what trains the missing models")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.atlas import EvaluationPlan
 from app.images import MAX_BODY_BYTES
 
 DEFAULT_HOST = "127.0.0.1"  # local only; binding wider is an explicit choice (--host)
@@ -19,3 +20,4 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     # Host headers served (DNS rebinding guard); "*" allows any, for a container behind its own proxy.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
+    evaluation: EvaluationPlan = field(default_factory=EvaluationPlan)  # what /evaluation computes

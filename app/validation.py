@@ -45,3 +45,15 @@ def parse_comma_list(text: str, what: str) -> list[float]:
         return [float(part) for part in text.split(",")]
     except ValueError as error:
         raise HTTPException(422, f"{what}: expected comma-separated numbers, got {text[:80]!r}") from error
+
+
+def parse_range(text: str | None, extent: float, what: str, limit: float) -> tuple[float, float]:
+    """A 'low,high' query value (default -extent..extent), checked against the model's limit."""
+    if text is None:
+        check_coordinates([extent], "extent", limit)
+        return -extent, extent
+    values = parse_comma_list(text, what)
+    if len(values) != 2 or not values[0] < values[1]:
+        raise HTTPException(422, f"{what}: expected 'low,high' with low < high, got {text[:80]!r}")
+    check_coordinates(values, what, limit)
+    return values[0], values[1]

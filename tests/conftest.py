@@ -14,14 +14,18 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from app.atlas import EvaluationPlan
 from app.main import create_app
 from app.settings import Settings
 from model.config import ModelConfig, TrainConfig
 from model.data import Digits, ensure_mnist, load_digits
 from model.home import HOME_ENV, data_root, models_root
 from model.train import train
-from model.zoo import train_zoo, zoo_entries
+from model.zoo import classifier_config, train_zoo, zoo_entries
 
+SWEEP_MODEL = "beta-4-2d"  # the beta-sweep model the quick zoo adds to the default ones
+# /evaluation in tests: a slice of the test set and few importance samples, so it takes a second
+TEST_EVALUATION = EvaluationPlan(iwae_k=20, samples=2, test_limit=500)
 TINY_TRAIN = 2_000  # a fixed slice: the first 2,000 training digits
 TINY_TEST = 1_000
 
@@ -93,8 +97,17 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, t
 
 @pytest.fixture(scope="session")
 def quick_zoo(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Path:
-    """The default zoo trained the quick way (3 epochs on the first 12,000 digits) in the test home."""
-    train_zoo(atlas_home, zoo_entries(quick=True, device="cpu"), train_digits, test_digits, progress=False)
+    """The default zoo, one model of the beta sweep and the digit classifier, trained the quick way
+    (3 epochs, and 2 for the classifier, on the first 12,000 digits) in the test home."""
+    sweep_model = [e for e in zoo_entries(quick=True, device="cpu", zoo="beta") if e.model_id == SWEEP_MODEL]
+    train_zoo(
+        atlas_home,
+        [*zoo_entries(quick=True, device="cpu"), *sweep_model],
+        train_digits,
+        test_digits,
+        progress=False,
+        classifier=classifier_config(quick=True, device="cpu"),
+    )
     return atlas_home
 
 
@@ -108,7 +121,10 @@ def _free_port() -> int:
 def live_url(quick_zoo: Path) -> Iterator[str]:
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(home=quick_zoo, device="cpu")), host="127.0.0.1", port=port, log_level="warning"
+        create_app(Settings(home=quick_zoo, device="cpu", evaluation=TEST_EVALUATION)),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

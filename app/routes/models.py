@@ -1,4 +1,4 @@
-"""/api/models: list, map, decode, encode, interpolate, grid, samples and gradient estimators."""
+"""/api/models: list, map, decode, encode, interpolate, grid and samples."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 import torch
 from fastapi import APIRouter, HTTPException, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.atlas import ServedModel
@@ -19,16 +18,14 @@ from app.schemas import (
     DecodeRequest,
     Encoding,
     Endpoint,
-    EstimatorVariances,
     Images,
     InterpolateRequest,
     LatentMap,
     ModelSummary,
     Neighbor,
 )
-from app.validation import check_coordinates, latent_vector, parse_comma_list
+from app.validation import check_coordinates, latent_vector, parse_comma_list, parse_range
 from model.data import IMAGE_SIZE
-from model.estimators import MAX_SAMPLES, compare_estimators
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
 NEIGHBORS = 8
@@ -224,17 +221,6 @@ def _gaussian_axis(n: int) -> torch.Tensor:
     return axis
 
 
-def _range(text: str | None, extent: float, what: str, limit: float) -> tuple[float, float]:
-    if text is None:
-        check_coordinates([extent], "extent", limit)
-        return -extent, extent
-    values = parse_comma_list(text, what)
-    if len(values) != 2 or not values[0] < values[1]:
-        raise HTTPException(422, f"{what}: expected 'low,high' with low < high, got {text[:80]!r}")
-    check_coordinates(values, what, limit)
-    return values[0], values[1]
-
-
 @router.get("/{model_id}/grid.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
 async def grid_png(
     served: ModelDep,
@@ -255,8 +241,8 @@ async def grid_png(
     else:
         limit = served.coordinate_limit
         (x_low, x_high), (y_low, y_high) = (
-            _range(x_range, extent, "x_range", limit),
-            _range(y_range, extent, "y_range", limit),
+            parse_range(x_range, extent, "x_range", limit),
+            parse_range(y_range, extent, "y_range", limit),
         )
         cells = (torch.arange(n) + 0.5) / n
         x_axis, y_axis = x_low + (x_high - x_low) * cells, y_low + (y_high - y_low) * cells
@@ -276,45 +262,3 @@ async def samples(
 ) -> DecodedPoints:
     """Draws from the prior N(0, temperature^2 I), decoded: what the model generates."""
     return _decoded_points(served, *served.model.sample(n, seed=seed, temperature=temperature))
-
-
-ESTIMATOR_DIGITS = 4  # the first test digits: a fixed batch, so results are comparable across models
-ESTIMATOR_REPETITIONS = 20
-MAX_SAMPLE_COUNTS = 6
-
-
-def _estimator_variances(served: ServedModel, counts: tuple[int, ...]) -> dict[str, list[float]]:
-    x = served.first_test_pixels[:ESTIMATOR_DIGITS]
-    result = compare_estimators(served.model.vae, x, counts, repetitions=ESTIMATOR_REPETITIONS)
-    return {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
-
-
-@router.get("/{model_id}/estimators")
-async def estimators(
-    served: ModelDep,
-    samples: Annotated[str, Query(description="comma-separated sample counts S, each 1..1000")] = "1,10,100",
-) -> EstimatorVariances:
-    """How noisy each gradient estimator is at S samples: the reparametrization trick against the score
-    function, on the first test digits. Computed on demand (seconds), then cached."""
-    counts = tuple(int(v) for v in parse_comma_list(samples, "samples") if v == int(v))
-    if len(counts) != len(samples.split(",")) or not 1 <= len(counts) <= MAX_SAMPLE_COUNTS:
-        raise HTTPException(
-            422, f"samples: give 1 to {MAX_SAMPLE_COUNTS} whole numbers, got {samples[:80]!r}"
-        )
-    if any(not 1 <= s <= MAX_SAMPLES for s in counts):
-        raise HTTPException(
-            422, f"samples: each count must be between 1 and {MAX_SAMPLES}, got {list(counts)}"
-        )
-    cached = served.estimator_cache.get(counts)
-    if cached is None:
-        # Seconds of work: off the event loop, so hover decoding keeps flowing meanwhile.
-        cached = served.estimator_cache[counts] = await run_in_threadpool(
-            _estimator_variances, served, counts
-        )
-    return EstimatorVariances(
-        samples=list(counts),
-        reparam_variance=cached["reparam"],
-        score_variance=cached["score"],
-        digits=ESTIMATOR_DIGITS,
-        repetitions=ESTIMATOR_REPETITIONS,
-    )

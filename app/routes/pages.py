@@ -41,6 +41,11 @@ async def compare(request: Request, atlas: AtlasDep) -> HTMLResponse:
     return _page(request, "compare.html", atlas, compared=list(COMPARED), missing=missing)
 
 
+@router.get("/lab", response_class=HTMLResponse)
+async def lab(request: Request, atlas: AtlasDep) -> HTMLResponse:
+    return _page(request, "lab.html", atlas)
+
+
 @router.get(PLOTLY_URL)
 async def plotly_bundle() -> FileResponse:
     if not PLOTLY_FILE.is_file():

@@ -27,7 +27,7 @@ def test_health_lists_the_zoo(client: TestClient) -> None:
     body = client.get("/api/health").json()
     assert body == {
         "status": "ok",
-        "models": ["full-2d", "recon-2d", "kl-2d", "full-16d"],
+        "models": ["full-2d", "recon-2d", "kl-2d", "full-16d", "beta-4-2d"],
         "device": "cpu",
         "problems": {},
     }

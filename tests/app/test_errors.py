@@ -27,7 +27,7 @@ def still_serving(client: TestClient) -> Iterator[None]:
 
 def test_unknown_model_lists_the_valid_ids(client: TestClient) -> None:
     detail = _detail(client.get("/api/models/nope/map"), 404)
-    assert detail == "unknown model 'nope'; valid ids: full-2d, recon-2d, kl-2d, full-16d"
+    assert detail == "unknown model 'nope'; valid ids: full-2d, recon-2d, kl-2d, full-16d, beta-4-2d"
     assert _detail(client.get("/api/models/%00x/decode.png?x=0&y=0"), 404).startswith(
         "unknown model '\\x00x'"
     )
