@@ -69,3 +69,30 @@ export function gridUrl(model, params) {
 export function digitUrl(index, split = "test") {
   return `/api/data/${split}/${index}.png`;
 }
+
+// --- the lab ---------------------------------------------------------------------------------------
+export async function getHistory(model) {
+  return (await call(`${base(model)}/history`)).json();
+}
+
+export async function getSnapshots(model) {
+  return (await call(`${base(model)}/snapshots`)).json();
+}
+
+export async function getSweep() {
+  return (await call("/api/sweep")).json();
+}
+
+export async function getEstimators(model, samples) {
+  return (await call(`${base(model)}/estimators?samples=${samples.join(",")}`)).json();
+}
+
+// compute=false answers 204 (null here) instead of starting a computation of a minute or two.
+export async function getEvaluation(model, compute) {
+  const response = await call(`${base(model)}/evaluation?compute=${compute}`);
+  return response.status === 204 ? null : response.json();
+}
+
+export async function getDecisionMap(model, params) {
+  return (await call(`${base(model)}/decision-map?${new URLSearchParams(params)}`)).json();
+}

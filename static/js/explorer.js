@@ -1,7 +1,7 @@
 // The explorer page: latent map, live decoding, pins, drag-to-interpolate, draw and upload.
 import * as api from "./api.js";
 import {
-  PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, liftToLatent, lineShape, mapLayout, mapTraces,
+  PLOT_CONFIG, cursorToData, decisionTrace, drawingsTrace, ellipseShapes, liftToLatent, lineShape, mapLayout, mapTraces,
   nearestDigit, pixelsPerUnit, restyleUpdate, robustRange, sigmaOnMap,
 } from "./plots.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
@@ -11,6 +11,7 @@ const SNAP_PIXELS = 14; // a drag released this close to a digit snaps to it
 const $ = (id) => document.getElementById(id);
 const graph = $("map");
 const DRAWINGS_TRACE = 10; // after the ten digit traces
+const DECISION_TRACE = 11; // present while the decision map is shown
 
 const state = { model: $("model").value, map: null, drawings: [], line: null, drag: null, pins: 0 };
 const mode = () => document.querySelector("input[name=mode]:checked").value;
@@ -34,6 +35,7 @@ async function loadModel(model) {
   $("strip").replaceChildren();
   $("encoding").replaceChildren();
   refreshManifold();
+  refreshDecision(true);
   decodeUnderCursor({ x: 0, y: 0 });
   loadGallery();
 }
@@ -190,6 +192,29 @@ function refreshManifold() {
   });
 }
 
+// The classifier's reading of the decoded digits over the visible part of the map.
+const refreshDecision = latestOnly(() =>
+  guarded(async () => {
+    const shown = graph.data.length > DECISION_TRACE;
+    if (!$("decision").checked) {
+      if (shown) await Plotly.deleteTraces(graph, DECISION_TRACE);
+      return;
+    }
+    const clamp = (v) => Math.max(-limit(), Math.min(limit(), v));
+    const [xa, xb] = graph._fullLayout.xaxis.range.map(clamp);
+    const [ya, yb] = graph._fullLayout.yaxis.range.map(clamp);
+    const decision = await api.getDecisionMap(state.model, { n: 48, x_range: `${xa},${xb}`, y_range: `${ya},${yb}` });
+    if (decision.model !== state.model || !$("decision").checked) return;
+    const trace = decisionTrace(decision);
+    if (graph.data.length > DECISION_TRACE) {
+      await Plotly.restyle(graph, restyleUpdate(trace, ["x", "y", "z"]), [DECISION_TRACE]);
+    } else {
+      await Plotly.addTraces(graph, trace);
+    }
+    graph.dataset.decision = String(decision.x.length);
+  }),
+);
+
 async function loadGallery() {
   $("grid").src = api.gridUrl(state.model, { n: 15 });
   const drawn = await api.samples(state.model, 16, Math.floor(Math.random() * 1e6));
@@ -200,6 +225,7 @@ async function loadGallery() {
 $("model").addEventListener("change", (event) => guarded(() => loadModel(event.target.value)));
 $("steps").addEventListener("input", () => ($("steps-value").textContent = $("steps").value));
 $("manifold").addEventListener("change", refreshManifold);
+$("decision").addEventListener("change", () => refreshDecision(true));
 $("resample").addEventListener("click", () => guarded(loadGallery));
 document.querySelectorAll("input[name=mode]").forEach((radio) =>
   radio.addEventListener("change", () => Plotly.relayout(graph, { dragmode: mode() === "zoom" ? "zoom" : false })),
@@ -211,7 +237,10 @@ window.addEventListener("load", () =>
     graph.on("plotly_click", onPlotClick);
     graph.on("plotly_relayout", (change) => {
       // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.
-      if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) refreshManifold();
+      if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) {
+        refreshManifold();
+        refreshDecision(true);
+      }
     });
     graph.dataset.ready = "true";
   }),

@@ -153,3 +153,176 @@ export function sigmaOnMap(map, sigma) {
 export function restyleUpdate(trace, keys = ["x", "y", "text"]) {
   return Object.fromEntries(keys.filter((key) => key in trace).map((key) => [key, [trace[key]]]));
 }
+
+// The classifier's reading of the decoded digit at each grid point, as a heatmap under the points.
+export function decisionTrace(decision) {
+  const last = DIGIT_COLORS.length - 1;
+  return {
+    type: "heatmap",
+    name: "decision map",
+    x: decision.x,
+    y: decision.y,
+    z: decision.label,
+    zmin: -0.5,
+    zmax: last + 0.5,
+    // Each digit's colour over [d - 0.5, d + 0.5]: a step colorscale, so no two digits blend.
+    colorscale: DIGIT_COLORS.flatMap((color, d) => [[d / (last + 1), color], [(d + 1) / (last + 1), color]]),
+    opacity: 0.3,
+    showscale: false,
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+// --- the lab: pure figure builders ------------------------------------------------------------------
+const LOSS_PARTS = [
+  ["neg_elbo", "−ELBO"],
+  ["reconstruction_nll", "reconstruction −E_q[log p(x|z)]"],
+  ["kl", "KL(q(z|x) ‖ p(z))"],
+];
+const PART_COLORS = ["#1d2230", "#3358d4", "#c2410c"];
+
+// Train (dashed) and test (solid) curves of the ELBO's parts, one y-axis per part.
+export function curvesFigure(history) {
+  const epochs = history.epochs.map((e) => e.epoch);
+  const traces = [];
+  const layout = {
+    margin: { l: 50, r: 10, t: 30, b: 40 },
+    grid: { rows: 1, columns: 3, pattern: "independent" },
+    legend: { orientation: "h", y: -0.25 },
+    annotations: [],
+  };
+  LOSS_PARTS.forEach(([key, title], i) => {
+    const axis = i === 0 ? "" : String(i + 1);
+    for (const split of ["train", "test"]) {
+      traces.push({
+        type: "scatter",
+        mode: "lines+markers",
+        name: split,
+        legendgroup: split,
+        showlegend: i === 0,
+        x: epochs,
+        y: history.epochs.map((e) => e[`${split}_${key}`]),
+        xaxis: `x${axis}`,
+        yaxis: `y${axis}`,
+        line: { color: PART_COLORS[i], dash: split === "train" ? "dash" : "solid" },
+        marker: { size: 4 },
+      });
+    }
+    layout[`xaxis${axis}`] = { title: { text: "epoch" }, dtick: epochs.length > 12 ? undefined : 1 };
+    layout[`yaxis${axis}`] = { title: { text: "nats" } };
+    layout.annotations.push({
+      text: title, showarrow: false, xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1.12,
+    });
+  });
+  return { data: traces, layout };
+}
+
+function snapshotGroups(snapshots, epoch) {
+  const groups = Array.from({ length: 10 }, () => ({ x: [], y: [] }));
+  snapshots.label.forEach((label, k) => {
+    groups[label].x.push(snapshots.x[epoch][k]);
+    groups[label].y.push(snapshots.y[epoch][k]);
+  });
+  return groups;
+}
+
+// The map after every epoch as Plotly frames, with a slider and a play button.
+export function evolutionFigure(snapshots) {
+  const last = snapshots.epochs.length - 1;
+  const traces = snapshotGroups(snapshots, last).map((group, label) => ({
+    type: "scatter",
+    mode: "markers",
+    name: String(label),
+    x: group.x,
+    y: group.y,
+    marker: { size: 4, color: DIGIT_COLORS[label], opacity: 0.8 },
+    hoverinfo: "skip",
+  }));
+  const frames = snapshots.epochs.map((epoch, e) => ({
+    name: String(epoch),
+    data: snapshotGroups(snapshots, e).map((group) => ({ x: group.x, y: group.y })),
+  }));
+  const all = (key) => snapshots[key].flat();
+  const still = { mode: "immediate", frame: { duration: 0, redraw: false }, transition: { duration: 0 } };
+  const layout = {
+    margin: { l: 40, r: 10, t: 10, b: 10 },
+    xaxis: { range: robustRange(all("x"), 0.05), zeroline: false },
+    yaxis: { range: robustRange(all("y"), 0.05), zeroline: false, scaleanchor: "x" },
+    legend: { title: { text: "digit" }, itemsizing: "constant" },
+    sliders: [{
+      active: last,
+      currentvalue: { prefix: "epoch " },
+      pad: { t: 30 },
+      steps: snapshots.epochs.map((epoch) => ({ label: String(epoch), method: "animate", args: [[String(epoch)], still] })),
+    }],
+    updatemenus: [{
+      type: "buttons",
+      showactive: false,
+      x: 0, y: 0, xanchor: "right", yanchor: "top", pad: { t: 40, r: 10 },
+      buttons: [{
+        label: "▶ play",
+        method: "animate",
+        args: [null, { mode: "immediate", fromcurrent: false, frame: { duration: 600, redraw: false }, transition: { duration: 400 } }],
+      }],
+    }],
+  };
+  return { data: traces, layout, frames };
+}
+
+// The rate-distortion curve of the beta sweep, with the chosen model ringed.
+export function rateDistortionTraces(points, chosen) {
+  const trained = points.filter((p) => p.trained);
+  const name = (p) => (p.beta === null ? "KL only" : `β = ${p.beta}`);
+  return [
+    {
+      type: "scatter",
+      mode: "lines+markers+text",
+      name: "models",
+      x: trained.map((p) => p.rate),
+      y: trained.map((p) => p.distortion),
+      text: trained.map(name),
+      textposition: "top right",
+      cliponaxis: false,
+      marker: { size: 8, color: "#3358d4" },
+      line: { color: "#3358d4" },
+      hovertemplate: "%{text}<br>rate %{x:.2f} nats<br>distortion %{y:.2f} nats<extra></extra>",
+      showlegend: false,
+    },
+    {
+      type: "scatter",
+      mode: "markers",
+      name: "chosen",
+      x: chosen ? [chosen.rate] : [],
+      y: chosen ? [chosen.distortion] : [],
+      marker: { size: 18, color: "rgba(0,0,0,0)", line: { color: "#c2410c", width: 3 } },
+      hoverinfo: "skip",
+      showlegend: false,
+    },
+  ];
+}
+
+export const RATE_DISTORTION_LAYOUT = {
+  margin: { l: 60, r: 40, t: 20, b: 50 },
+  xaxis: { title: { text: "rate: KL(q(z|x) ‖ p(z)), nats" }, zeroline: false },
+  yaxis: { title: { text: "distortion: −E_q[log p(x|z)], nats" }, zeroline: false },
+};
+
+// Estimator variance against the number of samples S, both axes logarithmic.
+export function estimatorFigure(result) {
+  const line = (name, y, color) => ({
+    type: "scatter", mode: "lines+markers", name, x: result.samples, y, line: { color }, marker: { size: 7 },
+  });
+  return {
+    data: [
+      line("score function (REINFORCE, Eq. 20)", result.score_variance, "#c2410c"),
+      line("reparametrization (Eq. 23–27)", result.reparam_variance, "#3358d4"),
+    ],
+    layout: {
+      margin: { l: 60, r: 10, t: 10, b: 45 },
+      xaxis: { type: "log", title: { text: "samples S" } },
+      yaxis: { type: "log", title: { text: "variance per gradient component" }, exponentformat: "power" },
+      legend: { orientation: "h", y: -0.3 },
+    },
+  };
+}

@@ -163,3 +163,23 @@ def test_the_manifold_tiles_under_the_points_and_follows_zoom(page: Page, live_u
     zoomed = page.evaluate("() => document.getElementById('map').layout.images[0].source")
     low, high = map(float, parse_qs(urlsplit(zoomed).query)["x_range"][0].split(","))
     assert zoomed != first and abs(low + high) < 1e-6 and 1 <= high < 2  # centred on the zoomed view
+
+
+def test_the_decision_map_colours_the_view_and_follows_zoom(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    ranges = "() => ['xaxis', 'yaxis'].map((a) => document.getElementById('map')._fullLayout[a].range.join())"
+    before = page.evaluate(ranges)
+    page.check("#decision")
+    expect(page.locator("#map")).to_have_attribute("data-decision", "48", timeout=10_000)
+    trace = page.evaluate(
+        "() => { const t = document.getElementById('map').data[11]; return [t.type, t.z.length]; }"
+    )
+    assert trace == ["heatmap", 48]
+    assert page.evaluate(ranges) == before  # adding the layer must not rescale the map
+    with page.expect_response(lambda r: "decision-map" in r.url and r.status == 200) as zoomed:
+        page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-1, 1], 'yaxis.range': [-1, 1]})")
+    low, high = map(float, parse_qs(urlsplit(zoomed.value.url).query)["x_range"][0].split(","))
+    assert abs(low + high) < 1e-6 and 1 <= high < 2  # the zoomed view (widened to keep the aspect ratio)
+    page.wait_for_function(f"() => Math.abs(document.getElementById('map').data[11].x[0] - {low}) < 1e-4")
+    page.uncheck("#decision")
+    page.wait_for_function("() => document.getElementById('map').data.length === 11")

@@ -1,0 +1,150 @@
+// The lab page: training curves, the map's evolution, the beta sweep, estimator variances, evaluation.
+import * as api from "./api.js";
+import {
+  PLOT_CONFIG, RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, mapLayout, mapTraces,
+  rateDistortionTraces, robustRange,
+} from "./plots.js";
+import { guarded, latestOnly } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
+const state = { model: $("model").value, sweep: [] };
+
+// --- training curves and the map's evolution -------------------------------------------------------
+async function loadTraining(model) {
+  const [history, snapshots] = await Promise.all([api.getHistory(model), api.getSnapshots(model)]);
+  const curves = curvesFigure(history);
+  await Plotly.react($("curves"), curves.data, curves.layout, PLOT_CONFIG);
+  const evolution = evolutionFigure(snapshots);
+  // Frames are replaced whole: react would keep the previous model's frames.
+  Plotly.purge($("evolution"));
+  await Plotly.newPlot($("evolution"), { ...evolution, config: PLOT_CONFIG });
+  $("evolution").dataset.epochs = String(snapshots.epochs.length);
+}
+
+// --- evaluation table --------------------------------------------------------------------------------
+const fixed = (digits) => (value) => value.toFixed(digits);
+const percent = (value) => `${(100 * value).toFixed(2)}%`;
+const EVALUATION_ROWS = [
+  ["ELBO (nats per digit)", "elbo", fixed(2)],
+  ["E_q[log p(x|z)]", "reconstruction_log_likelihood", fixed(2), "part"],
+  ["KL(q(z|x) ‖ p(z))", "kl", fixed(2), "part"],
+  ["log p(x) ≥ IWAE bound", "iwae", fixed(2)],
+  ["gap: KL(q(z|x) ‖ p(z|x)) ≈ IWAE − ELBO", "elbo_gap", fixed(2)],
+  ["KL per dimension", "kl_per_dim", (values) => values.map((v) => v.toFixed(2)).join(" ")],
+  ["active units", "active_units", String],
+  ["FID-MNIST, prior samples", "fid_prior", fixed(1)],
+  ["FID-MNIST, reconstructions", "fid_reconstruction", fixed(1)],
+  ["FID-MNIST, training digits (the floor)", "fid_data", fixed(1)],
+  ["reconstruction accuracy (digit kept)", "reconstruction_accuracy", percent],
+  ["classifier accuracy on test digits", "classifier_accuracy", percent],
+];
+
+function showEvaluation(result) {
+  const rows = EVALUATION_ROWS.map(([label, key, format, kind]) => {
+    const row = document.createElement("tr");
+    const name = document.createElement("th");
+    if (kind) name.className = kind;
+    name.textContent = key === "iwae" ? `${label}, k = ${result.iwae_k}` : label;
+    const value = document.createElement("td");
+    value.textContent = format(result[key]);
+    value.dataset.key = key;
+    row.append(name, value);
+    return row;
+  });
+  $("evaluation").replaceChildren(...rows);
+  $("evaluation-status").textContent = `${result.test_digits} test digits, computed in ${result.seconds.toFixed(0)} s`;
+}
+
+async function loadCachedEvaluation(model) {
+  $("evaluation").replaceChildren();
+  const cached = await api.getEvaluation(model, false);
+  if (cached) showEvaluation(cached);
+  else $("evaluation-status").textContent = "not evaluated yet: a minute or two on a CPU, then cached";
+}
+
+async function evaluate() {
+  const model = state.model;
+  $("evaluate").disabled = true;
+  $("evaluation-status").textContent = "computing… (a minute or two on a CPU the first time)";
+  try {
+    const result = await api.getEvaluation(model, true);
+    if (model === state.model) showEvaluation(result);
+  } finally {
+    $("evaluate").disabled = false;
+  }
+}
+
+// --- estimator variances -----------------------------------------------------------------------------
+async function measureEstimators() {
+  const model = state.model;
+  $("measure").disabled = true;
+  $("estimator-ratio").textContent = "measuring…";
+  try {
+    const result = await api.getEstimators(model, ESTIMATOR_SAMPLES);
+    if (model !== state.model) return;
+    const figure = estimatorFigure(result);
+    await Plotly.react($("estimators"), figure.data, figure.layout, PLOT_CONFIG);
+    const ratios = result.samples.map((s, i) => `${Math.round(result.score_variance[i] / result.reparam_variance[i]).toLocaleString("en")}× at S = ${s}`);
+    $("estimator-ratio").textContent = `score / reparametrization variance: ${ratios.join(", ")}`;
+  } finally {
+    $("measure").disabled = false;
+  }
+}
+
+function clearEstimators() {
+  Plotly.purge($("estimators"));
+  $("estimator-ratio").textContent = "press Measure (a few seconds)";
+}
+
+// --- the beta sweep ----------------------------------------------------------------------------------
+const showSweepModel = latestOnly((position) =>
+  guarded(async () => {
+    const point = state.sweep[position];
+    $("beta-value").textContent = point.beta === null ? "KL only" : `β = ${point.beta} (${point.model})`;
+    const map = await api.getMap(point.model, 3000);
+    const layout = {
+      ...mapLayout({ xRange: robustRange(map.x), yRange: robustRange(map.y), legend: false }),
+      uirevision: point.model,
+    };
+    await Plotly.react($("sweep-map"), mapTraces(map, { markerSize: 3, showlegend: false }), layout, PLOT_CONFIG);
+    await Plotly.react($("rate-distortion"), rateDistortionTraces(state.sweep, point), RATE_DISTORTION_LAYOUT, PLOT_CONFIG);
+    $("sweep-map").dataset.model = point.model;
+  }),
+);
+
+async function loadSweep() {
+  const sweep = await api.getSweep();
+  state.sweep = sweep.points.filter((p) => p.trained);
+  const missing = sweep.points.filter((p) => !p.trained).map((p) => p.model);
+  $("sweep-missing").hidden = missing.length === 0;
+  const command = document.createElement("code");
+  command.textContent = sweep.command;
+  $("sweep-missing").replaceChildren(
+    `Not trained yet: ${missing.join(", ")}. Run `, command, " (a few minutes) and restart to fill in the curve.",
+  );
+  if (state.sweep.length === 0) return;
+  const slider = $("beta");
+  slider.max = String(state.sweep.length - 1);
+  slider.value = String(Math.max(0, state.sweep.findIndex((p) => p.model === "full-2d")));
+  showSweepModel(Number(slider.value));
+}
+
+// --- controls ----------------------------------------------------------------------------------------
+async function loadModel(model) {
+  state.model = model;
+  clearEstimators();
+  await Promise.all([loadTraining(model), loadCachedEvaluation(model)]);
+}
+
+$("model").addEventListener("change", (event) => guarded(() => loadModel(event.target.value)));
+$("beta").addEventListener("input", (event) => showSweepModel(Number(event.target.value)));
+$("measure").addEventListener("click", () => guarded(measureEstimators));
+$("evaluate").addEventListener("click", () => guarded(evaluate));
+
+window.addEventListener("load", () =>
+  guarded(async () => {
+    await Promise.all([loadModel(state.model), loadSweep()]);
+    document.body.dataset.ready = "true";
+  }),
+);

@@ -1,0 +1,73 @@
+"""The lab page in a real browser: every panel renders from the quick zoo's real data."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from model.zoo import QUICK_EPOCHS
+
+pytestmark = pytest.mark.browser
+TRACES = "(id) => document.getElementById(id).data.length"
+FIRST_EPOCH = """async () => {
+  const graph = document.getElementById('evolution');
+  const before = graph.data[0].x.slice(0, 5).join();
+  await Plotly.animate(graph, ['1'], {frame: {duration: 0, redraw: false}, transition: {duration: 0}});
+  return [before, graph.data[0].x.slice(0, 5).join()];
+}"""
+
+
+def open_lab(page: Page, url: str) -> None:
+    page.goto(url + "/lab")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
+
+
+def test_lab_draws_training_curves_and_the_map_per_epoch(page: Page, live_url: str) -> None:
+    open_lab(page, live_url)
+    assert page.evaluate(TRACES, "curves") == 6  # -ELBO, reconstruction and KL, train and test
+    points = page.evaluate("() => document.getElementById('curves').data[1].y.length")
+    assert points == QUICK_EPOCHS
+    frames = page.evaluate("() => document.getElementById('evolution')._transitionData._frames.length")
+    steps = page.evaluate("() => document.getElementById('evolution').layout.sliders[0].steps.length")
+    assert frames == steps == QUICK_EPOCHS
+    # Step to the first epoch: the digits move to where they sat then.
+    before, after = page.evaluate(FIRST_EPOCH)
+    assert before != after
+
+
+def test_beta_slider_swaps_the_map_and_moves_along_the_rate_distortion_curve(
+    page: Page, live_url: str
+) -> None:
+    open_lab(page, live_url)
+    expect(page.locator("#sweep-map")).to_have_attribute("data-model", "full-2d", timeout=10_000)
+    expect(page.locator("#beta")).to_have_attribute("max", "3")  # recon-2d, full-2d, beta-4-2d, kl-2d
+    assert page.evaluate("() => document.getElementById('rate-distortion').data[0].x.length") == 4
+    expect(page.locator("#sweep-missing")).to_contain_text("latent-atlas train --zoo beta")
+    ring = "() => document.getElementById('rate-distortion').data[1].x[0]"
+    before = page.evaluate(ring)
+    page.locator("#beta").fill("2")
+    expect(page.locator("#sweep-map")).to_have_attribute("data-model", "beta-4-2d", timeout=10_000)
+    expect(page.locator("#beta-value")).to_contain_text("β = 4")
+    assert page.evaluate(ring) < before  # a larger beta spends fewer nats of KL
+
+
+def test_estimator_panel_measures_on_demand(page: Page, live_url: str) -> None:
+    open_lab(page, live_url)
+    page.click("#measure")
+    expect(page.locator("#estimator-ratio")).to_contain_text("at S = 1000", timeout=60_000)
+    lines = page.evaluate(
+        "() => document.getElementById('estimators').data.map((t) => [t.x.length, t.y[0] > 0])"
+    )
+    assert lines == [[4, True], [4, True]]
+    score, reparam = page.evaluate("() => document.getElementById('estimators').data.map((t) => t.y[0])")
+    assert score > 10 * reparam
+
+
+def test_evaluation_table_fills_in_when_asked(page: Page, live_url: str) -> None:
+    open_lab(page, live_url)
+    page.select_option("#model", "full-16d")  # no other test evaluates it: it starts unevaluated
+    expect(page.locator("#evaluation-status")).to_contain_text("not evaluated yet", timeout=10_000)
+    page.click("#evaluate")
+    expect(page.locator("#evaluation td[data-key=fid_prior]")).to_have_count(1, timeout=60_000)
+    expect(page.locator("#evaluation tr")).to_have_count(12)
+    units = int(page.locator("#evaluation td[data-key=active_units]").inner_text())
+    assert 1 <= units <= 16
+    expect(page.locator("#evaluation-status")).to_contain_text("500 test digits")
