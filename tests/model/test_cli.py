@@ -1,31 +1,55 @@
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from model.cli import EXIT_NO_DATA, EXIT_USAGE, main
 from model.data import SourceFailed
+from model.home import classifier_folder, models_root
+from model.report import EVALUATION_FILE
+
+EVAL_QUICKLY = ["--samples", "2", "--iwae-k", "5", "--test-limit", "500", "--device", "cpu"]
 
 
-def test_eval_json_reports_the_test_metrics(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["eval", str(tiny_model), "--json", "--samples", "2", "--device", "cpu"]) == 0
+@pytest.fixture
+def tiny_home(tiny_model: Path, quick_zoo: Path, tmp_path: Path) -> Path:
+    """A home of its own holding a copy of the tiny model and the quick zoo's digit classifier."""
+    home = tmp_path / "home"
+    shutil.copytree(tiny_model, models_root(home) / tiny_model.name)
+    shutil.copytree(classifier_folder(quick_zoo), classifier_folder(home))
+    return home
+
+
+def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = models_root(tiny_home) / "tiny-2d"
+    assert main(["--home", str(tiny_home), "eval", str(folder), "--json", *EVAL_QUICKLY]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["model"] == "tiny-2d" and report["test_digits"] == 10_000
-    assert report["neg_elbo"] == pytest.approx(report["reconstruction_nll"] + report["kl"])
+    assert report["model"] == "tiny-2d" and report["test_digits"] == 500 and report["iwae_k"] == 5
+    assert report["elbo"] == pytest.approx(report["reconstruction_log_likelihood"] - report["kl"])
     assert len(report["kl_per_dim"]) == 2 and sum(report["kl_per_dim"]) == pytest.approx(report["kl"])
-    assert 0 <= report["active_units"] <= 2
+    assert 0 <= report["active_units"] <= 2 and report["iwae"] >= report["elbo"] - 0.5
+    assert report["fid_data"] < report["fid_prior"] and 0 <= report["reconstruction_accuracy"] <= 1
     # Both beat a decoder that says 0.5 for every pixel: 784 ln 2 nats.
     coin_flip = 784 * math.log(2)
-    assert report["reconstruction_nll"] < 0.5 * coin_flip
+    assert -report["reconstruction_log_likelihood"] < 0.5 * coin_flip
     assert report["mean_image_baseline_nll"] < 0.5 * coin_flip
+    assert (folder / EVALUATION_FILE).is_file()
 
 
-def test_eval_table_by_model_id(tiny_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--home", str(tiny_model.parent.parent), "eval", "tiny-2d"]) == 0
+def test_eval_table_by_model_id(tiny_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--home", str(tiny_home), "eval", "tiny-2d", *EVAL_QUICKLY]) == 0
     out = capsys.readouterr().out
-    assert "Tiny 2-D (tiny-2d)" in out and "-ELBO (nats/digit)" in out and "active units" in out
+    assert "Tiny 2-D (tiny-2d)" in out and "ELBO (nats/digit)" in out and "active units" in out
+    assert "log p(x) >= IWAE, k=5" in out and "FID-MNIST, prior samples" in out
+
+
+def test_train_zoo_names_only_known_zoos(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["train", "--zoo", "gamma"])
+    assert "invalid choice: 'gamma'" in capsys.readouterr().err
 
 
 def test_eval_of_an_unknown_model_names_the_folder(

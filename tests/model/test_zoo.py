@@ -1,0 +1,21 @@
+from model.config import TrainConfig
+from model.home import check_model_id
+from model.zoo import BETA_SWEEP, DEFAULT_ZOO, sweep_ids, sweep_model_id, zoo_entries
+
+
+def test_the_beta_sweep_reuses_the_default_2d_models_at_its_ends() -> None:
+    assert sweep_model_id(0.0) == "recon-2d" and sweep_model_id(1.0) == "full-2d"
+    assert sweep_model_id(0.5) == "beta-0p5-2d" and sweep_model_id(8.0) == "beta-8-2d"
+    assert sweep_ids()[-1] == "kl-2d" and len(sweep_ids()) == len(BETA_SWEEP) + 1
+    assert all(check_model_id(model_id) for model_id in sweep_ids())
+
+
+def test_the_beta_zoo_trains_each_beta_like_full_2d() -> None:
+    entries = {entry.model_id: entry for entry in zoo_entries(zoo="beta", device="cpu")}
+    full = next(entry for entry in DEFAULT_ZOO if entry.model_id == "full-2d")
+    assert set(entries) == set(sweep_ids())
+    for beta in (0.1, 0.5, 2.0, 4.0, 8.0):
+        entry = entries[sweep_model_id(beta)]
+        assert entry.model == full.model
+        assert entry.training.loss == "beta" and entry.training.kl_weight == beta
+        assert entry.training.epochs == full.training.epochs and isinstance(entry.training, TrainConfig)
