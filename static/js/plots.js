@@ -270,20 +270,19 @@ export function evolutionFigure(snapshots) {
   return { data: traces, layout, frames };
 }
 
-// The rate-distortion curve of the beta sweep, with the chosen model ringed.
+// The rate-distortion curve of the beta sweep, with the chosen model ringed and named (naming every
+// point would pile the labels up at the curve's knee; hovering names the others).
 export function rateDistortionTraces(points, chosen) {
   const trained = points.filter((p) => p.trained);
   const name = (p) => (p.beta === null ? "KL only" : `β = ${p.beta}`);
   return [
     {
       type: "scatter",
-      mode: "lines+markers+text",
+      mode: "lines+markers",
       name: "models",
       x: trained.map((p) => p.rate),
       y: trained.map((p) => p.distortion),
       text: trained.map(name),
-      textposition: "top right",
-      cliponaxis: false,
       marker: { size: 8, color: "#3358d4" },
       line: { color: "#3358d4" },
       hovertemplate: "%{text}<br>rate %{x:.2f} nats<br>distortion %{y:.2f} nats<extra></extra>",
@@ -291,10 +290,14 @@ export function rateDistortionTraces(points, chosen) {
     },
     {
       type: "scatter",
-      mode: "markers",
+      mode: "markers+text",
       name: "chosen",
       x: chosen ? [chosen.rate] : [],
       y: chosen ? [chosen.distortion] : [],
+      text: chosen ? [name(chosen)] : [],
+      textposition: "top right",
+      textfont: { size: 14, color: "#c2410c" },
+      cliponaxis: false,
       marker: { size: 18, color: "rgba(0,0,0,0)", line: { color: "#c2410c", width: 3 } },
       hoverinfo: "skip",
       showlegend: false,
