@@ -55,7 +55,9 @@ def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
         assert result.iwae >= result.elbo - 0.5  # the IWAE bound is at least the ELBO (up to noise)
         assert result.elbo_gap == pytest.approx(result.iwae - result.elbo)
         assert result.classifier_accuracy > 0.9 and result.fid_data < result.fid_prior
-    assert full.reconstruction_accuracy > 0.6 > 0.25 > kl_only.reconstruction_accuracy
+    # KL-only decodes every digit to the same average: its reconstructions keep a digit by chance only.
+    assert full.reconstruction_accuracy > 2 * kl_only.reconstruction_accuracy
+    assert kl_only.reconstruction_accuracy < 0.2
     assert full.fid_prior < kl_only.fid_prior and full.fid_reconstruction < kl_only.fid_reconstruction
     assert full.active_units == 2 and kl_only.active_units == 0
 
