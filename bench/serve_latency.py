@@ -4,7 +4,7 @@ For decode.png, batch decode, encode (a PNG upload), interpolate and map, at eac
 fixed number of requests over keep-alive connections and prints p50/p95/p99 latency and requests/s. The
 client is a minimal asyncio HTTP/1.1 client, so that it costs the two cores as little as possible.
 
-Usage: python bench/serve_latency.py [--requests 5000] [--concurrency 1,8,32]
+Usage: python bench/serve_latency.py [--requests 5000] [--concurrency 1,8,32] [--endpoints decode.png,encode]
 (needs the default models under $LATENT_ATLAS_HOME: `make zoo`; traffic goes to 127.0.0.1 only)
 """
 
@@ -172,6 +172,9 @@ def main() -> None:
     )
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--model", default="full-2d")
+    parser.add_argument(
+        "--endpoints", help="comma-separated subset by first word, e.g. decode.png,encode (default: all)"
+    )
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
 
@@ -181,7 +184,11 @@ def main() -> None:
         print(f"server healthy {startup:.2f} s after launch (pid {process.pid}, {os.cpu_count()} CPUs)")
         columns = ("conc", 5), ("requests", 9), ("errors", 7), ("p50 ms", 9), ("p95 ms", 9), ("p99 ms", 9)
         print(f"{'endpoint':<24}" + "".join(f"{name:>{width}}" for name, width in columns) + f"{'req/s':>9}")
-        for name, (make, share) in workloads(args.model).items():
+        chosen = workloads(args.model)
+        if args.endpoints:
+            wanted = set(args.endpoints.split(","))
+            chosen = {name: load for name, load in chosen.items() if name.split()[0] in wanted}
+        for name, (make, share) in chosen.items():
             total = max(50, int(args.requests * share))
             for concurrency in levels:
                 latencies, errors, wall = asyncio.run(load(port, make, total, concurrency))
