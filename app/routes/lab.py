@@ -99,12 +99,13 @@ async def evaluation(
                 served.evaluating = asyncio.ensure_future(
                     run_in_threadpool(_compute_evaluation, atlas, served, judge)
                 )
+            computation = served.evaluating
             try:
                 # shield: a client that leaves does not cancel the work the others are waiting for
-                served.evaluation = await asyncio.shield(served.evaluating)
+                served.evaluation = await asyncio.shield(computation)
             finally:
-                if served.evaluating.done():
-                    served.evaluating = None
+                if computation.done() and served.evaluating is computation:
+                    served.evaluating = None  # done (or failed: the next request tries again)
     return ModelEvaluation(model=model_id, **served.evaluation.as_dict())
 
 

@@ -1,6 +1,8 @@
 """The lab's endpoints against the quick zoo: evaluation, history, snapshots, decision map, sweep."""
 
 import shutil
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -8,10 +10,11 @@ import torch
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.routes import lab
 from app.settings import Settings
 from model.data import Digits
-from model.home import data_root, models_root
-from model.report import EVALUATION_FILE
+from model.home import classifier_folder, data_root, models_root
+from model.report import EVALUATION_FILE, Evaluation, cached_evaluation
 from model.zoo import QUICK_EPOCHS
 from tests.app.conftest import TEST_HOSTS
 from tests.conftest import TEST_EVALUATION
@@ -119,3 +122,27 @@ def test_sweep_traces_rate_against_distortion(client: TestClient) -> None:
     distortions = [p["distortion"] for p in trained]
     assert rates == sorted(rates, reverse=True) and distortions == sorted(distortions)  # the trade-off
     assert body["command"] == "latent-atlas train --zoo beta"
+
+
+def test_concurrent_evaluation_requests_share_one_computation(
+    quick_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    data_root(home).parent.mkdir(parents=True)
+    data_root(home).symlink_to(data_root(quick_zoo))
+    shutil.copytree(classifier_folder(quick_zoo), classifier_folder(home))
+    shutil.copytree(models_root(quick_zoo) / "full-16d", models_root(home) / "full-16d")
+    (models_root(home) / "full-16d" / EVALUATION_FILE).unlink(missing_ok=True)
+    calls = []
+
+    def slow_evaluation(*args: object, **kwargs: object) -> Evaluation:
+        calls.append(1)
+        time.sleep(0.5)  # long enough for every request to arrive while it runs
+        return cached_evaluation(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lab, "cached_evaluation", slow_evaluation)
+    settings = Settings(home=home, device="cpu", allowed_hosts=TEST_HOSTS, evaluation=TEST_EVALUATION)
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: client.get("/api/models/full-16d/evaluation"), range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    assert len({r.content for r in responses}) == 1 and len(calls) == 1
