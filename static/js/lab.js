@@ -13,7 +13,7 @@ const state = { model: $("model").value, sweep: [] };
 // --- training curves and the map's evolution -------------------------------------------------------
 async function loadTraining(model) {
   const [history, snapshots] = await Promise.all([api.getHistory(model), api.getSnapshots(model)]);
-  const curves = curvesFigure(history);
+  const curves = curvesFigure(history, { stacked: $("curves").clientWidth < 600 });
   await Plotly.react($("curves"), curves.data, curves.layout, PLOT_CONFIG);
   const evolution = evolutionFigure(snapshots);
   // Frames are replaced whole: react would keep the previous model's frames.

@@ -182,14 +182,15 @@ const LOSS_PARTS = [
 ];
 const PART_COLORS = ["#1d2230", "#3358d4", "#c2410c"];
 
-// Train (dashed) and test (solid) curves of the ELBO's parts, one y-axis per part.
-export function curvesFigure(history) {
+// Train (dashed) and test (solid) curves of the ELBO's parts, one y-axis per part: side by side, or
+// stacked on a narrow screen.
+export function curvesFigure(history, { stacked = false } = {}) {
   const epochs = history.epochs.map((e) => e.epoch);
   const traces = [];
   const layout = {
     margin: { l: 50, r: 10, t: 30, b: 40 },
-    grid: { rows: 1, columns: 3, pattern: "independent" },
-    legend: { orientation: "h", y: -0.25 },
+    grid: stacked ? { rows: 3, columns: 1, pattern: "independent", ygap: 0.35 } : { rows: 1, columns: 3, pattern: "independent" },
+    legend: { orientation: "h", y: stacked ? -0.08 : -0.25 },
     annotations: [],
   };
   LOSS_PARTS.forEach(([key, title], i) => {
