@@ -133,12 +133,15 @@ class DecodedPoints(BaseModel):
 
 
 class EstimatorVariances(BaseModel):
-    """Variance of two estimators of grad_(mu, logvar) ELBO on a fixed batch of test digits, per sample
-    count S: the score function (tutorial Eq. 20) and the reparametrization trick (Eq. 22-27)."""
+    """Variance of two estimators of the ELBO's gradient on a fixed batch of test digits, per sample
+    count S: the score function (tutorial Eq. 20) and the reparametrization trick (Eq. 23-27), with
+    respect to (mu, logvar) of q(z|x) and to the encoder's weights."""
 
     samples: list[int]
-    reparam_variance: list[float] = Field(description="per gradient component, averaged")
-    score_variance: list[float] = Field(description="per gradient component, averaged")
+    reparam_variance: list[float] = Field(description="w.r.t. (mu, logvar): per component, averaged")
+    score_variance: list[float] = Field(description="w.r.t. (mu, logvar): per component, averaged")
+    reparam_encoder_variance: list[float] = Field(description="w.r.t. the encoder's weights, averaged")
+    score_encoder_variance: list[float] = Field(description="w.r.t. the encoder's weights, averaged")
     digits: int = Field(description="test digits in the batch (the first ones of the test set)")
     repetitions: int = Field(description="independent S-sample estimates behind each variance")
 

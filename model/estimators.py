@@ -1,8 +1,10 @@
 """Two Monte Carlo estimators of the ELBO's gradient with respect to the variational parameters, and their
 variances: the score function (REINFORCE, tutorial Eq. 20) and the reparametrization trick (Eq. 22-27).
 
-The variational parameters are phi = (mu, logvar) of q(z|x) for each digit: the quantities both
-estimators differentiate, and through which any encoder weight receives its gradient.
+Both estimators differentiate with respect to phi = (mu, logvar) of q(z|x) for each digit. The gradient
+with respect to the encoder's weights follows by the chain rule, sum_b J_b^T g_b with J_b = d(mu_b,
+logvar_b)/d(weights): J is deterministic, so applying it to each S-sample estimate of g gives an S-sample
+estimate of the weights' gradient, whose variance is reported too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ class EstimatorStats:
     variance: float  # per-component average
     trace: float  # sum over components
     standard_error: torch.Tensor  # [B, 2D]: of the mean over the R estimates
+    encoder_mean: torch.Tensor  # [P]: gradient w.r.t. the encoder's P weights
+    encoder_variance: float  # per-weight average
 
 
 def _log_weight(vae: VAE, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
@@ -65,6 +69,27 @@ def _draws(
     return {"reparam": reparam.detach(), "score": score}
 
 
+def _encoder_gradients(
+    vae: VAE, x: torch.Tensor, estimates: torch.Tensor, parameters: Sequence[torch.Tensor]
+) -> torch.Tensor:
+    """Map R estimates of grad_(mu, logvar) ELBO [R, B, 2D] to the encoder's weights: [R, P], one
+    vector-Jacobian product each."""
+    for parameter in parameters:
+        parameter.requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            posterior = vae.encode(x)
+            outputs = torch.cat([posterior.mu, posterior.logvar], dim=-1)
+            rows = []
+            for estimate in estimates:
+                grads = torch.autograd.grad((outputs * estimate).sum(), parameters, retain_graph=True)
+                rows.append(torch.cat([g.flatten() for g in grads]))
+        return torch.stack(rows)
+    finally:
+        for parameter in parameters:
+            parameter.requires_grad_(False)
+
+
 def compare_estimators(
     vae: VAE,
     x: torch.Tensor,
@@ -73,13 +98,15 @@ def compare_estimators(
     seed: int = 0,
 ) -> dict[str, list[EstimatorStats]]:
     """For digits x: [B, 784] and each S in `sample_counts`, draw `repetitions` independent S-sample
-    estimates of grad_(mu, logvar) ELBO with each estimator -> {"reparam": [...], "score": [...]}."""
+    estimates of grad_(mu, logvar) ELBO, and of the gradient w.r.t. the encoder's weights, with each
+    estimator -> {"reparam": [...], "score": [...]}."""
     if not sample_counts or any(not 1 <= s <= MAX_SAMPLES for s in sample_counts):
         raise ValueError(f"sample counts must be between 1 and {MAX_SAMPLES}, got {list(sample_counts)}")
     if repetitions < 2:
         raise ValueError(f"repetitions must be >= 2 to measure a variance, got {repetitions}")
+    encoder_parameters = [*vae.encoder.parameters(), *vae.posterior_head.parameters()]
     for parameter in vae.parameters():
-        parameter.requires_grad_(False)  # only (mu, logvar) are differentiated here
+        parameter.requires_grad_(False)  # the draws differentiate (mu, logvar) only
     try:
         with evaluating(vae):
             with torch.no_grad():
@@ -98,6 +125,7 @@ def compare_estimators(
                     # R estimates, each the mean of S single-draw estimates: [R, B, 2D].
                     estimates = torch.cat(chunks).reshape(repetitions, s, *chunks[0].shape[1:]).mean(dim=1)
                     variance = estimates.var(dim=0)
+                    encoder = _encoder_gradients(vae, x, estimates, encoder_parameters)
                     result[name].append(
                         EstimatorStats(
                             samples=s,
@@ -105,6 +133,8 @@ def compare_estimators(
                             variance=float(variance.mean()),
                             trace=float(variance.sum()),
                             standard_error=(variance / repetitions).sqrt(),
+                            encoder_mean=encoder.mean(dim=0),
+                            encoder_variance=float(encoder.var(dim=0).mean()),
                         )
                     )
             return result

@@ -218,7 +218,10 @@ MAX_SAMPLE_COUNTS = 6
 def _estimator_variances(served: ServedModel, counts: tuple[int, ...]) -> dict[str, list[float]]:
     x = served.first_test_pixels[:ESTIMATOR_DIGITS]
     result = compare_estimators(served.model.vae, x, counts, repetitions=ESTIMATOR_REPETITIONS)
-    return {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
+    variances = {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
+    for name in ("reparam", "score"):
+        variances[f"{name}_encoder"] = [stats.encoder_variance for stats in result[name]]
+    return variances
 
 
 @router.get("/models/{model_id}/estimators")
@@ -247,6 +250,8 @@ async def estimators(
         samples=list(counts),
         reparam_variance=cached["reparam"],
         score_variance=cached["score"],
+        reparam_encoder_variance=cached["reparam_encoder"],
+        score_encoder_variance=cached["score_encoder"],
         digits=ESTIMATOR_DIGITS,
         repetitions=ESTIMATOR_REPETITIONS,
     )

@@ -85,8 +85,11 @@ async function measureEstimators() {
     if (model !== state.model) return;
     const figure = estimatorFigure(result);
     await Plotly.react($("estimators"), figure.data, figure.layout, PLOT_CONFIG);
-    const ratios = result.samples.map((s, i) => `${Math.round(result.score_variance[i] / result.reparam_variance[i]).toLocaleString("en")}× at S = ${s}`);
-    $("estimator-ratio").textContent = `score / reparametrization variance: ${ratios.join(", ")}`;
+    const ratios = result.samples.map((s, i) => {
+      const ratio = result.score_encoder_variance[i] / result.reparam_encoder_variance[i];
+      return `${Math.round(ratio).toLocaleString("en")}× at S = ${s}`;
+    });
+    $("estimator-ratio").textContent = `score / reparametrization variance, encoder weights: ${ratios.join(", ")}`;
   } finally {
     $("measure").disabled = false;
   }

@@ -312,15 +312,18 @@ export const RATE_DISTORTION_LAYOUT = {
   yaxis: { title: { text: "distortion: −E_q[log p(x|z)], nats" }, zeroline: false },
 };
 
-// Estimator variance against the number of samples S, both axes logarithmic.
+// Estimator variance against the number of samples S, both axes logarithmic: solid for the encoder's
+// weights, dashed for (mu, log sigma^2) of q(z|x).
 export function estimatorFigure(result) {
-  const line = (name, y, color) => ({
-    type: "scatter", mode: "lines+markers", name, x: result.samples, y, line: { color }, marker: { size: 7 },
+  const line = (name, y, color, dash) => ({
+    type: "scatter", mode: "lines+markers", name, x: result.samples, y, line: { color, dash }, marker: { size: 7 },
   });
   return {
     data: [
-      line("score function (REINFORCE, Eq. 20)", result.score_variance, "#c2410c"),
-      line("reparametrization (Eq. 23–27)", result.reparam_variance, "#3358d4"),
+      line("score function (REINFORCE, Eq. 20), encoder weights", result.score_encoder_variance, "#c2410c", "solid"),
+      line("reparametrization (Eq. 23–27), encoder weights", result.reparam_encoder_variance, "#3358d4", "solid"),
+      line("score function, (μ, log σ²)", result.score_variance, "#c2410c", "dot"),
+      line("reparametrization, (μ, log σ²)", result.reparam_variance, "#3358d4", "dot"),
     ],
     layout: {
       margin: { l: 60, r: 10, t: 10, b: 45 },

@@ -203,6 +203,8 @@ def test_estimator_variances_show_the_reparametrization_trick_wins(client: TestC
     assert body["samples"] == [1, 10, 100] and body["digits"] == 4
     for reparam, score in zip(body["reparam_variance"], body["score_variance"], strict=True):
         assert 0 < reparam * 10 < score
+    for reparam, score in zip(body["reparam_encoder_variance"], body["score_encoder_variance"], strict=True):
+        assert 0 < reparam * 10 < score
     assert body["reparam_variance"][0] > 5 * body["reparam_variance"][2]  # more samples, less noise
     assert client.get("/api/models/full-2d/estimators?samples=1,10,100").json() == body  # cached
     for bad in ("0", "1,5000", "1.5", "a", "1,2,3,4,5,6,7"):
