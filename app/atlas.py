@@ -1,4 +1,5 @@
-"""The served state: every loaded model with its cached test-set encodings and map plane."""
+"""The served state: every loaded model with its cached test-set encodings and map plane, and the digit
+classifier that judges them."""
 
 from __future__ import annotations
 
