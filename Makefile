@@ -48,10 +48,12 @@ lint: setup
 	$(BIN)/ruff format --check model app tests bench
 	$(BIN)/mypy model app
 
-# Benchmarks that print figures: training speed (several minutes), serving latency, browser responsiveness
+# Benchmarks that print figures: training speed (several minutes), serving latency and the web stack's
+# share of it, browser responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/serve_latency.py
+	$(BIN)/python bench/serve_floor.py
 	$(BIN)/python bench/browser_fps.py
 	$(BIN)/python bench/serve_load.py
 
