@@ -20,6 +20,7 @@ async function loadTraining(model) {
   Plotly.purge($("evolution"));
   await Plotly.newPlot($("evolution"), { ...evolution, config: PLOT_CONFIG });
   $("evolution").dataset.epochs = String(snapshots.epochs.length);
+  $("evolution").dataset.model = model;
 }
 
 // --- evaluation table --------------------------------------------------------------------------------

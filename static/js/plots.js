@@ -92,13 +92,17 @@ export function highlightTrace(point) {
   };
 }
 
-// A range around the bulk of the points (1st to 99th percentile, padded), so outliers do not shrink it.
-export function robustRange(values, pad = 0.15) {
+// A range around the bulk of the points (1st to 99th percentile, padded), so outliers do not shrink it,
+// and at least `minSpan` wide (one prior standard deviation either side): codes collapsed onto the prior
+// (KL-only training) then show as one blob at the centre, not as a few points zoomed to 1e-3.
+export function robustRange(values, pad = 0.15, minSpan = 2) {
   const sorted = Float64Array.from(values).sort();
   const low = sorted[Math.floor(0.01 * (sorted.length - 1))];
   const high = sorted[Math.ceil(0.99 * (sorted.length - 1))];
   const margin = (high - low) * pad;
-  return [low - margin, high + margin];
+  const half = Math.max((high - low) / 2 + margin, minSpan / 2);
+  const centre = (low + high) / 2;
+  return [centre - half, centre + half];
 }
 
 // The test digit nearest to (x, y) on the map: { index, distance } in map units.

@@ -71,3 +71,12 @@ def test_evaluation_table_fills_in_when_asked(page: Page, live_url: str) -> None
     units = int(page.locator("#evaluation td[data-key=active_units]").inner_text())
     assert 1 <= units <= 16
     expect(page.locator("#evaluation-status")).to_contain_text("500 test digits")
+
+
+def test_a_collapsed_map_is_drawn_at_the_prior_scale(page: Page, live_url: str) -> None:
+    """KL-only codes all sit at the origin: the map must show one blob there, not zoom into 1e-3."""
+    open_lab(page, live_url)
+    page.select_option("#model", "kl-2d")
+    expect(page.locator("#evolution")).to_have_attribute("data-model", "kl-2d", timeout=10_000)
+    low, high = page.evaluate("() => document.getElementById('evolution').layout.xaxis.range")
+    assert high - low >= 2 and low < 0 < high
