@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -25,7 +26,13 @@ def create_app(settings: Settings) -> FastAPI:
         root = data_root(settings.home)
         digits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
         app.state.atlas = Atlas.load(settings.home, digits, settings.device, settings.evaluation)  # type: ignore[arg-type]
+        # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
+        # Frozen out of the collector, it no longer makes each full collection a ~100 ms pause during
+        # which every request in flight waits.
+        gc.collect()
+        gc.freeze()
         yield
+        gc.unfreeze()
 
     app = FastAPI(
         title="Latent Atlas",
