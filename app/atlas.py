@@ -11,6 +11,9 @@ from pathlib import Path
 
 import torch
 
+from app.batching import MicroBatcher
+from app.images import png_data_urls, pngs
+from app.schemas import Encoding, Neighbor
 from app.validation import coordinate_limit
 from model.checkpoint import CheckpointError
 from model.classifier import ClassifierInfo, DigitClassifier, is_trained, load_classifier
@@ -23,6 +26,7 @@ from model.zoo import DEFAULT_ZOO
 
 log = logging.getLogger("latent_atlas")
 ZOO_ORDER = [entry.model_id for entry in DEFAULT_ZOO]
+NEIGHBORS = 8  # nearest test digits reported with an encoding
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,16 @@ class ServedModel:
     lab_cache: dict[str, bytes] = field(default_factory=dict)  # serialised history and snapshots
     evaluation: Evaluation | None = None
     evaluating: asyncio.Future[Evaluation] | None = None  # the one computation every caller awaits
+    # Single requests, batched with the ones that arrive with them: a latent [D] -> its decoded PNG, and
+    # a preprocessed digit [28, 28] -> its encoding.
+    png_decoder: MicroBatcher[torch.Tensor, bytes] = field(init=False)
+    digit_encoder: MicroBatcher[torch.Tensor, Encoding] = field(init=False)
+    test_mu_norms: torch.Tensor = field(init=False)  # [N] squared norms, for nearest()
+
+    def __post_init__(self) -> None:
+        self.png_decoder = MicroBatcher(lambda latents: pngs(self.model.decode(torch.stack(latents))))
+        self.digit_encoder = MicroBatcher(self.encode_digits)
+        self.test_mu_norms = self.test_mu.pow(2).sum(dim=1)
 
     @classmethod
     def build(cls, model: LoadedModel, folder: Path, test: Digits) -> ServedModel:
@@ -118,10 +132,39 @@ class ServedModel:
         return cached
 
     def nearest(self, mu: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The k test digits whose posterior means are nearest to mu: [D] -> (indices [k], distances [k])."""
-        squared = (self.test_mu - mu).pow_(2).sum(dim=1)
-        result = squared.topk(k, largest=False)
-        return result.indices, result.values.sqrt()
+        """The k test digits whose posterior means are nearest to each row of mu:
+        [B, D] -> (indices [B, k], distances [B, k]), nearest first."""
+        # |t - m|^2 = |t|^2 - 2 t.m + |m|^2: one matrix product ranks every test digit (|m|^2 is the same
+        # for a whole row). The k chosen distances are then computed directly, free of its cancellation.
+        ranking = torch.addmm(self.test_mu_norms, mu, self.test_mu.T, alpha=-2)
+        indices = ranking.topk(k, dim=1, largest=False).indices
+        distances = (self.test_mu[indices] - mu[:, None]).norm(dim=2)
+        return indices, distances
+
+    def encode_digits(self, digits: list[torch.Tensor]) -> list[Encoding]:
+        """Preprocessed digits [28, 28] -> q(z|x), the map point, the reconstruction and the nearest test
+        digits of each, in one pass of the encoder and one of the decoder."""
+        batch = torch.stack(digits)
+        mu, sigma = self.model.encode(batch)
+        inputs, reconstructions = png_data_urls(batch), png_data_urls(self.model.decode(mu))
+        indices, distances = self.nearest(mu, NEIGHBORS)
+        labels = self.test_labels[indices]
+        return [
+            Encoding(
+                input=inputs[row],
+                mu=mu[row].tolist(),
+                sigma=sigma[row].tolist(),
+                map_xy=map_xy,
+                reconstruction=reconstructions[row],
+                neighbors=[
+                    Neighbor(index=i, label=label, distance=d)
+                    for i, label, d in zip(
+                        indices[row].tolist(), labels[row].tolist(), distances[row].tolist(), strict=True
+                    )
+                ],
+            )
+            for row, map_xy in enumerate(self.plane.project(mu).tolist())
+        ]
 
 
 @dataclass(frozen=True)

@@ -133,9 +133,11 @@ def png_bytes(pixels: torch.Tensor) -> bytes:
     return _png_from_uint8(_to_uint8(pixels))
 
 
+def pngs(batch: torch.Tensor) -> list[bytes]:
+    """[B, H, W] intensities in [0, 1] -> PNG bytes, one per image."""
+    return [_png_from_uint8(a) for a in _to_uint8(batch)]
+
+
 def png_data_urls(batch: torch.Tensor) -> list[str]:
     """[B, H, W] intensities in [0, 1] -> PNG data URLs."""
-    return [
-        "data:image/png;base64," + base64.b64encode(_png_from_uint8(a)).decode("ascii")
-        for a in _to_uint8(batch)
-    ]
+    return ["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in pngs(batch)]

@@ -22,13 +22,11 @@ from app.schemas import (
     InterpolateRequest,
     LatentMap,
     ModelSummary,
-    Neighbor,
 )
 from app.validation import check_coordinates, latent_vector, parse_comma_list, parse_range
 from model.data import IMAGE_SIZE
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
-NEIGHBORS = 8
 MAX_GRID = 40
 MAX_PRIOR_SAMPLES = 256
 PNG = "image/png"
@@ -94,8 +92,8 @@ async def decode_png(
         latent = _point_to_latent(served, [x, y], "x, y")
     else:
         raise HTTPException(422, "give x and y (map coordinates) or z (a comma-separated latent vector)")
-    image = served.model.decode(latent[None])[0]
-    return Response(png_bytes(image), media_type=PNG, headers={"Cache-Control": "public, max-age=3600"})
+    png = await served.png_decoder(latent)
+    return Response(png, media_type=PNG, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.post("/{model_id}/decode")
@@ -131,24 +129,6 @@ def _digit_from_bytes(data: bytes) -> torch.Tensor:
     return mnist_like(to_grayscale(open_image(data)))
 
 
-def _encode_digit(served: ServedModel, digit: torch.Tensor) -> Encoding:
-    mu, sigma = served.model.encode(digit[None])
-    indices, distances = served.nearest(mu[0], NEIGHBORS)
-    labels = served.test_labels
-    input_url, reconstruction_url = png_data_urls(torch.stack([digit, served.model.decode(mu)[0]]))
-    return Encoding(
-        input=input_url,
-        mu=mu[0].tolist(),
-        sigma=sigma[0].tolist(),
-        map_xy=served.plane.project(mu)[0].tolist(),
-        reconstruction=reconstruction_url,
-        neighbors=[
-            Neighbor(index=int(i), label=int(labels[i]), distance=float(d))
-            for i, d in zip(indices, distances, strict=True)
-        ],
-    )
-
-
 ENCODE_BODY = {
     "requestBody": {
         "required": True,
@@ -177,7 +157,7 @@ async def encode(served: ModelDep, request: Request) -> Encoding:
         digit = _digit_from_bytes(await _read_upload(request))
     except ImageInputError as error:
         raise HTTPException(error.status, error.detail) from error
-    return _encode_digit(served, digit)
+    return await served.digit_encoder(digit)
 
 
 def _endpoint_latent(served: ServedModel, endpoint: Endpoint, what: str) -> torch.Tensor:

@@ -111,6 +111,19 @@ def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Di
     assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
 
 
+def test_nearest_test_digits_match_a_brute_force_search(client: TestClient) -> None:
+    served = client.app.state.atlas.models["full-16d"]  # type: ignore[attr-defined]
+    own = served.test_mu[:5]
+    queries = torch.cat([own, own + 0.01 * torch.randn(own.shape), torch.randn(5, own.shape[1])])
+    indices, distances = served.nearest(queries, 8)
+    # Every difference, not torch.cdist: cdist itself takes the matrix-product shortcut on inputs this big.
+    brute = (served.test_mu[None] - queries[:, None]).norm(dim=2)
+    expected = brute.topk(8, dim=1, largest=False)
+    assert torch.allclose(distances, expected.values, atol=1e-5)
+    assert torch.equal(indices[:, 0], expected.indices[:, 0])
+    assert indices[:5, 0].tolist() == list(range(5)) and distances[:5, 0].abs().max() < 1e-5
+
+
 def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_digits: Digits) -> None:
     """A test digit re-drawn dark on white at 3x, off-centre on a 300x200 canvas."""
     for index in (0, 1, 2, 3):
