@@ -28,11 +28,11 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.atlas = Atlas.load(settings.home, digits, settings.device, settings.evaluation)  # type: ignore[arg-type]
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
         # Frozen out of the collector, it no longer makes each full collection a ~100 ms pause during
-        # which every request in flight waits.
+        # which every request in flight waits. Never unfrozen: the freeze is process-wide, and another
+        # app in the same process (tests) may still be serving.
         gc.collect()
         gc.freeze()
         yield
-        gc.unfreeze()
 
     app = FastAPI(
         title="Latent Atlas",
