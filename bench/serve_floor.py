@@ -3,7 +3,7 @@ three stand-in apps that answer 200 bytes at the same path, each adding a layer 
 
   bare         FastAPI with one endpoint (the floor of FastAPI + uvicorn with this client on this machine)
   middlewares  + the real app's Host check, browser security and body limit middlewares
-  deps         + its two async dependencies, query parameters and cache header
+  deps         + its model dependency, query parameters and cache header
 
 Compare with `python bench/serve_latency.py --endpoints decode.png`, the real app.
 
@@ -55,12 +55,8 @@ def middlewares() -> FastAPI:
     return _with_middlewares(bare())
 
 
-async def get_models(request: Request) -> dict[str, object]:
+async def get_model(request: Request, model_id: str) -> object:
     models: dict[str, object] = request.app.state.models
-    return models
-
-
-async def get_model(models: Annotated[dict[str, object], Depends(get_models)], model_id: str) -> object:
     return models[model_id]
 
 
