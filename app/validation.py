@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 from fastapi import HTTPException
@@ -38,6 +38,19 @@ def latent_vector(
         )
     check_coordinates(values, what, limit)
     return torch.tensor(values, dtype=torch.float32)
+
+
+def query_number(query: Mapping[str, str], name: str) -> float | None:
+    """An optional numeric query parameter (None when absent); finiteness and range are checked later."""
+    text = query.get(name)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise HTTPException(
+            422, f"query parameter {name!r}: Input should be a valid number, got {text[:80]!r}"
+        ) from None
 
 
 def parse_comma_list(text: str, what: str) -> list[float]:

@@ -66,6 +66,12 @@ def test_map_of_a_16d_model_decodes_exactly_through_its_plane(client: TestClient
     assert torch.allclose(_image(by_plane), _image(by_z), atol=1 / 255)
 
 
+def test_decode_png_documents_the_query_it_reads_itself(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/api/models/{model_id}/decode.png"]["get"]
+    documented = {parameter["name"]: parameter["in"] for parameter in operation["parameters"]}
+    assert documented == {"model_id": "path", "x": "query", "y": "query", "z": "query"}
+
+
 def test_decode_png_is_a_28x28_png(client: TestClient) -> None:
     response = client.get("/api/models/full-2d/decode.png?x=0.5&y=-0.25")
     assert response.status_code == 200 and response.headers["content-type"] == "image/png"
