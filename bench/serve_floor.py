@@ -3,7 +3,7 @@ three stand-in apps that answer 200 bytes at the same path, each adding a layer 
 
   bare         FastAPI with one endpoint (the floor of FastAPI + uvicorn with this client on this machine)
   middlewares  + the real app's Host check, browser security and body limit middlewares
-  deps         + its model dependency, query parameters and cache header
+  deps         + its model dependency, query parsing and cache header
 
 Compare with `python bench/serve_latency.py --endpoints decode.png`, the real app.
 
@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from serve_latency import HOST, free_port, load, percentile, workloads
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -29,6 +29,7 @@ from app.images import MAX_BODY_BYTES
 from app.limits import BodySizeLimit
 from app.security import BrowserSecurity
 from app.settings import LOCAL_HOSTS
+from app.validation import query_number
 
 PATH = "/api/models/{model_id}/decode.png"
 BODY = b"x" * 200  # about the size of a decoded digit's PNG
@@ -38,7 +39,7 @@ def bare() -> FastAPI:
     app = FastAPI()
 
     @app.get(PATH)
-    async def decode_png(model_id: str, x: float | None = None, y: float | None = None) -> Response:
+    async def decode_png(model_id: str) -> Response:
         return Response(BODY, media_type="image/png")
 
     return app
@@ -65,12 +66,9 @@ def deps() -> FastAPI:
     app.state.models = {"full-2d": object()}
 
     @app.get(PATH)
-    async def decode_png(
-        served: Annotated[object, Depends(get_model)],
-        x: float | None = None,
-        y: float | None = None,
-        z: Annotated[str | None, Query(description="a full latent vector")] = None,
-    ) -> Response:
+    async def decode_png(served: Annotated[object, Depends(get_model)], request: Request) -> Response:
+        query = request.query_params
+        query_number(query, "x"), query_number(query, "y"), query.get("z")
         return Response(BODY, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
     return app
