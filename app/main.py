@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.atlas import Atlas
@@ -34,7 +35,11 @@ def create_app(settings: Settings) -> FastAPI:
         gc.freeze()
         yield
 
-    app = FastAPI(
+    # FastAPIOffline: /docs loads Swagger UI from this server, not a CDN, so the API docs work where the
+    # app does (offline machines included) and send no visitor to a third party. No ReDoc: it fetches
+    # its logo from its maker's CDN, and one docs page is enough.
+    app = FastAPIOffline(
+        redoc_url=None,
         title="Latent Atlas",
         summary="Explore the latent spaces of variational autoencoders trained on MNIST.",
         version="0.1.0",

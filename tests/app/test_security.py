@@ -42,3 +42,10 @@ def test_every_response_says_nosniff_and_pages_carry_a_policy(client: TestClient
     policy = client.get("/").headers["content-security-policy"]
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
     assert "content-security-policy" not in client.get("/api/health").headers
+
+
+def test_api_docs_load_nothing_from_a_cdn(client: TestClient) -> None:
+    page = client.get("/docs").text
+    assert "/static-offline-docs/swagger-ui-bundle.js" in page and "https://" not in page
+    assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/redoc").status_code == 404  # ReDoc would fetch its logo from its maker's CDN
