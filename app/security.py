@@ -18,6 +18,13 @@ PAGE_POLICY = (
     "img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
+# Swagger UI at /docs (bundled, served from here) starts itself with an inline script; all it loads
+# comes from this server too.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
 
 
 def _refuse(detail: str) -> tuple[Message, Message]:
@@ -65,8 +72,9 @@ class BrowserSecurity:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 content_type = dict(headers).get(b"content-type", b"")
-                if content_type.startswith(b"text/html") and not scope["path"].startswith("/docs"):
-                    headers.append((b"content-security-policy", PAGE_POLICY.encode()))
+                if content_type.startswith(b"text/html"):
+                    policy = DOCS_POLICY if scope["path"].startswith("/docs") else PAGE_POLICY
+                    headers.append((b"content-security-policy", policy.encode()))
                     headers.append((b"referrer-policy", b"same-origin"))
                 message = {**message, "headers": headers}
             await send(message)

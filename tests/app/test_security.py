@@ -45,7 +45,8 @@ def test_every_response_says_nosniff_and_pages_carry_a_policy(client: TestClient
 
 
 def test_api_docs_load_nothing_from_a_cdn(client: TestClient) -> None:
-    page = client.get("/docs").text
-    assert "/static-offline-docs/swagger-ui-bundle.js" in page and "https://" not in page
+    docs = client.get("/docs")
+    assert "/static-offline-docs/swagger-ui-bundle.js" in docs.text and "https://" not in docs.text
+    assert "default-src 'self'" in docs.headers["content-security-policy"]
     assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
     assert client.get("/redoc").status_code == 404  # ReDoc would fetch its logo from its maker's CDN
