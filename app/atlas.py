@@ -78,14 +78,14 @@ class ServedModel:
     lab_cache: dict[str, bytes] = field(default_factory=dict)  # serialised history and snapshots
     evaluation: Evaluation | None = None
     evaluating: asyncio.Future[Evaluation] | None = None  # the one computation every caller awaits
-    # Single requests, batched with the ones that arrive with them: a latent [D] -> its decoded PNG, and
-    # a preprocessed digit [28, 28] -> its encoding.
-    png_decoder: MicroBatcher[torch.Tensor, bytes] = field(init=False)
+    # Single requests, batched with the ones that arrive with them: a point (see latents_of) -> its
+    # decoded PNG, and a preprocessed digit [28, 28] -> its encoding.
+    png_decoder: MicroBatcher[list[float], bytes] = field(init=False)
     digit_encoder: MicroBatcher[torch.Tensor, Encoding] = field(init=False)
     test_mu_norms: torch.Tensor = field(init=False)  # [N] squared norms, for nearest()
 
     def __post_init__(self) -> None:
-        self.png_decoder = MicroBatcher(lambda latents: pngs(self.model.decode(torch.stack(latents))))
+        self.png_decoder = MicroBatcher(lambda points: pngs(self.model.decode(self.latents_of(points))))
         self.digit_encoder = MicroBatcher(self.encode_digits)
         self.test_mu_norms = self.test_mu.pow(2).sum(dim=1)
 
@@ -130,6 +130,20 @@ class ServedModel:
             }
             cached = self.map_cache[limit] = json.dumps(body, separators=(",", ":")).encode()
         return cached
+
+    def latents_of(self, points: list[list[float]]) -> torch.Tensor:
+        """Points, each a full latent z [D] or a map point [x, y] (lifted through the plane) -> z [B, D].
+
+        Plain lists until here: one tensor per batch rather than one per request (~30 us each)."""
+        dim = self.model.latent_dim
+        if all(len(point) == dim for point in points):
+            return torch.tensor(points, dtype=torch.float32).reshape(len(points), dim)
+        on_plane = torch.tensor([len(point) != dim for point in points])
+        latents = torch.empty(len(points), dim)
+        latents[on_plane] = self.plane.lift(torch.tensor([p for p in points if len(p) != dim]))
+        if not on_plane.all():
+            latents[~on_plane] = torch.tensor([p for p in points if len(p) == dim])
+        return latents
 
     def nearest(self, mu: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
         """The k test digits whose posterior means are nearest to each row of mu:

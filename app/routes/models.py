@@ -65,15 +65,14 @@ async def latent_map(
     return Response(served.map_json(model_id, limit), media_type="application/json")
 
 
-def _point_to_latent(served: ServedModel, point: list[float], what: str) -> torch.Tensor:
-    """A map point [x, y] lifts through the plane; a full-length vector is taken as z itself."""
-    dim = served.model.latent_dim
-    if len(point) == 2 and dim != 2:
-        check_coordinates(point, what, served.coordinate_limit)
-        return served.plane.lift(torch.tensor([point], dtype=torch.float32))[0]
-    if len(point) != dim:
-        raise HTTPException(422, f"{what}: got {len(point)} values; send [x, y] or a z of length {dim}")
-    return latent_vector(point, dim, what, served.coordinate_limit)
+def _check_point(served: ServedModel, point: list[float], what: str) -> list[float]:
+    """A map point [x, y] or a full latent z, checked (finite, in range, a length the model takes)."""
+    if len(point) not in (2, served.model.latent_dim):
+        raise HTTPException(
+            422, f"{what}: got {len(point)} values; send [x, y] or a z of length {served.model.latent_dim}"
+        )
+    check_coordinates(point, what, served.coordinate_limit)
+    return point
 
 
 # The hover path: one request per mouse move from every open page. It reads its query itself because
@@ -105,24 +104,25 @@ async def decode_png(served: ModelDep, request: Request) -> Response:
     query = request.query_params
     x, y, z = query_number(query, "x"), query_number(query, "y"), query.get("z")
     if z is not None:
-        latent = latent_vector(
-            parse_comma_list(z, "z"), served.model.latent_dim, "z", served.coordinate_limit
-        )
+        point = parse_comma_list(z, "z")
+        if len(point) != served.model.latent_dim:  # z is never a map point, even with two values
+            raise HTTPException(
+                422, f"z: z has {len(point)} values; this model's latent_dim is {served.model.latent_dim}"
+            )
+        check_coordinates(point, "z", served.coordinate_limit)
     elif x is not None and y is not None:
-        latent = _point_to_latent(served, [x, y], "x, y")
+        point = _check_point(served, [x, y], "x, y")
     else:
         raise HTTPException(422, "give x and y (map coordinates) or z (a comma-separated latent vector)")
-    png = await served.png_decoder(latent)
+    png = await served.png_decoder(point)
     return Response(png, media_type=PNG, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.post("/{model_id}/decode")
 async def decode_points(served: ModelDep, request: DecodeRequest) -> Images:
     """Decode up to 1,024 points in one batch."""
-    latents = torch.stack(
-        [_point_to_latent(served, point, f"points[{i}]") for i, point in enumerate(request.points)]
-    )
-    return Images(images=png_data_urls(served.model.decode(latents)))
+    points = [_check_point(served, point, f"points[{i}]") for i, point in enumerate(request.points)]
+    return Images(images=png_data_urls(served.model.decode(served.latents_of(points))))
 
 
 async def _read_upload(request: Request) -> bytes:

@@ -117,6 +117,15 @@ def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Di
     assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
 
 
+def test_mixed_map_points_and_latents_decode_in_one_batch_in_order(client: TestClient) -> None:
+    served = client.app.state.atlas.models["full-16d"]  # type: ignore[attr-defined]
+    z = served.test_mu[:2]
+    points = [[0.5, -1.0], z[0].tolist(), [1.5, 0.25], z[1].tolist()]
+    latents = served.latents_of(points)
+    lifted = served.plane.lift(torch.tensor([[0.5, -1.0], [1.5, 0.25]]))
+    assert torch.allclose(latents, torch.stack([lifted[0], z[0], lifted[1], z[1]]), atol=1e-6)
+
+
 def test_nearest_test_digits_match_a_brute_force_search(client: TestClient) -> None:
     served = client.app.state.atlas.models["full-16d"]  # type: ignore[attr-defined]
     own = served.test_mu[:5]
