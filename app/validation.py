@@ -28,15 +28,22 @@ def check_coordinates(values: Sequence[float], what: str, limit: float = MAX_ABS
             )
 
 
-def latent_vector(
+def check_latent(
     values: Sequence[float], latent_dim: int, what: str, limit: float = MAX_ABS_COORDINATE
-) -> torch.Tensor:
-    """A full latent vector [D], checked."""
+) -> None:
+    """A full latent vector: latent_dim finite values within the limit."""
     if len(values) != latent_dim:
         raise HTTPException(
             422, f"{what}: z has {len(values)} values; this model's latent_dim is {latent_dim}"
         )
     check_coordinates(values, what, limit)
+
+
+def latent_vector(
+    values: Sequence[float], latent_dim: int, what: str, limit: float = MAX_ABS_COORDINATE
+) -> torch.Tensor:
+    """A full latent vector [D], checked."""
+    check_latent(values, latent_dim, what, limit)
     return torch.tensor(values, dtype=torch.float32)
 
 

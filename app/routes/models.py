@@ -23,7 +23,14 @@ from app.schemas import (
     LatentMap,
     ModelSummary,
 )
-from app.validation import check_coordinates, latent_vector, parse_comma_list, parse_range, query_number
+from app.validation import (
+    check_coordinates,
+    check_latent,
+    latent_vector,
+    parse_comma_list,
+    parse_range,
+    query_number,
+)
 from model.data import IMAGE_SIZE
 
 router = APIRouter(prefix="/api/models", tags=["models"], responses=ERROR_RESPONSES)
@@ -104,12 +111,8 @@ async def decode_png(served: ModelDep, request: Request) -> Response:
     query = request.query_params
     x, y, z = query_number(query, "x"), query_number(query, "y"), query.get("z")
     if z is not None:
-        point = parse_comma_list(z, "z")
-        if len(point) != served.model.latent_dim:  # z is never a map point, even with two values
-            raise HTTPException(
-                422, f"z: z has {len(point)} values; this model's latent_dim is {served.model.latent_dim}"
-            )
-        check_coordinates(point, "z", served.coordinate_limit)
+        point = parse_comma_list(z, "z")  # never a map point, even with two values
+        check_latent(point, served.model.latent_dim, "z", served.coordinate_limit)
     elif x is not None and y is not None:
         point = _check_point(served, [x, y], "x, y")
     else:
