@@ -1,4 +1,4 @@
-"""Dependencies declared once: the served Atlas and the model a path names."""
+"""Dependencies declared once: the model registry, the model a path names, and the lab's state."""
 
 from __future__ import annotations
 
@@ -6,29 +6,40 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
-from app.atlas import Atlas, ServedModel
+from app.lab_state import LabState
+from app.registry import ModelRegistry
+from app.served_model import ServedModel
 
 
-async def get_atlas(request: Request) -> Atlas:
-    atlas: Atlas = request.app.state.atlas
-    return atlas
-
-
-AtlasDep = Annotated[Atlas, Depends(get_atlas)]
+async def get_registry(request: Request) -> ModelRegistry:
+    registry: ModelRegistry = request.app.state.registry
+    return registry
 
 
 async def get_model(
     request: Request, model_id: Annotated[str, Path(description="e.g. full-2d")]
 ) -> ServedModel:
-    # async: sync dependencies would hop to a worker thread on every request. The Atlas is read off the
-    # request rather than through AtlasDep: each dependency level costs FastAPI ~30 us per request.
+    # async: sync dependencies would hop to a worker thread on every request. The registry is read off
+    # the request rather than through RegistryDep: each dependency level costs FastAPI ~30 us per request.
     # Ids are dictionary keys, never paths: nothing here touches the filesystem.
-    atlas: Atlas = request.app.state.atlas
-    served = atlas.models.get(model_id)
+    registry: ModelRegistry = request.app.state.registry
+    served = registry.models.get(model_id)
     if served is None:
-        valid = ", ".join(atlas.models) or "none (no model is loaded)"
+        valid = ", ".join(registry.models) or "none (no model is loaded)"
         raise HTTPException(404, f"unknown model {model_id!r}; valid ids: {valid}")
     return served
 
 
+async def get_lab(request: Request) -> LabState:
+    lab: LabState = request.app.state.lab
+    return lab
+
+
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
+LabDep = Annotated[LabState, Depends(get_lab)]
+
+
+def problems(registry: ModelRegistry, lab: LabState) -> dict[str, str]:
+    """What is not served and why: damaged model folders, and a classifier that could not be loaded."""
+    return {**registry.failures, **({"classifier": lab.problem} if lab.problem else {})}

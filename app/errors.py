@@ -18,6 +18,9 @@ def _describe(error: dict[str, object]) -> str:
         location[0] if location else "", "field"
     )
     message = str(error.get("msg", "invalid"))
+    context = error.get("ctx")
+    if error.get("type") == "value_error" and isinstance(context, dict) and "error" in context:
+        message = str(context["error"])  # our own checks' words, without pydantic's "Value error, "
     return f"{kind} {where!r}: {message}" if where else message
 
 

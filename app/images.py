@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-MAX_BODY_BYTES = 5 * 1024 * 1024  # largest request body, upload or data URL
+from app.limits import MAX_BODY_BYTES
+
 MAX_IMAGE_SIDE = 4096  # larger images are refused from their header, before any pixel is decoded
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"

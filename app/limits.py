@@ -7,6 +7,8 @@ import json
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MAX_BODY_BYTES = 5 * 1024 * 1024  # largest request body, upload or data URL
+
 
 class BodyTooLarge(HTTPException):
     """An HTTPException, so that body parsers that wrap other errors let it through as a 413."""

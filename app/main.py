@@ -11,22 +11,68 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app.atlas import Atlas
 from app.errors import install_error_handlers
+from app.lab_state import LabState
 from app.limits import BodySizeLimit
-from app.routes import data, health, lab, models, pages
+from app.registry import ModelRegistry
+from app.routes import (
+    data,
+    decision_map,
+    decode,
+    encode,
+    estimators,
+    evaluation,
+    generate,
+    health,
+    interpolate,
+    maps,
+    models,
+    pages,
+    sweep,
+    training,
+)
 from app.security import BrowserSecurity
 from app.settings import Settings
 from model.data import load_digits
+from model.evaluation import EvaluationSettings
 from model.home import data_root
+
+ROUTERS = (
+    health.router,
+    models.router,
+    maps.router,
+    decode.router,
+    encode.router,
+    interpolate.router,
+    generate.router,
+    training.router,
+    evaluation.router,
+    estimators.router,
+    decision_map.router,
+    sweep.router,
+    data.router,
+    pages.router,
+)
+
+
+def add_middlewares(app: FastAPI, settings: Settings) -> None:
+    """The protections every response passes through. Added last runs first: the Host check, then
+    cross-origin refusal and headers, then the body limit."""
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BrowserSecurity)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         root = data_root(settings.home)
-        digits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
-        app.state.atlas = Atlas.load(settings.home, digits, settings.device, settings.evaluation)  # type: ignore[arg-type]
+        splits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
+        registry = ModelRegistry.load(settings.home, splits, settings.device)  # type: ignore[arg-type]
+        app.state.registry = registry
+        app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
+        for served in registry.models.values():
+            maps.map_body(served, len(served.latent_map))  # the page's first map request is then instant
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
         # Frozen out of the collector, it no longer makes each full collection a ~100 ms pause during
         # which every request in flight waits. Never unfrozen: the freeze is process-wide, and another
@@ -45,12 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    # Added last runs first: the Host check, then cross-origin refusal and headers, then the body limit.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(BrowserSecurity)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
+    add_middlewares(app, settings)
     install_error_handlers(app)
-    for router in (health.router, models.router, lab.router, data.router, pages.router):
+    for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
     return app

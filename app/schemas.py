@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import fields
+from typing import Any, Literal, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, model_validator
+
+from app.params import Coordinate
+from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
 
 MAX_DECODE_POINTS = 1024
 MIN_STEPS, MAX_STEPS = 2, 64
@@ -22,6 +26,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
     415: {"model": ErrorDetail, "description": "not a PNG or JPEG (checked by content)"},
     422: {"model": ErrorDetail, "description": "invalid coordinates, lengths, steps or images"},
 }
+NO_CLASSIFIER_RESPONSE: dict[int | str, dict[str, object]] = {
+    503: {
+        "model": ErrorDetail,
+        "description": "no classifier is trained yet (the message says how to train one)",
+    }
+}
 
 
 class Health(BaseModel):
@@ -31,7 +41,9 @@ class Health(BaseModel):
     problems: dict[str, str] = Field(default_factory=dict, description="model id -> why it is not served")
 
 
-class TestMetrics(BaseModel):
+class ModelMetrics(BaseModel):
+    """Test-set figures recorded when training ended, in nats per digit."""
+
     neg_elbo: float
     reconstruction_nll: float
     kl: float
@@ -48,7 +60,7 @@ class ModelSummary(BaseModel):
     dataset: str
     epochs: int
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
-    test_metrics: TestMetrics
+    test_metrics: ModelMetrics
 
 
 class Projection(BaseModel):
@@ -57,7 +69,7 @@ class Projection(BaseModel):
 
 
 class LatentMap(BaseModel):
-    model: str
+    model_id: str
     split: Literal["test"]
     x: list[float]
     y: list[float]
@@ -73,8 +85,7 @@ class DecodeRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"points": [[0.0, 0.0], [1.5, -0.5]]}]},
     )
-    # Strict: a string or a boolean is not a coordinate, even when it could be coerced into one.
-    points: list[list[StrictFloat]] = Field(
+    points: list[list[Coordinate]] = Field(
         min_length=1,
         max_length=MAX_DECODE_POINTS,
         description="map coordinates [x, y], or full latent vectors of length latent_dim",
@@ -91,25 +102,35 @@ class Neighbor(BaseModel):
     distance: float
 
 
-class EncodeRequest(BaseModel):
-    image: str = Field(description="a base64 data URL of a PNG or JPEG, e.g. a canvas's toDataURL()")
-
-
 class Encoding(BaseModel):
     input: str = Field(description="the preprocessed 28x28 digit, as the model saw it (PNG data URL)")
-    mu: list[float]
-    sigma: list[float]
-    map_xy: list[float]
-    reconstruction: str
-    neighbors: list[Neighbor]
+    mu: list[float] = Field(description="the posterior mean of q(z|x)")
+    sigma: list[float] = Field(description="the posterior standard deviations of q(z|x)")
+    map_xy: list[float] = Field(description="where mu sits on the map")
+    map_sigma: list[float] = Field(
+        description="q(z|x)'s standard deviation along the map's x and y axes (the ellipse's half-axes / 2)"
+    )
+    reconstruction: str = Field(description="the decoded posterior mean (PNG data URL)")
+    neighbors: list[Neighbor] = Field(description="the nearest test digits in latent space, nearest first")
+
+
+ENDPOINT_KINDS = ("index", "z", "point", "image")
 
 
 class Endpoint(BaseModel):
-    """One end of an interpolation: give exactly one of index, z or image."""
+    """One end of an interpolation: give exactly one of index, z, point or image."""
 
     index: StrictInt | None = Field(None, description="a test digit")
-    z: list[StrictFloat] | None = Field(None, description="a latent vector of length latent_dim")
+    z: list[Coordinate] | None = Field(None, description="a latent vector of length latent_dim")
+    point: list[Coordinate] | None = Field(None, description="a map point [x, y], lifted through the plane")
     image: str | None = Field(None, description="a PNG or JPEG data URL, encoded to its mean")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Endpoint:
+        given = [name for name in ENDPOINT_KINDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of index, z, point or image (got {given or 'none'})")
+        return self
 
 
 class InterpolateRequest(BaseModel):
@@ -146,38 +167,34 @@ class EstimatorVariances(BaseModel):
     repetitions: int = Field(description="independent S-sample estimates behind each variance")
 
 
-class ModelEvaluation(BaseModel):
-    """Test-set figures in nats per digit (log-likelihood scale, higher is better) and FID-MNIST (lower
-    is better), computed once per model and cached beside it."""
+def _evaluation_schema() -> type[BaseModel]:
+    """The /evaluation body: the model id and every field of model.evaluation.Evaluation, with its
+    description, so the API documents exactly what the evaluation computes."""
+    types = get_type_hints(Evaluation)
+    figures: dict[str, Any] = {
+        f.name: (types[f.name], Field(description=FIELD_DESCRIPTIONS[f.name])) for f in fields(Evaluation)
+    }
+    return create_model(
+        "ModelEvaluation",
+        __doc__="Test-set figures in nats per digit (log-likelihood scale, higher is better) and FID-MNIST "
+        "(lower is better), computed once per model and cached beside it.",
+        model_id=(str, ...),
+        **figures,
+    )
 
-    model: str
-    elbo: float = Field(description="E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
-    reconstruction_log_likelihood: float = Field(description="E_q[log p(x|z)]")
-    kl: float = Field(description="KL(q(z|x) || p(z))")
-    kl_per_dim: list[float]
-    active_units: int = Field(description="dimensions whose posterior mean varies across digits (> 0.01)")
-    iwae: float = Field(description="log p(x) estimated by the k-sample importance-weighted bound")
-    iwae_k: int
-    elbo_gap: float = Field(description="iwae - elbo: the estimated KL(q(z|x) || p(z|x)) (tutorial Eq. 10)")
-    fid_prior: float = Field(description="Frechet distance (Eq. 31), test digits vs decoded prior samples")
-    fid_reconstruction: float = Field(description="Frechet distance, test digits vs their reconstructions")
-    fid_data: float = Field(description="Frechet distance, test vs training digits: the floor")
-    reconstruction_accuracy: float = Field(description="the classifier's accuracy on reconstructions")
-    classifier_accuracy: float = Field(description="the classifier's accuracy on the test digits")
-    test_digits: int
-    samples: int
-    seconds: float = Field(description="how long the computation took")
+
+ModelEvaluation = _evaluation_schema()
 
 
 class TrainingHistory(BaseModel):
-    model: str
+    model_id: str
     epochs: list[dict[str, float | int]] = Field(description="per epoch: train_* and test_* losses in nats")
 
 
 class LatentEvolution(BaseModel):
     """Where a fixed subset of test digits sat on the map after each epoch."""
 
-    model: str
+    model_id: str
     index: list[int] = Field(description="test digit indices")
     label: list[int]
     epochs: list[int]
@@ -188,7 +205,7 @@ class LatentEvolution(BaseModel):
 class DecisionMap(BaseModel):
     """The classifier's reading of decoded digits over a grid of the map: label[i][j] at (x[j], y[i])."""
 
-    model: str
+    model_id: str
     x: list[float]
     y: list[float]
     label: list[list[int]]
@@ -196,7 +213,7 @@ class DecisionMap(BaseModel):
 
 
 class SweepPoint(BaseModel):
-    model: str
+    model_id: str
     title: str
     beta: float | None = Field(description="weight of the KL term; null for the KL-only model")
     trained: bool

@@ -1,12 +1,15 @@
-"""What a running server is configured with."""
+"""What a running server is configured with. Plain values: building settings imports no torch."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.atlas import EvaluationPlan
-from app.images import MAX_BODY_BYTES
+from app.limits import MAX_BODY_BYTES
+
+if TYPE_CHECKING:
+    from model.evaluation import EvaluationSettings
 
 DEFAULT_HOST = "127.0.0.1"  # local only; binding wider is an explicit choice (--host)
 DEFAULT_PORT = 8000
@@ -20,4 +23,4 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES
     # Host headers served (DNS rebinding guard); "*" allows any, for a container behind its own proxy.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
-    evaluation: EvaluationPlan = field(default_factory=EvaluationPlan)  # what /evaluation computes
+    evaluation: EvaluationSettings | None = None  # how the lab's evaluations compute (None: the defaults)

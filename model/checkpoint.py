@@ -53,8 +53,8 @@ class CheckpointInfo:
 
     model_id: str
     title: str
-    model: ModelConfig
-    training: TrainConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
     data: dict[str, Any]
     metrics: dict[str, Any]
     epochs_completed: int
@@ -66,8 +66,8 @@ class CheckpointInfo:
             "format_version": FORMAT_VERSION,
             "id": self.model_id,
             "title": self.title,
-            "model": to_dict(self.model),
-            "training": to_dict(self.training),
+            "model": to_dict(self.model_config),
+            "training": to_dict(self.train_config),
             "data": self.data,
             "metrics": self.metrics,
             "epochs_completed": self.epochs_completed,
@@ -110,7 +110,7 @@ def save_checkpoint(
     folder: Path,
     *,
     info: CheckpointInfo,
-    vae: VAE,
+    network: VAE,
     history: list[dict[str, Any]],
     latents: LatentSnapshots,
     training_state: TrainingState,
@@ -118,7 +118,7 @@ def save_checkpoint(
     """Write the whole folder so that a reader sees the previous checkpoint or this one, never a mix."""
 
     def fill(staging: Path) -> None:
-        weights = {name: t.detach().cpu().contiguous() for name, t in vae.state_dict().items()}
+        weights = {name: t.detach().cpu().contiguous() for name, t in network.state_dict().items()}
         save_file(weights, str(staging / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
         save_file(
             {"indices": latents.indices.cpu().contiguous(), "mu": latents.mu.cpu().contiguous()},
@@ -171,8 +171,8 @@ def load_info(folder: Path) -> CheckpointInfo:
         return CheckpointInfo(
             model_id=data["id"],
             title=data["title"],
-            model=model_config_from_dict(data["model"]),
-            training=train_config_from_dict(data["training"]),
+            model_config=model_config_from_dict(data["model"]),
+            train_config=train_config_from_dict(data["training"]),
             data=data["data"],
             metrics=data["metrics"],
             epochs_completed=data["epochs_completed"],
@@ -195,20 +195,20 @@ def _load_tensors(folder: Path, name: str) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"model folder {folder}: {name} is truncated or corrupt ({error})") from error
 
 
-def load_vae(folder: Path, device: torch.device | str = "cpu") -> tuple[CheckpointInfo, VAE]:
+def load_network(folder: Path, device: torch.device | str = "cpu") -> tuple[CheckpointInfo, VAE]:
     """Rebuild the VAE from config.json and model.safetensors, in eval mode on `device`."""
     info = load_info(folder)
     weights = _load_tensors(folder, WEIGHTS_FILE)
-    vae = VAE(info.model)
+    network = VAE(info.model_config)
     try:
-        vae.load_state_dict(weights, strict=True)
+        network.load_state_dict(weights, strict=True)
     except RuntimeError as error:
         reason = " ".join(str(error).split())[:400]
         raise CheckpointError(
             f"model folder {folder}: {WEIGHTS_FILE} does not match the architecture in {CONFIG_FILE} "
             f"({reason})"
         ) from error
-    return info, vae.to(device).eval()
+    return info, network.to(device).eval()
 
 
 def load_history(folder: Path) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""The project's own MNIST classifier: the judge behind FID-MNIST, reconstruction accuracy and the
-decision map. A small CNN, trained once beside the zoo, saved as a folder like any model.
+"""The project's own MNIST classifier, behind FID-MNIST, reconstruction accuracy and the decision map.
+A small CNN, trained once beside the zoo, saved as a folder like any model.
 
 Folder layout:
   config.json          kind "classifier", its config, test accuracy, data fingerprint, versions
@@ -9,7 +9,6 @@ Folder layout:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 import time
@@ -27,7 +26,7 @@ from tqdm import tqdm
 from model.checkpoint import CONFIG_FILE, HISTORY_FILE, WEIGHTS_FILE, CheckpointError, library_versions
 from model.data import IMAGE_SIZE, Digits
 from model.device import resolve_device
-from model.storage import readable_folder, recover_folder, replace_folder
+from model.storage import file_fingerprint, readable_folder, recover_folder, replace_folder
 from model.train import data_fingerprint
 
 KIND = "classifier"
@@ -52,7 +51,7 @@ class ClassifierConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
 
 
-class DigitClassifier(nn.Module):
+class Classifier(nn.Module):
     """x: [B, 784] in [0, 1] -> logits [B, 10]; `features` is the penultimate layer [B, 128]."""
 
     def __init__(self, config: ClassifierConfig) -> None:
@@ -86,15 +85,19 @@ class ClassifierInfo:
     fingerprint: str  # of the weights: evaluations computed with another classifier are stale
 
 
+@dataclass(frozen=True)
+class LoadedClassifier:
+    """A trained classifier in eval mode, with what its folder says of it."""
+
+    info: ClassifierInfo
+    network: Classifier
+
+
 @torch.inference_mode()
-def accuracy(classifier: DigitClassifier, x: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(classifier: Classifier, x: torch.Tensor, labels: torch.Tensor) -> float:
     """Fraction of x: [N, 784] classified as labels: [N]."""
     predictions = torch.cat([classifier(batch).argmax(dim=1) for batch in x.split(2000)])
     return float((predictions.cpu() == labels.cpu()).float().mean())
-
-
-def _weights_fingerprint(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 def train_classifier(
@@ -111,7 +114,7 @@ def train_classifier(
     train_digits = train_digits.head(config.train_limit)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        classifier = DigitClassifier(config).to(device)
+        classifier = Classifier(config).to(device)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr)
     steps = config.epochs * -(-len(train_digits) // config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
@@ -171,33 +174,31 @@ def train_classifier(
         )
 
     replace_folder(folder, fill)
-    return load_classifier(folder, device)[0]
+    return load_classifier(folder, device).info
 
 
-def load_classifier(
-    folder: Path, device: torch.device | str = "cpu"
-) -> tuple[ClassifierInfo, DigitClassifier]:
+def load_classifier(folder: Path, device: torch.device | str = "cpu") -> LoadedClassifier:
     """Rebuild the classifier from its folder, in eval mode on `device`."""
     folder = readable_folder(folder)
     try:
         data: dict[str, Any] = json.loads((folder / CONFIG_FILE).read_text())
         if data.get("kind") != KIND:
-            raise CheckpointError(f"{folder / CONFIG_FILE} does not describe a digit classifier")
+            raise CheckpointError(f"{folder / CONFIG_FILE} does not describe a classifier")
         raw = data["config"]
         config = ClassifierConfig(**{**raw, "channels": tuple(raw["channels"])})
         weights = load_file(str(folder / WEIGHTS_FILE), device="cpu")
-        classifier = DigitClassifier(config)
-        classifier.load_state_dict(weights, strict=True)
+        network = Classifier(config)
+        network.load_state_dict(weights, strict=True)
         info = ClassifierInfo(
             config=config,
             test_accuracy=float(data["test_accuracy"]),
-            fingerprint=_weights_fingerprint(folder / WEIGHTS_FILE),
+            fingerprint=file_fingerprint(folder / WEIGHTS_FILE),
         )
     except CheckpointError:
         raise
     except (OSError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as error:
         raise CheckpointError(f"classifier folder {folder} cannot be loaded ({error})") from error
-    return info, classifier.to(device).eval()
+    return LoadedClassifier(info, network.to(device).eval())
 
 
 def is_trained(folder: Path) -> bool:
@@ -205,7 +206,7 @@ def is_trained(folder: Path) -> bool:
 
 
 @torch.inference_mode()
-def classify(classifier: DigitClassifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def classify(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """x: [B, 784] or [B, 28, 28] -> the predicted digits [B] and the probability given to each [B]."""
     probabilities = torch.softmax(classifier(x.reshape(x.shape[0], -1)), dim=1)
     confidence, labels = probabilities.max(dim=1)

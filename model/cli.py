@@ -8,14 +8,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from model.checkpoint import CheckpointError, load_vae
-from model.classifier import ClassifierInfo, DigitClassifier, is_trained, load_classifier, train_classifier
+from model.checkpoint import CheckpointError, load_network
+from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
 from model.config import ARCHITECTURES, LOSS_MODES, ModelConfig, TrainConfig
 from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
 from model.device import resolve_device
-from model.evaluation import mean_image_baseline
+from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
-from model.report import DEFAULT_IWAE_K, DEFAULT_SAMPLES, cached_evaluation
+from model.metrics import mean_image_baseline
 from model.train import train
 from model.zoo import ZOO_NAMES, classifier_config, train_zoo, zoo_entries
 
@@ -89,10 +89,8 @@ def _model_folder(home: Path, name: str) -> Path:
     return models_root(home) / check_model_id(name)
 
 
-def judge(
-    home: Path, train_digits: Digits, test_digits: Digits, device: str
-) -> tuple[ClassifierInfo, DigitClassifier]:
-    """The digit classifier of `home`, trained first (about half a minute) if there is none."""
+def home_classifier(home: Path, train_digits: Digits, test_digits: Digits, device: str) -> LoadedClassifier:
+    """The classifier of `home`, trained first (about half a minute) if there is none."""
     folder = classifier_folder(home)
     if not is_trained(folder):
         train_classifier(folder, classifier_config(device=device), train_digits, test_digits)
@@ -103,45 +101,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
     home = _home(args)
     folder = _model_folder(home, args.model)
     device = resolve_device(args.device)
-    info, vae = load_vae(folder, device)
+    info, network = load_network(folder, device)
     train_digits, test_digits = load_mnist(home, args.data_dir)
-    test_digits = test_digits.head(args.test_limit)
-    classifier_info, classifier = judge(home, train_digits, test_digits, args.device)
+    settings = EvaluationSettings(iwae_k=args.iwae_k, samples=args.samples, test_limit=args.test_limit)
+    classifier = home_classifier(home, train_digits, test_digits, args.device)
     evaluation = cached_evaluation(
-        folder,
-        vae,
-        classifier,
-        classifier_info,
-        test_digits,
-        train_digits,
-        iwae_k=args.iwae_k,
-        samples=args.samples,
-        refresh=args.fresh,
+        folder, network, classifier, test_digits, train_digits, settings, refresh=args.fresh
     )
-    baseline = mean_image_baseline(train_digits.pixels(device), test_digits.pixels(device))
+    evaluated = test_digits.head(settings.test_limit)
+    baseline = mean_image_baseline(train_digits.pixels(device), evaluated.pixels(device))
     if args.json:
-        report = {"model": info.model_id, "title": info.title, **evaluation.as_dict()}
+        report = {"model_id": info.model_id, "title": info.title, **evaluation.as_dict()}
         print(json.dumps({**report, "mean_image_baseline_nll": baseline}, indent=2))
         return 0
-    e = evaluation
-    rows = [
-        ("ELBO (nats/digit)", f"{e.elbo:.2f}"),
-        ("  E_q[log p(x|z)]", f"{e.reconstruction_log_likelihood:.2f}"),
-        ("  KL(q(z|x) || p(z))", f"{e.kl:.2f}"),
-        (f"log p(x) >= IWAE, k={e.iwae_k}", f"{e.iwae:.2f}"),
-        ("gap: KL(q || posterior)", f"{e.elbo_gap:.2f}  (IWAE - ELBO, tutorial Eq. 10)"),
-        ("KL per dimension", " ".join(f"{value:.2f}" for value in e.kl_per_dim)),
-        ("active units", f"{e.active_units} of {len(e.kl_per_dim)}"),
-        ("FID-MNIST, prior samples", f"{e.fid_prior:.2f}"),
-        ("FID-MNIST, reconstructions", f"{e.fid_reconstruction:.2f}"),
-        ("FID-MNIST, training digits", f"{e.fid_data:.2f}  (the floor)"),
-        ("reconstruction accuracy", f"{e.reconstruction_accuracy:.2%}"),
-        ("classifier test accuracy", f"{e.classifier_accuracy:.2%}"),
-        ("mean-image baseline NLL", f"{baseline:.2f}"),
-    ]
+    rows = [(row.label_for(evaluation), row.format(getattr(evaluation, row.key))) for row in FIGURE_ROWS]
+    rows.append(("mean-image baseline NLL", f"{baseline:.2f}"))
     print(
-        f"{info.title} ({info.model_id}), {e.test_digits} test digits, {e.samples} z draw(s) each, "
-        f"computed in {e.seconds:.0f} s"
+        f"{info.title} ({info.model_id}), {evaluation.test_digits} test digits, "
+        f"{evaluation.samples} z draw(s) each, computed in {evaluation.seconds:.0f} s"
     )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
@@ -193,15 +170,21 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.set_defaults(run=cmd_train)
 
     ev = commands.add_parser(
-        "eval", help="ELBO, log p(x) (IWAE), KL per dimension, FID-MNIST and reconstruction accuracy"
+        "eval", help="ELBO, log p(x) bound (IWAE), KL per dimension, FID-MNIST and reconstruction accuracy"
     )
     ev.add_argument("model", metavar="MODEL", help="a model id under the home, or a model folder")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument(
-        "--samples", type=int, default=DEFAULT_SAMPLES, help="z draws per digit for E_q[log p(x|z)]"
+        "--samples",
+        type=int,
+        default=EvaluationSettings.samples,
+        help="z draws per digit for E_q[log p(x|z)]",
     )
     ev.add_argument(
-        "--iwae-k", type=int, default=DEFAULT_IWAE_K, help="importance samples for the log p(x) estimate"
+        "--iwae-k",
+        type=int,
+        default=EvaluationSettings.iwae_k,
+        help="importance samples for the log p(x) bound",
     )
     ev.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     ev.add_argument("--fresh", action="store_true", help="recompute even if evaluation.json matches")

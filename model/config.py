@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 Architecture = Literal["mlp"]
@@ -49,7 +49,6 @@ class TrainConfig:
     train_limit: int | None = None  # first N training digits: a fixed slice for quick runs
     test_limit: int | None = None
     snapshot_size: int = 1000  # test digits whose latent means are kept every epoch
-    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into config.json
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_MODES:
@@ -93,4 +92,5 @@ def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
 
 
 def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    return TrainConfig(**data)
+    # Folders saved before 0.2 carry an unused "extra": {}; reading them must not fail.
+    return TrainConfig(**{key: value for key, value in data.items() if key != "extra"})

@@ -14,7 +14,9 @@ from typing import Literal
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
+
+from model.storage import write_file_atomically
 
 IMAGE_SIZE = 28
 IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
@@ -208,7 +210,5 @@ def load_digits(data_root: Path, split: Split, limit: int | None = None) -> Digi
     except RuntimeError as error:
         raise DataUnavailableError(f"MNIST is not under {data_root}. {HOW_TO_PROVIDE}") from error
     digits = Digits(images=mnist.data.contiguous(), labels=mnist.targets.long().contiguous())
-    staging = cache.with_name(f".{cache.name}.tmp")
-    save_file({"images": digits.images, "labels": digits.labels}, str(staging))
-    staging.replace(cache)  # atomic: a reader sees no cache or a whole one
+    write_file_atomically(cache, save({"images": digits.images, "labels": digits.labels}))
     return digits.head(limit)

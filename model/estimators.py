@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import torch
 
-from model.evaluation import evaluating
-from model.objectives import bernoulli_log_likelihood
-from model.vae import VAE, DiagonalGaussian, prior_log_prob
+from model.metrics import evaluating
+from model.objectives import log_importance_weight
+from model.vae import VAE, DiagonalGaussian
 
 MAX_SAMPLES = 1000
 CHUNK = 4096  # draws evaluated at once, to bound memory whatever S and the repetitions are
@@ -25,25 +25,18 @@ CHUNK = 4096  # draws evaluated at once, to bound memory whatever S and the repe
 @dataclass(frozen=True)
 class EstimatorStats:
     """For one sample count S: the mean of R independent S-sample estimates and their variance per
-    gradient component, averaged over components (and summed: the trace of the covariance)."""
+    gradient component, averaged over components."""
 
     samples: int
     mean: torch.Tensor  # [B, 2D]: gradient w.r.t. (mu, logvar) of each digit
     variance: float  # per-component average
-    trace: float  # sum over components
     standard_error: torch.Tensor  # [B, 2D]: of the mean over the R estimates
     encoder_mean: torch.Tensor  # [P]: gradient w.r.t. the encoder's P weights
     encoder_variance: float  # per-weight average
 
 
-def _log_weight(vae: VAE, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """f(z) = log p(x|z) + log p(z) - log q(z|x): z [N, B, D], log_q [N, B] -> [N, B]."""
-    logits = vae.decode(z)
-    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - log_q
-
-
 def _draws(
-    vae: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
+    network: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """Single-draw gradient estimates for the draws eps [N, B, D] -> {"reparam", "score"}: [N, B, 2D].
 
@@ -55,7 +48,7 @@ def _draws(
     logvar_n = logvar.detach().expand(n, *logvar.shape).clone().requires_grad_(True)
     posterior = DiagonalGaussian(mu_n, logvar_n)
     z = mu_n + posterior.sigma * eps  # the reparametrization z = mu + sigma * eps
-    f = _log_weight(vae, x, z, posterior.log_prob_of_noise(eps))
+    f = log_importance_weight(network, x, z, posterior.log_prob_of_noise(eps))
     grad_mu, grad_logvar = torch.autograd.grad(f.sum(), (mu_n, logvar_n))
     reparam = torch.cat([grad_mu, grad_logvar], dim=-1)
     with torch.no_grad():
@@ -64,13 +57,13 @@ def _draws(
         fixed = DiagonalGaussian(mu_n.detach(), logvar_n.detach())
         score_mu = eps / fixed.sigma
         score_logvar = 0.5 * (eps.pow(2) - 1.0)
-        f_fixed = _log_weight(vae, x, z.detach(), fixed.log_prob_of_noise(eps))
+        f_fixed = log_importance_weight(network, x, z.detach(), fixed.log_prob_of_noise(eps))
         score = f_fixed.unsqueeze(-1) * torch.cat([score_mu, score_logvar], dim=-1)
     return {"reparam": reparam.detach(), "score": score}
 
 
 def _encoder_gradients(
-    vae: VAE, x: torch.Tensor, estimates: torch.Tensor, parameters: Sequence[torch.Tensor]
+    network: VAE, x: torch.Tensor, estimates: torch.Tensor, parameters: Sequence[torch.Tensor]
 ) -> torch.Tensor:
     """Map R estimates of grad_(mu, logvar) ELBO [R, B, 2D] to the encoder's weights: [R, P], one
     vector-Jacobian product each."""
@@ -78,7 +71,7 @@ def _encoder_gradients(
         parameter.requires_grad_(True)
     try:
         with torch.enable_grad():
-            posterior = vae.encode(x)
+            posterior = network.encode(x)
             outputs = torch.cat([posterior.mu, posterior.logvar], dim=-1)
             rows = []
             for estimate in estimates:
@@ -91,7 +84,7 @@ def _encoder_gradients(
 
 
 def compare_estimators(
-    vae: VAE,
+    network: VAE,
     x: torch.Tensor,
     sample_counts: Sequence[int] = (1, 10, 100, 1000),
     repetitions: int = 20,
@@ -104,13 +97,13 @@ def compare_estimators(
         raise ValueError(f"sample counts must be between 1 and {MAX_SAMPLES}, got {list(sample_counts)}")
     if repetitions < 2:
         raise ValueError(f"repetitions must be >= 2 to measure a variance, got {repetitions}")
-    encoder_parameters = [*vae.encoder.parameters(), *vae.posterior_head.parameters()]
-    for parameter in vae.parameters():
+    encoder_parameters = [*network.encoder.parameters(), *network.posterior_head.parameters()]
+    for parameter in network.parameters():
         parameter.requires_grad_(False)  # the draws differentiate (mu, logvar) only
     try:
-        with evaluating(vae):
+        with evaluating(network):
             with torch.no_grad():
-                posterior = vae.encode(x)
+                posterior = network.encode(x)
             generator = torch.Generator(device=x.device).manual_seed(seed)
             result: dict[str, list[EstimatorStats]] = {"reparam": [], "score": []}
             for s in sample_counts:
@@ -119,19 +112,18 @@ def compare_estimators(
                 for start in range(0, total, CHUNK):
                     n = min(CHUNK, total - start)
                     eps = torch.randn((n, *posterior.mu.shape), generator=generator, device=x.device)
-                    for name, draws in _draws(vae, x, posterior.mu, posterior.logvar, eps).items():
+                    for name, draws in _draws(network, x, posterior.mu, posterior.logvar, eps).items():
                         parts[name].append(draws)
                 for name, chunks in parts.items():
                     # R estimates, each the mean of S single-draw estimates: [R, B, 2D].
                     estimates = torch.cat(chunks).reshape(repetitions, s, *chunks[0].shape[1:]).mean(dim=1)
                     variance = estimates.var(dim=0)
-                    encoder = _encoder_gradients(vae, x, estimates, encoder_parameters)
+                    encoder = _encoder_gradients(network, x, estimates, encoder_parameters)
                     result[name].append(
                         EstimatorStats(
                             samples=s,
                             mean=estimates.mean(dim=0),
                             variance=float(variance.mean()),
-                            trace=float(variance.sum()),
                             standard_error=(variance / repetitions).sqrt(),
                             encoder_mean=encoder.mean(dim=0),
                             encoder_variance=float(encoder.var(dim=0).mean()),
@@ -139,5 +131,5 @@ def compare_estimators(
                     )
             return result
     finally:
-        for parameter in vae.parameters():
+        for parameter in network.parameters():
             parameter.requires_grad_(True)

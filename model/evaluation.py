@@ -1,120 +1,268 @@
-"""Test-set metrics of a VAE: the ELBO and its parts, KL per dimension, active units."""
+"""A model's full evaluation: the ELBO and its parts, the importance-weighted log-likelihood and its excess
+over the ELBO, KL per dimension, and the classifier's quality scores (FID-MNIST of prior samples and of
+reconstructions, reconstruction accuracy). Computed once and cached beside the model as evaluation.json,
+keyed by everything that changes the numbers.
+
+`Evaluation`'s fields are the one list of figures: each carries its label, description and format, and
+the CLI table, the API schema and the lab's table are all made from them."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from model.objectives import bernoulli_log_likelihood
-from model.vae import VAE, prior_log_prob
+from model.checkpoint import WEIGHTS_FILE
+from model.classifier import Classifier, LoadedClassifier
+from model.data import Digits
+from model.frechet import GaussianStats, frechet_distance
+from model.metrics import elbo_metrics, importance_weighted_log_likelihood
+from model.storage import file_fingerprint, readable_folder, write_file_atomically
+from model.vae import VAE
+
+EVALUATION_FILE = "evaluation.json"
 
 
-@contextmanager
-def evaluating(vae: VAE) -> Iterator[VAE]:
-    """Eval mode for the duration, then back to whatever mode the model was in."""
-    was_training = vae.training
-    vae.eval()
-    try:
-        yield vae
-    finally:
-        vae.train(was_training)
+@dataclass(frozen=True, kw_only=True)
+class EvaluationSettings:
+    """How an evaluation computes: importance samples, z draws per digit, test digits (None: all)."""
+
+    iwae_k: int = 500  # Burda et al. (2016) report log p(x) with k = 5000; 500 is within ~0.1 nats here
+    samples: int = 10  # z draws per digit behind E_q[log p(x|z)]
+    test_limit: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("iwae_k", "samples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.test_limit is not None and self.test_limit < 2:
+            raise ValueError(f"test_limit must be >= 2 or None, got {self.test_limit}")
 
 
-ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E_q[z_d]) > 0.01
+def _figure(
+    label: str, description: str, *, decimals: int = 2, percent: bool = False, part: bool = False
+) -> dict[str, Any]:
+    """The metadata of a field shown as a row of the evaluation table (`label` may name fields in braces)."""
+    return {
+        "label": label,
+        "description": description,
+        "decimals": decimals,
+        "percent": percent,
+        "part": part,
+    }
+
+
+def _detail(description: str) -> dict[str, Any]:
+    """The metadata of a field that says how the figures were computed rather than being one."""
+    return {"description": description}
 
 
 @dataclass(frozen=True)
-class Metrics:
-    """Means over the evaluated digits, in nats per digit; neg_elbo = reconstruction_nll + kl."""
+class Evaluation:
+    """Test-set figures in nats per digit (log-likelihood scale: higher is better) and FID-MNIST."""
 
-    neg_elbo: float
-    reconstruction_nll: float
-    kl: float
-    kl_per_dim: list[float]
-    active_units: int
-    samples: int  # z draws per digit behind the reconstruction estimate
+    elbo: float = field(
+        metadata=_figure("ELBO (nats per digit)", "E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
+    )
+    reconstruction_log_likelihood: float = field(
+        metadata=_figure("E_q[log p(x|z)]", "the reconstruction term", part=True)
+    )
+    kl: float = field(
+        metadata=_figure("KL(q(z|x) ‖ p(z))", "the KL term against the prior N(0, I)", part=True)
+    )
+    iwae: float = field(
+        metadata=_figure(
+            "log p(x) ≥ IWAE bound, k = {iwae_k}",
+            "the k-sample importance-weighted bound (Burda et al., 2016): below log p(x), above the ELBO",
+        )
+    )
+    elbo_gap: float = field(
+        metadata=_figure(
+            "IWAE - ELBO: part of the gap KL(q(z|x) ‖ p(z|x))",
+            "iwae - elbo; the ELBO's gap to log p(x) (tutorial Eq. 10) is at least this",
+        )
+    )
+    kl_per_dim: list[float] = field(
+        metadata=_figure("KL per dimension", "KL(q(z|x) || p(z)) of each latent dimension")
+    )
+    active_units: int = field(
+        metadata=_figure(
+            "active units",
+            "dimensions whose posterior mean varies across digits: Cov_x(E_q[z_d]) > 0.01 (Burda et al.)",
+            decimals=0,
+        )
+    )
+    fid_prior: float = field(
+        metadata=_figure(
+            "FID-MNIST, prior samples",
+            "Frechet distance (Eq. 31), test digits vs decoded prior samples",
+            decimals=1,
+        )
+    )
+    fid_reconstruction: float = field(
+        metadata=_figure(
+            "FID-MNIST, reconstructions", "Frechet distance, test digits vs their reconstructions", decimals=1
+        )
+    )
+    fid_data: float = field(
+        metadata=_figure(
+            "FID-MNIST, training digits (the floor)", "Frechet distance, test vs training digits", decimals=1
+        )
+    )
+    reconstruction_accuracy: float = field(
+        metadata=_figure(
+            "reconstruction accuracy (digit kept)",
+            "the classifier's accuracy on the reconstructions",
+            percent=True,
+        )
+    )
+    classifier_accuracy: float = field(
+        metadata=_figure(
+            "classifier accuracy on test digits", "the classifier's accuracy on the test digits", percent=True
+        )
+    )
+    iwae_k: int = field(metadata=_detail("importance samples behind the IWAE bound"))
+    test_digits: int = field(metadata=_detail("test digits evaluated (the first ones of the test set)"))
+    samples: int = field(metadata=_detail("z draws per digit behind E_q[log p(x|z)]"))
+    seconds: float = field(metadata=_detail("how long the computation took"))
 
-    def as_dict(self) -> dict[str, float | int | list[float]]:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class FigureRow:
+    """How one figure of `Evaluation` is shown: the same in the CLI, the API's schema and the lab."""
+
+    key: str
+    label: str
+    description: str
+    decimals: int
+    percent: bool
+    part: bool  # a term of the row above it
+
+    def label_for(self, evaluation: Evaluation) -> str:
+        return self.label.format(**evaluation.as_dict())
+
+    def format(self, value: float | list[float]) -> str:
+        if isinstance(value, list):
+            return " ".join(self.format(v) for v in value)
+        return f"{value:.{self.decimals}%}" if self.percent else f"{value:.{self.decimals}f}"
+
+
+FIGURE_ROWS: tuple[FigureRow, ...] = tuple(
+    FigureRow(key=f.name, **f.metadata) for f in fields(Evaluation) if "label" in f.metadata
+)
+FIELD_DESCRIPTIONS: dict[str, str] = {f.name: f.metadata["description"] for f in fields(Evaluation)}
+
+
+def evaluation_key(
+    folder: Path, classifier: LoadedClassifier, test_digits: Digits, settings: EvaluationSettings
+) -> dict[str, Any]:
+    """What a cached evaluation of the model in `folder` must match to be reused: the weights, the
+    classifier and the settings."""
+    return {
+        "weights": file_fingerprint(readable_folder(folder) / WEIGHTS_FILE),
+        "classifier": classifier.info.fingerprint,
+        "test_digits": len(test_digits.head(settings.test_limit)),
+        "iwae_k": settings.iwae_k,
+        "samples": settings.samples,
+    }
+
+
 @torch.inference_mode()
-def evaluate(
-    vae: VAE,
-    x: torch.Tensor,
-    *,
-    samples: int = 1,
-    seed: int = 0,
-    batch_size: int = 2000,
-) -> Metrics:
-    """Estimate the ELBO on x: [N, 784] with `samples` reparametrised draws per digit (seeded, so the
-    same model and data always give the same numbers)."""
-    if samples < 1:
-        raise ValueError(f"samples must be >= 1, got {samples}")
-    generator = torch.Generator(device=x.device).manual_seed(seed)
-    reconstruction = torch.zeros((), dtype=torch.float64)
-    kl_per_dim = torch.zeros(vae.latent_dim, dtype=torch.float64)
-    mus = []
-    with evaluating(vae):
-        for batch in x.split(batch_size):
-            posterior = vae.encode(batch)
-            for _ in range(samples):
-                z = posterior.sample(generator)
-                reconstruction += bernoulli_log_likelihood(vae.decode(z), batch).sum().double().cpu()
-            kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
-            mus.append(posterior.mu.cpu())
-    n = x.shape[0]
-    reconstruction_nll = -reconstruction.item() / (n * samples)
-    kl_dims = (kl_per_dim / n).tolist()
-    kl = sum(kl_dims)
-    mu = torch.cat(mus)
-    active = int((mu.var(dim=0, correction=0) > ACTIVE_UNIT_THRESHOLD).sum()) if n > 1 else 0
-    return Metrics(
-        neg_elbo=reconstruction_nll + kl,
-        reconstruction_nll=reconstruction_nll,
-        kl=kl,
-        kl_per_dim=kl_dims,
-        active_units=active,
-        samples=samples,
+def _features(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """x: [N, 784] -> (penultimate features [N, 128], predicted labels [N])."""
+    features = torch.cat([classifier.features(batch) for batch in x.split(2000)])
+    return features, classifier.head(features).argmax(dim=1)
+
+
+@torch.inference_mode()
+def _decoded(network: VAE, z: torch.Tensor) -> torch.Tensor:
+    return torch.cat([torch.sigmoid(network.decode(batch)) for batch in z.split(2000)])
+
+
+def evaluate_model(
+    network: VAE,
+    classifier: LoadedClassifier,
+    test_digits: Digits,
+    train_digits: Digits,
+    settings: EvaluationSettings,
+) -> Evaluation:
+    """Every figure of the evaluation for `network` on the settings' slice of `test_digits` (seeded)."""
+    began = time.perf_counter()
+    test_digits = test_digits.head(settings.test_limit)
+    device = next(network.parameters()).device
+    judge = classifier.network.to(device)
+    x = test_digits.pixels(device)
+    metrics = elbo_metrics(network, x, samples=settings.samples, seed=settings.seed)
+    iwae = importance_weighted_log_likelihood(network, x, k=settings.iwae_k, seed=settings.seed)
+    with torch.inference_mode():
+        mu = torch.cat([network.encode(batch).mu for batch in x.split(2000)])
+        z_prior = torch.randn(
+            (len(test_digits), network.latent_dim), generator=torch.Generator().manual_seed(settings.seed)
+        ).to(device)
+    test_features, test_predictions = _features(judge, x)
+    reconstruction_features, reconstruction_predictions = _features(judge, _decoded(network, mu))
+    prior_features, _ = _features(judge, _decoded(network, z_prior))
+    data_features, _ = _features(judge, train_digits.head(len(test_digits)).pixels(device))
+    real = GaussianStats.of(test_features)
+    labels = test_digits.labels.to(device)
+    elbo = -metrics.neg_elbo
+    return Evaluation(
+        elbo=elbo,
+        reconstruction_log_likelihood=-metrics.reconstruction_nll,
+        kl=metrics.kl,
+        kl_per_dim=metrics.kl_per_dim,
+        active_units=metrics.active_units,
+        iwae=iwae,
+        iwae_k=settings.iwae_k,
+        elbo_gap=iwae - elbo,
+        fid_prior=frechet_distance(real, GaussianStats.of(prior_features)),
+        fid_reconstruction=frechet_distance(real, GaussianStats.of(reconstruction_features)),
+        fid_data=frechet_distance(real, GaussianStats.of(data_features)),
+        reconstruction_accuracy=float((reconstruction_predictions == labels).float().mean()),
+        classifier_accuracy=float((test_predictions == labels).float().mean()),
+        test_digits=len(test_digits),
+        samples=settings.samples,
+        seconds=time.perf_counter() - began,
     )
 
 
-@torch.inference_mode()
-def mean_image_baseline(train: torch.Tensor, test: torch.Tensor) -> float:
-    """Reconstruction NLL of a decoder that ignores z and outputs the training mean image: what a
-    model whose latent code carries no information can at best reach."""
-    p = train.mean(dim=0).clamp(1e-6, 1 - 1e-6)
-    logits = torch.log(p) - torch.log1p(-p)
-    return float(-bernoulli_log_likelihood(logits.expand_as(test), test).mean())
+def read_cached(folder: Path, key: dict[str, Any]) -> Evaluation | None:
+    """The cached evaluation of the model in `folder` if it was computed with `key`, else None."""
+    path = readable_folder(folder) / EVALUATION_FILE
+    try:
+        data = json.loads(path.read_text())
+        if data.get("key") != key:
+            return None
+        return Evaluation(**data["evaluation"])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # missing, stale or damaged: compute it again
 
 
-@torch.inference_mode()
-def importance_weighted_log_likelihood(
-    vae: VAE, x: torch.Tensor, *, k: int = 500, seed: int = 0, batch_size: int = 100
-) -> float:
-    """Mean over x: [N, 784] of the k-sample importance-weighted bound (Burda et al., 2016),
-    log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1, rises
-    with k towards log p(x), and its excess over the ELBO estimates KL(q(z|x) || p(z|x)) (tutorial Eq. 10)."""
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
-    was_training = vae.training
-    vae.eval()
-    generator = torch.Generator(device=x.device).manual_seed(seed)
-    total = torch.zeros((), dtype=torch.float64)
-    for batch in x.split(batch_size):
-        posterior = vae.encode(batch)
-        eps = torch.randn((k, *posterior.mu.shape), generator=generator, device=x.device)
-        z = posterior.mu + posterior.sigma * eps
-        logits = vae.decode(z)
-        log_w = (
-            bernoulli_log_likelihood(logits, batch.expand_as(logits))
-            + prior_log_prob(z)
-            - posterior.log_prob_of_noise(eps)
-        )
-        total += (torch.logsumexp(log_w, dim=0) - math.log(k)).sum().double().cpu()
-    vae.train(was_training)
-    return total.item() / x.shape[0]
+def cached_evaluation(
+    folder: Path,
+    network: VAE,
+    classifier: LoadedClassifier,
+    test_digits: Digits,
+    train_digits: Digits,
+    settings: EvaluationSettings,
+    *,
+    refresh: bool = False,
+) -> Evaluation:
+    """The evaluation of the model saved in `folder` (whose weights `network` holds): read from
+    evaluation.json when it matches, else computed (a minute or two on a CPU) and written there whole."""
+    key = evaluation_key(folder, classifier, test_digits, settings)
+    cached = None if refresh else read_cached(folder, key)
+    if cached is not None:
+        return cached
+    evaluation = evaluate_model(network, classifier, test_digits, train_digits, settings)
+    body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
+    write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
+    return evaluation

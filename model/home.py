@@ -27,7 +27,7 @@ def models_root(home: Path) -> Path:
 
 
 def classifier_folder(home: Path) -> Path:
-    """The digit classifier that judges the models: beside models/, not in it, as it is not a VAE."""
+    """The classifier behind the models' evaluation: beside models/, not in it, as it is not a VAE."""
     return home / "classifier"
 
 

@@ -1,18 +1,27 @@
-"""The small inference API the web layer uses: load once, then encode, decode, interpolate, sample."""
+"""The small inference API the web layer uses: load once, then encode, decode, interpolate, sample, and
+read the model's training record (history and per-epoch latent snapshots)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 
-from model.checkpoint import CheckpointInfo, load_vae
+from model.checkpoint import (
+    CheckpointError,
+    CheckpointInfo,
+    LatentSnapshots,
+    load_history,
+    load_latents,
+    load_network,
+)
 from model.data import IMAGE_SIZE
 from model.device import resolve_device
 from model.vae import VAE
 
 InterpolationMethod = Literal["linear", "slerp"]
+__all__ = ["CheckpointError", "InterpolationMethod", "LoadedModel", "interpolate_latents"]
 
 
 def interpolate_latents(
@@ -47,22 +56,37 @@ def interpolate_latents(
 
 
 class LoadedModel:
-    """A checkpoint loaded once, in eval mode, on one device. Images are [B, 28, 28] floats in [0, 1]."""
+    """A model folder loaded once: its network in eval mode on one device. Images are [B, 28, 28] floats
+    in [0, 1]. Loading raises CheckpointError naming the damaged file."""
 
-    def __init__(self, info: CheckpointInfo, vae: VAE, device: torch.device) -> None:
+    def __init__(self, folder: Path, info: CheckpointInfo, network: VAE, device: torch.device) -> None:
+        self.folder = folder
         self.info = info
-        self.vae = vae
+        self.network = network
         self.device = device
 
     @classmethod
     def load(cls, folder: Path, device: str = "auto") -> LoadedModel:
         resolved = resolve_device(device)
-        info, vae = load_vae(folder, resolved)
-        return cls(info, vae, resolved)
+        info, network = load_network(folder, resolved)
+        return cls(folder, info, network, resolved)
+
+    @property
+    def model_id(self) -> str:
+        """The id it is served under: its folder's name."""
+        return self.folder.name
 
     @property
     def latent_dim(self) -> int:
-        return self.vae.latent_dim
+        return self.network.latent_dim
+
+    def history(self) -> list[dict[str, Any]]:
+        """Train and test metrics per epoch, as training wrote them."""
+        return load_history(self.folder)
+
+    def snapshots(self) -> LatentSnapshots:
+        """Latent means of a fixed test subset after every epoch."""
+        return load_latents(self.folder)
 
     def _as_latents(self, z: torch.Tensor) -> torch.Tensor:
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -74,13 +98,13 @@ class LoadedModel:
         """images: [B, 28, 28] or [B, 784] -> mu, sigma: [B, D] (on the CPU)."""
         if images.ndim not in (2, 3) or images[0].numel() != IMAGE_SIZE * IMAGE_SIZE:
             raise ValueError(f"images must be [B, 28, 28] or [B, 784], got {list(images.shape)}")
-        posterior = self.vae.encode(images.to(self.device, torch.float32))
+        posterior = self.network.encode(images.to(self.device, torch.float32))
         return posterior.mu.cpu(), posterior.sigma.cpu()
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z: [B, D] -> the Bernoulli means of p(x|z) as images [B, 28, 28] (on the CPU)."""
-        logits = self.vae.decode(self._as_latents(z))
+        logits = self.network.decode(self._as_latents(z))
         return torch.sigmoid(logits).reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
@@ -107,5 +131,5 @@ class LoadedModel:
             raise ValueError(f"n must be >= 1, got {n}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        z, pixels = self.vae.sample(n, torch.Generator().manual_seed(seed), temperature)
+        z, pixels = self.network.sample(n, torch.Generator().manual_seed(seed), temperature)
         return z.cpu(), pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from model.config import TrainConfig
-from model.vae import VAE, DiagonalGaussian
+from model.vae import VAE, DiagonalGaussian, prior_log_prob
 
 
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -17,6 +17,16 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
     logits, x: [B, 784] -> [B]. Computed from logits for numerical stability.
     """
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
+
+
+def log_importance_weight(
+    network: VAE, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
+) -> torch.Tensor:
+    """log w = log p(x|z) + log p(z) - log q(z|x), the log of one importance weight p(x, z) / q(z|x):
+    x [B, 784], z [S, B, D], log_q [S, B] -> [S, B]. Its mean over z ~ q is the ELBO (Eq. 30); the log of
+    its mean is the importance-weighted bound (Burda et al., 2016)."""
+    logits = network.decode(z)
+    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - log_q
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class ObjectiveParts:
 
 
 def objective(
-    vae: VAE, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
+    network: VAE, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
 ) -> ObjectiveParts:
     """Evaluate the training objective of `config.loss` on x: [B, 784].
 
@@ -42,11 +52,11 @@ def objective(
     kl: KL only for the encoder; the decoder still learns to decode z, but on a detached z, so no
     reconstruction gradient reaches the encoder and the latent map is shaped by the KL term alone.
     """
-    posterior = vae.encode(x)
+    posterior = network.encode(x)
     z = posterior.sample(generator)
     if config.loss == "kl":
         z = z.detach()
-    reconstruction = bernoulli_log_likelihood(vae.decode(z), x)
+    reconstruction = bernoulli_log_likelihood(network.decode(z), x)
     kl = posterior.kl()
     loss = config.kl_weight * kl - reconstruction
     return ObjectiveParts(loss=loss, reconstruction=reconstruction, kl=kl, posterior=posterior)

@@ -1,7 +1,9 @@
-"""Writes that are never seen half-done: temp file or folder, fsync, then rename."""
+"""Writes that are never seen half-done: temp file or folder, fsync, then rename. And the fingerprint of a
+file's content, which caches use to tell whether what they were computed from has changed."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -15,6 +17,30 @@ def fsync_path(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_file_atomically(path: Path, data: bytes) -> None:
+    """Write `path` so that a reader sees the old file or the new one, never a part: a temp file beside
+    it, fsync, then rename. A failure (or Ctrl-C) leaves the old file and no temp file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def file_fingerprint(path: Path) -> str:
+    """A short hash of a file's content: equal fingerprints mean the same weights (or data)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _backup_of(folder: Path) -> Path:

@@ -21,14 +21,14 @@ from model.checkpoint import (
     load_history,
     load_info,
     load_latents,
+    load_network,
     load_training_state,
-    load_vae,
     save_checkpoint,
 )
 from model.config import ModelConfig, TrainConfig
 from model.data import Digits
 from model.device import resolve_device
-from model.evaluation import evaluate
+from model.metrics import elbo_metrics
 from model.objectives import objective
 from model.storage import recover_folder
 from model.vae import VAE
@@ -40,7 +40,7 @@ SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent anima
 class _Run:
     """Everything that changes while training, restored whole by --resume."""
 
-    vae: VAE
+    network: VAE
     optimizer: torch.optim.Adam
     shuffle_rng: torch.Generator
     noise_rng: torch.Generator
@@ -68,10 +68,10 @@ def data_fingerprint(train: Digits, test: Digits) -> dict[str, Any]:
 def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> _Run:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        vae = VAE(model_config).to(device)
+        network = VAE(model_config).to(device)
     return _Run(
-        vae=vae,
-        optimizer=torch.optim.Adam(vae.parameters(), lr=config.lr),
+        network=network,
+        optimizer=torch.optim.Adam(network.parameters(), lr=config.lr),
         shuffle_rng=torch.Generator(device=device).manual_seed(config.seed),
         noise_rng=torch.Generator(device=device).manual_seed(config.seed + 1),
         history=[],
@@ -83,27 +83,27 @@ def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.dev
 def _resumed_run(
     folder: Path, model_config: ModelConfig, config: TrainConfig, data: dict[str, Any], device: torch.device
 ) -> _Run:
-    info, vae = load_vae(folder, device)
+    info, network = load_network(folder, device)
     if (
-        info.model != model_config
-        or replace(info.training, epochs=config.epochs, device=config.device) != config
+        info.model_config != model_config
+        or replace(info.train_config, epochs=config.epochs, device=config.device) != config
     ):
         raise ValueError(
-            f"cannot resume {folder}: it was trained with {info.model} and {info.training}; "
+            f"cannot resume {folder}: it was trained with {info.model_config} and {info.train_config}; "
             "only the number of epochs and the device may change on --resume"
         )
     if info.data != data:
         raise ValueError(f"cannot resume {folder}: it was trained on other data ({info.data})")
     state = load_training_state(folder)
-    vae.train()
-    optimizer = torch.optim.Adam(vae.parameters(), lr=config.lr)
+    network.train()
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
     optimizer.load_state_dict(state.optimizer)
     shuffle_rng = torch.Generator(device=device)
     shuffle_rng.set_state(state.shuffle_rng)
     noise_rng = torch.Generator(device=device)
     noise_rng.set_state(state.noise_rng)
     return _Run(
-        vae=vae,
+        network=network,
         optimizer=optimizer,
         shuffle_rng=shuffle_rng,
         noise_rng=noise_rng,
@@ -161,7 +161,7 @@ def train(
     with bar:
         for epoch in range(start + 1, config.epochs + 1):
             began = time.perf_counter()
-            run.vae.train()
+            run.network.train()
             totals = torch.zeros(3, device=device)  # loss, reconstruction, kl summed over the epoch
             order = torch.randperm(len(x_train), generator=run.shuffle_rng, device=device)
             for step, batch_indices in enumerate(order.split(config.batch_size)):
@@ -171,7 +171,7 @@ def train(
                 for group in run.optimizer.param_groups:
                     group["lr"] = config.lr_at(progress_fraction)
                 x = x_train[batch_indices]
-                parts = objective(run.vae, x, config, run.noise_rng)
+                parts = objective(run.network, x, config, run.noise_rng)
                 run.optimizer.zero_grad(set_to_none=True)
                 parts.loss.mean().backward()
                 run.optimizer.step()
@@ -189,10 +189,10 @@ def train(
                     )
             seconds = time.perf_counter() - began
             loss, reconstruction, kl = (totals / len(x_train)).tolist()
-            run.vae.eval()
-            metrics = evaluate(run.vae, x_test)
+            run.network.eval()
+            metrics = elbo_metrics(run.network, x_test)
             with torch.inference_mode():
-                run.snapshots.append(run.vae.encode(x_snapshot).mu.cpu())
+                run.snapshots.append(run.network.encode(x_snapshot).mu.cpu())
             run.history.append(
                 {
                     "epoch": epoch,
@@ -211,8 +211,8 @@ def train(
             info = CheckpointInfo(
                 model_id=model_id,
                 title=title,
-                model=model_config,
-                training=config,
+                model_config=model_config,
+                train_config=config,
                 data=data,
                 metrics=metrics.as_dict(),
                 epochs_completed=epoch,
@@ -222,7 +222,7 @@ def train(
             save_checkpoint(
                 folder,
                 info=info,
-                vae=run.vae,
+                network=run.network,
                 history=run.history,
                 latents=LatentSnapshots(indices=indices, mu=torch.stack(run.snapshots)),
                 training_state=TrainingState(

@@ -1,5 +1,5 @@
 """The zoos: the default models (the tutorial's three 2-D latent maps and a 16-D model for quality), the
-beta sweep behind the rate-distortion curve, and the digit classifier that judges them all."""
+beta sweep behind the rate-distortion curve, and the classifier behind their evaluation."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ ZOO_NAMES: tuple[str, ...] = get_args(ZooName)
 class ZooEntry:
     model_id: str
     title: str
-    model: ModelConfig
-    training: TrainConfig
+    model_config: ModelConfig
+    train_config: TrainConfig
 
 
 # Settings measured so the whole zoo trains in about 3 minutes on a 2-core CPU (see README): the
@@ -84,15 +84,15 @@ def zoo_entries(*, quick: bool = False, device: str = "auto", zoo: ZooName = "de
     chosen = DEFAULT_ZOO if zoo == "default" else (*DEFAULT_ZOO[:3], *BETA_ZOO)
     entries = []
     for entry in chosen:
-        training = replace(entry.training, device=device)
+        train_config = replace(entry.train_config, device=device)
         if quick:
-            training = replace(training, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)
-        entries.append(replace(entry, training=training))
+            train_config = replace(train_config, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)
+        entries.append(replace(entry, train_config=train_config))
     return entries
 
 
 def classifier_config(*, quick: bool = False, device: str = "auto") -> ClassifierConfig:
-    """The digit classifier trained with a zoo; `quick` trains 2 epochs on the same slice as the models."""
+    """The classifier trained with a zoo; `quick` trains 2 epochs on the same slice as the models."""
     if quick:
         return ClassifierConfig(epochs=2, train_limit=QUICK_TRAIN_LIMIT, device=device)
     return ClassifierConfig(device=device)
@@ -103,7 +103,7 @@ def is_complete(folder: Path) -> bool:
     if not folder.exists():
         return False
     info = load_info(folder)
-    return info.epochs_completed >= info.training.epochs
+    return info.epochs_completed >= info.train_config.epochs
 
 
 def missing_entries(home: Path, entries: list[ZooEntry]) -> list[ZooEntry]:
@@ -119,7 +119,7 @@ def train_zoo(
     progress: bool = True,
     classifier: ClassifierConfig | None = None,
 ) -> list[CheckpointInfo]:
-    """Train what is missing of `entries` under `home`, then the digit classifier with `classifier`'s
+    """Train what is missing of `entries` under `home`, then the classifier with `classifier`'s
     settings if there is none yet; a partly trained model resumes where it stopped."""
     trained = []
     for entry in missing_entries(home, entries):
@@ -128,8 +128,8 @@ def train_zoo(
                 models_root(home) / entry.model_id,
                 model_id=entry.model_id,
                 title=entry.title,
-                model_config=entry.model,
-                config=entry.training,
+                model_config=entry.model_config,
+                config=entry.train_config,
                 train_digits=train_digits,
                 test_digits=test_digits,
                 resume=True,

@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from app.atlas import EvaluationPlan
 from app.main import create_app
 from app.settings import Settings
 from model.config import ModelConfig, TrainConfig
 from model.data import Digits, ensure_mnist, load_digits
+from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, data_root, models_root
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
 
 SWEEP_MODEL = "beta-4-2d"  # the beta-sweep model the quick zoo adds to the default ones
 # /evaluation in tests: a slice of the test set and few importance samples, so it takes a second
-TEST_EVALUATION = EvaluationPlan(iwae_k=20, samples=2, test_limit=500)
+TEST_EVALUATION = EvaluationSettings(iwae_k=20, samples=2, test_limit=500)
 TINY_TRAIN = 2_000  # a fixed slice: the first 2,000 training digits
 TINY_TEST = 1_000
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 
-from app.deps import AtlasDep
+from app.deps import RegistryDep
 from app.images import png_bytes
 from app.schemas import ERROR_RESPONSES
 from model.data import Split
@@ -15,9 +15,9 @@ router = APIRouter(prefix="/api/data", tags=["data"], responses=ERROR_RESPONSES)
 
 
 @router.get("/{split}/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def digit_png(atlas: AtlasDep, split: Split, index: Annotated[int, Path(ge=0)]) -> Response:
+async def digit_png(registry: RegistryDep, split: Split, index: Annotated[int, Path(ge=0)]) -> Response:
     """One MNIST digit as a 28x28 grayscale PNG."""
-    digits = atlas.digits[split]
+    digits = registry.data[split]
     if index >= len(digits):
         raise HTTPException(
             404, f"no {split} digit {index}: the {split} split has {len(digits)} (0..{len(digits) - 1})"

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import AtlasDep
+from app.deps import LabDep, RegistryDep, problems
 from app.schemas import Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-async def health(atlas: AtlasDep) -> Health:
-    """`degraded` when a model folder could not be loaded (its reason is in `problems`) or none is."""
-    degraded = bool(atlas.failures) or not atlas.models
+async def health(registry: RegistryDep, lab: LabDep) -> Health:
+    """`degraded` when a model folder or the classifier could not be loaded (the reasons are in
+    `problems`), or when no model is."""
+    found = problems(registry, lab)
     return Health(
-        status="degraded" if degraded else "ok",
-        models=list(atlas.models),
-        device=str(atlas.device),
-        problems=atlas.failures,
+        status="degraded" if found or not registry.models else "ok",
+        models=list(registry.models),
+        device=str(registry.device),
+        problems=found,
     )

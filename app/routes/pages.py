@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import plotly
@@ -9,7 +10,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.deps import AtlasDep
+from app.deps import LabDep, RegistryDep, problems
+from model.evaluation import FIGURE_ROWS
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
@@ -20,30 +22,33 @@ COMPARED = ("recon-2d", "kl-2d", "full-2d")
 router = APIRouter(include_in_schema=False)
 
 
-def _page(request: Request, name: str, atlas: AtlasDep, **context: object) -> HTMLResponse:
+def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
     models = [
-        {"id": model_id, "title": served.model.info.title, "latent_dim": served.model.latent_dim}
-        for model_id, served in atlas.models.items()
+        {"id": model_id, "title": served.loaded.info.title, "latent_dim": served.loaded.latent_dim}
+        for model_id, served in registry.models.items()
     ]
     return templates.TemplateResponse(
-        request, name, {"models": models, "plotly_url": PLOTLY_URL, "problems": atlas.failures, **context}
+        request,
+        name,
+        {"models": models, "plotly_url": PLOTLY_URL, "problems": problems(registry, lab), **context},
     )
 
 
 @router.get("/", response_class=HTMLResponse)
-async def explorer(request: Request, atlas: AtlasDep) -> HTMLResponse:
-    return _page(request, "explorer.html", atlas)
+async def explorer(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+    return _page(request, "explorer.html", registry, lab)
 
 
 @router.get("/compare", response_class=HTMLResponse)
-async def compare(request: Request, atlas: AtlasDep) -> HTMLResponse:
-    missing = [model_id for model_id in COMPARED if model_id not in atlas.models]
-    return _page(request, "compare.html", atlas, compared=list(COMPARED), missing=missing)
+async def compare(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+    missing = [model_id for model_id in COMPARED if model_id not in registry.models]
+    return _page(request, "compare.html", registry, lab, compared=list(COMPARED), missing=missing)
 
 
 @router.get("/lab", response_class=HTMLResponse)
-async def lab(request: Request, atlas: AtlasDep) -> HTMLResponse:
-    return _page(request, "lab.html", atlas)
+async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+    rows = [asdict(row) for row in FIGURE_ROWS]  # the evaluation table follows the one list of figures
+    return _page(request, "lab.html", registry, lab, evaluation_rows=rows)
 
 
 @router.get(PLOTLY_URL)

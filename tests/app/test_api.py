@@ -10,7 +10,9 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.served_model import ServedModel
 from model.data import Digits
+from model.latent_map import LatentMap
 from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
 
 
@@ -92,7 +94,7 @@ def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, te
     body = client.post(
         "/api/models/full-2d/encode", files={"file": ("seven.png", upload, "image/png")}
     ).json()
-    assert set(body) == {"input", "mu", "sigma", "map_xy", "reconstruction", "neighbors"}
+    assert set(body) == {"input", "mu", "sigma", "map_xy", "map_sigma", "reconstruction", "neighbors"}
     assert len(body["mu"]) == len(body["sigma"]) == 2 and body["map_xy"] == pytest.approx(body["mu"])
     decoded = client.get(
         "/api/models/full-2d/decode.png", params={"z": ",".join(map(str, body["mu"]))}
@@ -117,22 +119,27 @@ def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Di
     assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
 
 
+def _latent_map(client: TestClient, model_id: str) -> LatentMap:
+    served: ServedModel = client.app.state.registry.models[model_id]  # type: ignore[attr-defined]
+    return served.latent_map
+
+
 def test_mixed_map_points_and_latents_decode_in_one_batch_in_order(client: TestClient) -> None:
-    served = client.app.state.atlas.models["full-16d"]  # type: ignore[attr-defined]
-    z = served.test_mu[:2]
+    latent_map = _latent_map(client, "full-16d")
+    z = latent_map.mu[:2]
     points = [[0.5, -1.0], z[0].tolist(), [1.5, 0.25], z[1].tolist()]
-    latents = served.latents_of(points)
-    lifted = served.plane.lift(torch.tensor([[0.5, -1.0], [1.5, 0.25]]))
+    latents = latent_map.latents_of(points)
+    lifted = latent_map.plane.lift(torch.tensor([[0.5, -1.0], [1.5, 0.25]]))
     assert torch.allclose(latents, torch.stack([lifted[0], z[0], lifted[1], z[1]]), atol=1e-6)
 
 
 def test_nearest_test_digits_match_a_brute_force_search(client: TestClient) -> None:
-    served = client.app.state.atlas.models["full-16d"]  # type: ignore[attr-defined]
-    own = served.test_mu[:5]
+    latent_map = _latent_map(client, "full-16d")
+    own = latent_map.mu[:5]
     queries = torch.cat([own, own + 0.01 * torch.randn(own.shape), torch.randn(5, own.shape[1])])
-    indices, distances = served.nearest(queries, 8)
+    indices, distances = latent_map.nearest(queries, 8)
     # Every difference, not torch.cdist: cdist itself takes the matrix-product shortcut on inputs this big.
-    brute = (served.test_mu[None] - queries[:, None]).norm(dim=2)
+    brute = (latent_map.mu[None] - queries[:, None]).norm(dim=2)
     expected = brute.topk(8, dim=1, largest=False)
     assert torch.allclose(distances, expected.values, atol=1e-5)
     assert torch.equal(indices[:, 0], expected.indices[:, 0])
@@ -147,7 +154,7 @@ def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_digits
             files={"file": ("o.png", encode(digit_image(test_digits.images, index)))},
         ).json()["mu"]
         canvas = redrawn_on_paper(test_digits.images, index, scale=3, size=(300, 200), at=(190, 20))
-        redrawn = client.post("/api/models/full-2d/encode", json={"image": data_url(encode(canvas))}).json()[
+        redrawn = client.post("/api/models/full-2d/encode", files={"file": ("r.png", encode(canvas))}).json()[
             "mu"
         ]
         assert math.dist(original, redrawn) < 0.5, (index, original, redrawn)
@@ -164,14 +171,41 @@ def test_interpolation_endpoints_are_the_encodings(client: TestClient) -> None:
 
 
 def test_interpolation_from_z_and_image(client: TestClient, test_digits: Digits) -> None:
-    image = data_url(encode(digit_image(test_digits.images, 4)))
-    encoded = client.post("/api/models/full-16d/encode", json={"image": image}).json()["mu"]
+    png = encode(digit_image(test_digits.images, 4))
+    image = data_url(png)
+    encoded = client.post("/api/models/full-16d/encode", files={"file": ("d.png", png)}).json()["mu"]
     body = client.post(
         "/api/models/full-16d/interpolate",
         json={"start": {"image": image}, "end": {"z": [0.0] * 16}, "steps": 3, "method": "slerp"},
     ).json()
     assert body["z"][0] == pytest.approx(encoded, abs=1e-5)
     assert len(body["map_xy"][0]) == 2
+
+
+def test_an_encoding_carries_its_ellipse_on_the_map_plane(client: TestClient, test_digits: Digits) -> None:
+    """The page draws the ellipse the server sends: sigma along each map axis, through the PCA plane."""
+    components = torch.tensor(
+        client.get("/api/models/full-16d/map?limit=1").json()["projection"]["components"]
+    )
+    upload = encode(digit_image(test_digits.images, 5))
+    body = client.post("/api/models/full-16d/encode", files={"file": ("d.png", upload)}).json()
+    sigma = torch.tensor(body["sigma"])
+    # Var(c . z) = sum_d c_d^2 sigma_d^2 for a unit row c of the plane and a diagonal q(z|x).
+    expected = [math.sqrt(float((row**2 * sigma**2).sum())) for row in components]
+    assert body["map_sigma"] == pytest.approx(expected, rel=1e-4)
+    flat = client.post("/api/models/full-2d/encode", files={"file": ("d.png", upload)}).json()
+    assert flat["map_sigma"] == pytest.approx(flat["sigma"], rel=1e-6)  # a 2-D map is the latent plane
+
+
+def test_interpolation_from_map_points_lifts_them_through_the_plane(client: TestClient) -> None:
+    projection = client.get("/api/models/full-16d/map?limit=1").json()["projection"]
+    mean, components = torch.tensor(projection["mean"]), torch.tensor(projection["components"])
+    body = client.post(
+        "/api/models/full-16d/interpolate",
+        json={"start": {"point": [0.5, -1.0]}, "end": {"index": 3}, "steps": 4},
+    ).json()
+    assert body["z"][0] == pytest.approx((mean + torch.tensor([0.5, -1.0]) @ components).tolist(), abs=1e-5)
+    assert body["map_xy"][0] == pytest.approx([0.5, -1.0], abs=1e-4)
 
 
 def test_slerp_keeps_the_norm_profile(client: TestClient) -> None:
@@ -237,4 +271,5 @@ def test_estimator_variances_show_the_reparametrization_trick_wins(client: TestC
     assert client.get("/api/models/full-2d/estimators?samples=1,10,100").json() == body  # cached
     for bad in ("0", "1,5000", "1.5", "a", "1,2,3,4,5,6,7"):
         response = client.get(f"/api/models/full-2d/estimators?samples={bad}")
-        assert response.status_code == 422 and response.json()["detail"].startswith("samples"), bad
+        detail = response.json()["detail"]
+        assert response.status_code == 422 and detail.startswith("query parameter 'samples"), bad

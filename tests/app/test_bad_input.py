@@ -89,7 +89,8 @@ def test_svg_data_url_is_415(client: TestClient) -> None:
     svg = data_url(
         b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "image/svg+xml"
     )
-    response = client.post(ENCODE, json={"image": svg})
+    body = {"start": {"image": svg}, "end": {"index": 0}}
+    response = client.post("/api/models/full-2d/interpolate", json=body)
     assert response.status_code == 415
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from PIL import Image
 
 from model.data import Digits
@@ -47,13 +48,16 @@ def test_unknown_indices_are_404(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("x=nan&y=0", "coordinate 0 is nan; coordinates must be finite"),
-        ("x=0&y=inf", "coordinate 1 is inf; coordinates must be finite"),
-        ("x=11&y=0", "coordinate 0 is 11.0; |coordinates| must be <= 10"),
+        ("x=nan&y=0", "query parameter 'x': Input should be a finite number"),
+        ("x=0&y=inf", "query parameter 'y': Input should be a finite number"),
+        ("x=0&y=-Infinity", "query parameter 'y': Input should be a finite number"),
+        ("x=1e400&y=0", "query parameter 'x': Input should be a finite number"),
+        ("x=11&y=0", "x, y: coordinate 0 is 11; |coordinates| must be <= 10"),
         ("x=1e308&y=0", "|coordinates| must be <= 10"),
         ("x=abc&y=0", "query parameter 'x': Input should be a valid number"),
-        ("z=1,2,3", "z has 3 values; this model's latent_dim is 2"),
-        ("z=1,two", "expected comma-separated numbers"),
+        ("z=1,2,3", "z: z has 3 values; this model's latent_dim is 2"),
+        ("z=1,two", "query parameter 'z.1': Input should be a valid number"),
+        ("z=1,nan", "query parameter 'z.1': Input should be a finite number"),
         ("x=1", "give x and y (map coordinates) or z"),
     ],
 )
@@ -68,7 +72,7 @@ def test_batch_decode_rejects_bad_points(client: TestClient) -> None:
     )
     nan_body = '{"points": [[NaN, 0]]}'
     headers = {"content-type": "application/json"}
-    assert "points[0]: coordinate 0 is nan" in _detail(
+    assert "field 'points.0.0': Input should be a finite number" in _detail(
         client.post(url, content=nan_body, headers=headers), 422
     )
     assert "at most 1024 items" in _detail(client.post(url, json={"points": [[0, 0]] * 1025}), 422)
@@ -92,7 +96,10 @@ def test_interpolate_rejects_steps_out_of_range(client: TestClient, steps: float
 def test_interpolate_needs_exactly_one_way_to_name_an_end(client: TestClient) -> None:
     body = {"start": {"index": 0, "z": [0, 0]}, "end": {}}
     detail = _detail(client.post("/api/models/full-2d/interpolate", json=body), 422)
-    assert detail == "start: give exactly one of index, z or image (got ['index', 'z'])"
+    assert detail == (
+        "field 'start': give exactly one of index, z, point or image (got ['index', 'z']); "
+        "field 'end': give exactly one of index, z, point or image (got none)"
+    )
 
 
 def test_upload_that_is_text_named_png_is_415(client: TestClient) -> None:
@@ -134,18 +141,26 @@ def test_body_over_5mb_is_413_with_and_without_content_length(client: TestClient
         for _ in range(6):
             yield b"x" * (1024 * 1024)
 
-    chunked = client.post(ENCODE, content=chunks(), headers={"content-type": "application/json"})
+    decode = "/api/models/full-2d/decode"  # a JSON body, read whole: the stream is cut at the limit
+    chunked = client.post(decode, content=chunks(), headers={"content-type": "application/json"})
     assert "over the limit" in _detail(chunked, 413)
 
 
 def test_bad_data_urls_are_422(client: TestClient) -> None:
-    assert "base64 data URL" in _detail(client.post(ENCODE, json={"image": "hello"}), 422)
-    assert "malformed" in _detail(client.post(ENCODE, json={"image": "data:image/png;base64,@@@"}), 422)
+    def interpolate_from(image: str) -> Response:
+        body = {"start": {"image": image}, "end": {"index": 0}}
+        return client.post("/api/models/full-2d/interpolate", json=body)
+
+    assert "start.image: image must be a base64 data URL" in _detail(interpolate_from("hello"), 422)
+    assert "malformed" in _detail(interpolate_from("data:image/png;base64,@@@"), 422)
     svg = data_url(b"<svg xmlns='http://www.w3.org/2000/svg'/>", "image/svg+xml")
-    assert _detail(client.post(ENCODE, json={"image": svg}), 415).startswith("unsupported image type")
-    assert "JSON body must be" in _detail(client.post(ENCODE, json={"picture": "x"}), 422)
+    assert _detail(interpolate_from(svg), 415).startswith("start.image: unsupported image type")
 
 
 def test_encode_without_a_file_field(client: TestClient) -> None:
-    assert "no 'file' field" in _detail(client.post(ENCODE, files={"other": ("a.png", b"x")}), 422)
-    assert "send multipart/form-data" in _detail(client.post(ENCODE, content=b"x"), 415)
+    assert (
+        _detail(client.post(ENCODE, files={"other": ("a.png", b"x")}), 422) == "field 'file': Field required"
+    )
+    assert _detail(client.post(ENCODE, content=b"x"), 422) == "field 'file': Field required"
+    png = {"image": "data:image/png;base64,iVBORw0KGgo="}
+    assert _detail(client.post(ENCODE, json=png), 422) == "field 'file': Field required"

@@ -9,12 +9,12 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from app import lab_state
 from app.main import create_app
-from app.routes import lab
 from app.settings import Settings
 from model.data import Digits
+from model.evaluation import EVALUATION_FILE, Evaluation, cached_evaluation
 from model.home import classifier_folder, data_root, models_root
-from model.report import EVALUATION_FILE, Evaluation, cached_evaluation
 from model.zoo import QUICK_EPOCHS
 from tests.app.conftest import TEST_HOSTS
 from tests.conftest import TEST_EVALUATION
@@ -27,7 +27,7 @@ def test_evaluation_is_computed_once_then_served_from_beside_the_model(
     assert not_yet.status_code == 204 and not_yet.content == b""
     body = client.get("/api/models/recon-2d/evaluation").json()
     expected = {"elbo", "iwae", "kl_per_dim", "active_units", "fid_prior", "fid_reconstruction"}
-    assert expected | {"reconstruction_accuracy", "elbo_gap", "model"} <= body.keys()
+    assert expected | {"reconstruction_accuracy", "elbo_gap", "model_id"} <= body.keys()
     assert body["test_digits"] == TEST_EVALUATION.test_limit and body["iwae_k"] == TEST_EVALUATION.iwae_k
     assert body["iwae"] >= body["elbo"] - 0.5 and body["fid_data"] < body["fid_reconstruction"]
     assert (models_root(quick_zoo) / "recon-2d" / EVALUATION_FILE).is_file()
@@ -102,8 +102,8 @@ def test_decision_map_follows_a_requested_view_and_rejects_bad_ones(client: Test
     assert body["x"] == [-1.0, 0.0, 1.0] and body["y"] == [0.0, 1.0, 2.0]
     for query, start in (
         ("n=1", "query parameter 'n'"),
-        ("x_range=2,1", "x_range"),
-        ("y_range=0,99", "y_range"),
+        ("x_range=2,1", "query parameter 'x_range': expected two numbers 'low,high' with low < high"),
+        ("y_range=0,99", "y_range: coordinate 1 is 99; |coordinates| must be <= 10"),
     ):
         response = client.get(f"/api/models/full-2d/decision-map?{query}")
         assert response.status_code == 422 and response.json()["detail"].startswith(start), query
@@ -111,12 +111,12 @@ def test_decision_map_follows_a_requested_view_and_rejects_bad_ones(client: Test
 
 def test_sweep_traces_rate_against_distortion(client: TestClient) -> None:
     body = client.get("/api/sweep").json()
-    ids = [p["model"] for p in body["points"]]
+    ids = [p["model_id"] for p in body["points"]]
     assert ids == [
         "recon-2d", "beta-0p1-2d", "beta-0p5-2d", "full-2d", "beta-2-2d", "beta-4-2d", "beta-8-2d", "kl-2d"
     ]  # fmt: skip
     trained = [p for p in body["points"] if p["trained"]]
-    assert [p["model"] for p in trained] == ["recon-2d", "full-2d", "beta-4-2d", "kl-2d"]
+    assert [p["model_id"] for p in trained] == ["recon-2d", "full-2d", "beta-4-2d", "kl-2d"]
     assert [p["beta"] for p in trained] == [0.0, 1.0, 4.0, None]
     rates = [p["rate"] for p in trained]
     distortions = [p["distortion"] for p in trained]
@@ -140,7 +140,7 @@ def test_concurrent_evaluation_requests_share_one_computation(
         time.sleep(0.5)  # long enough for every request to arrive while it runs
         return cached_evaluation(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(lab, "cached_evaluation", slow_evaluation)
+    monkeypatch.setattr(lab_state, "cached_evaluation", slow_evaluation)
     settings = Settings(home=home, device="cpu", allowed_hosts=TEST_HOSTS, evaluation=TEST_EVALUATION)
     with TestClient(create_app(settings)) as client, ThreadPoolExecutor(4) as pool:
         responses = list(pool.map(lambda _: client.get("/api/models/full-16d/evaluation"), range(4)))

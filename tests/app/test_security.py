@@ -2,8 +2,6 @@
 
 from fastapi.testclient import TestClient
 
-from tests.app.images import data_url
-
 DECODE = "/api/models/full-2d/decode"
 BODY = {"points": [[0.0, 0.0]]}
 
@@ -18,7 +16,7 @@ def test_cross_origin_posts_are_refused(client: TestClient) -> None:
     assert client.post(DECODE, json=BODY, headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
     upload = client.post(
         "/api/models/full-2d/encode",
-        json={"image": data_url(b"x")},
+        files={"file": ("d.png", b"x")},
         headers={"Origin": "http://evil.example"},
     )
     assert upload.status_code == 403

@@ -15,8 +15,8 @@ from model.checkpoint import (
     load_history,
     load_info,
     load_latents,
+    load_network,
     load_training_state,
-    load_vae,
 )
 from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING
 
@@ -35,13 +35,13 @@ def test_folder_holds_exactly_the_documented_files(tiny_model: Path) -> None:
 
 
 def test_round_trip_restores_every_tensor_and_the_config(tiny_model: Path) -> None:
-    info, vae = load_vae(tiny_model)
+    info, network = load_network(tiny_model)
     saved = load_file(str(tiny_model / WEIGHTS_FILE))
-    state = vae.state_dict()
+    state = network.state_dict()
     assert saved.keys() == state.keys()
     for name, tensor in saved.items():
         assert torch.equal(tensor, state[name]), name
-    assert info.model == TINY_MODEL and info.training == TINY_TRAINING
+    assert info.model_config == TINY_MODEL and info.train_config == TINY_TRAINING
     assert info.model_id == "tiny-2d" and info.epochs_completed == 2
     assert info.data["train_size"] == 2_000 and len(info.data["train_sha256"]) == 16
     assert info.metrics["neg_elbo"] == pytest.approx(info.metrics["reconstruction_nll"] + info.metrics["kl"])
@@ -56,7 +56,7 @@ def test_truncated_weights_give_an_error_naming_the_file(tiny_model: Path, tmp_p
     weights = folder / WEIGHTS_FILE
     weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
     with pytest.raises(CheckpointError, match=rf"{folder}: model\.safetensors is truncated or corrupt"):
-        load_vae(folder)
+        load_network(folder)
 
 
 def test_corrupt_config_gives_an_error_naming_the_file(tiny_model: Path, tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_missing_weights_are_named(tiny_model: Path, tmp_path: Path) -> None:
     folder = _copy(tiny_model, tmp_path)
     (folder / WEIGHTS_FILE).unlink()
     with pytest.raises(CheckpointError, match=r"model\.safetensors is missing"):
-        load_vae(folder)
+        load_network(folder)
 
 
 def test_architecture_mismatch_is_a_clear_error(tiny_model: Path, tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_architecture_mismatch_is_a_clear_error(tiny_model: Path, tmp_path: Path
     with pytest.raises(
         CheckpointError, match=r"model\.safetensors does not match the architecture in config\.json"
     ):
-        load_vae(folder)
+        load_network(folder)
 
 
 def test_newer_format_is_refused(tiny_model: Path, tmp_path: Path) -> None:

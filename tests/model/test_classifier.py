@@ -12,25 +12,26 @@ from model.home import classifier_folder
 def test_default_classifier_reaches_99_percent_on_the_test_set(
     tmp_path: Path, train_digits: Digits, test_digits: Digits
 ) -> None:
-    # The judge behind FID-MNIST and reconstruction accuracy: trained exactly as the zoo trains it.
+    # The classifier behind FID-MNIST and reconstruction accuracy: trained exactly as the zoo trains it.
     info = train_classifier(
         tmp_path / "classifier", ClassifierConfig(device="cpu"), train_digits, test_digits, progress=False
     )
     assert info.test_accuracy >= 0.99
-    _, classifier = load_classifier(tmp_path / "classifier")
+    classifier = load_classifier(tmp_path / "classifier").network
     assert accuracy(classifier, test_digits.pixels(), test_digits.labels) == pytest.approx(info.test_accuracy)
 
 
 def test_classifier_folder_round_trips_and_classifies_test_digits(
     quick_zoo: Path, test_digits: Digits
 ) -> None:
-    info, classifier = load_classifier(classifier_folder(quick_zoo))
+    loaded = load_classifier(classifier_folder(quick_zoo))
+    info, classifier = loaded.info, loaded.network
     digits = test_digits.head(1000)
     labels, confidence = classify(classifier, digits.pixels())
     assert float((labels == digits.labels).float().mean()) > 0.93
     assert bool(((confidence > 0.1) & (confidence <= 1)).all())
     assert classifier.features(digits.pixels()[:3]).shape == (3, 128)
-    assert info.fingerprint == load_classifier(classifier_folder(quick_zoo))[0].fingerprint
+    assert info.fingerprint == load_classifier(classifier_folder(quick_zoo)).info.fingerprint
 
 
 def test_a_damaged_classifier_folder_raises_a_checkpoint_error(quick_zoo: Path, tmp_path: Path) -> None:
@@ -42,12 +43,12 @@ def test_a_damaged_classifier_folder_raises_a_checkpoint_error(quick_zoo: Path, 
     with pytest.raises(CheckpointError, match="cannot be loaded"):
         load_classifier(folder)
     (folder / "config.json").write_text('{"kind": "vae"}')
-    with pytest.raises(CheckpointError, match="does not describe a digit classifier"):
+    with pytest.raises(CheckpointError, match="does not describe a classifier"):
         load_classifier(folder)
 
 
 def test_classify_accepts_images_or_flat_pixels(quick_zoo: Path, test_digits: Digits) -> None:
-    _, classifier = load_classifier(classifier_folder(quick_zoo))
+    classifier = load_classifier(classifier_folder(quick_zoo)).network
     pixels = test_digits.head(8).pixels()
     flat, _ = classify(classifier, pixels)
     square, _ = classify(classifier, pixels.reshape(8, 28, 28))

@@ -8,8 +8,8 @@ import pytest
 
 from model.cli import EXIT_NO_DATA, EXIT_USAGE, main
 from model.data import SourceFailed
+from model.evaluation import EVALUATION_FILE, FIGURE_ROWS
 from model.home import classifier_folder, models_root
-from model.report import EVALUATION_FILE
 
 EVAL_QUICKLY = ["--samples", "2", "--iwae-k", "5", "--test-limit", "500", "--device", "cpu"]
 
@@ -27,7 +27,7 @@ def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.Captu
     folder = models_root(tiny_home) / "tiny-2d"
     assert main(["--home", str(tiny_home), "eval", str(folder), "--json", *EVAL_QUICKLY]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["model"] == "tiny-2d" and report["test_digits"] == 500 and report["iwae_k"] == 5
+    assert report["model_id"] == "tiny-2d" and report["test_digits"] == 500 and report["iwae_k"] == 5
     assert report["elbo"] == pytest.approx(report["reconstruction_log_likelihood"] - report["kl"])
     assert len(report["kl_per_dim"]) == 2 and sum(report["kl_per_dim"]) == pytest.approx(report["kl"])
     assert 0 <= report["active_units"] <= 2 and report["iwae"] >= report["elbo"] - 0.5
@@ -42,8 +42,11 @@ def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.Captu
 def test_eval_table_by_model_id(tiny_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tiny_home), "eval", "tiny-2d", *EVAL_QUICKLY]) == 0
     out = capsys.readouterr().out
-    assert "Tiny 2-D (tiny-2d)" in out and "ELBO (nats/digit)" in out and "active units" in out
-    assert "log p(x) >= IWAE, k=5" in out and "FID-MNIST, prior samples" in out
+    assert "Tiny 2-D (tiny-2d)" in out and "log p(x) ≥ IWAE bound, k = 5" in out
+    labels = [line.split("  ")[1] for line in out.splitlines()[1:]]  # "  label<padding>  value"
+    assert [label for label in labels if label != "mean-image baseline NLL"] == [
+        row.label.format(iwae_k=5) for row in FIGURE_ROWS
+    ]
 
 
 def test_train_zoo_names_only_known_zoos(capsys: pytest.CaptureFixture[str]) -> None:

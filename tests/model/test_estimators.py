@@ -3,16 +3,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.checkpoint import load_vae
+from model.checkpoint import load_network
 from model.data import Digits
 from model.estimators import compare_estimators
 
 
 @pytest.fixture(scope="module")
 def comparison(tiny_model: Path, test_digits: Digits) -> dict:  # type: ignore[type-arg]
-    _, vae = load_vae(tiny_model)
+    _, network = load_network(tiny_model)
     x = test_digits.head(4).pixels()
-    return compare_estimators(vae, x, sample_counts=(1, 10, 100), repetitions=200, seed=0)
+    return compare_estimators(network, x, sample_counts=(1, 10, 100), repetitions=200, seed=0)
 
 
 def test_both_estimators_are_unbiased(comparison: dict) -> None:  # type: ignore[type-arg]
@@ -37,9 +37,9 @@ def test_variance_falls_as_one_over_s(comparison: dict) -> None:  # type: ignore
 
 
 def test_bad_sample_counts_are_refused(tiny_model: Path) -> None:
-    _, vae = load_vae(tiny_model)
+    _, network = load_network(tiny_model)
     with pytest.raises(ValueError, match="between 1 and 1000"):
-        compare_estimators(vae, torch.zeros(1, 784), sample_counts=(0, 5000))
+        compare_estimators(network, torch.zeros(1, 784), sample_counts=(0, 5000))
 
 
 def test_a_collapsed_posterior_variance_keeps_every_estimate_finite(
@@ -47,16 +47,16 @@ def test_a_collapsed_posterior_variance_keeps_every_estimate_finite(
 ) -> None:
     """A reconstruction-only model drives logvar to -125, where sigma^2 underflows to 0 in float32 and
     (z - mu)^2 / sigma^2 would be 0 / 0: log q is computed from eps instead."""
-    from model.evaluation import importance_weighted_log_likelihood
+    from model.metrics import importance_weighted_log_likelihood
 
-    _, vae = load_vae(tiny_model)
+    _, network = load_network(tiny_model)
     with torch.no_grad():
-        vae.posterior_head.bias[vae.latent_dim :] -= 150.0  # the logvar half of the head
+        network.posterior_head.bias[network.latent_dim :] -= 150.0  # the logvar half of the head
     x = test_digits.head(4).pixels()
     with torch.no_grad():
-        assert float(vae.encode(x).logvar.max()) < -104  # exp(logvar) is 0 in float32
-    assert torch.isfinite(torch.tensor(importance_weighted_log_likelihood(vae, x, k=10)))
-    result = compare_estimators(vae, x, sample_counts=(1, 10), repetitions=5, seed=0)
+        assert float(network.encode(x).logvar.max()) < -104  # exp(logvar) is 0 in float32
+    assert torch.isfinite(torch.tensor(importance_weighted_log_likelihood(network, x, k=10)))
+    result = compare_estimators(network, x, sample_counts=(1, 10), repetitions=5, seed=0)
     for name in ("reparam", "score"):
         assert all(torch.isfinite(stats.mean).all() for stats in result[name]), name
         assert all(stats.variance == stats.variance for stats in result[name]), name
@@ -76,13 +76,13 @@ def test_the_encoder_gradient_is_the_chain_rule_of_the_latent_one(
 ) -> None:
     """With S large, the reparametrised encoder gradient equals autograd's gradient of the ELBO estimate
     on the same draws: here checked against a direct backward pass with one shared eps."""
-    _, vae = load_vae(tiny_model)
+    _, network = load_network(tiny_model)
     x = test_digits.head(3).pixels()
-    result = compare_estimators(vae, x, sample_counts=(1000,), repetitions=2, seed=3)["reparam"][0]
-    posterior = vae.encode(x)
+    result = compare_estimators(network, x, sample_counts=(1000,), repetitions=2, seed=3)["reparam"][0]
+    posterior = network.encode(x)
     eps = torch.randn((4000, *posterior.mu.shape), generator=torch.Generator().manual_seed(7))
     z = posterior.mu + posterior.sigma * eps
-    logits = vae.decode(z)
+    logits = network.decode(z)
     from model.objectives import bernoulli_log_likelihood
     from model.vae import prior_log_prob
 
@@ -91,6 +91,6 @@ def test_the_encoder_gradient_is_the_chain_rule_of_the_latent_one(
         + prior_log_prob(z)
         - posterior.log_prob_of_noise(eps)
     )
-    parameters = [*vae.encoder.parameters(), *vae.posterior_head.parameters()]
+    parameters = [*network.encoder.parameters(), *network.posterior_head.parameters()]
     direct = torch.cat([g.flatten() for g in torch.autograd.grad(elbo.mean(0).sum(), parameters)])
     assert torch.nn.functional.cosine_similarity(direct, result.encoder_mean, dim=0) > 0.99

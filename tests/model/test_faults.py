@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from model import checkpoint
-from model.checkpoint import WEIGHTS_FILE, load_info, load_vae
+from model.checkpoint import WEIGHTS_FILE, load_info, load_network
 from model.cli import EXIT_WRITE_FAILED, main
 from model.data import Digits
 from model.home import models_root
@@ -102,7 +102,7 @@ def test_sigkill_at_a_random_moment_then_resume(atlas_home: Path, mnist_root: Pa
 
     survived = load_info(folder).epochs_completed
     assert 1 <= survived <= 12
-    load_vae(folder)  # whatever survived is whole
+    load_network(folder)  # whatever survived is whole
     finished = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert load_info(folder).epochs_completed == 12

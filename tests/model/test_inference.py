@@ -81,10 +81,10 @@ def test_interpolation_rejects_bad_arguments(steps: int, method: str, message: s
 def test_importance_weighted_bound_lies_above_the_elbo_and_rises_with_k(
     loaded: LoadedModel, test_digits: Digits
 ) -> None:
-    from model.evaluation import evaluate, importance_weighted_log_likelihood
+    from model.metrics import elbo_metrics, importance_weighted_log_likelihood
 
     x = test_digits.head(1000).pixels()
-    elbo = -evaluate(loaded.vae, x, samples=50).neg_elbo
-    bounds = [importance_weighted_log_likelihood(loaded.vae, x, k=k, seed=1) for k in (1, 10, 100)]
+    elbo = -elbo_metrics(loaded.network, x, samples=50).neg_elbo
+    bounds = [importance_weighted_log_likelihood(loaded.network, x, k=k, seed=1) for k in (1, 10, 100)]
     assert bounds[0] == pytest.approx(elbo, abs=2.0)  # k = 1 is a one-sample ELBO estimate
     assert elbo < bounds[1] < bounds[2], (elbo, bounds)

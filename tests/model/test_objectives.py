@@ -47,19 +47,19 @@ def test_gradients_reach_mu_and_logvar_through_the_reparametrization() -> None:
     assert torch.allclose(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * eps)
 
 
-def _gradients(vae: VAE, loss: torch.Tensor) -> dict[str, torch.Tensor]:
-    vae.zero_grad(set_to_none=False)
+def _gradients(network: VAE, loss: torch.Tensor) -> dict[str, torch.Tensor]:
+    network.zero_grad(set_to_none=False)
     loss.backward()
-    return {name: p.grad.clone() for name, p in vae.named_parameters() if p.grad is not None}
+    return {name: p.grad.clone() for name, p in network.named_parameters() if p.grad is not None}
 
 
 def _reference_terms(
-    vae: VAE, x: torch.Tensor, seed: int, detach_z: bool
+    network: VAE, x: torch.Tensor, seed: int, detach_z: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    posterior = vae.encode(x)
+    posterior = network.encode(x)
     z = posterior.sample(torch.Generator().manual_seed(seed))
     z = z.detach() if detach_z else z
-    return bernoulli_log_likelihood(vae.decode(z), x).mean(), posterior.kl().mean()
+    return bernoulli_log_likelihood(network.decode(z), x).mean(), posterior.kl().mean()
 
 
 @pytest.mark.parametrize(
@@ -74,11 +74,11 @@ def test_each_loss_mode_uses_exactly_its_terms(
     config: TrainConfig, reconstruction_weight: float, kl_weight: float
 ) -> None:
     torch.manual_seed(0)
-    vae = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
+    network = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
     x = torch.rand(8, 784)
-    got = _gradients(vae, objective(vae, x, config, torch.Generator().manual_seed(5)).loss.mean())
-    reconstruction, kl = _reference_terms(vae, x, seed=5, detach_z=False)
-    expected = _gradients(vae, kl_weight * kl - reconstruction_weight * reconstruction)
+    got = _gradients(network, objective(network, x, config, torch.Generator().manual_seed(5)).loss.mean())
+    reconstruction, kl = _reference_terms(network, x, seed=5, detach_z=False)
+    expected = _gradients(network, kl_weight * kl - reconstruction_weight * reconstruction)
     assert got.keys() == expected.keys()
     for name in got:
         assert torch.allclose(got[name], expected[name], atol=1e-6), name
@@ -86,14 +86,14 @@ def test_each_loss_mode_uses_exactly_its_terms(
 
 def test_kl_mode_shapes_the_encoder_by_kl_alone() -> None:
     torch.manual_seed(0)
-    vae = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
+    network = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
     x = torch.rand(8, 784)
     got = _gradients(
-        vae, objective(vae, x, TrainConfig(loss="kl"), torch.Generator().manual_seed(5)).loss.mean()
+        network, objective(network, x, TrainConfig(loss="kl"), torch.Generator().manual_seed(5)).loss.mean()
     )
-    reconstruction, kl = _reference_terms(vae, x, seed=5, detach_z=True)
-    kl_only = _gradients(vae, kl)
-    decoder_fit = _gradients(vae, -reconstruction)
+    reconstruction, kl = _reference_terms(network, x, seed=5, detach_z=True)
+    kl_only = _gradients(network, kl)
+    decoder_fit = _gradients(network, -reconstruction)
     for name, grad in got.items():
         expected = decoder_fit[name] if name.startswith("decoder") else kl_only[name]
         assert torch.allclose(grad, expected, atol=1e-6), name

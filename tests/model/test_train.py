@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 from model import checkpoint
 from model.checkpoint import WEIGHTS_FILE, load_history, load_info
 from model.data import Digits
-from model.evaluation import evaluate
+from model.metrics import elbo_metrics
 from model.train import train
 from model.vae import VAE
 from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING, train_tiny
@@ -16,7 +16,7 @@ from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING, train_tiny
 
 def test_two_epochs_on_a_fixed_slice_lower_the_test_loss(tiny_model: Path, test_digits: Digits) -> None:
     torch.manual_seed(TINY_TRAINING.seed)
-    untrained = evaluate(VAE(TINY_MODEL), test_digits.head(TINY_TEST).pixels()).neg_elbo
+    untrained = elbo_metrics(VAE(TINY_MODEL), test_digits.head(TINY_TEST).pixels()).neg_elbo
     history = load_history(tiny_model)
     after_one, after_two = history[0]["test_neg_elbo"], history[1]["test_neg_elbo"]
     assert after_two < after_one < untrained - 200, (untrained, after_one, after_two)

@@ -16,6 +16,8 @@ def test_the_beta_zoo_trains_each_beta_like_full_2d() -> None:
     assert set(entries) == set(sweep_ids())
     for beta in (0.1, 0.5, 2.0, 4.0, 8.0):
         entry = entries[sweep_model_id(beta)]
-        assert entry.model == full.model
-        assert entry.training.loss == "beta" and entry.training.kl_weight == beta
-        assert entry.training.epochs == full.training.epochs and isinstance(entry.training, TrainConfig)
+        assert entry.model_config == full.model_config
+        assert entry.train_config.loss == "beta" and entry.train_config.kl_weight == beta
+        assert entry.train_config.epochs == full.train_config.epochs and isinstance(
+            entry.train_config, TrainConfig
+        )

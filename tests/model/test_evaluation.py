@@ -1,55 +1,53 @@
 """The lab's evaluation: FID-MNIST, reconstruction accuracy, IWAE beside the ELBO, and its cache."""
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from model import report
-from model.checkpoint import load_vae
-from model.classifier import ClassifierInfo, DigitClassifier, load_classifier
+from model import evaluation
+from model.checkpoint import load_network
+from model.classifier import Classifier, LoadedClassifier, load_classifier
 from model.data import Digits
+from model.evaluation import EVALUATION_FILE, EvaluationSettings, cached_evaluation, evaluate_model
 from model.frechet import GaussianStats, frechet_distance
 from model.home import classifier_folder, models_root
-from model.report import EVALUATION_FILE, cached_evaluation, evaluate_model
 
 SLICE = 1000
 
 
 @pytest.fixture(scope="module")
-def judge(quick_zoo: Path) -> tuple[ClassifierInfo, DigitClassifier]:
+def classifier(quick_zoo: Path) -> LoadedClassifier:
     return load_classifier(classifier_folder(quick_zoo))
 
 
-def _features(classifier: DigitClassifier, x: torch.Tensor) -> GaussianStats:
+def _features(classifier: Classifier, x: torch.Tensor) -> GaussianStats:
     with torch.inference_mode():
         return GaussianStats.of(classifier.features(x))
 
 
 def test_fid_of_real_digits_is_far_below_that_of_kl_only_samples(
-    quick_zoo: Path, judge: tuple[ClassifierInfo, DigitClassifier], train_digits: Digits, test_digits: Digits
+    quick_zoo: Path, classifier: LoadedClassifier, train_digits: Digits, test_digits: Digits
 ) -> None:
-    _, classifier = judge
-    real = _features(classifier, test_digits.head(SLICE).pixels())
-    train = _features(classifier, train_digits.head(SLICE).pixels())
-    _, kl_only = load_vae(models_root(quick_zoo) / "kl-2d")
+    real = _features(classifier.network, test_digits.head(SLICE).pixels())
+    train = _features(classifier.network, train_digits.head(SLICE).pixels())
+    _, kl_only = load_network(models_root(quick_zoo) / "kl-2d")
     with torch.inference_mode():
         _, samples = kl_only.sample(SLICE, torch.Generator().manual_seed(0))
-    prior = _features(classifier, samples)
+    prior = _features(classifier.network, samples)
     assert frechet_distance(real, train) < 0.1 * frechet_distance(real, prior)
 
 
 def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
-    quick_zoo: Path, judge: tuple[ClassifierInfo, DigitClassifier], train_digits: Digits, test_digits: Digits
+    quick_zoo: Path, classifier: LoadedClassifier, train_digits: Digits, test_digits: Digits
 ) -> None:
-    info, classifier = judge
     results = {}
+    settings = EvaluationSettings(iwae_k=50, samples=2, test_limit=500)
     for model_id in ("full-2d", "kl-2d"):
-        _, vae = load_vae(models_root(quick_zoo) / model_id)
-        results[model_id] = evaluate_model(
-            vae, classifier, info, test_digits.head(500), train_digits, iwae_k=50, samples=2
-        )
+        _, network = load_network(models_root(quick_zoo) / model_id)
+        results[model_id] = evaluate_model(network, classifier, test_digits, train_digits, settings)
     full, kl_only = results["full-2d"], results["kl-2d"]
     for result in (full, kl_only):
         assert result.iwae >= result.elbo - 0.5  # the IWAE bound is at least the ELBO (up to noise)
@@ -65,32 +63,30 @@ def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
 def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
     quick_zoo: Path,
     tmp_path: Path,
-    judge: tuple[ClassifierInfo, DigitClassifier],
+    classifier: LoadedClassifier,
     train_digits: Digits,
     test_digits: Digits,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    info, classifier = judge
     folder = tmp_path / "full-2d"
     folder.mkdir()
     for file in (models_root(quick_zoo) / "full-2d").iterdir():
         (folder / file.name).write_bytes(file.read_bytes())
-    _, vae = load_vae(folder)
-    digits = test_digits.head(200)
-    first = cached_evaluation(folder, vae, classifier, info, digits, train_digits, iwae_k=10, samples=1)
+    _, network = load_network(folder)
+    settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200)
+    first = cached_evaluation(folder, network, classifier, test_digits, train_digits, settings)
     assert (folder / EVALUATION_FILE).is_file()
     assert not list(folder.glob(".*.tmp"))  # written through a temp file, then renamed
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("recomputed a cached evaluation")
 
-    monkeypatch.setattr(report, "evaluate_model", refuse)
-    assert (
-        cached_evaluation(folder, vae, classifier, info, digits, train_digits, iwae_k=10, samples=1) == first
-    )
+    monkeypatch.setattr(evaluation, "evaluate_model", refuse)
+    assert cached_evaluation(folder, network, classifier, test_digits, train_digits, settings) == first
     with pytest.raises(AssertionError, match="recomputed"):  # another k is another evaluation
-        cached_evaluation(folder, vae, classifier, info, digits, train_digits, iwae_k=20, samples=1)
+        other_k = replace(settings, iwae_k=20)
+        cached_evaluation(folder, network, classifier, test_digits, train_digits, other_k)
     (folder / EVALUATION_FILE).write_text("{truncated")
     with pytest.raises(AssertionError, match="recomputed"):  # a damaged cache is recomputed, not trusted
-        cached_evaluation(folder, vae, classifier, info, digits, train_digits, iwae_k=10, samples=1)
+        cached_evaluation(folder, network, classifier, test_digits, train_digits, settings)
     assert math.isfinite(first.fid_prior) and first.test_digits == 200

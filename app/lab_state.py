@@ -1,0 +1,125 @@
+"""The lab's state: the classifier behind the evaluation, how evaluations are computed, and what has been
+computed (evaluations, estimator variances), with the one computation per model that concurrent requests
+share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from app.registry import ModelRegistry
+from app.served_model import ServedModel
+from model.classifier import LoadedClassifier, is_trained, load_classifier
+from model.estimators import compare_estimators
+from model.evaluation import Evaluation, EvaluationSettings, cached_evaluation, evaluation_key, read_cached
+from model.home import classifier_folder
+from model.inference import CheckpointError
+
+log = logging.getLogger("latent_atlas")
+ESTIMATOR_DIGITS = 4  # the first test digits: a fixed batch, so results are comparable across models
+ESTIMATOR_REPETITIONS = 20  # independent S-sample estimates behind each variance
+
+Variances = dict[str, list[float]]  # reparam, score, reparam_encoder, score_encoder -> per S
+
+
+class NoClassifier(HTTPException):
+    """The lab's classifier-judged figures were asked for, and no classifier is trained: a 503 that says
+    how to get one."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            503, "no classifier is trained: run `latent-atlas train --zoo` (about 30 s), then restart"
+        )
+
+
+class LabState:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        classifier: LoadedClassifier | None,
+        settings: EvaluationSettings,
+        problem: str | None = None,
+    ) -> None:
+        self.registry = registry
+        self.classifier = classifier
+        self.problem = problem  # why the classifier could not be loaded
+        self.settings = settings
+        self.evaluations: dict[str, Evaluation] = {}
+        self._computing: dict[str, asyncio.Future[Evaluation]] = {}
+        self._estimators: dict[tuple[str, tuple[int, ...]], Variances] = {}
+
+    @classmethod
+    def load(cls, home: Path, registry: ModelRegistry, settings: EvaluationSettings) -> LabState:
+        """The lab over `registry`, with the home's classifier if one is trained."""
+        folder = classifier_folder(home)
+        if not is_trained(folder):
+            return cls(registry, None, settings)
+        try:
+            return cls(registry, load_classifier(folder, registry.device), settings)
+        except CheckpointError as error:
+            log.warning("no classifier: %s", error)
+            return cls(registry, None, settings, problem=str(error))
+
+    def require_classifier(self) -> LoadedClassifier:
+        if self.classifier is None:
+            raise NoClassifier
+        return self.classifier
+
+    def _read_cached(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation | None:
+        folder = served.loaded.folder
+        return read_cached(
+            folder, evaluation_key(folder, classifier, self.registry.data["test"], self.settings)
+        )
+
+    def _compute(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation:
+        data = self.registry.data
+        loaded = served.loaded
+        return cached_evaluation(
+            loaded.folder, loaded.network, classifier, data["test"], data["train"], self.settings
+        )
+
+    async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:
+        """The model's evaluation: remembered, else read from its evaluation.json, else (with `compute`)
+        computed off the event loop, one computation shared by every request that waits for it."""
+        model_id = served.model_id
+        known = self.evaluations.get(model_id)
+        if known is not None:
+            return known
+        classifier = self.require_classifier()
+        if not compute:
+            cached = await run_in_threadpool(self._read_cached, served, classifier)
+            if cached is not None:
+                self.evaluations[model_id] = cached
+            return cached
+        computation = self._computing.get(model_id)
+        if computation is None:
+            computation = asyncio.ensure_future(run_in_threadpool(self._compute, served, classifier))
+            self._computing[model_id] = computation
+        try:
+            # shield: a client that leaves does not cancel the work the others are waiting for
+            result = self.evaluations[model_id] = await asyncio.shield(computation)
+            return result
+        finally:
+            if computation.done() and self._computing.get(model_id) is computation:
+                del self._computing[model_id]  # done (or failed: the next request tries again)
+
+    def _measure(self, served: ServedModel, counts: tuple[int, ...]) -> Variances:
+        x = self.registry.data["test"].head(ESTIMATOR_DIGITS).pixels(served.loaded.device)
+        result = compare_estimators(served.loaded.network, x, counts, repetitions=ESTIMATOR_REPETITIONS)
+        variances = {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
+        for name in ("reparam", "score"):
+            variances[f"{name}_encoder"] = [stats.encoder_variance for stats in result[name]]
+        return variances
+
+    async def estimator_variances(self, served: ServedModel, counts: tuple[int, ...]) -> Variances:
+        """Variances of both gradient estimators at each sample count, measured once (seconds of work,
+        off the event loop so hover decoding keeps flowing meanwhile)."""
+        key = (served.model_id, counts)
+        known = self._estimators.get(key)
+        if known is None:
+            known = self._estimators[key] = await run_in_threadpool(self._measure, served, counts)
+        return known

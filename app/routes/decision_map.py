@@ -1,0 +1,54 @@
+"""/api/models/{id}/decision-map: which class the classifier reads in the decoded image over the map."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import torch
+from fastapi import APIRouter, Query
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import LabDep, ModelDep
+from app.params import Range, check_range
+from app.schemas import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE, DecisionMap
+from app.served_model import ServedModel
+from model.classifier import LoadedClassifier, classify
+
+router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)
+MAX_GRID = 64
+
+
+def _decision_map(
+    served: ServedModel, classifier: LoadedClassifier, x: torch.Tensor, y: torch.Tensor
+) -> DecisionMap:
+    loaded = served.loaded
+    decoded = loaded.decode(served.latent_map.grid_latents(x, y)).to(loaded.device)
+    labels, confidence = classify(classifier.network, decoded)
+    shape = (len(y), len(x))
+    return DecisionMap(
+        model_id=served.model_id,
+        x=x.tolist(),
+        y=y.tolist(),
+        label=labels.reshape(shape).tolist(),
+        confidence=confidence.reshape(shape).round(decimals=3).tolist(),
+    )
+
+
+@router.get("/{model_id}/decision-map", responses=NO_CLASSIFIER_RESPONSE)
+async def decision_map(
+    lab: LabDep,
+    served: ModelDep,
+    n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 40,
+    x_range: Annotated[
+        Range | None, Query(description="'low,high' (default: the test digits' extent)")
+    ] = None,
+    y_range: Annotated[Range | None, Query(description="'low,high'")] = None,
+) -> DecisionMap:
+    """Which digit the classifier reads in the decoded image at each point of an n x n grid over the map:
+    the regions of the latent space that decode to each digit."""
+    classifier = lab.require_classifier()
+    latent_map = served.latent_map
+    x_low, x_high = check_range(latent_map, x_range, "x_range") if x_range else latent_map.extent(0)
+    y_low, y_high = check_range(latent_map, y_range, "y_range") if y_range else latent_map.extent(1)
+    x, y = torch.linspace(x_low, x_high, n), torch.linspace(y_low, y_high, n)
+    return await run_in_threadpool(_decision_map, served, classifier, x, y)

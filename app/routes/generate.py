@@ -1,0 +1,63 @@
+"""What a model generates: the decoded manifold over the map, and decoded draws from the prior."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from app.deps import ModelDep
+from app.images import png_bytes
+from app.params import Range, check_range
+from app.routes.interpolate import decoded_points
+from app.schemas import ERROR_RESPONSES, DecodedPoints
+from model.data import IMAGE_SIZE
+from model.latent_map import cell_centres, gaussian_axis
+
+router = APIRouter(prefix="/api/models", tags=["generate"], responses=ERROR_RESPONSES)
+MAX_GRID = 40
+MAX_PRIOR_SAMPLES = 256
+PNG = "image/png"
+
+
+@router.get("/{model_id}/grid.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
+async def grid_png(
+    served: ModelDep,
+    n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 20,
+    spacing: Literal["gaussian", "linear"] = "gaussian",
+    extent: Annotated[
+        float, Query(gt=0, le=1000, description="with linear spacing: the grid spans +-extent")
+    ] = 3.0,
+    x_range: Annotated[
+        Range | None, Query(description="with linear spacing: 'low,high' (e.g. a zoomed view)")
+    ] = None,
+    y_range: Annotated[Range | None, Query(description="with linear spacing: 'low,high'")] = None,
+) -> Response:
+    """The decoded manifold: an n x n mosaic of 28x28 tiles over the map plane, y increasing upwards.
+    With linear spacing, tile centres sit at the centres of n equal cells of the range."""
+    latent_map = served.latent_map
+    if spacing == "gaussian":
+        x_axis = y_axis = gaussian_axis(n)
+    else:
+        x_low, x_high = check_range(
+            latent_map, x_range or [-extent, extent], "x_range" if x_range else "extent"
+        )
+        y_low, y_high = check_range(
+            latent_map, y_range or [-extent, extent], "y_range" if y_range else "extent"
+        )
+        x_axis, y_axis = cell_centres(x_low, x_high, n), cell_centres(y_low, y_high, n)
+    # The top row is the largest y, as on a plot.
+    tiles = served.loaded.decode(latent_map.grid_latents(x_axis, y_axis.flip(0)))
+    mosaic = tiles.reshape(n, n, IMAGE_SIZE, IMAGE_SIZE).permute(0, 2, 1, 3).reshape(n * IMAGE_SIZE, -1)
+    return Response(png_bytes(mosaic), media_type=PNG)
+
+
+@router.get("/{model_id}/samples")
+async def samples(
+    served: ModelDep,
+    n: Annotated[int, Query(ge=1, le=MAX_PRIOR_SAMPLES)] = 16,
+    seed: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    temperature: Annotated[float, Query(gt=0, le=5)] = 1.0,
+) -> DecodedPoints:
+    """Draws from the prior N(0, temperature^2 I), decoded: what the model generates."""
+    return decoded_points(served, *served.loaded.sample(n, seed=seed, temperature=temperature))

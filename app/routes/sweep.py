@@ -1,0 +1,34 @@
+"""/api/sweep: the beta sweep's rate-distortion curve, from reconstruction-only to KL-only."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import RegistryDep
+from app.schemas import Sweep, SweepPoint
+from model.zoo import BETA_SWEEP, sweep_ids
+
+router = APIRouter(prefix="/api", tags=["lab"])
+
+
+@router.get("/sweep")
+async def sweep(registry: RegistryDep) -> Sweep:
+    """The beta sweep's models from beta = 0 (recon-2d) to KL-only (kl-2d), each with its test rate
+    (KL) and distortion (reconstruction NLL); models not trained yet are listed with trained false."""
+    betas: list[float | None] = [*BETA_SWEEP, None]
+    points = []
+    for model_id, beta in zip(sweep_ids(), betas, strict=True):
+        served = registry.models.get(model_id)
+        info = served.loaded.info if served else None
+        metrics = info.metrics if info else {}
+        points.append(
+            SweepPoint(
+                model_id=model_id,
+                title=info.title if info else model_id,
+                beta=beta,
+                trained=served is not None,
+                rate=metrics.get("kl"),
+                distortion=metrics.get("reconstruction_nll"),
+            )
+        )
+    return Sweep(points=points, command="latent-atlas train --zoo beta")

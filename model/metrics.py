@@ -1,0 +1,115 @@
+"""Test-set metrics of a VAE, computed after every training epoch and by the evaluation: the ELBO and its
+parts, KL per dimension, active units, and the importance-weighted bound on log p(x)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import torch
+
+from model.objectives import bernoulli_log_likelihood, log_importance_weight
+from model.vae import VAE
+
+
+@contextmanager
+def evaluating(network: VAE) -> Iterator[VAE]:
+    """Eval mode for the duration, then back to whatever mode the network was in."""
+    was_training = network.training
+    network.eval()
+    try:
+        yield network
+    finally:
+        network.train(was_training)
+
+
+ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E_q[z_d]) > 0.01
+
+
+@dataclass(frozen=True)
+class ElboMetrics:
+    """Means over the evaluated digits, in nats per digit; neg_elbo = reconstruction_nll + kl."""
+
+    neg_elbo: float
+    reconstruction_nll: float
+    kl: float
+    kl_per_dim: list[float]
+    active_units: int
+    samples: int  # z draws per digit behind the reconstruction estimate
+
+    def as_dict(self) -> dict[str, float | int | list[float]]:
+        return asdict(self)
+
+
+@torch.inference_mode()
+def elbo_metrics(
+    network: VAE,
+    x: torch.Tensor,
+    *,
+    samples: int = 1,
+    seed: int = 0,
+    batch_size: int = 2000,
+) -> ElboMetrics:
+    """Estimate the ELBO on x: [N, 784] with `samples` reparametrised draws per digit (seeded, so the
+    same model and data always give the same numbers)."""
+    if samples < 1:
+        raise ValueError(f"samples must be >= 1, got {samples}")
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    reconstruction = torch.zeros((), dtype=torch.float64)
+    kl_per_dim = torch.zeros(network.latent_dim, dtype=torch.float64)
+    mus = []
+    with evaluating(network):
+        for batch in x.split(batch_size):
+            posterior = network.encode(batch)
+            for _ in range(samples):
+                z = posterior.sample(generator)
+                reconstruction += bernoulli_log_likelihood(network.decode(z), batch).sum().double().cpu()
+            kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
+            mus.append(posterior.mu.cpu())
+    n = x.shape[0]
+    reconstruction_nll = -reconstruction.item() / (n * samples)
+    kl_dims = (kl_per_dim / n).tolist()
+    kl = sum(kl_dims)
+    mu = torch.cat(mus)
+    active = int((mu.var(dim=0, correction=0) > ACTIVE_UNIT_THRESHOLD).sum()) if n > 1 else 0
+    return ElboMetrics(
+        neg_elbo=reconstruction_nll + kl,
+        reconstruction_nll=reconstruction_nll,
+        kl=kl,
+        kl_per_dim=kl_dims,
+        active_units=active,
+        samples=samples,
+    )
+
+
+@torch.inference_mode()
+def mean_image_baseline(train: torch.Tensor, test: torch.Tensor) -> float:
+    """Reconstruction NLL of a decoder that ignores z and outputs the training mean image: what a
+    model whose latent code carries no information can at best reach."""
+    p = train.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+    logits = torch.log(p) - torch.log1p(-p)
+    return float(-bernoulli_log_likelihood(logits.expand_as(test), test).mean())
+
+
+@torch.inference_mode()
+def importance_weighted_log_likelihood(
+    network: VAE, x: torch.Tensor, *, k: int = 500, seed: int = 0, batch_size: int = 100
+) -> float:
+    """Mean over x: [N, 784] of the k-sample importance-weighted bound (Burda et al., 2016),
+    log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1 and
+    rises with k towards log p(x); it is itself a lower bound, so its excess over the ELBO is only part of
+    the gap KL(q(z|x) || p(z|x)) (tutorial Eq. 10)."""
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    total = torch.zeros((), dtype=torch.float64)
+    with evaluating(network):
+        for batch in x.split(batch_size):
+            posterior = network.encode(batch)
+            eps = torch.randn((k, *posterior.mu.shape), generator=generator, device=x.device)
+            z = posterior.mu + posterior.sigma * eps
+            log_w = log_importance_weight(network, batch, z, posterior.log_prob_of_noise(eps))
+            total += (torch.logsumexp(log_w, dim=0) - math.log(k)).sum().double().cpu()
+    return total.item() / x.shape[0]
