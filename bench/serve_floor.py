@@ -2,8 +2,8 @@
 three stand-in apps that answer 200 bytes at the same path, each adding a layer of the real app:
 
   bare         FastAPI with one endpoint (the floor of FastAPI + uvicorn with this client on this machine)
-  middlewares  + the real app's Host check, browser security and body limit middlewares
-  deps         + its model dependency, query parsing and cache header
+  middlewares  + the real app's Host check, browser security and body limit middlewares (add_middlewares)
+  deps         + its model dependency, the route's declared query parameters and cache header
 
 Compare with `python bench/serve_latency.py --endpoints decode.png`, the real app.
 
@@ -19,17 +19,17 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Query, Response
+from pydantic import FiniteFloat
 from serve_latency import HOST, free_port, load, percentile, workloads
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app.images import MAX_BODY_BYTES
-from app.limits import BodySizeLimit
-from app.security import BrowserSecurity
-from app.settings import LOCAL_HOSTS
-from app.validation import query_number
+from app.deps import ModelDep
+from app.main import add_middlewares
+from app.params import Numbers
+from app.settings import Settings
 
 PATH = "/api/models/{model_id}/decode.png"
 BODY = b"x" * 200  # about the size of a decoded digit's PNG
@@ -46,9 +46,7 @@ def bare() -> FastAPI:
 
 
 def _with_middlewares(app: FastAPI) -> FastAPI:
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
-    app.add_middleware(BrowserSecurity)
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in LOCAL_HOSTS])
+    add_middlewares(app, Settings(home=Path()))  # the home is unused: nothing is loaded
     return app
 
 
@@ -56,19 +54,17 @@ def middlewares() -> FastAPI:
     return _with_middlewares(bare())
 
 
-async def get_model(request: Request, model_id: str) -> object:
-    models: dict[str, object] = request.app.state.models
-    return models[model_id]
-
-
 def deps() -> FastAPI:
     app = _with_middlewares(FastAPI())
-    app.state.models = {"full-2d": object()}
+    app.state.registry = SimpleNamespace(models={"full-2d": object()})  # what get_model reads
 
     @app.get(PATH)
-    async def decode_png(served: Annotated[object, Depends(get_model)], request: Request) -> Response:
-        query = request.query_params  # parsed as the real route parses it; the values go unused here
-        _ = query_number(query, "x"), query_number(query, "y"), query.get("z")
+    async def decode_png(
+        served: ModelDep,
+        x: Annotated[FiniteFloat | None, Query()] = None,
+        y: Annotated[FiniteFloat | None, Query()] = None,
+        z: Annotated[Numbers | None, Query()] = None,
+    ) -> Response:
         return Response(BODY, media_type="image/png", headers={"Cache-Control": "public, max-age=3600"})
 
     return app

@@ -122,9 +122,7 @@ def train_classifier(
     x_train, y_train = train_digits.pixels(device), train_digits.labels.to(device)
     x_test, y_test = test_digits.pixels(device), test_digits.labels
     history = []
-    bar = tqdm(
-        total=steps, desc="digit classifier", unit="batch", disable=not progress or not sys.stderr.isatty()
-    )
+    bar = tqdm(total=steps, desc="classifier", unit="batch", disable=not progress or not sys.stderr.isatty())
     with bar:
         for epoch in range(1, config.epochs + 1):
             began = time.perf_counter()
@@ -150,7 +148,7 @@ def train_classifier(
             history.append(record)
             if bar.disable and progress:
                 sys.stderr.write(
-                    f"digit classifier: epoch {epoch}/{config.epochs} loss {record['train_loss']:.4f} "
+                    f"classifier: epoch {epoch}/{config.epochs} loss {record['train_loss']:.4f} "
                     f"test accuracy {record['test_accuracy']:.4f}\n"
                 )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import FiniteFloat
 
 from app.deps import ModelDep
-from app.images import png_bytes, png_data_urls
+from app.images import png_data_urls
 from app.params import Numbers, check_latent, check_point, invalid
 from app.schemas import ERROR_RESPONSES, DecodeRequest, Images
 
@@ -23,9 +23,7 @@ async def decode_png(
     y: Annotated[FiniteFloat | None, Query(description="map y (give x too)")] = None,
     z: Annotated[
         Numbers | None,
-        Query(
-            description="instead of x and y: the full latent vector, comma-separated", examples=["0.5,-1.25"]
-        ),
+        Query(description="instead of x and y: the full latent vector, z=0.5,-1.25 (or z repeated)"),
     ] = None,
 ) -> Response:
     """The decoder's mean image at map point (x, y), or at the full latent vector z. One request per mouse
@@ -36,8 +34,8 @@ async def decode_png(
         point = check_point(served.latent_map, [x, y], "x, y")
     else:
         raise invalid("query", "give x and y (map coordinates) or z (a comma-separated latent vector)")
-    image = await served.decoder(point)
-    return Response(png_bytes(image), media_type=PNG, headers={"Cache-Control": "public, max-age=3600"})
+    png = await served.png_decoder(point)
+    return Response(png, media_type=PNG, headers={"Cache-Control": "public, max-age=3600"})
 
 
 @router.post("/{model_id}/decode")

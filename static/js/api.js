@@ -34,8 +34,8 @@ export async function getMap(model, limit = 10000) {
 }
 
 // The decoded image at map point (x, y), as an object URL (the caller revokes it).
-export async function decodeAt(model, x, y, signal) {
-  const response = await call(`${base(model)}/decode.png?x=${x.toFixed(4)}&y=${y.toFixed(4)}`, { signal });
+export async function decodeAt(model, x, y) {
+  const response = await call(`${base(model)}/decode.png?x=${x.toFixed(4)}&y=${y.toFixed(4)}`);
   return URL.createObjectURL(await response.blob());
 }
 
@@ -43,19 +43,17 @@ export async function decodePoints(model, points) {
   return (await call(`${base(model)}/decode`, json({ points }))).json();
 }
 
-export async function encodeDataUrl(model, dataUrl) {
-  return (await call(`${base(model)}/encode`, json({ image: dataUrl }))).json();
-}
-
-export async function encodeFile(model, file) {
+// An image file or blob (a drawing) -> its encoding: q(z|x), its map point and ellipse, reconstruction,
+// nearest test digits.
+export async function encodeImage(model, image) {
   const form = new FormData();
-  form.append("file", file);
+  form.append("file", image, image.name ?? "drawing.png");
   return (await call(`${base(model)}/encode`, { method: "POST", body: form })).json();
 }
 
-export async function interpolate(model, start, end, steps, method, signal) {
-  const options = { ...json({ start, end, steps, method }), signal };
-  return (await call(`${base(model)}/interpolate`, options)).json();
+// Each end is { index }, { z }, { point: [x, y] } (a map point) or { image } (a data URL).
+export async function interpolate(model, start, end, steps, method) {
+  return (await call(`${base(model)}/interpolate`, json({ start, end, steps, method }))).json();
 }
 
 export async function samples(model, n = 16, seed = 0, temperature = 1.0) {

@@ -1,14 +1,13 @@
 // The compare page: reconstruction-only, KL-only and full-ELBO latent maps, linked, at the same scale.
 import * as api from "./api.js";
 import {
-  PLOT_CONFIG, cursorToData, drawingsTrace, ellipseShapes, highlightTrace, mapLayout, mapTraces, restyleUpdate,
-  robustRange,
-} from "./plots.js";
+  DRAWINGS_TRACE, HIGHLIGHT_TRACE, PLOT_CONFIG, drawingOf, drawingsTrace, ellipseShapes, highlightTrace, isClassTrace,
+  mapLayout, mapTraces, restyleUpdate, robustRange, traceIndex,
+} from "./map-traces.js";
+import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad } from "./drawpad.js";
-import { digitImage, guarded, latestOnly } from "./ui.js";
+import { digitImage, guarded } from "./ui.js";
 
-const HIGHLIGHT_TRACE = 10;
-const DRAWINGS_TRACE = 11;
 const FIGURE_DIGITS = 8;
 const $ = (id) => document.getElementById(id);
 const graphs = Object.fromEntries([...document.querySelectorAll(".compare-map")].map((el) => [el.dataset.model, el]));
@@ -36,42 +35,32 @@ function applyScale() {
 function highlight(index) {
   for (const m of models) {
     const point = index === null ? null : { x: maps[m].x[index], y: maps[m].y[index] };
-    Plotly.restyle(graphs[m], restyleUpdate(highlightTrace(point)), [HIGHLIGHT_TRACE]);
+    Plotly.restyle(graphs[m], restyleUpdate(highlightTrace(point)), [traceIndex(graphs[m], HIGHLIGHT_TRACE)]);
   }
 }
 
-function wireHoverDecoding(model) {
+function wireMap(model) {
   const graph = graphs[model];
-  let url = null;
-  const decode = latestOnly((p) =>
-    guarded(async () => {
-      const next = await api.decodeAt(model, p.x, p.y);
-      if (url) URL.revokeObjectURL(url);
-      url = next;
-      $(`hover-${model}`).src = next;
-      $(`coords-${model}`).textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}`;
-    }),
-  );
   const limit = maps[model].coordinate_limit;
-  graph.addEventListener("mousemove", (event) => {
-    const p = cursorToData(graph, event);
-    if (p && Math.abs(p.x) <= limit && Math.abs(p.y) <= limit) decode(p);
+  const decode = wireHoverDecoding(graph, {
+    image: $(`hover-${model}`),
+    coords: $(`coords-${model}`),
+    current: () => ({ model, limit }),
   });
   decode({ x: 0, y: 0 });
   graph.on("plotly_hover", (event) => {
-    const point = event.points.find((p) => p.curveNumber < HIGHLIGHT_TRACE);
+    const point = event.points.find((p) => isClassTrace(p.data));
     if (point) highlight(point.customdata);
   });
   graph.on("plotly_unhover", () => highlight(null));
 }
 
-async function encodeEverywhere(dataUrl) {
-  const results = await Promise.all(models.map((m) => api.encodeDataUrl(m, dataUrl)));
+async function encodeEverywhere(image) {
+  const results = await Promise.all(models.map((m) => api.encodeImage(m, image)));
   results.forEach((result, i) => {
     const m = models[i];
-    const [x, y] = result.map_xy;
-    drawings[m].push({ number: drawings[m].length + 1, x, y, sigmaX: result.sigma[0], sigmaY: result.sigma[1] });
-    Plotly.restyle(graphs[m], restyleUpdate(drawingsTrace(drawings[m])), [DRAWINGS_TRACE]);
+    drawings[m].push(drawingOf(result, drawings[m].length + 1));
+    Plotly.restyle(graphs[m], restyleUpdate(drawingsTrace(drawings[m])), [traceIndex(graphs[m], DRAWINGS_TRACE)]);
     Plotly.relayout(graphs[m], { shapes: ellipseShapes(drawings[m]) });
   });
 }
@@ -130,7 +119,7 @@ window.addEventListener("load", () =>
         ),
       ),
     );
-    models.forEach(wireHoverDecoding);
+    models.forEach(wireMap);
     $("same-scale").addEventListener("change", () => guarded(applyScale));
     const labels = maps[models[0]].label;
     $("from-index").value = labels.indexOf(2);
@@ -138,7 +127,7 @@ window.addEventListener("load", () =>
     createDrawPad($("pad"), {
       brushInput: $("brush"),
       clearButton: $("clear-pad"),
-      onStroke: (dataUrl) => guarded(() => encodeEverywhere(dataUrl)),
+      onStroke: (image) => guarded(() => encodeEverywhere(image)),
     });
     $("interpolate").addEventListener("click", () => guarded(showInterpolations));
     await Promise.all([showReconstructions(), showInterpolations()]);

@@ -1,5 +1,5 @@
 // A drawing pad for mouse, pen and touch: dark ink on white paper, like a digit written on a page.
-// Calls onStroke(dataUrl) when a stroke ends.
+// Calls onStroke(blob), the pad as a PNG, when a stroke ends.
 
 export function createDrawPad(canvas, { brushInput, clearButton, onStroke }) {
   const context = canvas.getContext("2d");
@@ -49,7 +49,7 @@ export function createDrawPad(canvas, { brushInput, clearButton, onStroke }) {
   const finish = () => {
     if (!drawing) return;
     drawing = false;
-    if (inked) onStroke(canvas.toDataURL("image/png"));
+    if (inked) canvas.toBlob((blob) => onStroke(blob), "image/png");
   };
   canvas.addEventListener("pointerup", finish);
   canvas.addEventListener("pointercancel", finish);

@@ -1,19 +1,18 @@
 // The explorer page: latent map, live decoding, pins, drag-to-interpolate, draw and upload.
 import * as api from "./api.js";
 import {
-  PLOT_CONFIG, cursorToData, decisionTrace, drawingsTrace, ellipseShapes, liftToLatent, lineShape, mapLayout, mapTraces,
-  nearestDigit, pixelsPerUnit, restyleUpdate, robustRange, sigmaOnMap,
-} from "./plots.js";
+  DECISION_TRACE, DRAWINGS_TRACE, PLOT_CONFIG, cursorToData, decisionTrace, drawingOf, drawingsTrace, ellipseShapes,
+  isClassTrace, lineShape, mapLayout, mapTraces, pixelDistance, restyleUpdate, robustRange, traceIndex, viewRange,
+} from "./map-traces.js";
+import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
 import { digitImage, figure, guarded, latestOnly } from "./ui.js";
 
-const SNAP_PIXELS = 14; // a drag released this close to a digit snaps to it
+const SNAP_PIXELS = 14; // a drag end this close to a digit snaps to it
 const $ = (id) => document.getElementById(id);
 const graph = $("map");
-const DRAWINGS_TRACE = 10; // after the ten digit traces
-const DECISION_TRACE = 11; // present while the decision map is shown
 
-const state = { model: $("model").value, map: null, drawings: [], line: null, drag: null, pins: 0 };
+const state = { model: $("model").value, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null };
 const mode = () => document.querySelector("input[name=mode]:checked").value;
 const steps = () => Number($("steps").value);
 const limit = () => state.map.coordinate_limit; // the server decodes |x|, |y| up to this
@@ -24,6 +23,7 @@ async function loadModel(model) {
   state.map = await api.getMap(model);
   state.drawings = [];
   state.line = null;
+  state.hovered = null;
   const layout = {
     ...mapLayout({ xRange: robustRange(state.map.x), yRange: robustRange(state.map.y) }),
     uirevision: model,
@@ -37,25 +37,21 @@ async function loadModel(model) {
   refreshManifold();
   refreshDecision(true);
   decodeUnderCursor({ x: 0, y: 0 });
-  loadGallery();
+  await loadGallery();
 }
 
 // --- live decoding under the cursor ---------------------------------------------------------------
-let hoverUrl = null;
-const decodeUnderCursor = latestOnly((p) =>
-  guarded(async () => {
-    const url = await api.decodeAt(state.model, p.x, p.y);
-    if (hoverUrl) URL.revokeObjectURL(hoverUrl);
-    hoverUrl = url;
-    $("hover-image").src = url;
-    $("hover-coords").textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}`;
-  }),
-);
-
-graph.addEventListener("mousemove", (event) => {
-  const p = cursorToData(graph, event);
-  if (p && inRange(p)) decodeUnderCursor(p);
+const decodeUnderCursor = wireHoverDecoding(graph, {
+  image: $("hover-image"),
+  coords: $("hover-coords"),
+  current: () => ({ model: state.model, limit: state.map ? limit() : 0 }),
 });
+
+// The digit under the cursor, as Plotly's hover finds it (within the layout's hoverdistance).
+function onHover(event) {
+  const point = event.points.find((p) => isClassTrace(p.data));
+  state.hovered = point ? { x: point.x, y: point.y, index: point.customdata } : null;
+}
 
 // --- pins ------------------------------------------------------------------------------------------
 async function pin(x, y, index) {
@@ -73,17 +69,19 @@ async function pin(x, y, index) {
 
 function onPlotClick(event) {
   if (mode() !== "zoom") return;
-  const point = event.points.find((p) => p.curveNumber < DRAWINGS_TRACE);
+  const point = event.points.find((p) => isClassTrace(p.data));
   if (point) guarded(() => pin(point.x, point.y, point.customdata));
 }
 
 // --- drag to interpolate ---------------------------------------------------------------------------
-function snapped(p) {
-  const near = nearestDigit(state.map, p.x, p.y);
-  if (near.distance * pixelsPerUnit(graph) <= SNAP_PIXELS) {
-    return { x: state.map.x[near.position], y: state.map.y[near.position], spec: { index: near.index } };
+// An end of the line: the hovered digit when it is near the cursor, else the map point itself (the
+// server lifts map points through the model's plane).
+function endAt(p, snap) {
+  const near = state.hovered;
+  if (snap && near && pixelDistance(graph, near, p) <= SNAP_PIXELS) {
+    return { x: near.x, y: near.y, spec: { index: near.index } };
   }
-  return { x: p.x, y: p.y, spec: { z: liftToLatent(state.map, p.x, p.y) } };
+  return { x: p.x, y: p.y, spec: { point: [p.x, p.y] } };
 }
 
 const drawStrip = latestOnly(({ start, end }) =>
@@ -108,7 +106,7 @@ graph.addEventListener(
     if (!p || !inRange(p)) return;
     event.preventDefault();
     event.stopPropagation();
-    const start = snapped(p);
+    const start = endAt(p, true);
     state.drag = { start, end: start };
   },
   true,
@@ -116,12 +114,12 @@ graph.addEventListener(
 window.addEventListener("mousemove", (event) => {
   if (!state.drag) return;
   const p = cursorToData(graph, event);
-  if (p && inRange(p)) updateDrag({ x: p.x, y: p.y, spec: { z: liftToLatent(state.map, p.x, p.y) } });
+  if (p && inRange(p)) updateDrag(endAt(p, false));
 });
 window.addEventListener("mouseup", (event) => {
   if (!state.drag) return;
   const p = cursorToData(graph, event);
-  if (p && inRange(p)) updateDrag(snapped(p));
+  if (p && inRange(p)) updateDrag(endAt(p, true));
   state.drag = null;
 });
 
@@ -129,16 +127,15 @@ window.addEventListener("mouseup", (event) => {
 function redrawOverlay() {
   const shapes = ellipseShapes(state.drawings);
   if (state.line) shapes.push(state.line);
-  Plotly.restyle(graph, restyleUpdate(drawingsTrace(state.drawings)), [DRAWINGS_TRACE]);
+  Plotly.restyle(graph, restyleUpdate(drawingsTrace(state.drawings)), [traceIndex(graph, DRAWINGS_TRACE)]);
   Plotly.relayout(graph, { shapes });
 }
 
 function showEncoding(result) {
-  const [x, y] = result.map_xy;
-  const [sigmaX, sigmaY] = sigmaOnMap(state.map, result.sigma);
-  const number = state.drawings.length + 1;
-  state.drawings.push({ number, x, y, sigmaX, sigmaY });
+  const drawing = drawingOf(result, state.drawings.length + 1);
+  state.drawings.push(drawing);
   redrawOverlay();
+  const { number, x, y, sigmaX, sigmaY } = drawing;
   const neighbors = result.neighbors.map((n) =>
     figure(digitImage(api.digitUrl(n.index), `test digit ${n.index}`, true), `${n.label} (${n.distance.toFixed(2)})`),
   );
@@ -157,14 +154,9 @@ function showEncoding(result) {
   $("encoding").replaceChildren(header, images, near);
 }
 
-createDrawPad($("pad"), {
-  brushInput: $("brush"),
-  clearButton: $("clear-pad"),
-  onStroke: (dataUrl) => guarded(async () => showEncoding(await api.encodeDataUrl(state.model, dataUrl))),
-});
-acceptImageFiles($("dropzone"), $("upload"), (file) =>
-  guarded(async () => showEncoding(await api.encodeFile(state.model, file))),
-);
+const encodeAndShow = (image) => guarded(async () => showEncoding(await api.encodeImage(state.model, image)));
+createDrawPad($("pad"), { brushInput: $("brush"), clearButton: $("clear-pad"), onStroke: encodeAndShow });
+acceptImageFiles($("dropzone"), $("upload"), encodeAndShow);
 $("clear-drawings").addEventListener("click", () => {
   state.drawings = [];
   state.line = null;
@@ -178,8 +170,7 @@ function refreshManifold() {
     return;
   }
   // A square window around the view keeps the 28x28 tiles square; Plotly clips what falls outside.
-  const [xa, xb] = graph._fullLayout.xaxis.range;
-  const [ya, yb] = graph._fullLayout.yaxis.range;
+  const { x: [xa, xb], y: [ya, yb] } = viewRange(graph);
   const half = Math.min(Math.max(xb - xa, yb - ya) / 2, limit());
   const clamp = (v) => Math.max(-limit(), Math.min(limit() - 2 * half, v));
   const x0 = clamp((xa + xb) / 2 - half);
@@ -195,19 +186,21 @@ function refreshManifold() {
 // The classifier's reading of the decoded digits over the visible part of the map.
 const refreshDecision = latestOnly(() =>
   guarded(async () => {
-    const shown = graph.data.length > DECISION_TRACE;
+    const shown = traceIndex(graph, DECISION_TRACE);
     if (!$("decision").checked) {
-      if (shown) await Plotly.deleteTraces(graph, DECISION_TRACE);
+      if (shown >= 0) await Plotly.deleteTraces(graph, shown);
       return;
     }
     const clamp = (v) => Math.max(-limit(), Math.min(limit(), v));
-    const [xa, xb] = graph._fullLayout.xaxis.range.map(clamp);
-    const [ya, yb] = graph._fullLayout.yaxis.range.map(clamp);
+    const view = viewRange(graph);
+    const [xa, xb] = view.x.map(clamp);
+    const [ya, yb] = view.y.map(clamp);
     const decision = await api.getDecisionMap(state.model, { n: 48, x_range: `${xa},${xb}`, y_range: `${ya},${yb}` });
-    if (decision.model !== state.model || !$("decision").checked) return;
+    if (decision.model_id !== state.model || !$("decision").checked) return;
     const trace = decisionTrace(decision);
-    if (graph.data.length > DECISION_TRACE) {
-      await Plotly.restyle(graph, restyleUpdate(trace, ["x", "y", "z"]), [DECISION_TRACE]);
+    const index = traceIndex(graph, DECISION_TRACE);
+    if (index >= 0) {
+      await Plotly.restyle(graph, restyleUpdate(trace, ["x", "y", "z"]), [index]);
     } else {
       await Plotly.addTraces(graph, trace);
     }
@@ -235,6 +228,8 @@ window.addEventListener("load", () =>
   guarded(async () => {
     await loadModel(state.model);
     graph.on("plotly_click", onPlotClick);
+    graph.on("plotly_hover", onHover);
+    graph.on("plotly_unhover", () => (state.hovered = null));
     graph.on("plotly_relayout", (change) => {
       // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.
       if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) {

@@ -1,9 +1,9 @@
 // The lab page: training curves, the map's evolution, the beta sweep, estimator variances, evaluation.
 import * as api from "./api.js";
+import { PLOT_CONFIG, mapLayout, mapTraces, robustRange } from "./map-traces.js";
 import {
-  PLOT_CONFIG, RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, mapLayout, mapTraces,
-  rateDistortionTraces, robustRange,
-} from "./plots.js";
+  RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
+} from "./lab-figures.js";
 import { guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -24,32 +24,23 @@ async function loadTraining(model) {
 }
 
 // --- evaluation table --------------------------------------------------------------------------------
-const fixed = (digits) => (value) => value.toFixed(digits);
-const percent = (value) => `${(100 * value).toFixed(2)}%`;
-const EVALUATION_ROWS = [
-  ["ELBO (nats per digit)", "elbo", fixed(2)],
-  ["E_q[log p(x|z)]", "reconstruction_log_likelihood", fixed(2), "part"],
-  ["KL(q(z|x) ‖ p(z))", "kl", fixed(2), "part"],
-  ["log p(x) ≥ IWAE bound", "iwae", fixed(2)],
-  ["gap: KL(q(z|x) ‖ p(z|x)) ≈ IWAE − ELBO", "elbo_gap", fixed(2)],
-  ["KL per dimension", "kl_per_dim", (values) => values.map((v) => v.toFixed(2)).join(" ")],
-  ["active units", "active_units", String],
-  ["FID-MNIST, prior samples", "fid_prior", fixed(1)],
-  ["FID-MNIST, reconstructions", "fid_reconstruction", fixed(1)],
-  ["FID-MNIST, training digits (the floor)", "fid_data", fixed(1)],
-  ["reconstruction accuracy (digit kept)", "reconstruction_accuracy", percent],
-  ["classifier accuracy on test digits", "classifier_accuracy", percent],
-];
+// The rows come from the server's one list of evaluation figures: key, label, description, format.
+const EVALUATION_ROWS = JSON.parse($("evaluation").dataset.rows);
+const formatValue = (value, { decimals, percent }) =>
+  percent ? `${(100 * value).toFixed(decimals)}%` : value.toFixed(decimals);
+const formatFigure = (value, row) =>
+  Array.isArray(value) ? value.map((v) => formatValue(v, row)).join(" ") : formatValue(value, row);
 
 function showEvaluation(result) {
-  const rows = EVALUATION_ROWS.map(([label, key, format, kind]) => {
+  const rows = EVALUATION_ROWS.map((figure) => {
     const row = document.createElement("tr");
     const name = document.createElement("th");
-    if (kind) name.className = kind;
-    name.textContent = key === "iwae" ? `${label}, k = ${result.iwae_k}` : label;
+    if (figure.part) name.className = "part";
+    name.textContent = figure.label.replace(/\{(\w+)\}/g, (_, key) => result[key]);
+    name.title = figure.description;
     const value = document.createElement("td");
-    value.textContent = format(result[key]);
-    value.dataset.key = key;
+    value.textContent = formatFigure(result[figure.key], figure);
+    value.dataset.key = figure.key;
     row.append(name, value);
     return row;
   });
@@ -105,22 +96,22 @@ function clearEstimators() {
 const showSweepModel = latestOnly((position) =>
   guarded(async () => {
     const point = state.sweep[position];
-    $("beta-value").textContent = point.beta === null ? "KL only" : `β = ${point.beta} (${point.model})`;
-    const map = await api.getMap(point.model, 3000);
+    $("beta-value").textContent = point.beta === null ? "KL only" : `β = ${point.beta} (${point.model_id})`;
+    const map = await api.getMap(point.model_id, 3000);
     const layout = {
       ...mapLayout({ xRange: robustRange(map.x), yRange: robustRange(map.y), legend: false }),
-      uirevision: point.model,
+      uirevision: point.model_id,
     };
     await Plotly.react($("sweep-map"), mapTraces(map, { markerSize: 3, showlegend: false }), layout, PLOT_CONFIG);
     await Plotly.react($("rate-distortion"), rateDistortionTraces(state.sweep, point), RATE_DISTORTION_LAYOUT, PLOT_CONFIG);
-    $("sweep-map").dataset.model = point.model;
+    $("sweep-map").dataset.model = point.model_id;
   }),
 );
 
 async function loadSweep() {
   const sweep = await api.getSweep();
   state.sweep = sweep.points.filter((p) => p.trained);
-  const missing = sweep.points.filter((p) => !p.trained).map((p) => p.model);
+  const missing = sweep.points.filter((p) => !p.trained).map((p) => p.model_id);
   $("sweep-missing").hidden = missing.length === 0;
   const command = document.createElement("code");
   command.textContent = sweep.command;
@@ -130,7 +121,7 @@ async function loadSweep() {
   if (state.sweep.length === 0) return;
   const slider = $("beta");
   slider.max = String(state.sweep.length - 1);
-  slider.value = String(Math.max(0, state.sweep.findIndex((p) => p.model === "full-2d")));
+  slider.value = String(Math.max(0, state.sweep.findIndex((p) => p.model_id === "full-2d")));
   showSweepModel(Number(slider.value));
 }
 

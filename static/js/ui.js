@@ -69,5 +69,3 @@ export function latestOnly(task) {
     schedule();
   };
 }
-
-export const modelsFromPage = () => JSON.parse(document.getElementById("models-data").textContent);

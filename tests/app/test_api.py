@@ -10,9 +10,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.served_model import ServedModel
 from model.data import Digits
-from model.latent_map import LatentMap
 from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
 
 
@@ -117,33 +115,6 @@ def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Di
         hits += max(set(labels), key=labels.count) == int(test_digits.labels[index])
     # Chance is 1 in 10; even the quick 3-epoch model's latent space keeps classes together.
     assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
-
-
-def _latent_map(client: TestClient, model_id: str) -> LatentMap:
-    served: ServedModel = client.app.state.registry.models[model_id]  # type: ignore[attr-defined]
-    return served.latent_map
-
-
-def test_mixed_map_points_and_latents_decode_in_one_batch_in_order(client: TestClient) -> None:
-    latent_map = _latent_map(client, "full-16d")
-    z = latent_map.mu[:2]
-    points = [[0.5, -1.0], z[0].tolist(), [1.5, 0.25], z[1].tolist()]
-    latents = latent_map.latents_of(points)
-    lifted = latent_map.plane.lift(torch.tensor([[0.5, -1.0], [1.5, 0.25]]))
-    assert torch.allclose(latents, torch.stack([lifted[0], z[0], lifted[1], z[1]]), atol=1e-6)
-
-
-def test_nearest_test_digits_match_a_brute_force_search(client: TestClient) -> None:
-    latent_map = _latent_map(client, "full-16d")
-    own = latent_map.mu[:5]
-    queries = torch.cat([own, own + 0.01 * torch.randn(own.shape), torch.randn(5, own.shape[1])])
-    indices, distances = latent_map.nearest(queries, 8)
-    # Every difference, not torch.cdist: cdist itself takes the matrix-product shortcut on inputs this big.
-    brute = (latent_map.mu[None] - queries[:, None]).norm(dim=2)
-    expected = brute.topk(8, dim=1, largest=False)
-    assert torch.allclose(distances, expected.values, atol=1e-5)
-    assert torch.equal(indices[:, 0], expected.indices[:, 0])
-    assert indices[:5, 0].tolist() == list(range(5)) and distances[:5, 0].abs().max() < 1e-5
 
 
 def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_digits: Digits) -> None:

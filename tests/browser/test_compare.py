@@ -20,7 +20,9 @@ def test_compare_shows_three_linked_maps_and_the_figures(page: Page, live_url: s
         page.mouse.move(box["x"] + fraction * box["width"], box["y"] + fraction * box["height"])
         page.wait_for_timeout(150)
         highlighted = page.evaluate(
-            "(ids) => ids.map((id) => document.getElementById('map-' + id).data[10].x.length)", list(MODELS)
+            "(ids) => ids.map((id) => document.getElementById('map-' + id).data"
+            ".find((t) => t.uid === 'highlight').x.length)",
+            list(MODELS),
         )
         if highlighted == [1, 1, 1]:
             break

@@ -101,7 +101,9 @@ def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: 
 def _check_encoded(page: Page, markers: int) -> None:
     expect(page.locator("#encoding img[alt='its reconstruction']")).to_have_count(1)
     expect(page.locator("#encoding .neighbors img")).to_have_count(8)
-    drawn = page.evaluate("() => document.getElementById('map').data[10].x.length")
+    drawn = page.evaluate(
+        "() => document.getElementById('map').data.find((t) => t.uid === 'drawings').x.length"
+    )
     ellipses = page.evaluate(
         "() => document.getElementById('map').layout.shapes.filter((s) => s.type === 'circle').length"
     )
@@ -172,7 +174,8 @@ def test_the_decision_map_colours_the_view_and_follows_zoom(page: Page, live_url
     page.check("#decision")
     expect(page.locator("#map")).to_have_attribute("data-decision", "48", timeout=10_000)
     trace = page.evaluate(
-        "() => { const t = document.getElementById('map').data[11]; return [t.type, t.z.length]; }"
+        "() => { const t = document.getElementById('map').data.find((t) => t.uid === 'decision');"
+        " return [t.type, t.z.length]; }"
     )
     assert trace == ["heatmap", 48]
     assert page.evaluate(ranges) == before  # adding the layer must not rescale the map
@@ -180,6 +183,10 @@ def test_the_decision_map_colours_the_view_and_follows_zoom(page: Page, live_url
         page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-1, 1], 'yaxis.range': [-1, 1]})")
     low, high = map(float, parse_qs(urlsplit(zoomed.value.url).query)["x_range"][0].split(","))
     assert abs(low + high) < 1e-6 and 1 <= high < 2  # the zoomed view (widened to keep the aspect ratio)
-    page.wait_for_function(f"() => Math.abs(document.getElementById('map').data[11].x[0] - {low}) < 1e-4")
+    page.wait_for_function(
+        "(low) => Math.abs(document.getElementById('map').data.find((t) => t.uid === 'decision').x[0] - low)"
+        " < 1e-4",
+        arg=low,
+    )
     page.uncheck("#decision")
-    page.wait_for_function("() => document.getElementById('map').data.length === 11")
+    page.wait_for_function("() => !document.getElementById('map').data.some((t) => t.uid === 'decision')")

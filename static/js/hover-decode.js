@@ -1,0 +1,27 @@
+// Live decoding under the cursor, shared by the explorer and the compare page: every mouse move over a
+// map asks the server for the decoded image at that point (the latest only, at most one per frame).
+import * as api from "./api.js";
+import { cursorToData } from "./map-traces.js";
+import { guarded, latestOnly } from "./ui.js";
+
+// Decode at the cursor over `graph` into `image`, writing the point into `coords`. `current()` returns
+// { model, limit } for the model shown now (the server decodes |x|, |y| up to `limit`). Returns the
+// decode function, to decode a point without a mouse move.
+export function wireHoverDecoding(graph, { image, coords, current }) {
+  let url = null;
+  const decode = latestOnly((p) =>
+    guarded(async () => {
+      const next = await api.decodeAt(current().model, p.x, p.y);
+      if (url) URL.revokeObjectURL(url);
+      url = next;
+      image.src = next;
+      coords.textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}`;
+    }),
+  );
+  graph.addEventListener("mousemove", (event) => {
+    const p = cursorToData(graph, event);
+    const { limit } = current();
+    if (p && Math.abs(p.x) <= limit && Math.abs(p.y) <= limit) decode(p);
+  });
+  return decode;
+}

@@ -1,0 +1,181 @@
+// Pure builders of the latent map's Plotly traces and layout, and the map's screen geometry through
+// Plotly's public layout (its ranges) and our fixed margins. Traces are found by their uid, never by number.
+
+export const DIGIT_COLORS = [
+  "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+  "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+];
+export const CLASS_TRACE = "class-"; // + the label: one trace per class
+export const DRAWINGS_TRACE = "drawings";
+export const HIGHLIGHT_TRACE = "highlight";
+export const DECISION_TRACE = "decision";
+
+// The trace with this uid in a drawn graph (-1 when absent).
+export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
+export const isClassTrace = (trace) => trace.uid?.startsWith(CLASS_TRACE);
+
+// One scattergl trace per digit, so the legend toggles digits. customdata holds each test index.
+export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
+  const byLabel = Array.from({ length: 10 }, () => ({ x: [], y: [], index: [] }));
+  for (let i = 0; i < map.x.length; i += 1) {
+    const group = byLabel[map.label[i]];
+    group.x.push(map.x[i]);
+    group.y.push(map.y[i]);
+    group.index.push(map.index[i]);
+  }
+  return byLabel.map((group, label) => ({
+    type: "scattergl",
+    mode: "markers",
+    uid: `${CLASS_TRACE}${label}`,
+    name: String(label),
+    x: group.x,
+    y: group.y,
+    customdata: group.index,
+    marker: { size: markerSize, color: DIGIT_COLORS[label], opacity: 0.75 },
+    hoverinfo: "none",
+    showlegend,
+  }));
+}
+
+// Fixed margins (autoexpand off): the plotting area is the graph's box less these, which is what
+// cursorToData relies on. The right margin holds the legend when there is one.
+export function mapLayout({ xRange, yRange, legend = true, margin = 30 } = {}) {
+  return {
+    margin: { l: margin + 10, r: legend ? 70 : 10, t: 10, b: margin, autoexpand: false },
+    xaxis: { range: xRange, zeroline: false, title: { text: "z₁" }, constrain: "range" },
+    yaxis: {
+      range: yRange, zeroline: false, title: { text: "z₂" }, scaleanchor: "x", scaleratio: 1, constrain: "range",
+    },
+    dragmode: "zoom",
+    hovermode: "closest",
+    hoverdistance: 14, // pixels: a hover, click or drag end this close to a digit is on it
+    showlegend: legend,
+    legend: { title: { text: "digit" }, itemsizing: "constant", x: 1.01, xanchor: "left" },
+    uirevision: "keep",
+  };
+}
+
+export const PLOT_CONFIG = { responsive: true, displaylogo: false, doubleClick: false, scrollZoom: true };
+
+// The visible map ranges, as Plotly holds them in the layout after zooms and aspect constraints.
+export const viewRange = (graph) => ({ x: graph.layout.xaxis.range, y: graph.layout.yaxis.range });
+
+// Cursor position -> map coordinates (null outside the plotting area).
+export function cursorToData(graph, event) {
+  const box = graph.getBoundingClientRect();
+  const { l, r, t, b } = graph.layout.margin;
+  const px = event.clientX - box.left - l;
+  const py = event.clientY - box.top - t;
+  const width = box.width - l - r;
+  const height = box.height - t - b;
+  if (px < 0 || py < 0 || px > width || py > height) return null;
+  const { x: [x0, x1], y: [y0, y1] } = viewRange(graph);
+  return { x: x0 + (px / width) * (x1 - x0), y: y1 - (py / height) * (y1 - y0) };
+}
+
+// The on-screen distance in pixels between two map points.
+export function pixelDistance(graph, a, b) {
+  const box = graph.getBoundingClientRect();
+  const { l, r, t, b: bottom } = graph.layout.margin;
+  const { x: [x0, x1], y: [y0, y1] } = viewRange(graph);
+  const dx = ((a.x - b.x) / (x1 - x0)) * (box.width - l - r);
+  const dy = ((a.y - b.y) / (y1 - y0)) * (box.height - t - bottom);
+  return Math.hypot(dx, dy);
+}
+
+// Numbered markers for encoded drawings and uploads, with their 2-sigma ellipses as shapes.
+export function drawingsTrace(drawings) {
+  return {
+    type: "scatter",
+    mode: "markers+text",
+    uid: DRAWINGS_TRACE,
+    name: "your digits",
+    x: drawings.map((d) => d.x),
+    y: drawings.map((d) => d.y),
+    text: drawings.map((d) => String(d.number)),
+    textposition: "top center",
+    textfont: { size: 14, color: "#000" },
+    marker: { size: 12, color: "#000", symbol: "star", line: { color: "#fff", width: 1 } },
+    hoverinfo: "none",
+    showlegend: false,
+  };
+}
+
+// A drawing's marker from an encoding: its map point and its ellipse, both as the server computed them.
+export const drawingOf = (encoding, number) => ({
+  number, x: encoding.map_xy[0], y: encoding.map_xy[1], sigmaX: encoding.map_sigma[0], sigmaY: encoding.map_sigma[1],
+});
+
+export function ellipseShapes(drawings) {
+  return drawings.map((d) => ({
+    type: "circle",
+    xref: "x",
+    yref: "y",
+    x0: d.x - 2 * d.sigmaX,
+    x1: d.x + 2 * d.sigmaX,
+    y0: d.y - 2 * d.sigmaY,
+    y1: d.y + 2 * d.sigmaY,
+    line: { color: "#000", width: 1.5, dash: "dot" },
+  }));
+}
+
+export function lineShape(from, to) {
+  return {
+    type: "line", xref: "x", yref: "y", x0: from.x, y0: from.y, x1: to.x, y1: to.y,
+    line: { color: "#000", width: 3 },
+  };
+}
+
+export function highlightTrace(point) {
+  return {
+    type: "scatter",
+    mode: "markers",
+    uid: HIGHLIGHT_TRACE,
+    name: "highlight",
+    x: point ? [point.x] : [],
+    y: point ? [point.y] : [],
+    marker: { size: 16, color: "rgba(0,0,0,0)", line: { color: "#000", width: 2.5 } },
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+// A range around the bulk of the points (1st to 99th percentile, padded), so outliers do not shrink it,
+// and at least `minSpan` wide (one prior standard deviation either side): codes collapsed onto the prior
+// (KL-only training) then show as one blob at the centre, not as a few points zoomed to 1e-3.
+export function robustRange(values, pad = 0.15, minSpan = 2) {
+  const sorted = Float64Array.from(values).sort();
+  const low = sorted[Math.floor(0.01 * (sorted.length - 1))];
+  const high = sorted[Math.ceil(0.99 * (sorted.length - 1))];
+  const margin = (high - low) * pad;
+  const half = Math.max((high - low) / 2 + margin, minSpan / 2);
+  const centre = (low + high) / 2;
+  return [centre - half, centre + half];
+}
+
+// The data of one trace, as Plotly.restyle wants it (arrays read as one value per trace, so each is
+// wrapped). Only data: restyling the trace type or styling would make Plotly autorange the axes again.
+export function restyleUpdate(trace, keys = ["x", "y", "text"]) {
+  return Object.fromEntries(keys.filter((key) => key in trace).map((key) => [key, [trace[key]]]));
+}
+
+// The classifier's reading of the decoded digit at each grid point, as a heatmap under the points.
+export function decisionTrace(decision) {
+  const last = DIGIT_COLORS.length - 1;
+  return {
+    type: "heatmap",
+    uid: DECISION_TRACE,
+    name: "decision map",
+    x: decision.x,
+    y: decision.y,
+    z: decision.label,
+    zmin: -0.5,
+    zmax: last + 0.5,
+    // Each digit's colour over [d - 0.5, d + 0.5]: a step colorscale, so no two digits blend.
+    colorscale: DIGIT_COLORS.flatMap((color, d) => [[d / (last + 1), color], [(d + 1) / (last + 1), color]]),
+    opacity: 0.3,
+    showscale: false,
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}

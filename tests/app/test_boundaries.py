@@ -1,0 +1,42 @@
+"""app/ reaches model/ only through its public modules (named in the README's layout): the web layer
+never touches checkpoint files, the training loop, the network or the objectives directly."""
+
+import ast
+from pathlib import Path
+
+APP_PACKAGE = Path(__file__).resolve().parents[2] / "app"
+MODEL_PUBLIC = {
+    "model.inference",  # load a model folder; encode, decode, interpolate, sample; its training record
+    "model.latent_map",  # the map plane, lifting, ellipses, nearest neighbours, the coordinate limit
+    "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
+    "model.estimators",  # the gradient estimators' variances
+    "model.classifier",  # load the classifier, classify
+    "model.data",  # the data splits
+    "model.zoo",  # the default models and the beta sweep
+    "model.home",  # where data and models live
+    "model.device",  # pick a device
+    "model.cli",  # the commands `latent-atlas serve` is added to
+}
+
+
+def _model_imports(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "model"}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "model":
+            found.add(node.module)
+    return found
+
+
+def test_app_uses_only_the_public_model_modules() -> None:
+    files = sorted(APP_PACKAGE.glob("**/*.py"))
+    assert len(files) > 10
+    used = {f.relative_to(APP_PACKAGE).as_posix(): _model_imports(f.read_text()) for f in files}
+    assert {name: found - MODEL_PUBLIC for name, found in used.items() if found - MODEL_PUBLIC} == {}
+    assert set().union(*used.values()) == MODEL_PUBLIC  # each public module is used: the list stays true
+
+
+def test_the_check_sees_a_private_import() -> None:
+    source = "from model.checkpoint import load_network\nimport model.train\nfrom model.inference import X"
+    assert _model_imports(source) - MODEL_PUBLIC == {"model.checkpoint", "model.train"}
