@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,10 +26,21 @@ def _describe(error: dict[str, object]) -> str:
     return f"{kind} {where!r}: {message}" if where else message
 
 
+def _causes(errors: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The errors without the echoes: when an item of a list fails, pydantic also finds the list too short
+    after dropping it, which says nothing the item's own error does not."""
+    failed_inside = {tuple(e.get("loc", ()))[:-1] for e in errors}
+    return [
+        e for e in errors if not (e.get("type") == "too_short" and tuple(e.get("loc", ())) in failed_inside)
+    ]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": "; ".join(_describe(e) for e in exc.errors())}, status_code=422)
+        return JSONResponse(
+            {"detail": "; ".join(_describe(e) for e in _causes(exc.errors()))}, status_code=422
+        )
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:

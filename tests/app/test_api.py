@@ -240,6 +240,8 @@ def test_estimator_variances_show_the_reparametrization_trick_wins(client: TestC
         assert 0 < reparam * 10 < score
     assert body["reparam_variance"][0] > 5 * body["reparam_variance"][2]  # more samples, less noise
     assert client.get("/api/models/full-2d/estimators?samples=1,10,100").json() == body  # cached
+    zero = client.get("/api/models/full-2d/estimators?samples=0").json()["detail"]
+    assert zero == "query parameter 'samples.0': Input should be greater than or equal to 1"  # no echo
     for bad in ("0", "1,5000", "1.5", "a", "1,2,3,4,5,6,7"):
         response = client.get(f"/api/models/full-2d/estimators?samples={bad}")
         detail = response.json()["detail"]
