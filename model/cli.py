@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model.checkpoint import CheckpointError, load_network
 from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
-from model.config import ARCHITECTURES, LOSS_MODES, ModelConfig, TrainConfig
+from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, ModelConfig, TrainConfig
 from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
 from model.device import resolve_device
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
@@ -57,7 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"trained {names} under {models_root(home)}")
         return 0
     model_id = check_model_id(args.model_id)
-    hidden = tuple(int(width) for width in args.hidden.split(","))
+    hidden = tuple(int(width) for width in args.hidden.split(",")) if args.hidden else ()
     info = train(
         models_root(home) / model_id,
         model_id=model_id,
@@ -154,7 +154,14 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     )
     tr.add_argument("--quick", action="store_true", help="with --zoo: a few epochs on a slice, for tests")
     tr.add_argument("--latent-dim", type=int, default=2)
-    tr.add_argument("--hidden", default="512,256", help="comma-separated encoder widths")
+    tr.add_argument(
+        "--hidden",
+        help="comma-separated widths: the MLP's layers (default "
+        + ",".join(map(str, DEFAULT_HIDDEN["mlp"]))
+        + ") or the conv stages' channels, each halving the image (default "
+        + ",".join(map(str, DEFAULT_HIDDEN["conv"]))
+        + ")",
+    )
     tr.add_argument("--architecture", choices=ARCHITECTURES, default="mlp")
     tr.add_argument("--loss", choices=LOSS_MODES, default="full")
     tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")

@@ -10,29 +10,50 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
-Architecture = Literal["mlp"]
+Architecture = Literal["mlp", "conv"]
 LossMode = Literal["full", "beta", "recon", "kl"]
 LrSchedule = Literal["constant", "cosine"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
+# mlp: the widths of the encoder's layers; conv: the channels of its stride-2 stages, each halving the
+# image's sides (28 -> 14 -> 7 for two). The decoder mirrors them.
+DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
+MNIST_SHAPE = (1, 28, 28)
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     latent_dim: int = 2  # 2-D latents can be drawn as a map without projection
-    hidden: tuple[int, ...] = (512, 256)  # encoder widths; the decoder mirrors them
-    architecture: Architecture = "mlp"  # "conv" is the planned second family
+    architecture: Architecture = "mlp"
+    hidden: tuple[int, ...] = ()  # empty: the architecture's DEFAULT_HIDDEN
+    image_shape: tuple[int, int, int] = MNIST_SHAPE  # channels, height, width of the images modelled
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
-        if not self.hidden or any(width < 1 for width in self.hidden):
-            raise ValueError(f"hidden must be a non-empty tuple of positive widths, got {self.hidden!r}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
             )
+        if not self.hidden:
+            object.__setattr__(self, "hidden", DEFAULT_HIDDEN[self.architecture])
+        if any(width < 1 for width in self.hidden):
+            raise ValueError(f"hidden must be positive widths, got {self.hidden!r}")
+        channels, height, width = self.image_shape
+        if channels not in (1, 3) or min(height, width) < 1:
+            raise ValueError(f"image_shape must be (1 or 3 channels, height, width), got {self.image_shape}")
+        if self.architecture == "conv" and min(height, width) >> len(self.hidden) < 1:
+            raise ValueError(
+                f"{len(self.hidden)} stride-2 stages halve a {height}x{width} image to nothing: "
+                "use fewer hidden stages"
+            )
+
+    @property
+    def pixels(self) -> int:
+        """Values per image: channels x height x width."""
+        channels, height, width = self.image_shape
+        return channels * height * width
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +109,9 @@ def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:
 
 
 def model_config_from_dict(data: dict[str, Any]) -> ModelConfig:
-    return ModelConfig(**{**data, "hidden": tuple(data["hidden"])})
+    # Folders saved before 0.2 have no image_shape: they are all MNIST.
+    shape = tuple(data.get("image_shape", MNIST_SHAPE))
+    return ModelConfig(**{**data, "hidden": tuple(data["hidden"]), "image_shape": shape})
 
 
 def train_config_from_dict(data: dict[str, Any]) -> TrainConfig:

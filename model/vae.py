@@ -10,7 +10,6 @@ import torch
 from torch import nn
 
 from model.config import ModelConfig
-from model.data import IMAGE_PIXELS
 
 
 @dataclass(frozen=True)
@@ -66,32 +65,82 @@ def _mlp(widths: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _halvings(side: int, stages: int) -> list[int]:
+    """A side's length after each stride-2 stage (kernel 4, padding 1: floor(side / 2)), input first."""
+    sides = [side]
+    for _ in range(stages):
+        sides.append(sides[-1] // 2)
+    return sides
+
+
+def _conv_networks(config: ModelConfig) -> tuple[nn.Sequential, int, nn.Sequential]:
+    """Strided convolutions down, transposed convolutions back up (Radford et al.'s DCGAN pattern, as in
+    most convolutional VAEs): each stage halves (doubles) both sides. -> (encoder: [B, C, H, W] -> [B, F],
+    F, decoder: [B, D] -> logits [B, C, H, W])."""
+    channels, height, width = config.image_shape
+    stages = len(config.hidden)
+    heights, widths = _halvings(height, stages), _halvings(width, stages)
+    depth = [channels, *config.hidden]
+    down: list[nn.Module] = []
+    for c_in, c_out in itertools.pairwise(depth):
+        down += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+    features = depth[-1] * heights[-1] * widths[-1]
+    up: list[nn.Module] = [
+        nn.Linear(config.latent_dim, features),
+        nn.ReLU(),
+        nn.Unflatten(1, (depth[-1], heights[-1], widths[-1])),
+    ]
+    for stage in reversed(range(stages)):
+        # A transposed stage doubles a side; output_padding adds the 1 that halving an odd side dropped.
+        extra = (heights[stage] - 2 * heights[stage + 1], widths[stage] - 2 * widths[stage + 1])
+        up.append(
+            nn.ConvTranspose2d(
+                depth[stage + 1], depth[stage], kernel_size=4, stride=2, padding=1, output_padding=extra
+            )
+        )
+        if stage > 0:
+            up.append(nn.ReLU())
+    return nn.Sequential(*down, nn.Flatten()), features, nn.Sequential(*up)
+
+
 class VAE(nn.Module):
-    """MLP encoder and decoder over flattened 28x28 images with intensities in [0, 1]."""
+    """q(z|x) and p(x|z) over images with intensities in [0, 1], given as [B, C*H*W] or [B, C, H, W]
+    ([B, H, W] for one channel): an MLP over the flattened pixels, or strided convolutions
+    (`config.architecture`). Either way the decoder gives Bernoulli logits for every pixel, [B, C*H*W]."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        widths = [IMAGE_PIXELS, *config.hidden]
-        self.encoder = _mlp(widths)
+        if config.architecture == "conv":
+            self.encoder, features, self.decoder = _conv_networks(config)
+        else:
+            widths = [config.pixels, *config.hidden]
+            self.encoder, features = _mlp(widths), widths[-1]
+            self.decoder = nn.Sequential(
+                _mlp([config.latent_dim, *reversed(widths[1:])]),
+                nn.Linear(widths[1], config.pixels),
+            )
         # One head for mu and logvar together: a single matmul instead of two.
-        self.posterior_head = nn.Linear(widths[-1], 2 * config.latent_dim)
-        self.decoder = nn.Sequential(
-            _mlp([config.latent_dim, *reversed(widths[1:])]),
-            nn.Linear(widths[1], IMAGE_PIXELS),
-        )
+        self.posterior_head = nn.Linear(features, 2 * config.latent_dim)
 
     @property
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
-        """x: [B, 784] or [B, 28, 28] in [0, 1] -> q(z|x) with mu, logvar: [B, D]."""
-        mu, logvar = self.posterior_head(self.encoder(x.reshape(x.shape[0], -1))).chunk(2, dim=1)
+        """x: [B, C*H*W], [B, C, H, W] or [B, H, W], in [0, 1] -> q(z|x) with mu, logvar: [B, D]."""
+        if self.config.architecture == "conv":
+            x = x.reshape(x.shape[0], *self.config.image_shape)
+        else:
+            x = x.reshape(x.shape[0], -1)
+        mu, logvar = self.posterior_head(self.encoder(x)).chunk(2, dim=1)
         return DiagonalGaussian(mu, logvar)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [..., D] -> Bernoulli logits of p(x|z): [..., 784]."""
+        """z: [..., D] -> Bernoulli logits of p(x|z): [..., C*H*W]."""
+        if self.config.architecture == "conv":
+            flat: torch.Tensor = self.decoder(z.reshape(-1, self.latent_dim))
+            return flat.reshape(*z.shape[:-1], self.config.pixels)
         logits: torch.Tensor = self.decoder(z)
         return logits
 
@@ -99,7 +148,7 @@ class VAE(nn.Module):
         self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw z ~ N(0, temperature^2 I) on the generator's device (so a seed gives the same z on any
-        device) and decode -> z: [n, D], pixel means [n, 784] in [0, 1]."""
+        device) and decode -> z: [n, D], pixel means [n, C*H*W] in [0, 1]."""
         rng_device = generator.device if generator is not None else torch.device("cpu")
         z = temperature * torch.randn((n, self.latent_dim), generator=generator, device=rng_device)
         z = z.to(next(self.parameters()).device)

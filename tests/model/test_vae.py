@@ -1,0 +1,96 @@
+"""The network's two families, MLP and convolutional: shapes for every image size and channel count, the
+layouts it accepts, a checkpoint round trip, and that a small conv model learns MNIST."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_network
+from model.config import DEFAULT_HIDDEN, ModelConfig, TrainConfig, model_config_from_dict
+from model.data import Digits
+from model.estimators import compare_estimators
+from model.metrics import elbo_metrics
+from model.train import train
+from model.vae import VAE
+
+SHAPES = [(1, 28, 28), (3, 28, 28), (1, 32, 32), (3, 32, 32), (1, 64, 64), (3, 64, 64), (3, 28, 40)]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("architecture", ["conv", "mlp"])
+def test_every_size_and_channel_count_round_trips_its_shape(
+    architecture: str, shape: tuple[int, int, int]
+) -> None:
+    hidden = (8, 16, 16) if architecture == "conv" and shape[1] == 64 else (8, 16)
+    network = VAE(ModelConfig(latent_dim=3, architecture=architecture, hidden=hidden, image_shape=shape))  # type: ignore[arg-type]
+    pixels = shape[0] * shape[1] * shape[2]
+    x = torch.rand(5, *shape)
+    posterior = network.encode(x)
+    assert posterior.mu.shape == posterior.logvar.shape == (5, 3)
+    assert torch.allclose(network.encode(x.reshape(5, -1)).mu, posterior.mu)  # flattened pixels too
+    assert network.decode(posterior.mu).shape == (5, pixels)
+    assert network.decode(torch.randn(7, 5, 3)).shape == (7, 5, pixels)  # IWAE's [S, B, D]
+    with torch.no_grad():
+        z, means = network.sample(4, torch.Generator().manual_seed(0))
+    assert z.shape == (4, 3) and means.shape == (4, pixels) and 0 <= float(means.min()) <= 1
+
+
+def test_conv_stages_halve_the_image_and_the_decoder_mirrors_them() -> None:
+    network = VAE(ModelConfig(latent_dim=2, architecture="conv"))
+    assert DEFAULT_HIDDEN["conv"] == (32, 64)
+    assert network.encoder(torch.zeros(1, 1, 28, 28)).shape == (1, 64 * 7 * 7)  # 28 -> 14 -> 7
+    with pytest.raises(ValueError, match="halve a 28x28 image to nothing"):
+        ModelConfig(architecture="conv", hidden=(8, 8, 8, 8, 8))
+
+
+def test_mlp_parameters_keep_their_names_so_saved_models_load() -> None:
+    names = list(VAE(ModelConfig(latent_dim=2, hidden=(64,))).state_dict())
+    assert names == [
+        "encoder.0.weight", "encoder.0.bias", "decoder.0.0.weight", "decoder.0.0.bias",
+        "decoder.1.weight", "decoder.1.bias", "posterior_head.weight", "posterior_head.bias",
+    ]  # fmt: skip
+
+
+def test_a_config_saved_before_image_shapes_reads_as_mnist() -> None:
+    config = model_config_from_dict({"latent_dim": 2, "hidden": [64], "architecture": "mlp"})
+    assert config.image_shape == (1, 28, 28) and config.pixels == 784
+
+
+@pytest.fixture(scope="module")
+def conv_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, test_digits: Digits) -> Path:
+    folder = tmp_path_factory.mktemp("conv-home") / "tiny-conv"
+    train(
+        folder,
+        model_id="tiny-conv",
+        title="Tiny conv",
+        model_config=ModelConfig(latent_dim=4, architecture="conv", hidden=(8, 16)),
+        config=TrainConfig(epochs=1, lr=3e-3, device="cpu", train_limit=2000, test_limit=500),
+        train_digits=train_digits,
+        test_digits=test_digits,
+        progress=False,
+    )
+    return folder
+
+
+def test_a_conv_checkpoint_round_trips_and_records_its_architecture(conv_model: Path) -> None:
+    info, network = load_network(conv_model)
+    saved = load_file(str(conv_model / WEIGHTS_FILE))
+    assert saved.keys() == network.state_dict().keys()
+    assert all(torch.equal(tensor, network.state_dict()[name]) for name, tensor in saved.items())
+    config = json.loads((conv_model / CONFIG_FILE).read_text())["model"]
+    assert config == {"latent_dim": 4, "architecture": "conv", "hidden": [8, 16], "image_shape": [1, 28, 28]}
+    assert info.model_config.architecture == "conv"
+
+
+def test_a_conv_model_learns_mnist_and_its_estimators_run(conv_model: Path, test_digits: Digits) -> None:
+    _, network = load_network(conv_model)
+    x = test_digits.head(500).pixels()
+    torch.manual_seed(0)
+    untrained = elbo_metrics(VAE(network.config), x).neg_elbo
+    trained = elbo_metrics(network, x).neg_elbo
+    assert trained < untrained - 200, (untrained, trained)
+    result = compare_estimators(network, x[:2], sample_counts=(1, 10), repetitions=4)
+    assert result["score"][0].encoder_variance > result["reparam"][0].encoder_variance > 0
