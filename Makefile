@@ -48,10 +48,11 @@ lint: setup
 	$(BIN)/ruff format --check model app tests bench
 	$(BIN)/mypy model app
 
-# Benchmarks that print figures: training speed (several minutes), serving latency and the web stack's
-# share of it, browser responsiveness, a soak
+# Benchmarks that print figures: training speed (several minutes), conv against MLP (about 8 minutes),
+# serving latency and the web stack's share of it, browser responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
+	$(BIN)/python bench/conv_vs_mlp.py
 	$(BIN)/python bench/serve_latency.py
 	$(BIN)/python bench/serve_floor.py
 	$(BIN)/python bench/browser_fps.py
