@@ -73,34 +73,49 @@ def _halvings(side: int, stages: int) -> list[int]:
     return sides
 
 
-def _conv_networks(config: ModelConfig) -> tuple[nn.Sequential, int, nn.Sequential]:
-    """Strided convolutions down, transposed convolutions back up (Radford et al.'s DCGAN pattern, as in
-    most convolutional VAEs): each stage halves (doubles) both sides. -> (encoder: [B, C, H, W] -> [B, F],
-    F, decoder: [B, D] -> logits [B, C, H, W])."""
+# The convolutional family: strided convolutions down, transposed convolutions back up (the DCGAN
+# pattern of most convolutional VAEs); each stage halves (doubles) both sides of the image.
+def _conv_encoder(config: ModelConfig) -> tuple[nn.Sequential, int]:
+    """[B, C, H, W] -> features [B, F], and F."""
     channels, height, width = config.image_shape
-    stages = len(config.hidden)
-    heights, widths = _halvings(height, stages), _halvings(width, stages)
     depth = [channels, *config.hidden]
-    down: list[nn.Module] = []
+    layers: list[nn.Module] = []
     for c_in, c_out in itertools.pairwise(depth):
-        down += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
-    features = depth[-1] * heights[-1] * widths[-1]
-    up: list[nn.Module] = [
-        nn.Linear(config.latent_dim, features),
+        layers += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+    stages = len(config.hidden)
+    features = depth[-1] * _halvings(height, stages)[-1] * _halvings(width, stages)[-1]
+    return nn.Sequential(*layers, nn.Flatten()), features
+
+
+def _conv_decoder(config: ModelConfig) -> nn.Sequential:
+    """z [B, D] -> logits [B, C, H, W], mirroring the encoder."""
+    channels, height, width = config.image_shape
+    depth, stages = [channels, *config.hidden], len(config.hidden)
+    heights, widths = _halvings(height, stages), _halvings(width, stages)
+    layers: list[nn.Module] = [
+        nn.Linear(config.latent_dim, depth[-1] * heights[-1] * widths[-1]),
         nn.ReLU(),
         nn.Unflatten(1, (depth[-1], heights[-1], widths[-1])),
     ]
     for stage in reversed(range(stages)):
         # A transposed stage doubles a side; output_padding adds the 1 that halving an odd side dropped.
         extra = (heights[stage] - 2 * heights[stage + 1], widths[stage] - 2 * widths[stage + 1])
-        up.append(
+        layers.append(
             nn.ConvTranspose2d(
                 depth[stage + 1], depth[stage], kernel_size=4, stride=2, padding=1, output_padding=extra
             )
         )
         if stage > 0:
-            up.append(nn.ReLU())
-    return nn.Sequential(*down, nn.Flatten()), features, nn.Sequential(*up)
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+def _mlp_decoder(config: ModelConfig) -> nn.Sequential:
+    """z [..., D] -> logits [..., C*H*W], mirroring the encoder's widths."""
+    widths = [config.pixels, *config.hidden]
+    return nn.Sequential(
+        _mlp([config.latent_dim, *reversed(widths[1:])]), nn.Linear(widths[1], config.pixels)
+    )
 
 
 class VAE(nn.Module):
@@ -111,17 +126,16 @@ class VAE(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        if config.architecture == "conv":
-            self.encoder, features, self.decoder = _conv_networks(config)
+        conv = config.architecture == "conv"
+        # Built in this order (encoder, head, decoder) so that a seed initialises the same MLP as it
+        # always has: the same seed and data give the same model in every version.
+        if conv:
+            self.encoder, features = _conv_encoder(config)
         else:
-            widths = [config.pixels, *config.hidden]
-            self.encoder, features = _mlp(widths), widths[-1]
-            self.decoder = nn.Sequential(
-                _mlp([config.latent_dim, *reversed(widths[1:])]),
-                nn.Linear(widths[1], config.pixels),
-            )
+            self.encoder, features = _mlp([config.pixels, *config.hidden]), config.hidden[-1]
         # One head for mu and logvar together: a single matmul instead of two.
         self.posterior_head = nn.Linear(features, 2 * config.latent_dim)
+        self.decoder = _conv_decoder(config) if conv else _mlp_decoder(config)
 
     @property
     def latent_dim(self) -> int:
