@@ -5,27 +5,26 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 import uvicorn
 
 from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
-from model.cli import build_parser, load_mnist, run
+from model.cli import add_dataset_options, build_parser, load_dataset, run
 from model.home import atlas_home
 from model.zoo import classifier_config, train_zoo, zoo_entries
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = atlas_home(args.home)
-    train_digits, test_digits = load_mnist(home, args.data_dir)
-    # First run: the default models are trained here, with progress bars, before the server starts.
+    dataset = load_dataset(home, args)
+    # First run: the data set's default models are trained here, with progress bars, before the server
+    # starts. Models of every other data set already in the home are served beside them.
     train_zoo(
         home,
-        zoo_entries(quick=args.quick, device=args.device),
-        train_digits,
-        test_digits,
+        zoo_entries(dataset=dataset.info, quick=args.quick, device=args.device),
+        dataset,
         classifier=classifier_config(quick=args.quick, device=args.device),
     )
     if args.threads:
@@ -49,7 +48,9 @@ def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    serve = commands.add_parser("serve", help="train missing default models, then serve the explorer and API")
+    serve = commands.add_parser(
+        "serve", help="train missing default models of --dataset, then serve every model in the home"
+    )
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: local only)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument(
@@ -59,7 +60,7 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")
     serve.add_argument("--threads", type=int, default=1, help="torch threads (1 suits many tiny requests)")
-    serve.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    add_dataset_options(serve)
     serve.set_defaults(run=cmd_serve)
 
 

@@ -42,4 +42,4 @@ LabDep = Annotated[LabState, Depends(get_lab)]
 
 def problems(registry: ModelRegistry, lab: LabState) -> dict[str, str]:
     """What is not served and why: damaged model folders, and a classifier that could not be loaded."""
-    return {**registry.failures, **({"classifier": lab.problem} if lab.problem else {})}
+    return {**registry.failures, **{f"classifier of {key}": problem for key, problem in lab.problems.items()}}

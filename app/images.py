@@ -87,6 +87,13 @@ def decode_data_url(url: str) -> bytes:
         raise ImageInputError(422, f"the data URL's base64 payload is malformed: {error}") from error
 
 
+def to_rgb(image: Image.Image) -> np.ndarray:
+    """Any PIL mode -> [H, W, 3] float32 in [0, 1], transparency composited onto white."""
+    rgba = image.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.float32) / 255.0
+
+
 def to_grayscale(image: Image.Image) -> np.ndarray:
     """Any PIL mode -> [H, W] float32 intensities in [0, 1], transparency composited onto white and
     16-bit depth kept (scaled, not clipped)."""
@@ -113,25 +120,30 @@ def _to_uint8(pixels: torch.Tensor) -> np.ndarray:
 
 
 def pngs(batch: torch.Tensor) -> list[bytes]:
-    """[B, H, W] intensities in [0, 1] -> 8-bit grayscale PNG bytes, one per image.
+    """[B, H, W] or [B, C, H, W] (C = 1 or 3) intensities in [0, 1] -> 8-bit grayscale or RGB PNG bytes,
+    one per image.
 
     Written directly rather than through Pillow: Pillow's encoder spends ~170 us setting up per image,
     more than decoding the digit costs, and live hover decoding sends one image per mouse move. What all
     images share (pixel conversion, row filters, header) is done once per batch."""
-    pixels = _to_uint8(batch)
-    count, height, width = pixels.shape
-    rows = np.zeros((count, height, width + 1), dtype=np.uint8)  # each row starts with filter 0, "none"
-    rows[:, :, 1:] = pixels
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale, no interlace
+    pixels = _to_uint8(batch if batch.ndim == 4 else batch.unsqueeze(1))
+    count, channels, height, width = pixels.shape
+    if channels not in (1, 3):
+        raise ValueError(f"images must have 1 or 3 channels, got {channels}")
+    interleaved = pixels.transpose(0, 2, 3, 1).reshape(count, height, width * channels)
+    rows = np.zeros((count, height, width * channels + 1), dtype=np.uint8)  # each row starts with filter 0
+    rows[:, :, 1:] = interleaved
+    colour_type = 0 if channels == 1 else 2  # grayscale or RGB
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)  # 8 bits, no interlace
     head, end = PNG_MAGIC + _png_chunk(b"IHDR", header), _png_chunk(b"IEND", b"")
     return [head + _png_chunk(b"IDAT", zlib.compress(image.tobytes(), 1)) + end for image in rows]
 
 
 def png_bytes(pixels: torch.Tensor) -> bytes:
-    """[H, W] intensities in [0, 1] -> 8-bit grayscale PNG bytes."""
+    """[H, W] or [C, H, W] intensities in [0, 1] -> 8-bit grayscale or RGB PNG bytes."""
     return pngs(pixels[None])[0]
 
 
 def png_data_urls(batch: torch.Tensor) -> list[str]:
-    """[B, H, W] intensities in [0, 1] -> PNG data URLs."""
+    """[B, H, W] or [B, C, H, W] intensities in [0, 1] -> PNG data URLs."""
     return ["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in pngs(batch)]

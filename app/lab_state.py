@@ -14,6 +14,8 @@ from starlette.exceptions import HTTPException
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from model.classifier import LoadedClassifier, is_trained, load_classifier
+from model.data import DatasetInfo
+from model.datasets import DATASET_NAMES
 from model.estimators import compare_estimators
 from model.evaluation import Evaluation, EvaluationSettings, cached_evaluation, evaluation_key, read_cached
 from model.home import classifier_folder
@@ -27,12 +29,20 @@ Variances = dict[str, list[float]]  # reparam, score, reparam_encoder, score_enc
 
 
 class NoClassifier(HTTPException):
-    """The lab's classifier-judged figures were asked for, and no classifier is trained: a 503 that says
-    how to get one."""
+    """The lab's classifier-judged figures were asked for, and the model's data set has no classifier: a
+    503 that says how to get one, or a 409 when the data set has no labels to train one on."""
 
-    def __init__(self) -> None:
+    def __init__(self, dataset: DatasetInfo) -> None:
+        if not dataset.labelled:
+            super().__init__(
+                409, f"{dataset.title} has no labels, so there is no classifier to judge its images with"
+            )
+            return
+        zoo = dataset.key if dataset.key in DATASET_NAMES else "folder:PATH"
         super().__init__(
-            503, "no classifier is trained: run `latent-atlas train --zoo` (about 30 s), then restart"
+            503,
+            f"no classifier is trained for {dataset.title}: run `latent-atlas train --zoo {zoo}` "
+            "(the classifier takes about 30 s), then restart",
         )
 
 
@@ -40,13 +50,13 @@ class LabState:
     def __init__(
         self,
         registry: ModelRegistry,
-        classifier: LoadedClassifier | None,
+        classifiers: dict[str, LoadedClassifier],
         settings: EvaluationSettings,
-        problem: str | None = None,
+        problems: dict[str, str] | None = None,
     ) -> None:
         self.registry = registry
-        self.classifier = classifier
-        self.problem = problem  # why the classifier could not be loaded
+        self.classifiers = classifiers  # by data set key
+        self.problems = problems or {}  # data set key -> why its classifier could not be loaded
         self.settings = settings
         self.evaluations: dict[str, Evaluation] = {}
         self._computing: dict[str, asyncio.Future[Evaluation]] = {}
@@ -54,32 +64,35 @@ class LabState:
 
     @classmethod
     def load(cls, home: Path, registry: ModelRegistry, settings: EvaluationSettings) -> LabState:
-        """The lab over `registry`, with the home's classifier if one is trained."""
-        folder = classifier_folder(home)
-        if not is_trained(folder):
-            return cls(registry, None, settings)
-        try:
-            return cls(registry, load_classifier(folder, registry.device), settings)
-        except CheckpointError as error:
-            log.warning("no classifier: %s", error)
-            return cls(registry, None, settings, problem=str(error))
+        """The lab over `registry`, with the classifier of each served data set that has one trained."""
+        classifiers: dict[str, LoadedClassifier] = {}
+        problems: dict[str, str] = {}
+        for key in registry.datasets:
+            folder = classifier_folder(home, key)
+            if not is_trained(folder):
+                continue
+            try:
+                classifiers[key] = load_classifier(folder, registry.device)
+            except CheckpointError as error:
+                log.warning("no classifier for %s: %s", key, error)
+                problems[key] = str(error)
+        return cls(registry, classifiers, settings, problems)
 
-    def require_classifier(self) -> LoadedClassifier:
-        if self.classifier is None:
-            raise NoClassifier
-        return self.classifier
+    def require_classifier(self, served: ServedModel) -> LoadedClassifier:
+        """The classifier of the model's data set, or the NoClassifier error saying why there is none."""
+        classifier = self.classifiers.get(served.dataset.info.key)
+        if classifier is None:
+            raise NoClassifier(served.dataset.info)
+        return classifier
 
     def _read_cached(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation | None:
         folder = served.loaded.folder
-        return read_cached(
-            folder, evaluation_key(folder, classifier, self.registry.data["test"], self.settings)
-        )
+        return read_cached(folder, evaluation_key(folder, classifier, served.dataset.test, self.settings))
 
     def _compute(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation:
-        data = self.registry.data
-        loaded = served.loaded
+        loaded, data = served.loaded, served.dataset
         return cached_evaluation(
-            loaded.folder, loaded.network, classifier, data["test"], data["train"], self.settings
+            loaded.folder, loaded.network, classifier, data.test, data.train, self.settings
         )
 
     async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:
@@ -89,7 +102,7 @@ class LabState:
         known = self.evaluations.get(model_id)
         if known is not None:
             return known
-        classifier = self.require_classifier()
+        classifier = self.require_classifier(served)
         if not compute:
             cached = await run_in_threadpool(self._read_cached, served, classifier)
             if cached is not None:
@@ -108,7 +121,7 @@ class LabState:
                 del self._computing[model_id]  # done (or failed: the next request tries again)
 
     def _measure(self, served: ServedModel, counts: tuple[int, ...]) -> Variances:
-        x = self.registry.data["test"].head(ESTIMATOR_DIGITS).pixels(served.loaded.device)
+        x = served.dataset.test.head(ESTIMATOR_DIGITS).pixels(served.loaded.device)
         result = compare_estimators(served.loaded.network, x, counts, repetitions=ESTIMATOR_REPETITIONS)
         variances = {name: [stats.variance for stats in result[name]] for name in ("reparam", "score")}
         for name in ("reparam", "score"):

@@ -33,9 +33,7 @@ from app.routes import (
 )
 from app.security import BrowserSecurity
 from app.settings import Settings
-from model.data import load_digits
 from model.evaluation import EvaluationSettings
-from model.home import data_root
 
 ROUTERS = (
     health.router,
@@ -66,9 +64,7 @@ def add_middlewares(app: FastAPI, settings: Settings) -> None:
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        root = data_root(settings.home)
-        splits = {"train": load_digits(root, "train"), "test": load_digits(root, "test")}
-        registry = ModelRegistry.load(settings.home, splits, settings.device)  # type: ignore[arg-type]
+        registry = ModelRegistry.load(settings.home, settings.device)
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
         for served in registry.models.values():
@@ -87,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPIOffline(
         redoc_url=None,
         title="Latent Atlas",
-        summary="Explore the latent spaces of variational autoencoders trained on MNIST.",
+        summary="Explore the latent spaces of variational autoencoders trained on image data sets.",
         version="0.1.0",
         lifespan=lifespan,
     )

@@ -1,18 +1,17 @@
-"""Turn a photo, scan or canvas drawing into a digit the way MNIST's own digits were made (LeCun et al.):
-light ink on black, the ink's box scaled to 20 px on its longest side, centre of mass at the centre."""
+"""Make an uploaded or drawn image look like the model's data set's images, as its preprocessing says:
+handwriting framed as MNIST's digits were, an object fitted as Fashion-MNIST's were, a photo resized."""
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from PIL import Image
 
-from app.images import ImageInputError
-from model.data import IMAGE_SIZE
+from app.images import ImageInputError, to_grayscale, to_rgb
+from model.data import DatasetInfo
+from model.framing import NoInkError, fit_object, frame_ink
 
-DIGIT_BOX = 20  # MNIST's size-normalised box inside the 28x28 field
-INK_THRESHOLD = 0.1  # intensity above the paper's level that counts as ink
-CENTRE = 14.0  # where MNIST's centres of mass sit, in pixel-index coordinates (measured on the test set)
+INK_THRESHOLD = 0.1  # contrast between paper and ink below which an image is blank
 
 
 def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
@@ -27,41 +26,31 @@ def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
     return np.clip((gray - paper) / (ink - paper), 0.0, 1.0)
 
 
-def _crop_to_ink(pixels: np.ndarray) -> np.ndarray:
-    mask = pixels > INK_THRESHOLD
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return pixels[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+def _resized(image: Image.Image, info: DatasetInfo) -> np.ndarray:
+    """The whole image, shorter side resized to the data set's and centre-cropped, as folders were."""
+    channels, height, width = info.image_shape
+    rgb = Image.fromarray(np.round(to_rgb(image) * 255).astype(np.uint8))
+    scale = max(height / rgb.height, width / rgb.width)
+    size = (max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale)))
+    rgb = rgb.resize(size, Image.Resampling.LANCZOS)
+    left, top = (size[0] - width) // 2, (size[1] - height) // 2
+    cropped = rgb.crop((left, top, left + width, top + height))
+    if channels == 1:
+        cropped = cropped.convert("L")
+    pixels = np.asarray(cropped, dtype=np.float32) / 255.0
+    chosen: np.ndarray = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    return chosen
 
 
-def _scale_longest_side(pixels: np.ndarray, side: int) -> np.ndarray:
-    height, width = pixels.shape
-    scale = side / max(height, width)
-    size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    source = torch.from_numpy(np.ascontiguousarray(pixels, dtype=np.float32))[None, None]
-    resized = F.interpolate(source, size=size, mode="bilinear", antialias=True, align_corners=False)
-    patch: np.ndarray = np.clip(resized[0, 0].numpy(), 0.0, 1.0)
-    return patch
-
-
-def _place_by_centre_of_mass(patch: np.ndarray) -> torch.Tensor:
-    height, width = patch.shape
-    mass = float(patch.sum())
-    com_y = float(patch.sum(axis=1) @ np.arange(height)) / mass
-    com_x = float(patch.sum(axis=0) @ np.arange(width)) / mass
-    top = min(max(round(CENTRE - com_y), 0), IMAGE_SIZE - height)
-    left = min(max(round(CENTRE - com_x), 0), IMAGE_SIZE - width)
-    field = np.zeros((IMAGE_SIZE, IMAGE_SIZE), dtype=np.float32)
-    field[top : top + height, left : left + width] = patch
-    return torch.from_numpy(field)
-
-
-def mnist_like(gray: np.ndarray) -> torch.Tensor:
-    """[H, W] grayscale in [0, 1], any polarity -> [28, 28] MNIST-style digit in [0, 1].
-
-    numpy rather than torch: on images this small, torch's per-operation overhead is most of the cost."""
-    pixels = _light_ink_on_dark(gray)
-    patch = _scale_longest_side(_crop_to_ink(pixels), DIGIT_BOX)
-    if patch.sum() <= 0:
-        raise ImageInputError(422, "no ink found: the marks vanish when scaled to 20 px")
-    return _place_by_centre_of_mass(patch)
+def prepare(image: Image.Image, info: DatasetInfo) -> torch.Tensor:
+    """A decoded upload -> [C, H, W] in [0, 1], prepared as `info`'s images were; ImageInputError (422)
+    when there is nothing to see."""
+    _, height, width = info.image_shape
+    if info.preprocessing == "resize":
+        return torch.from_numpy(np.ascontiguousarray(_resized(image, info)))
+    frame = frame_ink if info.preprocessing == "ink" else fit_object
+    try:
+        field = frame(_light_ink_on_dark(to_grayscale(image)), min(height, width))
+    except NoInkError as error:
+        raise ImageInputError(422, f"{error}") from error
+    return torch.from_numpy(field)[None]

@@ -1,5 +1,5 @@
-"""The registry of served models: every model folder under the home, loaded once on one device, with the
-reason for each one that could not be loaded."""
+"""The registry of served models: every model folder under the home, loaded once on one device with its
+data set, and the reason for each one that could not be loaded."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 
 from app.served_model import ServedModel
-from model.data import Digits, Split
+from model.data import Dataset, DataUnavailableError, load_prepared
 from model.device import resolve_device
-from model.home import models_root
+from model.home import data_root, models_root
 from model.inference import CheckpointError, LoadedModel
 from model.zoo import DEFAULT_ZOO
 
@@ -20,29 +20,40 @@ log = logging.getLogger("latent_atlas")
 ZOO_ORDER = [entry.model_id for entry in DEFAULT_ZOO]  # the default models first, in the tutorial's order
 
 
+def _sort_key(folder: Path) -> tuple[int, str]:
+    base = next((base for base in ZOO_ORDER if folder.name.endswith(base)), None)
+    return (ZOO_ORDER.index(base) if base else len(ZOO_ORDER), folder.name)
+
+
 @dataclass
 class ModelRegistry:
     models: dict[str, ServedModel]
     failures: dict[str, str]  # model id -> why it could not be loaded
-    data: dict[Split, Digits]  # the splits the models are mapped and evaluated on
+    datasets: dict[str, Dataset]  # by key: the data sets the models are mapped and evaluated on
     device: torch.device
 
     @classmethod
-    def load(cls, home: Path, data: dict[Split, Digits], device: str) -> ModelRegistry:
-        """Load every model folder under the home's models/; a damaged one is skipped with its reason."""
+    def load(cls, home: Path, device: str) -> ModelRegistry:
+        """Load every model folder under the home's models/ with its prepared data set; a damaged
+        model, or one whose data set is not prepared, is skipped with its reason."""
         resolved = resolve_device(device)
         models: dict[str, ServedModel] = {}
         failures: dict[str, str] = {}
+        datasets: dict[str, Dataset] = {}
         folders = sorted(
             (p for p in models_root(home).glob("*") if p.is_dir() and not p.name.startswith(".")),
-            key=lambda p: (ZOO_ORDER.index(p.name) if p.name in ZOO_ORDER else len(ZOO_ORDER), p.name),
+            key=_sort_key,
         )
         for folder in folders:
             try:
                 loaded = LoadedModel.load(folder, device)
-            except CheckpointError as error:
+                key = loaded.dataset.key
+                if key not in datasets:
+                    # The prepared copy only: a server never downloads, renders or reads a folder.
+                    datasets[key] = load_prepared(data_root(home), key)
+            except (CheckpointError, DataUnavailableError, ValueError) as error:
                 log.warning("skipping model %s: %s", folder.name, error)
                 failures[folder.name] = str(error)
                 continue
-            models[folder.name] = ServedModel.build(loaded, data["test"])
-        return cls(models=models, failures=failures, data=data, device=resolved)
+            models[folder.name] = ServedModel.build(loaded, datasets[key])
+        return cls(models=models, failures=failures, datasets=datasets, device=resolved)

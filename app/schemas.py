@@ -29,8 +29,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
 NO_CLASSIFIER_RESPONSE: dict[int | str, dict[str, object]] = {
     503: {
         "model": ErrorDetail,
-        "description": "no classifier is trained yet (the message says how to train one)",
-    }
+        "description": "the model's data set has no classifier yet (the message says how to train one)",
+    },
+    409: {"model": ErrorDetail, "description": "the model's data set has no labels, so no classifier"},
 }
 
 
@@ -57,7 +58,8 @@ class ModelSummary(BaseModel):
     loss: str
     beta: float
     latent_dim: int
-    dataset: str
+    dataset: str = Field(description="the key of its data set (see /api/datasets)")
+    architecture: Literal["mlp", "conv"]
     epochs: int
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     test_metrics: ModelMetrics
@@ -68,8 +70,22 @@ class Projection(BaseModel):
     components: list[list[float]] = Field(description="2 x latent_dim; z = mean + [x, y] @ components")
 
 
+class DatasetSummary(BaseModel):
+    key: str
+    title: str
+    image_shape: list[int] = Field(description="channels, height, width")
+    class_names: list[str]
+    labelled: bool = Field(description="false: one folder of unlabelled images; class figures are empty")
+    drawable: bool = Field(description="drawing with a pen makes an image like this data set's")
+    note: str = Field(description="what a user should know, e.g. that the images are synthetic")
+    train_size: int
+    test_size: int
+
+
 class LatentMap(BaseModel):
     model_id: str
+    dataset: str
+    class_names: list[str] = Field(description="the name of each label")
     split: Literal["test"]
     x: list[float]
     y: list[float]

@@ -7,7 +7,7 @@ import torch
 
 from app.batching import MicroBatcher
 from app.images import pngs
-from model.data import Digits
+from model.data import Dataset
 from model.inference import LoadedModel
 from model.latent_map import LatentMap, Placement
 
@@ -17,11 +17,12 @@ NEIGHBORS = 8  # nearest test digits reported with an encoding
 class ServedModel:
     """A loaded model with its latent map, and the responses that are the same for every visitor."""
 
-    def __init__(self, loaded: LoadedModel, latent_map: LatentMap) -> None:
+    def __init__(self, loaded: LoadedModel, dataset: Dataset, latent_map: LatentMap) -> None:
         self.loaded = loaded
+        self.dataset = dataset  # what it was trained on: its test split is the map
         self.latent_map = latent_map
         # Single requests, batched with the ones that arrive with them: a point (map or latent) -> its
-        # decoded image as PNG bytes, and a preprocessed image [28, 28] -> its placement on the map. The
+        # decoded image as PNG bytes, and a preprocessed image [C, H, W] -> its placement on the map. The
         # hover path's PNGs are written per batch (pixel conversion, row filters and header once): writing
         # them per request cost a quarter of decode.png's throughput at 32 concurrent (3,600-3,900 against
         # 2,600-3,200 requests/s, bench/serve_latency.py, alternating runs).
@@ -30,8 +31,8 @@ class ServedModel:
         self.responses: dict[str, bytes] = {}  # serialised once by the routes: the map, the training record
 
     @classmethod
-    def build(cls, loaded: LoadedModel, test: Digits) -> ServedModel:
-        return cls(loaded, LatentMap.build(loaded, test))
+    def build(cls, loaded: LoadedModel, dataset: Dataset) -> ServedModel:
+        return cls(loaded, dataset, LatentMap.build(loaded, dataset.test))
 
     @property
     def model_id(self) -> str:

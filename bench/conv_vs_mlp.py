@@ -18,7 +18,8 @@ from pathlib import Path
 
 from model.checkpoint import load_history, load_network
 from model.config import ModelConfig, TrainConfig
-from model.data import Digits, ensure_mnist, load_digits
+from model.data import Dataset
+from model.datasets import open_dataset
 from model.home import atlas_home, data_root
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
 from model.train import train
@@ -40,23 +41,23 @@ class Result:
     iwae: float
 
 
-def run(name: str, latent_dim: int, budget: float, train_digits: Digits, test_digits: Digits) -> Result:
+def run(name: str, latent_dim: int, budget: float, mnist: Dataset) -> Result:
     model_config = ModelConfig(**{**vars(ARCHITECTURES[name]), "latent_dim": latent_dim})
     with tempfile.TemporaryDirectory() as scratch:
         probe = TrainConfig(epochs=1, lr=1e-3, lr_schedule="cosine", device="cpu")
         train(Path(scratch) / "probe", model_id="probe", title=f"{name} probe", model_config=model_config,
-              config=probe, train_digits=train_digits, test_digits=test_digits, progress=False)  # fmt: skip
+              config=probe, dataset=mnist, progress=False)  # fmt: skip
         epoch_seconds = load_history(Path(scratch) / "probe")[0]["seconds"]
         epochs = max(1, int(budget // epoch_seconds))
         config = TrainConfig(epochs=epochs, lr=1e-3, lr_schedule="cosine", device="cpu")
         began = time.perf_counter()
         folder = Path(scratch) / name
         train(folder, model_id=name, title=name, model_config=model_config, config=config,
-              train_digits=train_digits, test_digits=test_digits, progress=False)  # fmt: skip
+              dataset=mnist, progress=False)  # fmt: skip
         seconds = time.perf_counter() - began
         history = load_history(folder)
         _, network = load_network(folder)
-        x = test_digits.pixels()
+        x = mnist.test.pixels()
         return Result(
             architecture=name,
             parameters=sum(p.numel() for p in network.parameters()),
@@ -75,13 +76,12 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=180.0, help="seconds of training per architecture")
     parser.add_argument("--latent-dim", type=int, default=16)
     args = parser.parse_args()
-    root = ensure_mnist(data_root(atlas_home()))
-    train_digits, test_digits = load_digits(root, "train"), load_digits(root, "test")
+    mnist, _ = open_dataset("mnist", data_root(atlas_home()))
     print(f"budget {args.budget:.0f} s of training each, latent_dim {args.latent_dim}, CPU")
     print(f"{'model':<6}{'params':>10}{'epochs':>8}{'train s':>9}{'img/s':>9}{'-ELBO':>9}{'-IWAE100':>10}")
     results = {}
     for name in ARCHITECTURES:
-        result = results[name] = run(name, args.latent_dim, args.budget, train_digits, test_digits)
+        result = results[name] = run(name, args.latent_dim, args.budget, mnist)
         print(
             f"{name:<6}{result.parameters:>10,}{result.epochs:>8}{result.seconds:>9.0f}"
             f"{result.images_per_second:>9.0f}{result.neg_elbo:>9.2f}{-result.iwae:>10.2f}",

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from model.data import load_digits
+from model.data import load_prepared
 from model.home import atlas_home, data_root
 
 HOST = "127.0.0.1"
@@ -118,11 +118,11 @@ def multipart(png: bytes) -> tuple[bytes, str]:
 
 def workloads(model: str) -> dict[str, tuple[Callable[[random.Random], Request], float]]:
     """name -> (request maker, share of --requests)."""
-    digits = load_digits(data_root(atlas_home()), "test")
+    digits = load_prepared(data_root(atlas_home()), "mnist").test
     uploads = []
     for index in range(50):
         buffer = io.BytesIO()
-        Image.fromarray(255 - digits.images[index].numpy()).resize((140, 140)).save(buffer, format="PNG")
+        Image.fromarray(255 - digits.images[index, 0].numpy()).resize((140, 140)).save(buffer, format="PNG")
         uploads.append(multipart(buffer.getvalue()))
     base = f"/api/models/{model}"
 

@@ -26,8 +26,9 @@ from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from model.config import ModelConfig, TrainConfig
-from model.data import ensure_mnist, load_digits
+from model.datasets import open_dataset
 from model.home import atlas_home, data_root
+from model.sources.mnist import ensure_mnist
 from model.train import train
 
 SEED = 1
@@ -114,8 +115,7 @@ def run_ours(
         title=name,
         model_config=model_config,
         config=config,
-        train_digits=load_digits(root, "train"),
-        test_digits=load_digits(root, "test"),
+        dataset=open_dataset("mnist", root)[0],
         progress=False,
         on_epoch=on_epoch,
     )

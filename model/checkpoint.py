@@ -1,7 +1,7 @@
 """A model is a folder: JSON beside safetensors, written atomically, loaded without unpickling code.
 
 Folder layout (FORMAT_VERSION 1):
-  config.json          format version, id, title, model + training config, data fingerprint,
+  config.json          format version, id, title, model + training config, data set and fingerprint,
                        test metrics, epochs completed, library versions, times
   model.safetensors    the VAE's weights
   history.json         one record of train and test metrics per epoch
@@ -31,6 +31,8 @@ from model.config import (
     to_dict,
     train_config_from_dict,
 )
+from model.data import DatasetInfo
+from model.sources import mnist
 from model.storage import readable_folder, replace_folder
 from model.vae import VAE
 
@@ -60,6 +62,12 @@ class CheckpointInfo:
     epochs_completed: int
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
+
+    @property
+    def dataset(self) -> DatasetInfo:
+        """The data set it was trained on; folders saved before data sets were named are MNIST's."""
+        recorded = self.data.get("dataset")
+        return DatasetInfo.from_dict(recorded) if recorded is not None else mnist.INFO
 
     def to_json(self) -> dict[str, Any]:
         return {

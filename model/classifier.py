@@ -1,8 +1,8 @@
-"""The project's own MNIST classifier, behind FID-MNIST, reconstruction accuracy and the decision map.
-A small CNN, trained once beside the zoo, saved as a folder like any model.
+"""A data set's own classifier, behind its Frechet distance, reconstruction accuracy and decision map
+(FID-MNIST for MNIST). A small CNN, trained once beside a zoo, saved as a folder like any model.
 
 Folder layout:
-  config.json          kind "classifier", its config, test accuracy, data fingerprint, versions
+  config.json          kind "classifier", its config, data set, test accuracy, data fingerprint, versions
   model.safetensors    the weights
   history.json         one record per epoch
 """
@@ -24,10 +24,10 @@ from torch import nn
 from tqdm import tqdm
 
 from model.checkpoint import CONFIG_FILE, HISTORY_FILE, WEIGHTS_FILE, CheckpointError, library_versions
-from model.data import IMAGE_SIZE, Digits
+from model.data import Dataset, DatasetInfo
 from model.device import resolve_device
+from model.sources import mnist
 from model.storage import file_fingerprint, readable_folder, recover_folder, replace_folder
-from model.train import data_fingerprint
 
 KIND = "classifier"
 FEATURES = 128  # width of the penultimate layer: the feature space of FID-MNIST
@@ -52,22 +52,23 @@ class ClassifierConfig:
 
 
 class Classifier(nn.Module):
-    """x: [B, 784] in [0, 1] -> logits [B, 10]; `features` is the penultimate layer [B, 128]."""
+    """x: [B, C*H*W] in [0, 1] -> logits [B, classes]; `features` is the penultimate layer [B, 128]."""
 
-    def __init__(self, config: ClassifierConfig) -> None:
+    def __init__(self, config: ClassifierConfig, image_shape: tuple[int, int, int], classes: int) -> None:
         super().__init__()
         narrow, wide = config.channels
+        channels, height, width = image_shape
         self.body = nn.Sequential(
-            nn.Unflatten(1, (1, IMAGE_SIZE, IMAGE_SIZE)),
-            nn.Conv2d(1, narrow, 5, stride=2, padding=2),  # -> 14 x 14
+            nn.Unflatten(1, image_shape),
+            nn.Conv2d(channels, narrow, 5, stride=2, padding=2),  # 28 x 28 -> 14 x 14
             nn.ReLU(),
             nn.Conv2d(narrow, wide, 3, stride=2, padding=1),  # -> 7 x 7
             nn.ReLU(),
             nn.Flatten(),
-            nn.Linear(wide * (IMAGE_SIZE // 4) ** 2, FEATURES),
+            nn.Linear(wide * -(-height // 4) * -(-width // 4), FEATURES),
             nn.ReLU(),
         )
-        self.head = nn.Linear(FEATURES, 10)
+        self.head = nn.Linear(FEATURES, classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         out: torch.Tensor = self.body(x)
@@ -81,6 +82,7 @@ class Classifier(nn.Module):
 @dataclass(frozen=True)
 class ClassifierInfo:
     config: ClassifierConfig
+    dataset: DatasetInfo
     test_accuracy: float
     fingerprint: str  # of the weights: evaluations computed with another classifier are stale
 
@@ -95,7 +97,7 @@ class LoadedClassifier:
 
 @torch.inference_mode()
 def accuracy(classifier: Classifier, x: torch.Tensor, labels: torch.Tensor) -> float:
-    """Fraction of x: [N, 784] classified as labels: [N]."""
+    """Fraction of x: [N, C*H*W] classified as labels: [N]."""
     predictions = torch.cat([classifier(batch).argmax(dim=1) for batch in x.split(2000)])
     return float((predictions.cpu() == labels.cpu()).float().mean())
 
@@ -103,24 +105,25 @@ def accuracy(classifier: Classifier, x: torch.Tensor, labels: torch.Tensor) -> f
 def train_classifier(
     folder: Path,
     config: ClassifierConfig,
-    train_digits: Digits,
-    test_digits: Digits,
+    dataset: Dataset,
     *,
     progress: bool = True,
 ) -> ClassifierInfo:
     """Train the classifier with Adam into `folder`, written whole at the end (it takes seconds)."""
+    if not dataset.info.labelled:
+        raise ValueError(f"{dataset.info.key} has no labels: there is nothing to classify")
     device = resolve_device(config.device)
     recover_folder(folder)
-    train_digits = train_digits.head(config.train_limit)
+    train_set, test_set = dataset.train.head(config.train_limit), dataset.test
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        classifier = Classifier(config).to(device)
+        classifier = Classifier(config, dataset.info.image_shape, len(dataset.info.class_names)).to(device)
     optimizer = torch.optim.Adam(classifier.parameters(), lr=config.lr)
-    steps = config.epochs * -(-len(train_digits) // config.batch_size)
+    steps = config.epochs * -(-len(train_set) // config.batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     generator = torch.Generator().manual_seed(config.seed)
-    x_train, y_train = train_digits.pixels(device), train_digits.labels.to(device)
-    x_test, y_test = test_digits.pixels(device), test_digits.labels
+    x_train, y_train = train_set.pixels(device), train_set.labels.to(device)
+    x_test, y_test = test_set.pixels(device), test_set.labels
     history = []
     bar = tqdm(total=steps, desc="classifier", unit="batch", disable=not progress or not sys.stderr.isatty())
     with bar:
@@ -161,8 +164,9 @@ def train_classifier(
                 {
                     "kind": KIND,
                     "config": asdict(config),
+                    "dataset": dataset.info.as_dict(),
                     "test_accuracy": history[-1]["test_accuracy"],
-                    "data": data_fingerprint(train_digits, test_digits),
+                    "data": Dataset(dataset.info, train_set, test_set).fingerprint(),
                     "versions": library_versions(),
                     "saved": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
@@ -184,11 +188,14 @@ def load_classifier(folder: Path, device: torch.device | str = "cpu") -> LoadedC
             raise CheckpointError(f"{folder / CONFIG_FILE} does not describe a classifier")
         raw = data["config"]
         config = ClassifierConfig(**{**raw, "channels": tuple(raw["channels"])})
+        # Classifiers saved before data sets were named are MNIST's.
+        dataset = DatasetInfo.from_dict(data["dataset"]) if "dataset" in data else mnist.INFO
         weights = load_file(str(folder / WEIGHTS_FILE), device="cpu")
-        network = Classifier(config)
+        network = Classifier(config, dataset.image_shape, len(dataset.class_names))
         network.load_state_dict(weights, strict=True)
         info = ClassifierInfo(
             config=config,
+            dataset=dataset,
             test_accuracy=float(data["test_accuracy"]),
             fingerprint=file_fingerprint(folder / WEIGHTS_FILE),
         )
@@ -205,7 +212,7 @@ def is_trained(folder: Path) -> bool:
 
 @torch.inference_mode()
 def classify(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """x: [B, 784] or [B, 28, 28] -> the predicted digits [B] and the probability given to each [B]."""
+    """x: [B, C*H*W] or [B, C, H, W] -> the predicted classes [B] and the probability given to each [B]."""
     probabilities = torch.softmax(classifier(x.reshape(x.shape[0], -1)), dim=1)
     confidence, labels = probabilities.max(dim=1)
     return labels, confidence

@@ -11,7 +11,8 @@ from pathlib import Path
 from model.checkpoint import CheckpointError, load_network
 from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
 from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, ModelConfig, TrainConfig
-from model.data import DataUnavailableError, Digits, ensure_mnist, load_digits
+from model.data import Dataset, DataUnavailableError
+from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
@@ -29,14 +30,25 @@ def _home(args: argparse.Namespace) -> Path:
     return atlas_home(args.home)
 
 
-def load_mnist(home: Path, data_dir: Path | None = None) -> tuple[Digits, Digits]:
-    root = ensure_mnist(data_root(home), data_dir)
-    return load_digits(root, "train"), load_digits(root, "test")
+def load_dataset(home: Path, args: argparse.Namespace) -> Dataset:
+    """The data set the command names (--dataset, --data-dir, --image-size), prepared under the home."""
+    dataset, source = open_dataset(
+        args.dataset, data_root(home), data_dir=args.data_dir, image_size=getattr(args, "image_size", None)
+    )
+    if source.get("unreadable"):
+        print(f"{dataset.info.title}: skipped {source['unreadable']} unreadable files", file=sys.stderr)
+    return dataset
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    root = ensure_mnist(data_root(_home(args)), args.data_dir)
-    print(f"MNIST verified under {root}")
+    dataset = load_dataset(_home(args), args)
+    info = dataset.info
+    channels, height, width = info.image_shape
+    print(
+        f"{info.title} ({info.key}): {len(dataset.train)} training and {len(dataset.test)} test images, "
+        f"{channels}x{height}x{width}, {len(info.class_names)} classes, "
+        f"under {data_root(_home(args)) / info.key}"
+    )
     return 0
 
 
@@ -44,13 +56,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     home = _home(args)
     if (args.zoo is not None) == (args.model_id is not None):
         raise ValueError("name one MODEL_ID to train, or pass --zoo for the default models")
-    train_digits, test_digits = load_mnist(home, args.data_dir)
+    if args.zoo is not None and args.zoo not in ZOO_NAMES:
+        if args.zoo not in DATASET_NAMES and folder_path(args.zoo) is None:
+            raise ValueError(
+                f"--zoo {args.zoo} is neither a zoo ({', '.join(ZOO_NAMES)}) nor a data set ({DATASET_HELP})"
+            )
+        args.dataset, args.zoo = args.zoo, "default"  # --zoo DATASET: that data set's default zoo
+    dataset = load_dataset(home, args)
     if args.zoo is not None:
         trained = train_zoo(
             home,
-            zoo_entries(quick=args.quick, device=args.device, zoo=args.zoo),
-            train_digits,
-            test_digits,
+            zoo_entries(dataset=dataset.info, quick=args.quick, device=args.device, zoo=args.zoo),
+            dataset,
             classifier=classifier_config(quick=args.quick, device=args.device),
         )
         names = ", ".join(info.model_id for info in trained) or "nothing (all present)"
@@ -62,7 +79,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         models_root(home) / model_id,
         model_id=model_id,
         title=args.title or model_id,
-        model_config=ModelConfig(latent_dim=args.latent_dim, hidden=hidden, architecture=args.architecture),
+        model_config=ModelConfig(
+            latent_dim=args.latent_dim,
+            hidden=hidden,
+            architecture=args.architecture,
+            image_shape=dataset.info.image_shape,
+        ),
         config=TrainConfig(
             loss=args.loss,
             beta=args.beta,
@@ -73,8 +95,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device,
             train_limit=args.train_limit,
         ),
-        train_digits=train_digits,
-        test_digits=test_digits,
+        dataset=dataset,
         resume=args.resume,
     )
     print(f"{model_id}: test -ELBO {info.metrics['neg_elbo']:.2f} nats after {info.epochs_completed} epochs")
@@ -89,11 +110,11 @@ def _model_folder(home: Path, name: str) -> Path:
     return models_root(home) / check_model_id(name)
 
 
-def home_classifier(home: Path, train_digits: Digits, test_digits: Digits, device: str) -> LoadedClassifier:
-    """The classifier of `home`, trained first (about half a minute) if there is none."""
-    folder = classifier_folder(home)
+def home_classifier(home: Path, dataset: Dataset, device: str) -> LoadedClassifier:
+    """The data set's classifier in `home`, trained first (about half a minute) if there is none."""
+    folder = classifier_folder(home, dataset.info.key)
     if not is_trained(folder):
-        train_classifier(folder, classifier_config(device=device), train_digits, test_digits)
+        train_classifier(folder, classifier_config(device=device), dataset)
     return load_classifier(folder, resolve_device(device))
 
 
@@ -102,14 +123,19 @@ def cmd_eval(args: argparse.Namespace) -> int:
     folder = _model_folder(home, args.model)
     device = resolve_device(args.device)
     info, network = load_network(folder, device)
-    train_digits, test_digits = load_mnist(home, args.data_dir)
+    if not info.dataset.labelled:
+        raise ValueError(
+            f"{info.model_id} was trained on {info.dataset.title}, which has no labels to evaluate with"
+        )
+    dataset = open_recorded(info.dataset, data_root(home), args.data_dir)
+    train_set, test_set = dataset.train, dataset.test
     settings = EvaluationSettings(iwae_k=args.iwae_k, samples=args.samples, test_limit=args.test_limit)
-    classifier = home_classifier(home, train_digits, test_digits, args.device)
+    classifier = home_classifier(home, dataset, args.device)
     evaluation = cached_evaluation(
-        folder, network, classifier, test_digits, train_digits, settings, refresh=args.fresh
+        folder, network, classifier, test_set, train_set, settings, refresh=args.fresh
     )
-    evaluated = test_digits.head(settings.test_limit)
-    baseline = mean_image_baseline(train_digits.pixels(device), evaluated.pixels(device))
+    evaluated = test_set.head(settings.test_limit)
+    baseline = mean_image_baseline(train_set.pixels(device), evaluated.pixels(device))
     if args.json:
         report = {"model_id": info.model_id, "title": info.title, **evaluation.as_dict()}
         print(json.dumps({**report, "mean_image_baseline_nll": baseline}, indent=2))
@@ -117,13 +143,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows = [(row.label_for(evaluation), row.format(getattr(evaluation, row.key))) for row in FIGURE_ROWS]
     rows.append(("mean-image baseline NLL", f"{baseline:.2f}"))
     print(
-        f"{info.title} ({info.model_id}), {evaluation.test_digits} test digits, "
+        f"{info.title} ({info.model_id}, {info.dataset.title}), {evaluation.test_images} test images, "
         f"{evaluation.samples} z draw(s) each, computed in {evaluation.seconds:.0f} s"
     )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"  {label:<{width}}  {value}")
     return 0
+
+
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dataset", default="mnist", metavar="NAME", help=f"the data set: {DATASET_HELP}")
+    parser.add_argument(
+        "--data-dir", type=Path, help="a folder holding the data set's published files, for machines offline"
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        help="folder: data sets: the square side images are resized to (28 gray, 32 colour)",
+    )
 
 
 AddCommands = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
@@ -139,18 +177,19 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    data = commands.add_parser("data", help="fetch and verify MNIST")
-    data.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    data = commands.add_parser("data", help="fetch, verify and prepare a data set")
+    add_dataset_options(data)
     data.set_defaults(run=cmd_data)
 
-    tr = commands.add_parser("train", help="train one model, or the default zoo with --zoo")
+    tr = commands.add_parser("train", help="train one model, or a zoo with --zoo")
     tr.add_argument("model_id", nargs="?", metavar="MODEL_ID", help="folder name under the home")
     tr.add_argument(
         "--zoo",
         nargs="?",
         const="default",
-        choices=ZOO_NAMES,
-        help="train what is missing of a zoo: the default models, or the beta sweep (--zoo beta)",
+        metavar="ZOO",
+        help="train what is missing of a zoo: the default models of --dataset, the beta sweep (--zoo beta), "
+        "or a data set's default models (--zoo characters)",
     )
     tr.add_argument("--quick", action="store_true", help="with --zoo: a few epochs on a slice, for tests")
     tr.add_argument("--latent-dim", type=int, default=2)
@@ -169,11 +208,11 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     tr.add_argument("--lr", type=float, default=TrainConfig.lr)
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--train-limit", type=int, help="train on the first N digits only")
+    tr.add_argument("--train-limit", type=int, help="train on the first N training images only")
     tr.add_argument("--title", help="display name (default: the id)")
     tr.add_argument("--resume", action="store_true", help="continue from the last complete epoch")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
-    tr.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    add_dataset_options(tr)
     tr.set_defaults(run=cmd_train)
 
     ev = commands.add_parser(
@@ -196,7 +235,7 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     ev.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
     ev.add_argument("--fresh", action="store_true", help="recompute even if evaluation.json matches")
     ev.add_argument("--device", default="auto")
-    ev.add_argument("--data-dir", type=Path, help="a folder holding the four MNIST IDX files")
+    ev.add_argument("--data-dir", type=Path, help="a folder holding the data set's published files")
     ev.set_defaults(run=cmd_eval)
     if add_commands is not None:
         add_commands(commands)

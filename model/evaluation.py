@@ -18,7 +18,7 @@ import torch
 
 from model.checkpoint import WEIGHTS_FILE
 from model.classifier import Classifier, LoadedClassifier
-from model.data import Digits
+from model.data import ImageSet
 from model.frechet import GaussianStats, frechet_distance
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
 from model.storage import file_fingerprint, readable_folder, write_file_atomically
@@ -127,7 +127,7 @@ class Evaluation:
         )
     )
     iwae_k: int = field(metadata=_detail("importance samples behind the IWAE bound"))
-    test_digits: int = field(metadata=_detail("test digits evaluated (the first ones of the test set)"))
+    test_images: int = field(metadata=_detail("test images evaluated (the first ones of the test set)"))
     samples: int = field(metadata=_detail("z draws per digit behind E_q[log p(x|z)]"))
     seconds: float = field(metadata=_detail("how long the computation took"))
 
@@ -162,14 +162,14 @@ FIELD_DESCRIPTIONS: dict[str, str] = {f.name: f.metadata["description"] for f in
 
 
 def evaluation_key(
-    folder: Path, classifier: LoadedClassifier, test_digits: Digits, settings: EvaluationSettings
+    folder: Path, classifier: LoadedClassifier, test_set: ImageSet, settings: EvaluationSettings
 ) -> dict[str, Any]:
     """What a cached evaluation of the model in `folder` must match to be reused: the weights, the
     classifier and the settings."""
     return {
         "weights": file_fingerprint(readable_folder(folder) / WEIGHTS_FILE),
         "classifier": classifier.info.fingerprint,
-        "test_digits": len(test_digits.head(settings.test_limit)),
+        "test_images": len(test_set.head(settings.test_limit)),
         "iwae_k": settings.iwae_k,
         "samples": settings.samples,
     }
@@ -190,29 +190,29 @@ def _decoded(network: VAE, z: torch.Tensor) -> torch.Tensor:
 def evaluate_model(
     network: VAE,
     classifier: LoadedClassifier,
-    test_digits: Digits,
-    train_digits: Digits,
+    test_set: ImageSet,
+    train_set: ImageSet,
     settings: EvaluationSettings,
 ) -> Evaluation:
-    """Every figure of the evaluation for `network` on the settings' slice of `test_digits` (seeded)."""
+    """Every figure of the evaluation for `network` on the settings' slice of `test_set` (seeded)."""
     began = time.perf_counter()
-    test_digits = test_digits.head(settings.test_limit)
+    test_set = test_set.head(settings.test_limit)
     device = next(network.parameters()).device
     judge = classifier.network.to(device)
-    x = test_digits.pixels(device)
+    x = test_set.pixels(device)
     metrics = elbo_metrics(network, x, samples=settings.samples, seed=SEED)
     iwae = importance_weighted_log_likelihood(network, x, k=settings.iwae_k, seed=SEED)
     with torch.inference_mode():
         mu = torch.cat([network.encode(batch).mu for batch in x.split(2000)])
         z_prior = torch.randn(
-            (len(test_digits), network.latent_dim), generator=torch.Generator().manual_seed(SEED)
+            (len(test_set), network.latent_dim), generator=torch.Generator().manual_seed(SEED)
         ).to(device)
     test_features, test_predictions = _features(judge, x)
     reconstruction_features, reconstruction_predictions = _features(judge, _decoded(network, mu))
     prior_features, _ = _features(judge, _decoded(network, z_prior))
-    data_features, _ = _features(judge, train_digits.head(len(test_digits)).pixels(device))
+    data_features, _ = _features(judge, train_set.head(len(test_set)).pixels(device))
     real = GaussianStats.of(test_features)
-    labels = test_digits.labels.to(device)
+    labels = test_set.labels.to(device)
     elbo = -metrics.neg_elbo
     return Evaluation(
         elbo=elbo,
@@ -228,7 +228,7 @@ def evaluate_model(
         fid_data=frechet_distance(real, GaussianStats.of(data_features)),
         reconstruction_accuracy=float((reconstruction_predictions == labels).float().mean()),
         classifier_accuracy=float((test_predictions == labels).float().mean()),
-        test_digits=len(test_digits),
+        test_images=len(test_set),
         samples=settings.samples,
         seconds=time.perf_counter() - began,
     )
@@ -250,19 +250,19 @@ def cached_evaluation(
     folder: Path,
     network: VAE,
     classifier: LoadedClassifier,
-    test_digits: Digits,
-    train_digits: Digits,
+    test_set: ImageSet,
+    train_set: ImageSet,
     settings: EvaluationSettings,
     *,
     refresh: bool = False,
 ) -> Evaluation:
     """The evaluation of the model saved in `folder` (whose weights `network` holds): read from
     evaluation.json when it matches, else computed (a minute or two on a CPU) and written there whole."""
-    key = evaluation_key(folder, classifier, test_digits, settings)
+    key = evaluation_key(folder, classifier, test_set, settings)
     cached = None if refresh else read_cached(folder, key)
     if cached is not None:
         return cached
-    evaluation = evaluate_model(network, classifier, test_digits, train_digits, settings)
+    evaluation = evaluate_model(network, classifier, test_set, train_set, settings)
     body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
     write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
     return evaluation

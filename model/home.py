@@ -26,9 +26,10 @@ def models_root(home: Path) -> Path:
     return home / "models"
 
 
-def classifier_folder(home: Path) -> Path:
-    """The classifier behind the models' evaluation: beside models/, not in it, as it is not a VAE."""
-    return home / "classifier"
+def classifier_folder(home: Path, dataset_key: str) -> Path:
+    """The classifier of one data set, behind its models' evaluation: beside models/, not in it, as it
+    is not a VAE."""
+    return home / "classifiers" / dataset_key
 
 
 def check_model_id(model_id: str) -> str:

@@ -16,7 +16,7 @@ from model.checkpoint import (
     load_latents,
     load_network,
 )
-from model.data import IMAGE_SIZE
+from model.data import DatasetInfo
 from model.device import resolve_device
 from model.vae import VAE
 
@@ -56,8 +56,9 @@ def interpolate_latents(
 
 
 class LoadedModel:
-    """A model folder loaded once: its network in eval mode on one device. Images are [B, 28, 28] floats
-    in [0, 1]. Loading raises CheckpointError naming the damaged file."""
+    """A model folder loaded once: its network in eval mode on one device. Images are [B, C, H, W] floats
+    in [0, 1], in the shape of its data set's images. Loading raises CheckpointError naming the damaged
+    file."""
 
     def __init__(self, folder: Path, info: CheckpointInfo, network: VAE, device: torch.device) -> None:
         self.folder = folder
@@ -80,6 +81,14 @@ class LoadedModel:
     def latent_dim(self) -> int:
         return self.network.latent_dim
 
+    @property
+    def dataset(self) -> DatasetInfo:
+        return self.info.dataset
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.info.model_config.image_shape
+
     def history(self) -> list[dict[str, Any]]:
         """Train and test metrics per epoch, as training wrote them."""
         return load_history(self.folder)
@@ -95,27 +104,33 @@ class LoadedModel:
 
     @torch.inference_mode()
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """images: [B, 28, 28] or [B, 784] -> mu, sigma: [B, D] (on the CPU)."""
-        if images.ndim not in (2, 3) or images[0].numel() != IMAGE_SIZE * IMAGE_SIZE:
-            raise ValueError(f"images must be [B, 28, 28] or [B, 784], got {list(images.shape)}")
-        posterior = self.network.encode(images.to(self.device, torch.float32))
+        """images: [B, C, H, W] or [B, C*H*W] (or [B, H, W] for one channel) -> mu, sigma: [B, D]
+        (on the CPU)."""
+        pixels = self.info.model_config.pixels
+        if images.ndim not in (2, 3, 4) or images[0].numel() != pixels:
+            shape = list(self.image_shape)
+            raise ValueError(
+                f"images must be [B, {', '.join(map(str, shape))}] or [B, {pixels}], got {list(images.shape)}"
+            )
+        flat = images.reshape(images.shape[0], pixels)
+        posterior = self.network.encode(flat.to(self.device, torch.float32))
         return posterior.mu.cpu(), posterior.sigma.cpu()
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [B, D] -> the Bernoulli means of p(x|z) as images [B, 28, 28] (on the CPU)."""
+        """z: [B, D] -> the Bernoulli means of p(x|z) as images [B, C, H, W] (on the CPU)."""
         logits = self.network.decode(self._as_latents(z))
-        return torch.sigmoid(logits).reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()
+        return torch.sigmoid(logits).reshape(-1, *self.image_shape).cpu()
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
-        """Decode the posterior mean of each image: [B, 28, 28]."""
+        """Decode the posterior mean of each image: [B, C, H, W]."""
         mu, _ = self.encode(images)
         return self.decode(mu)
 
     def interpolate(
         self, z_start: torch.Tensor, z_end: torch.Tensor, steps: int, method: InterpolationMethod = "linear"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (z [steps, D], images [steps, 28, 28])."""
+        """-> (z [steps, D], images [steps, C, H, W])."""
         z = interpolate_latents(
             self._as_latents(z_start.reshape(1, -1))[0],
             self._as_latents(z_end.reshape(1, -1))[0],
@@ -126,10 +141,10 @@ class LoadedModel:
 
     @torch.inference_mode()
     def sample(self, n: int, seed: int = 0, temperature: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw z ~ N(0, temperature^2 I), seeded -> (z [n, D], images [n, 28, 28])."""
+        """Draw z ~ N(0, temperature^2 I), seeded -> (z [n, D], images [n, C, H, W])."""
         if n < 1:
             raise ValueError(f"n must be >= 1, got {n}")
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         z, pixels = self.network.sample(n, torch.Generator().manual_seed(seed), temperature)
-        return z.cpu(), pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE).cpu()
+        return z.cpu(), pixels.reshape(-1, *self.image_shape).cpu()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.data import Digits
+from model.data import ImageSet
 from model.inference import LoadedModel
 
 MAX_ABS_COORDINATE = 10.0  # beyond this the prior has no mass worth decoding (10 standard deviations)
@@ -86,7 +86,7 @@ class LatentMap:
         self._mu_norms = mu.pow(2).sum(dim=1)  # [N], for nearest()
 
     @classmethod
-    def build(cls, model: LoadedModel, digits: Digits, batch_size: int = 2000) -> LatentMap:
+    def build(cls, model: LoadedModel, digits: ImageSet, batch_size: int = 2000) -> LatentMap:
         """Encode every image of `digits` (in batches) and fit the plane to their means."""
         encoded = [model.encode(batch) for batch in digits.pixels().split(batch_size)]
         mu, sigma = (torch.cat(parts) for parts in zip(*encoded, strict=True))

@@ -26,7 +26,7 @@ from model.checkpoint import (
     save_checkpoint,
 )
 from model.config import ModelConfig, TrainConfig
-from model.data import Digits
+from model.data import Dataset
 from model.device import resolve_device
 from model.metrics import elbo_metrics
 from model.objectives import objective
@@ -53,16 +53,6 @@ def snapshot_indices(test_size: int, size: int) -> torch.Tensor:
     """A fixed random subset of test indices, sorted."""
     generator = torch.Generator().manual_seed(SNAPSHOT_SEED)
     return torch.randperm(test_size, generator=generator)[: min(size, test_size)].sort().values
-
-
-def data_fingerprint(train: Digits, test: Digits) -> dict[str, Any]:
-    return {
-        "name": "mnist",
-        "train_size": len(train),
-        "test_size": len(test),
-        "train_sha256": train.fingerprint(),
-        "test_sha256": test.fingerprint(),
-    }
 
 
 def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> _Run:
@@ -92,7 +82,7 @@ def _resumed_run(
             f"cannot resume {folder}: it was trained with {info.model_config} and {info.train_config}; "
             "only the number of epochs and the device may change on --resume"
         )
-    if info.data != data:
+    if any(info.data.get(key) != value for key, value in data.items() if key != "dataset"):
         raise ValueError(f"cannot resume {folder}: it was trained on other data ({info.data})")
     state = load_training_state(folder)
     network.train()
@@ -120,8 +110,7 @@ def train(
     title: str,
     model_config: ModelConfig,
     config: TrainConfig,
-    train_digits: Digits,
-    test_digits: Digits,
+    dataset: Dataset,
     resume: bool = False,
     progress: bool = True,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
@@ -135,17 +124,22 @@ def train(
     """
     device = resolve_device(config.device)
     recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
-    train_digits = train_digits.head(config.train_limit)
-    test_digits = test_digits.head(config.test_limit)
-    data = data_fingerprint(train_digits, test_digits)
+    if model_config.image_shape != dataset.info.image_shape:
+        raise ValueError(
+            f"the model is for {model_config.image_shape} images, "
+            f"{dataset.info.key} has {dataset.info.image_shape}"
+        )
+    used = Dataset(dataset.info, dataset.train.head(config.train_limit), dataset.test.head(config.test_limit))
+    train_set, test_set = used.train, used.test
+    data = {**used.fingerprint(), "dataset": dataset.info.as_dict()}
     if folder.exists() and not resume:
         raise ValueError(f"{folder} already holds a model: pass --resume to continue it, or remove it")
     run = _resumed_run(folder, model_config, config, data, device) if folder.exists() else None
     run = run or _fresh_run(model_config, config, device)
 
-    x_train = train_digits.pixels(device)
-    x_test = test_digits.pixels(device)
-    indices = snapshot_indices(len(test_digits), config.snapshot_size)
+    x_train = train_set.pixels(device)
+    x_test = test_set.pixels(device)
+    indices = snapshot_indices(len(test_set), config.snapshot_size)
     x_snapshot = x_test[indices.to(device)]
     batches_per_epoch = -(-len(x_train) // config.batch_size)
     start = len(run.history)

@@ -10,8 +10,9 @@ from typing import Literal, get_args
 from model.checkpoint import CheckpointInfo, load_info
 from model.classifier import ClassifierConfig, is_trained, train_classifier
 from model.config import ModelConfig, TrainConfig
-from model.data import Digits
+from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
+from model.sources import mnist
 from model.train import train
 
 ZooName = Literal["default", "beta"]
@@ -72,13 +73,22 @@ BETA_ZOO: tuple[ZooEntry, ...] = tuple(
     if beta not in (0.0, 1.0)
 )
 
+
+def zoo_model_id(dataset_key: str, base_id: str) -> str:
+    """A zoo model's id for a data set: MNIST's keep the bare ids (full-2d), others are prefixed
+    (characters-full-2d), so every data set's zoo can live in one home."""
+    return base_id if dataset_key == mnist.INFO.key else f"{dataset_key}-{base_id}"
+
+
 QUICK_EPOCHS = 3  # for tests and demos: minutes become seconds, the maps keep their shape
 QUICK_TRAIN_LIMIT = 12_000
 
 
-def zoo_entries(*, quick: bool = False, device: str = "auto", zoo: ZooName = "default") -> list[ZooEntry]:
-    """A zoo's models for `device`: "default", or "beta" (the sweep with the 2-D models it reuses);
-    `quick` trains a few epochs on a fixed slice of the training set."""
+def zoo_entries(
+    *, dataset: DatasetInfo = mnist.INFO, quick: bool = False, device: str = "auto", zoo: ZooName = "default"
+) -> list[ZooEntry]:
+    """A zoo's models of `dataset` for `device`: "default", or "beta" (the sweep with the 2-D models it
+    reuses); `quick` trains a few epochs on a fixed slice of the training set."""
     if zoo not in ZOO_NAMES:
         raise ValueError(f"zoo must be one of {', '.join(ZOO_NAMES)}, got {zoo!r}")
     chosen = DEFAULT_ZOO if zoo == "default" else (*DEFAULT_ZOO[:3], *BETA_ZOO)
@@ -87,7 +97,14 @@ def zoo_entries(*, quick: bool = False, device: str = "auto", zoo: ZooName = "de
         train_config = replace(entry.train_config, device=device)
         if quick:
             train_config = replace(train_config, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)
-        entries.append(replace(entry, train_config=train_config))
+        entries.append(
+            ZooEntry(
+                zoo_model_id(dataset.key, entry.model_id),
+                entry.title,
+                replace(entry.model_config, image_shape=dataset.image_shape),
+                train_config,
+            )
+        )
     return entries
 
 
@@ -113,14 +130,14 @@ def missing_entries(home: Path, entries: list[ZooEntry]) -> list[ZooEntry]:
 def train_zoo(
     home: Path,
     entries: list[ZooEntry],
-    train_digits: Digits,
-    test_digits: Digits,
+    dataset: Dataset,
     *,
     progress: bool = True,
     classifier: ClassifierConfig | None = None,
 ) -> list[CheckpointInfo]:
-    """Train what is missing of `entries` under `home`, then the classifier with `classifier`'s
-    settings if there is none yet; a partly trained model resumes where it stopped."""
+    """Train what is missing of `entries` on `dataset` under `home`, then the data set's classifier
+    with `classifier`'s settings if there is none yet (and the data set has labels); a partly trained
+    model resumes where it stopped."""
     trained = []
     for entry in missing_entries(home, entries):
         trained.append(
@@ -130,12 +147,12 @@ def train_zoo(
                 title=entry.title,
                 model_config=entry.model_config,
                 config=entry.train_config,
-                train_digits=train_digits,
-                test_digits=test_digits,
+                dataset=dataset,
                 resume=True,
                 progress=progress,
             )
         )
-    if classifier is not None and not is_trained(classifier_folder(home)):
-        train_classifier(classifier_folder(home), classifier, train_digits, test_digits, progress=progress)
+    folder = classifier_folder(home, dataset.info.key)
+    if classifier is not None and dataset.info.labelled and not is_trained(folder):
+        train_classifier(folder, classifier, dataset, progress=progress)
     return trained

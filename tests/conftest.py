@@ -17,7 +17,8 @@ import uvicorn
 from app.main import create_app
 from app.settings import Settings
 from model.config import ModelConfig, TrainConfig
-from model.data import Digits, ensure_mnist, load_digits
+from model.data import Dataset, ImageSet
+from model.datasets import open_dataset
 from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, data_root, models_root
 from model.train import train
@@ -43,18 +44,25 @@ def atlas_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def mnist_root(atlas_home: Path) -> Path:
-    return ensure_mnist(data_root(atlas_home))
+def mnist(atlas_home: Path) -> Dataset:
+    """Real MNIST, fetched and prepared in the test home."""
+    return open_dataset("mnist", data_root(atlas_home))[0]
 
 
 @pytest.fixture(scope="session")
-def train_digits(mnist_root: Path) -> Digits:
-    return load_digits(mnist_root, "train")
+def mnist_root(atlas_home: Path, mnist: Dataset) -> Path:
+    """The data folder holding MNIST's verified IDX files (under MNIST/raw) and its prepared copy."""
+    return data_root(atlas_home)
 
 
 @pytest.fixture(scope="session")
-def test_digits(mnist_root: Path) -> Digits:
-    return load_digits(mnist_root, "test")
+def train_set(mnist: Dataset) -> ImageSet:
+    return mnist.train
+
+
+@pytest.fixture(scope="session")
+def test_set(mnist: Dataset) -> ImageSet:
+    return mnist.test
 
 
 TINY_MODEL = ModelConfig(latent_dim=2, hidden=(64,))
@@ -63,7 +71,7 @@ TINY_TRAINING = TrainConfig(
 )
 
 
-def train_tiny(folder: Path, train_digits: Digits, test_digits: Digits, **overrides: object) -> None:
+def train_tiny(folder: Path, dataset: Dataset, **overrides: object) -> None:
     """Train (or resume) the tiny configuration into `folder`, with training settings overridden."""
     train(
         folder,
@@ -71,15 +79,14 @@ def train_tiny(folder: Path, train_digits: Digits, test_digits: Digits, **overri
         title=folder.name,
         model_config=TINY_MODEL,
         config=replace(TINY_TRAINING, **overrides),  # type: ignore[arg-type]
-        train_digits=train_digits,
-        test_digits=test_digits,
+        dataset=dataset,
         resume=True,
         progress=False,
     )
 
 
 @pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, test_digits: Digits) -> Path:
+def tiny_model(tmp_path_factory: pytest.TempPathFactory, mnist: Dataset) -> Path:
     """A 2-D VAE trained for 2 epochs on the fixed 2,000-digit slice: its folder, in a home of its own."""
     folder = models_root(tmp_path_factory.mktemp("tiny-home")) / "tiny-2d"
     train(
@@ -88,23 +95,21 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, t
         title="Tiny 2-D",
         model_config=TINY_MODEL,
         config=TINY_TRAINING,
-        train_digits=train_digits,
-        test_digits=test_digits,
+        dataset=mnist,
         progress=False,
     )
     return folder
 
 
 @pytest.fixture(scope="session")
-def quick_zoo(atlas_home: Path, train_digits: Digits, test_digits: Digits) -> Path:
+def quick_zoo(atlas_home: Path, mnist: Dataset) -> Path:
     """The default zoo, one model of the beta sweep and the digit classifier, trained the quick way
     (3 epochs, and 2 for the classifier, on the first 12,000 digits) in the test home."""
     sweep_model = [e for e in zoo_entries(quick=True, device="cpu", zoo="beta") if e.model_id == SWEEP_MODEL]
     train_zoo(
         atlas_home,
         [*zoo_entries(quick=True, device="cpu"), *sweep_model],
-        train_digits,
-        test_digits,
+        mnist,
         progress=False,
         classifier=classifier_config(quick=True, device="cpu"),
     )

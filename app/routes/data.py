@@ -1,4 +1,4 @@
-"""/api/data: the original MNIST digits."""
+"""/api/datasets: the data sets of the served models, and their original images."""
 
 from __future__ import annotations
 
@@ -8,22 +8,51 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from app.deps import RegistryDep
 from app.images import png_bytes
-from app.schemas import ERROR_RESPONSES
-from model.data import Split
+from app.schemas import ERROR_RESPONSES, DatasetSummary
+from model.data import Dataset, Split
 
-router = APIRouter(prefix="/api/data", tags=["data"], responses=ERROR_RESPONSES)
+router = APIRouter(prefix="/api/datasets", tags=["data"], responses=ERROR_RESPONSES)
 
 
-@router.get("/{split}/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
-async def digit_png(registry: RegistryDep, split: Split, index: Annotated[int, Path(ge=0)]) -> Response:
-    """One MNIST digit as a 28x28 grayscale PNG."""
-    digits = registry.data[split]
-    if index >= len(digits):
+def summary(dataset: Dataset) -> DatasetSummary:
+    info = dataset.info
+    return DatasetSummary(
+        key=info.key,
+        title=info.title,
+        image_shape=list(info.image_shape),
+        class_names=list(info.class_names),
+        labelled=info.labelled,
+        drawable=info.drawable,
+        note=info.note,
+        train_size=len(dataset.train),
+        test_size=len(dataset.test),
+    )
+
+
+@router.get("")
+async def list_datasets(registry: RegistryDep) -> list[DatasetSummary]:
+    """The data sets the served models were trained on."""
+    return [summary(dataset) for dataset in registry.datasets.values()]
+
+
+@router.get(
+    "/{key}/{split}/{index}.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+async def image_png(
+    registry: RegistryDep, key: str, split: Split, index: Annotated[int, Path(ge=0)]
+) -> Response:
+    """One original image of a data set as a PNG (grayscale or colour)."""
+    dataset = registry.datasets.get(key)
+    if dataset is None:
+        served = ", ".join(registry.datasets) or "none"
+        raise HTTPException(404, f"no data set {key!r} is served; served: {served}")
+    images = dataset.split(split)
+    if index >= len(images):
         raise HTTPException(
-            404, f"no {split} digit {index}: the {split} split has {len(digits)} (0..{len(digits) - 1})"
+            404, f"no {split} image {index}: the {split} split has {len(images)} (0..{len(images) - 1})"
         )
     return Response(
-        png_bytes(digits.images[index] / 255),
+        png_bytes(images.images[index] / 255),
         media_type="image/png",
         headers={"Cache-Control": "public, max-age=86400"},
     )

@@ -46,7 +46,7 @@ async def decision_map(
 ) -> DecisionMap:
     """Which digit the classifier reads in the decoded image at each point of an n x n grid over the map:
     the regions of the latent space that decode to each digit."""
-    classifier = lab.require_classifier()
+    classifier = lab.require_classifier(served)
     latent_map = served.latent_map
     x_low, x_high = check_range(latent_map, x_range, "x_range") if x_range else latent_map.extent(0)
     y_low, y_high = check_range(latent_map, y_range, "y_range") if y_range else latent_map.extent(1)

@@ -1,4 +1,5 @@
-"""Encoding an uploaded or drawn image: prepared as MNIST's digits were, then placed on the model's map."""
+"""Encoding an uploaded or drawn image: prepared as the model's data set's images were, then placed on
+the model's map."""
 
 from __future__ import annotations
 
@@ -8,22 +9,23 @@ import torch
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
 from app.deps import ModelDep
-from app.images import ImageInputError, decode_data_url, open_image, png_data_urls, to_grayscale
-from app.preprocess import mnist_like
+from app.images import ImageInputError, decode_data_url, open_image, png_data_urls
+from app.preprocess import prepare
 from app.schemas import ERROR_RESPONSES, Encoding, Neighbor
+from app.served_model import ServedModel
 
 router = APIRouter(prefix="/api/models", tags=["encode"], responses=ERROR_RESPONSES)
 
 
-def prepared_image(data: bytes) -> torch.Tensor:
-    """PNG or JPEG bytes -> the [28, 28] digit the model sees; ImageInputError says what was wrong."""
-    return mnist_like(to_grayscale(open_image(data)))
+def prepared_image(data: bytes, served: ServedModel) -> torch.Tensor:
+    """PNG or JPEG bytes -> the [C, H, W] image the model sees; ImageInputError says what was wrong."""
+    return prepare(open_image(data), served.dataset.info)
 
 
-def prepared_data_url(url: str, where: str) -> torch.Tensor:
-    """A data URL's image -> the [28, 28] digit the model sees, or the 4xx saying what was wrong."""
+def prepared_data_url(url: str, where: str, served: ServedModel) -> torch.Tensor:
+    """A data URL's image -> the [C, H, W] image the model sees, or the 4xx saying what was wrong."""
     try:
-        return prepared_image(decode_data_url(url))
+        return prepared_image(decode_data_url(url), served)
     except ImageInputError as error:
         raise HTTPException(error.status, f"{where}: {error.detail}") from error
 
@@ -33,10 +35,11 @@ async def encode(
     served: ModelDep,
     file: Annotated[UploadFile, File(description="a PNG or JPEG (checked by content), e.g. a canvas's blob")],
 ) -> Encoding:
-    """Prepare an uploaded or drawn digit as MNIST was made, then encode it: q(z|x), its place and
-    2-sigma ellipse on the map, its reconstruction and its 8 nearest test digits in latent space."""
+    """Prepare an uploaded or drawn image as the model's data set was made (handwriting framed as MNIST's
+    digits, objects fitted, photos resized), then encode it: q(z|x), its place and 2-sigma ellipse on
+    the map, its reconstruction and its 8 nearest test images in latent space."""
     try:
-        image = prepared_image(await file.read())
+        image = prepared_image(await file.read(), served)
     except ImageInputError as error:
         raise HTTPException(error.status, error.detail) from error
     placed = await served.encoder(image)

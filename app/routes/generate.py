@@ -11,7 +11,6 @@ from app.images import png_bytes
 from app.params import Range, check_range
 from app.routes.interpolate import decoded_points
 from app.schemas import ERROR_RESPONSES, DecodedPoints
-from model.data import IMAGE_SIZE
 from model.latent_map import cell_centres, gaussian_axis
 
 router = APIRouter(prefix="/api/models", tags=["generate"], responses=ERROR_RESPONSES)
@@ -33,7 +32,7 @@ async def grid_png(
     ] = None,
     y_range: Annotated[Range | None, Query(description="with linear spacing: 'low,high'")] = None,
 ) -> Response:
-    """The decoded manifold: an n x n mosaic of 28x28 tiles over the map plane, y increasing upwards.
+    """The decoded manifold: an n x n mosaic of decoded images over the map plane, y increasing upwards.
     With linear spacing, tile centres sit at the centres of n equal cells of the range."""
     latent_map = served.latent_map
     if spacing == "gaussian":
@@ -48,7 +47,10 @@ async def grid_png(
         x_axis, y_axis = cell_centres(x_low, x_high, n), cell_centres(y_low, y_high, n)
     # The top row is the largest y, as on a plot.
     tiles = served.loaded.decode(latent_map.grid_latents(x_axis, y_axis.flip(0)))
-    mosaic = tiles.reshape(n, n, IMAGE_SIZE, IMAGE_SIZE).permute(0, 2, 1, 3).reshape(n * IMAGE_SIZE, -1)
+    channels, height, width = served.loaded.image_shape
+    mosaic = (
+        tiles.reshape(n, n, channels, height, width).permute(2, 0, 3, 1, 4).reshape(channels, n * height, -1)
+    )
     return Response(png_bytes(mosaic), media_type=PNG)
 
 

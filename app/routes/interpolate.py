@@ -19,7 +19,7 @@ def _latent(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
     latent_map = served.latent_map
     if end.index is not None:
         if not 0 <= end.index < len(latent_map):
-            raise HTTPException(404, f"{where}: no test digit {end.index} (0..{len(latent_map) - 1})")
+            raise HTTPException(404, f"{where}: no test image {end.index} (0..{len(latent_map) - 1})")
         return latent_map.mu[end.index]
     if end.z is not None:
         return torch.tensor(check_latent(latent_map, end.z, f"{where}.z"))
@@ -27,12 +27,12 @@ def _latent(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
         if len(end.point) != 2:
             raise HTTPException(422, f"{where}.point: give [x, y], got {len(end.point)} values")
         return latent_map.latents_of([check_point(latent_map, end.point, f"{where}.point")])[0]
-    image = prepared_data_url(end.image or "", f"{where}.image")
+    image = prepared_data_url(end.image or "", f"{where}.image", served)
     return served.loaded.encode(image[None])[0][0]
 
 
 def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -> DecodedPoints:
-    """Latents [B, D] with their map points and decoded images [B, 28, 28]."""
+    """Latents [B, D] with their map points and decoded images [B, C, H, W]."""
     return DecodedPoints(
         z=z.tolist(), map_xy=served.latent_map.plane.project(z).tolist(), images=png_data_urls(images)
     )

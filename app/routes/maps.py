@@ -1,4 +1,4 @@
-"""/api/models/{id}/map: the test digits on the model's latent map."""
+"""/api/models/{id}/map: the test images on the model's latent map."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ def map_body(served: ServedModel, limit: int) -> bytes:
         plane = latent_map.plane
         body = {  # LatentMap's fields (the schema tests check the response against it)
             "model_id": served.model_id,
+            "dataset": served.dataset.info.key,
+            "class_names": list(served.dataset.info.class_names),
             "split": "test",
             "x": [round(v, 4) for v in xy[:, 0].tolist()],
             "y": [round(v, 4) for v in xy[:, 1].tolist()],

@@ -45,7 +45,7 @@ function showEvaluation(result) {
     return row;
   });
   $("evaluation").replaceChildren(...rows);
-  $("evaluation-status").textContent = `${result.test_digits} test digits, computed in ${result.seconds.toFixed(0)} s`;
+  $("evaluation-status").textContent = `${result.test_images} test images, computed in ${result.seconds.toFixed(0)} s`;
 }
 
 async function loadCachedEvaluation(model) {

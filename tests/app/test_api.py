@@ -10,7 +10,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from model.data import Digits
+from model.data import ImageSet
 from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
 
 
@@ -43,10 +43,10 @@ def test_models_describe_loss_and_metrics(client: TestClient) -> None:
     assert models["kl-2d"]["test_metrics"]["kl"] < 0.1
 
 
-def test_map_has_every_test_digit_with_its_label(client: TestClient, test_digits: Digits) -> None:
+def test_map_has_every_test_digit_with_its_label(client: TestClient, test_set: ImageSet) -> None:
     body = client.get("/api/models/full-2d/map").json()
     assert len(body["x"]) == len(body["y"]) == len(body["sigma_x"]) == 10_000
-    assert body["label"] == test_digits.labels.tolist() and body["index"] == list(range(10_000))
+    assert body["label"] == test_set.labels.tolist() and body["index"] == list(range(10_000))
     assert min(body["sigma_x"]) > 0 and body["projection"] is None
     assert len(client.get("/api/models/full-2d/map?limit=50").json()["x"]) == 50
 
@@ -87,8 +87,8 @@ def test_batch_decode_matches_single_decodes(client: TestClient) -> None:
         assert torch.equal(_image(image), _image(single))
 
 
-def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, test_digits: Digits) -> None:
-    upload = encode(digit_image(test_digits.images, 0))
+def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, test_set: ImageSet) -> None:
+    upload = encode(digit_image(test_set.images, 0))
     body = client.post(
         "/api/models/full-2d/encode", files={"file": ("seven.png", upload, "image/png")}
     ).json()
@@ -99,32 +99,32 @@ def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, te
     ).content
     assert torch.allclose(_image(decoded), _image(body["reconstruction"]), atol=1 / 255)
     # MNIST's own digit passes through preprocessing almost unchanged.
-    original = test_digits.images[0].flatten().float() / 255
+    original = test_set.images[0].flatten().float() / 255
     assert (_image(body["input"]) - original).abs().mean() < 0.05
 
 
-def test_encoded_digit_lands_among_its_class(client: TestClient, test_digits: Digits) -> None:
+def test_encoded_digit_lands_among_its_class(client: TestClient, test_set: ImageSet) -> None:
     hits, tries = 0, 40
     for index in range(tries):
-        upload = encode(digit_image(test_digits.images, index))
+        upload = encode(digit_image(test_set.images, index))
         neighbors = client.post("/api/models/full-16d/encode", files={"file": ("d.png", upload)}).json()[
             "neighbors"
         ]
         assert len(neighbors) == 8 and neighbors == sorted(neighbors, key=lambda n: n["distance"])
         labels = [n["label"] for n in neighbors]
-        hits += max(set(labels), key=labels.count) == int(test_digits.labels[index])
+        hits += max(set(labels), key=labels.count) == int(test_set.labels[index])
     # Chance is 1 in 10; even the quick 3-epoch model's latent space keeps classes together.
     assert hits >= 0.7 * tries, f"only {hits} of {tries} digits landed among their own class"
 
 
-def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_digits: Digits) -> None:
+def test_redrawn_digit_encodes_near_the_original(client: TestClient, test_set: ImageSet) -> None:
     """A test digit re-drawn dark on white at 3x, off-centre on a 300x200 canvas."""
     for index in (0, 1, 2, 3):
         original = client.post(
             "/api/models/full-2d/encode",
-            files={"file": ("o.png", encode(digit_image(test_digits.images, index)))},
+            files={"file": ("o.png", encode(digit_image(test_set.images, index)))},
         ).json()["mu"]
-        canvas = redrawn_on_paper(test_digits.images, index, scale=3, size=(300, 200), at=(190, 20))
+        canvas = redrawn_on_paper(test_set.images, index, scale=3, size=(300, 200), at=(190, 20))
         redrawn = client.post("/api/models/full-2d/encode", files={"file": ("r.png", encode(canvas))}).json()[
             "mu"
         ]
@@ -141,8 +141,8 @@ def test_interpolation_endpoints_are_the_encodings(client: TestClient) -> None:
     assert body["z"][-1] == pytest.approx([encodings["x"][7], encodings["y"][7]], abs=1e-4)
 
 
-def test_interpolation_from_z_and_image(client: TestClient, test_digits: Digits) -> None:
-    png = encode(digit_image(test_digits.images, 4))
+def test_interpolation_from_z_and_image(client: TestClient, test_set: ImageSet) -> None:
+    png = encode(digit_image(test_set.images, 4))
     image = data_url(png)
     encoded = client.post("/api/models/full-16d/encode", files={"file": ("d.png", png)}).json()["mu"]
     body = client.post(
@@ -153,12 +153,12 @@ def test_interpolation_from_z_and_image(client: TestClient, test_digits: Digits)
     assert len(body["map_xy"][0]) == 2
 
 
-def test_an_encoding_carries_its_ellipse_on_the_map_plane(client: TestClient, test_digits: Digits) -> None:
+def test_an_encoding_carries_its_ellipse_on_the_map_plane(client: TestClient, test_set: ImageSet) -> None:
     """The page draws the ellipse the server sends: sigma along each map axis, through the PCA plane."""
     components = torch.tensor(
         client.get("/api/models/full-16d/map?limit=1").json()["projection"]["components"]
     )
-    upload = encode(digit_image(test_digits.images, 5))
+    upload = encode(digit_image(test_set.images, 5))
     body = client.post("/api/models/full-16d/encode", files={"file": ("d.png", upload)}).json()
     sigma = torch.tensor(body["sigma"])
     # Var(c . z) = sum_d c_d^2 sigma_d^2 for a unit row c of the plane and a diagonal q(z|x).
@@ -205,9 +205,9 @@ def test_samples_are_seeded(client: TestClient) -> None:
     assert a == b and a["z"] != c["z"] and len(a["images"]) == 4 and len(a["z"][0]) == 16
 
 
-def test_original_digit_png(client: TestClient, test_digits: Digits) -> None:
+def test_original_digit_png(client: TestClient, test_set: ImageSet) -> None:
     response = client.get("/api/data/test/3.png")
-    assert torch.equal((_image(response.content) * 255).round(), test_digits.images[3].flatten().float())
+    assert torch.equal((_image(response.content) * 255).round(), test_set.images[3].flatten().float())
     assert client.get("/api/data/train/59999.png").status_code == 200
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from model.data import Digits
+from model.data import ImageSet
 from tests.app.images import data_url, digit_image, encode
 
 ENCODE = "/api/models/full-2d/encode"
@@ -73,8 +73,8 @@ def test_bombs_are_refused_from_the_header(client: TestClient, side: int) -> Non
     assert peak < 20 * 1024 * 1024, f"decoding started: {peak} bytes allocated"
 
 
-def test_truncated_jpeg(client: TestClient, test_digits: Digits) -> None:
-    jpeg = encode(digit_image(test_digits.images, 0).resize((200, 200)), "JPEG", quality=90)
+def test_truncated_jpeg(client: TestClient, test_set: ImageSet) -> None:
+    jpeg = encode(digit_image(test_set.images, 0).resize((200, 200)), "JPEG", quality=90)
     status, detail = _upload(client, jpeg[: len(jpeg) // 2], "d.jpg")
     assert status == 422 and "truncated or corrupt" in detail
 
@@ -102,8 +102,8 @@ def _accepted_like_the_original(client: TestClient, data: bytes, original: list[
 
 
 @pytest.fixture
-def digit_and_mu(client: TestClient, test_digits: Digits) -> tuple[Image.Image, list[float]]:
-    digit = digit_image(test_digits.images, 1)
+def digit_and_mu(client: TestClient, test_set: ImageSet) -> tuple[Image.Image, list[float]]:
+    digit = digit_image(test_set.images, 1)
     return digit, client.post(ENCODE, files={"file": ("d.png", encode(digit))}).json()["mu"]
 
 

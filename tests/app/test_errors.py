@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 from httpx2 import Response
 from PIL import Image
 
-from model.data import Digits
+from model.data import ImageSet
 from tests.app.images import data_url, digit_image, encode
 
 ENCODE = "/api/models/full-2d/encode"
@@ -113,8 +113,8 @@ def test_upload_that_is_text_named_png_is_415(client: TestClient) -> None:
     )
 
 
-def test_truncated_png_is_422(client: TestClient, test_digits: Digits) -> None:
-    png = encode(digit_image(test_digits.images, 0))
+def test_truncated_png_is_422(client: TestClient, test_set: ImageSet) -> None:
+    png = encode(digit_image(test_set.images, 0))
     detail = _detail(client.post(ENCODE, files={"file": ("d.png", png[: len(png) // 2])}), 422)
     assert "truncated or corrupt" in detail
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from app.main import create_app
 from app.settings import Settings
-from model.data import Digits
+from model.data import ImageSet
 from model.home import classifier_folder, data_root, models_root
 from tests.app.conftest import TEST_HOSTS
 from tests.app.images import digit_image, encode
@@ -68,7 +68,7 @@ def client(quick_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     home = tmp_path_factory.mktemp("hostile-home")
     data_root(home).parent.mkdir(parents=True, exist_ok=True)
     data_root(home).symlink_to(data_root(quick_zoo))
-    shutil.copytree(classifier_folder(quick_zoo), classifier_folder(home))
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
     shutil.copytree(
         models_root(quick_zoo) / VALID_PATH["model_id"], models_root(home) / VALID_PATH["model_id"]
     )
@@ -217,9 +217,9 @@ def random_values(kind: str) -> st.SearchStrategy[Any]:
 
 
 def test_every_listed_spelling_in_every_field_gets_no_5xx(
-    client: TestClient, schema: dict[str, Any], test_digits: Digits
+    client: TestClient, schema: dict[str, Any], test_set: ImageSet
 ) -> None:
-    png = encode(digit_image(test_digits.images, 0))
+    png = encode(digit_image(test_set.images, 0))
     operations = [(m, p, op) for p, ops in schema["paths"].items() for m, op in ops.items()]
     assert len(operations) >= 15
     sent = 0
@@ -253,9 +253,9 @@ def send_random(client: TestClient, schema: dict[str, Any], method: str, path: s
 
 
 def test_random_hostile_values_get_no_5xx(
-    client: TestClient, schema: dict[str, Any], test_digits: Digits
+    client: TestClient, schema: dict[str, Any], test_set: ImageSet
 ) -> None:
-    png = encode(digit_image(test_digits.images, 0))
+    png = encode(digit_image(test_set.images, 0))
     for path, operations in schema["paths"].items():
         for method in operations:
             send_random(client, schema, method, path, png)

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app import lab_state
 from app.main import create_app
 from app.settings import Settings
-from model.data import Digits
+from model.data import ImageSet
 from model.evaluation import EVALUATION_FILE, Evaluation, cached_evaluation
 from model.home import classifier_folder, data_root, models_root
 from model.zoo import QUICK_EPOCHS
@@ -28,7 +28,7 @@ def test_evaluation_is_computed_once_then_served_from_beside_the_model(
     body = client.get("/api/models/recon-2d/evaluation").json()
     expected = {"elbo", "iwae", "kl_per_dim", "active_units", "fid_prior", "fid_reconstruction"}
     assert expected | {"reconstruction_accuracy", "elbo_gap", "model_id"} <= body.keys()
-    assert body["test_digits"] == TEST_EVALUATION.test_limit and body["iwae_k"] == TEST_EVALUATION.iwae_k
+    assert body["test_images"] == TEST_EVALUATION.test_limit and body["iwae_k"] == TEST_EVALUATION.iwae_k
     assert body["iwae"] >= body["elbo"] - 0.5 and body["fid_data"] < body["fid_reconstruction"]
     assert (models_root(quick_zoo) / "recon-2d" / EVALUATION_FILE).is_file()
     assert client.get("/api/models/recon-2d/evaluation?compute=false").json() == body
@@ -67,11 +67,11 @@ def test_history_has_one_record_per_epoch_with_the_elbo_parts(client: TestClient
     assert body["epochs"][-1]["train_neg_elbo"] < body["epochs"][0]["train_neg_elbo"]
 
 
-def test_snapshots_end_where_the_map_is(client: TestClient, test_digits: Digits) -> None:
+def test_snapshots_end_where_the_map_is(client: TestClient, test_set: ImageSet) -> None:
     body = client.get("/api/models/full-16d/snapshots").json()
     assert body["epochs"] == list(range(1, QUICK_EPOCHS + 1))
     assert len(body["index"]) == 1000 and len(body["x"]) == QUICK_EPOCHS and len(body["x"][0]) == 1000
-    assert body["label"] == test_digits.labels[body["index"]].tolist()
+    assert body["label"] == test_set.labels[body["index"]].tolist()
     final = client.get("/api/models/full-16d/map").json()
     for k in (0, 500, 999):
         assert body["x"][-1][k] == pytest.approx(final["x"][body["index"][k]], abs=2e-3)
@@ -92,7 +92,7 @@ def test_decision_map_reads_each_digit_where_it_is_encoded(client: TestClient) -
     by_chance = (
         read == truth[torch.randperm(len(truth), generator=torch.Generator().manual_seed(0))]
     ).float()
-    # Digits sit in the region that decodes to their own class far more often than chance would put them
+    # ImageSet sit in the region that decodes to their own class far more often than chance would put them
     # (the quick models' blurry decodes keep about a third of the digits; full-2d proper keeps 76%).
     assert agreement > 0.25 and agreement > 2.5 * by_chance.mean()
 
@@ -130,7 +130,7 @@ def test_concurrent_evaluation_requests_share_one_computation(
     home = tmp_path / "home"
     data_root(home).parent.mkdir(parents=True)
     data_root(home).symlink_to(data_root(quick_zoo))
-    shutil.copytree(classifier_folder(quick_zoo), classifier_folder(home))
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
     shutil.copytree(models_root(quick_zoo) / "full-16d", models_root(home) / "full-16d")
     (models_root(home) / "full-16d" / EVALUATION_FILE).unlink(missing_ok=True)
     calls = []

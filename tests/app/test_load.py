@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.data import Digits
+from model.data import ImageSet
 from tests.app.images import digit_image, encode
 
 ENCODE = "/api/models/full-2d/encode"
 
 
-def test_200_concurrent_encodes_equal_sequential_ones(live_url: str, test_digits: Digits) -> None:
-    uploads = [encode(digit_image(test_digits.images, i)) for i in range(10)]
+def test_200_concurrent_encodes_equal_sequential_ones(live_url: str, test_set: ImageSet) -> None:
+    uploads = [encode(digit_image(test_set.images, i)) for i in range(10)]
 
     async def run() -> tuple[list[list[float]], list[httpx2.Response]]:
         limits = httpx2.Limits(max_connections=200, max_keepalive_connections=200)
@@ -72,8 +72,8 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def test_memory_stays_flat_over_10000_mixed_requests(live_url: str, test_digits: Digits) -> None:
-    uploads = [encode(digit_image(test_digits.images, i)) for i in range(20)]
+def test_memory_stays_flat_over_10000_mixed_requests(live_url: str, test_set: ImageSet) -> None:
+    uploads = [encode(digit_image(test_set.images, i)) for i in range(20)]
     rng = random.Random(0)
 
     async def one(client: httpx2.AsyncClient) -> int:

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from model.data import Digits
+from model.data import ImageSet
 from tests.app.images import digit_image, encode
 from tests.browser.conftest import ARTIFACTS, PageWatch
 
@@ -123,11 +123,11 @@ def test_a_stroke_on_the_pad_is_encoded_with_a_marker(page: Page, live_url: str)
 
 
 def test_an_uploaded_png_is_encoded_with_a_marker(
-    page: Page, live_url: str, test_digits: Digits, tmp_path: Path
+    page: Page, live_url: str, test_set: ImageSet, tmp_path: Path
 ) -> None:
     open_explorer(page, live_url)
     upload = tmp_path / "three.png"
-    upload.write_bytes(encode(digit_image(test_digits.images, 18)))
+    upload.write_bytes(encode(digit_image(test_set.images, 18)))
     page.set_input_files("#upload", str(upload))
     _check_encoded(page, markers=1)
 

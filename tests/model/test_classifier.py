@@ -5,40 +5,40 @@ import torch
 
 from model.checkpoint import CheckpointError
 from model.classifier import ClassifierConfig, accuracy, classify, load_classifier, train_classifier
-from model.data import Digits
+from model.data import Dataset, ImageSet
 from model.home import classifier_folder
 
 
 def test_default_classifier_reaches_99_percent_on_the_test_set(
-    tmp_path: Path, train_digits: Digits, test_digits: Digits
+    tmp_path: Path, mnist: Dataset, test_set: ImageSet
 ) -> None:
     # The classifier behind FID-MNIST and reconstruction accuracy: trained exactly as the zoo trains it.
     info = train_classifier(
-        tmp_path / "classifier", ClassifierConfig(device="cpu"), train_digits, test_digits, progress=False
+        tmp_path / "classifier", ClassifierConfig(device="cpu"), mnist, progress=False
     )
     assert info.test_accuracy >= 0.99
     classifier = load_classifier(tmp_path / "classifier").network
-    assert accuracy(classifier, test_digits.pixels(), test_digits.labels) == pytest.approx(info.test_accuracy)
+    assert accuracy(classifier, test_set.pixels(), test_set.labels) == pytest.approx(info.test_accuracy)
 
 
 def test_classifier_folder_round_trips_and_classifies_test_digits(
-    quick_zoo: Path, test_digits: Digits
+    quick_zoo: Path, test_set: ImageSet
 ) -> None:
-    loaded = load_classifier(classifier_folder(quick_zoo))
+    loaded = load_classifier(classifier_folder(quick_zoo, "mnist"))
     info, classifier = loaded.info, loaded.network
-    digits = test_digits.head(1000)
+    digits = test_set.head(1000)
     labels, confidence = classify(classifier, digits.pixels())
     assert float((labels == digits.labels).float().mean()) > 0.93
     assert bool(((confidence > 0.1) & (confidence <= 1)).all())
     assert classifier.features(digits.pixels()[:3]).shape == (3, 128)
-    assert info.fingerprint == load_classifier(classifier_folder(quick_zoo)).info.fingerprint
+    assert info.fingerprint == load_classifier(classifier_folder(quick_zoo, "mnist")).info.fingerprint
 
 
 def test_a_damaged_classifier_folder_raises_a_checkpoint_error(quick_zoo: Path, tmp_path: Path) -> None:
     folder = tmp_path / "classifier"
     folder.mkdir()
-    (folder / "config.json").write_text((classifier_folder(quick_zoo) / "config.json").read_text())
-    weights = (classifier_folder(quick_zoo) / "model.safetensors").read_bytes()
+    (folder / "config.json").write_text((classifier_folder(quick_zoo, "mnist") / "config.json").read_text())
+    weights = (classifier_folder(quick_zoo, "mnist") / "model.safetensors").read_bytes()
     (folder / "model.safetensors").write_bytes(weights[:200])
     with pytest.raises(CheckpointError, match="cannot be loaded"):
         load_classifier(folder)
@@ -47,9 +47,9 @@ def test_a_damaged_classifier_folder_raises_a_checkpoint_error(quick_zoo: Path, 
         load_classifier(folder)
 
 
-def test_classify_accepts_images_or_flat_pixels(quick_zoo: Path, test_digits: Digits) -> None:
-    classifier = load_classifier(classifier_folder(quick_zoo)).network
-    pixels = test_digits.head(8).pixels()
+def test_classify_accepts_images_or_flat_pixels(quick_zoo: Path, test_set: ImageSet) -> None:
+    classifier = load_classifier(classifier_folder(quick_zoo, "mnist")).network
+    pixels = test_set.head(8).pixels()
     flat, _ = classify(classifier, pixels)
     square, _ = classify(classifier, pixels.reshape(8, 28, 28))
     assert torch.equal(flat, square)

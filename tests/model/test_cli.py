@@ -9,7 +9,7 @@ import pytest
 from model.cli import EXIT_NO_DATA, EXIT_USAGE, main
 from model.data import SourceFailed
 from model.evaluation import EVALUATION_FILE, FIGURE_ROWS
-from model.home import classifier_folder, models_root
+from model.home import classifier_folder, data_root, models_root
 
 EVAL_QUICKLY = ["--samples", "2", "--iwae-k", "5", "--test-limit", "500", "--device", "cpu"]
 
@@ -19,7 +19,8 @@ def tiny_home(tiny_model: Path, quick_zoo: Path, tmp_path: Path) -> Path:
     """A home of its own holding a copy of the tiny model and the quick zoo's digit classifier."""
     home = tmp_path / "home"
     shutil.copytree(tiny_model, models_root(home) / tiny_model.name)
-    shutil.copytree(classifier_folder(quick_zoo), classifier_folder(home))
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
+    data_root(home).symlink_to(data_root(quick_zoo))
     return home
 
 
@@ -27,7 +28,7 @@ def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.Captu
     folder = models_root(tiny_home) / "tiny-2d"
     assert main(["--home", str(tiny_home), "eval", str(folder), "--json", *EVAL_QUICKLY]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["model_id"] == "tiny-2d" and report["test_digits"] == 500 and report["iwae_k"] == 5
+    assert report["model_id"] == "tiny-2d" and report["test_images"] == 500 and report["iwae_k"] == 5
     assert report["elbo"] == pytest.approx(report["reconstruction_log_likelihood"] - report["kl"])
     assert len(report["kl_per_dim"]) == 2 and sum(report["kl_per_dim"]) == pytest.approx(report["kl"])
     assert 0 <= report["active_units"] <= 2 and report["iwae"] >= report["elbo"] - 0.5
@@ -42,17 +43,17 @@ def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.Captu
 def test_eval_table_by_model_id(tiny_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--home", str(tiny_home), "eval", "tiny-2d", *EVAL_QUICKLY]) == 0
     out = capsys.readouterr().out
-    assert "Tiny 2-D (tiny-2d)" in out and "log p(x) ≥ IWAE bound, k = 5" in out
+    assert "Tiny 2-D (tiny-2d, MNIST handwritten digits)" in out and "log p(x) ≥ IWAE bound, k = 5" in out
     labels = [line.split("  ")[1] for line in out.splitlines()[1:]]  # "  label<padding>  value"
     assert [label for label in labels if label != "mean-image baseline NLL"] == [
         row.label.format(iwae_k=5) for row in FIGURE_ROWS
     ]
 
 
-def test_train_zoo_names_only_known_zoos(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit):
-        main(["train", "--zoo", "gamma"])
-    assert "invalid choice: 'gamma'" in capsys.readouterr().err
+def test_train_zoo_names_only_known_zoos_and_data_sets(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--zoo", "gamma"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--zoo gamma is neither a zoo (default, beta) nor a data set (mnist, fashion-mnist" in err
 
 
 def test_eval_of_an_unknown_model_names_the_folder(
@@ -78,7 +79,7 @@ def test_missing_data_is_one_message_and_exit_code(
     def offline(raw: Path) -> None:
         raise SourceFailed("offline")
 
-    monkeypatch.setattr("model.data.fetch_with_torchvision", offline)
+    monkeypatch.setattr("model.sources.mnist.fetch_with_torchvision", offline)
     monkeypatch.setenv("PATH", str(tmp_path))
     assert main(["--home", str(tmp_path / "home"), "data"]) == EXIT_NO_DATA
     err = capsys.readouterr().err

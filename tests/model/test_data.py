@@ -8,15 +8,9 @@ import pytest
 import torch
 import torchvision.datasets.mnist
 
-from model import data
-from model.data import (
-    RAW_MD5,
-    DataUnavailableError,
-    SourceFailed,
-    ensure_mnist,
-    load_digits,
-    raw_folder,
-)
+from model.data import DataUnavailableError, ImageSet, SourceFailed
+from model.sources import mnist as data
+from model.sources.mnist import RAW_MD5, ensure_mnist, raw_folder, read_idx_pair
 
 
 def _write_idx(folder: Path, prefix: str, images: torch.Tensor, labels: torch.Tensor) -> None:
@@ -37,18 +31,19 @@ def test_idx_reader_returns_the_written_digits(tmp_path: Path) -> None:
     _write_idx(raw, "t10k", images, labels)
     _write_idx(raw, "train", images.flip(0), labels.flip(0))
 
-    test = load_digits(tmp_path, "test")
-    assert torch.equal(test.images, images)
+    test = read_idx_pair(raw / "t10k-images-idx3-ubyte", raw / "t10k-labels-idx1-ubyte")
+    assert torch.equal(test.images[:, 0], images)
     assert test.labels.tolist() == [7, 0, 9]
-    assert load_digits(tmp_path, "train", limit=2).labels.tolist() == [9, 0]
+    train = read_idx_pair(raw / "train-images-idx3-ubyte", raw / "train-labels-idx1-ubyte")
+    assert train.head(2).labels.tolist() == [9, 0]
     pixels = test.pixels()
     assert pixels.shape == (3, 784) and pixels.dtype == torch.float32
     assert torch.allclose(pixels * 255, images.reshape(3, 784).float())
 
 
-def test_real_mnist_has_the_canonical_split(train_digits: data.Digits, test_digits: data.Digits) -> None:
-    assert (len(train_digits), len(test_digits)) == (60_000, 10_000)
-    assert test_digits.labels.bincount().tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+def test_real_mnist_has_the_canonical_split(train_set: ImageSet, test_set: ImageSet) -> None:
+    assert (len(train_set), len(test_set)) == (60_000, 10_000)
+    assert test_set.labels.bincount().tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 def test_corrupted_file_is_rejected_by_md5(tmp_path: Path, mnist_root: Path) -> None:

@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from model.checkpoint import load_network
-from model.data import Digits
+from model.data import ImageSet
 from model.estimators import compare_estimators
 
 
 @pytest.fixture(scope="module")
-def comparison(tiny_model: Path, test_digits: Digits) -> dict:  # type: ignore[type-arg]
+def comparison(tiny_model: Path, test_set: ImageSet) -> dict:  # type: ignore[type-arg]
     _, network = load_network(tiny_model)
-    x = test_digits.head(4).pixels()
+    x = test_set.head(4).pixels()
     return compare_estimators(network, x, sample_counts=(1, 10, 100), repetitions=200, seed=0)
 
 
@@ -43,7 +43,7 @@ def test_bad_sample_counts_are_refused(tiny_model: Path) -> None:
 
 
 def test_a_collapsed_posterior_variance_keeps_every_estimate_finite(
-    tiny_model: Path, test_digits: Digits
+    tiny_model: Path, test_set: ImageSet
 ) -> None:
     """A reconstruction-only model drives logvar to -125, where sigma^2 underflows to 0 in float32 and
     (z - mu)^2 / sigma^2 would be 0 / 0: log q is computed from eps instead."""
@@ -52,7 +52,7 @@ def test_a_collapsed_posterior_variance_keeps_every_estimate_finite(
     _, network = load_network(tiny_model)
     with torch.no_grad():
         network.posterior_head.bias[network.latent_dim :] -= 150.0  # the logvar half of the head
-    x = test_digits.head(4).pixels()
+    x = test_set.head(4).pixels()
     with torch.no_grad():
         assert float(network.encode(x).logvar.max()) < -104  # exp(logvar) is 0 in float32
     assert torch.isfinite(torch.tensor(importance_weighted_log_likelihood(network, x, k=10)))
@@ -72,12 +72,12 @@ def test_the_encoder_weights_gradient_keeps_both_properties(comparison: dict) ->
 
 
 def test_the_encoder_gradient_is_the_chain_rule_of_the_latent_one(
-    tiny_model: Path, test_digits: Digits
+    tiny_model: Path, test_set: ImageSet
 ) -> None:
     """With S large, the reparametrised encoder gradient equals autograd's gradient of the ELBO estimate
     on the same draws: here checked against a direct backward pass with one shared eps."""
     _, network = load_network(tiny_model)
-    x = test_digits.head(3).pixels()
+    x = test_set.head(3).pixels()
     result = compare_estimators(network, x, sample_counts=(1000,), repetitions=2, seed=3)["reparam"][0]
     posterior = network.encode(x)
     eps = torch.randn((4000, *posterior.mu.shape), generator=torch.Generator().manual_seed(7))

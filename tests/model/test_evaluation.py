@@ -10,7 +10,7 @@ import torch
 from model import evaluation
 from model.checkpoint import load_network
 from model.classifier import Classifier, LoadedClassifier, load_classifier
-from model.data import Digits
+from model.data import ImageSet
 from model.evaluation import EVALUATION_FILE, EvaluationSettings, cached_evaluation, evaluate_model
 from model.frechet import GaussianStats, frechet_distance
 from model.home import classifier_folder, models_root
@@ -20,7 +20,7 @@ SLICE = 1000
 
 @pytest.fixture(scope="module")
 def classifier(quick_zoo: Path) -> LoadedClassifier:
-    return load_classifier(classifier_folder(quick_zoo))
+    return load_classifier(classifier_folder(quick_zoo, "mnist"))
 
 
 def _features(classifier: Classifier, x: torch.Tensor) -> GaussianStats:
@@ -29,10 +29,10 @@ def _features(classifier: Classifier, x: torch.Tensor) -> GaussianStats:
 
 
 def test_fid_of_real_digits_is_far_below_that_of_kl_only_samples(
-    quick_zoo: Path, classifier: LoadedClassifier, train_digits: Digits, test_digits: Digits
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
 ) -> None:
-    real = _features(classifier.network, test_digits.head(SLICE).pixels())
-    train = _features(classifier.network, train_digits.head(SLICE).pixels())
+    real = _features(classifier.network, test_set.head(SLICE).pixels())
+    train = _features(classifier.network, train_set.head(SLICE).pixels())
     _, kl_only = load_network(models_root(quick_zoo) / "kl-2d")
     with torch.inference_mode():
         _, samples = kl_only.sample(SLICE, torch.Generator().manual_seed(0))
@@ -41,13 +41,13 @@ def test_fid_of_real_digits_is_far_below_that_of_kl_only_samples(
 
 
 def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
-    quick_zoo: Path, classifier: LoadedClassifier, train_digits: Digits, test_digits: Digits
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
 ) -> None:
     results = {}
     settings = EvaluationSettings(iwae_k=50, samples=2, test_limit=500)
     for model_id in ("full-2d", "kl-2d"):
         _, network = load_network(models_root(quick_zoo) / model_id)
-        results[model_id] = evaluate_model(network, classifier, test_digits, train_digits, settings)
+        results[model_id] = evaluate_model(network, classifier, test_set, train_set, settings)
     full, kl_only = results["full-2d"], results["kl-2d"]
     for result in (full, kl_only):
         assert result.iwae >= result.elbo - 0.5  # the IWAE bound is at least the ELBO (up to noise)
@@ -64,8 +64,8 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
     quick_zoo: Path,
     tmp_path: Path,
     classifier: LoadedClassifier,
-    train_digits: Digits,
-    test_digits: Digits,
+    train_set: ImageSet,
+    test_set: ImageSet,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     folder = tmp_path / "full-2d"
@@ -74,7 +74,7 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
         (folder / file.name).write_bytes(file.read_bytes())
     _, network = load_network(folder)
     settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200)
-    first = cached_evaluation(folder, network, classifier, test_digits, train_digits, settings)
+    first = cached_evaluation(folder, network, classifier, test_set, train_set, settings)
     assert (folder / EVALUATION_FILE).is_file()
     assert not list(folder.glob(".*.tmp"))  # written through a temp file, then renamed
 
@@ -82,11 +82,11 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
         raise AssertionError("recomputed a cached evaluation")
 
     monkeypatch.setattr(evaluation, "evaluate_model", refuse)
-    assert cached_evaluation(folder, network, classifier, test_digits, train_digits, settings) == first
+    assert cached_evaluation(folder, network, classifier, test_set, train_set, settings) == first
     with pytest.raises(AssertionError, match="recomputed"):  # another k is another evaluation
         other_k = replace(settings, iwae_k=20)
-        cached_evaluation(folder, network, classifier, test_digits, train_digits, other_k)
+        cached_evaluation(folder, network, classifier, test_set, train_set, other_k)
     (folder / EVALUATION_FILE).write_text("{truncated")
     with pytest.raises(AssertionError, match="recomputed"):  # a damaged cache is recomputed, not trusted
-        cached_evaluation(folder, network, classifier, test_digits, train_digits, settings)
-    assert math.isfinite(first.fid_prior) and first.test_digits == 200
+        cached_evaluation(folder, network, classifier, test_set, train_set, settings)
+    assert math.isfinite(first.fid_prior) and first.test_images == 200

@@ -14,7 +14,7 @@ import pytest
 from model import checkpoint
 from model.checkpoint import WEIGHTS_FILE, load_info, load_network
 from model.cli import EXIT_WRITE_FAILED, main
-from model.data import Digits
+from model.data import Dataset
 from model.home import models_root
 from tests.conftest import train_tiny
 
@@ -24,14 +24,14 @@ def _disk_full(*args: object, **kwargs: object) -> None:
 
 
 def test_a_full_disk_keeps_the_previous_checkpoint(
-    tmp_path: Path, train_digits: Digits, test_digits: Digits, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "full-disk"
-    train_tiny(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, mnist, epochs=1)
     before = (folder / WEIGHTS_FILE).read_bytes()
     monkeypatch.setattr(checkpoint, "save_file", _disk_full)
     with pytest.raises(OSError, match="No space left on device"):
-        train_tiny(folder, train_digits, test_digits, epochs=2)
+        train_tiny(folder, mnist, epochs=2)
     assert load_info(folder).epochs_completed == 1 and (folder / WEIGHTS_FILE).read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full-disk"]
 
@@ -61,15 +61,15 @@ def test_a_full_disk_is_one_message_and_exit_code(
 
 
 def test_a_crash_between_the_two_renames_loses_nothing(
-    tmp_path: Path, train_digits: Digits, test_digits: Digits
+    tmp_path: Path, mnist: Dataset
 ) -> None:
     folder = tmp_path / "cut"
-    train_tiny(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, mnist, epochs=1)
     os.replace(folder, tmp_path / ".cut.old")  # the old folder moved aside, the new one never arrived
     (tmp_path / ".cut.abc123.tmp").mkdir()  # and a staging folder left behind
     assert load_info(folder).epochs_completed == 1  # readers find the backup without moving it
     assert (tmp_path / ".cut.old").exists()
-    train_tiny(folder, train_digits, test_digits, epochs=2)  # the writer repairs, then continues
+    train_tiny(folder, mnist, epochs=2)  # the writer repairs, then continues
     assert load_info(folder).epochs_completed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut"]
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.data import Digits
+from model.data import ImageSet
 from model.inference import LoadedModel, interpolate_latents
 
 
@@ -12,17 +12,17 @@ def loaded(tiny_model: Path) -> LoadedModel:
     return LoadedModel.load(tiny_model, device="cpu")
 
 
-def test_encode_then_decode_mu_is_the_reconstruction(loaded: LoadedModel, test_digits: Digits) -> None:
-    images = test_digits.images[:16].float() / 255
+def test_encode_then_decode_mu_is_the_reconstruction(loaded: LoadedModel, test_set: ImageSet) -> None:
+    images = test_set.images[:16].float() / 255
     mu, sigma = loaded.encode(images)
     assert mu.shape == sigma.shape == (16, 2) and bool((sigma > 0).all())
     decoded = loaded.decode(mu)
-    assert decoded.shape == (16, 28, 28) and decoded.min() >= 0 and decoded.max() <= 1
+    assert decoded.shape == (16, 1, 28, 28) and decoded.min() >= 0 and decoded.max() <= 1
     assert torch.equal(decoded, loaded.reconstruct(images))
 
 
-def test_reconstructions_are_closer_to_their_own_digit(loaded: LoadedModel, test_digits: Digits) -> None:
-    images = test_digits.images[:64].float() / 255
+def test_reconstructions_are_closer_to_their_own_digit(loaded: LoadedModel, test_set: ImageSet) -> None:
+    images = test_set.images[:64].float() / 255
     reconstructions = loaded.reconstruct(images)
     distances = torch.cdist(reconstructions.reshape(64, -1), images.reshape(64, -1))
     own = distances.diagonal()
@@ -79,11 +79,11 @@ def test_interpolation_rejects_bad_arguments(steps: int, method: str, message: s
 
 
 def test_importance_weighted_bound_lies_above_the_elbo_and_rises_with_k(
-    loaded: LoadedModel, test_digits: Digits
+    loaded: LoadedModel, test_set: ImageSet
 ) -> None:
     from model.metrics import elbo_metrics, importance_weighted_log_likelihood
 
-    x = test_digits.head(1000).pixels()
+    x = test_set.head(1000).pixels()
     elbo = -elbo_metrics(loaded.network, x, samples=50).neg_elbo
     bounds = [importance_weighted_log_likelihood(loaded.network, x, k=k, seed=1) for k in (1, 10, 100)]
     assert bounds[0] == pytest.approx(elbo, abs=2.0)  # k = 1 is a one-sample ELBO estimate

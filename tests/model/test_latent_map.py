@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.data import Digits
+from model.data import ImageSet
 from model.inference import LoadedModel
 from model.latent_map import LatentMap, cell_centres, coordinate_limit, gaussian_axis
 
@@ -102,10 +102,10 @@ def test_grid_axes() -> None:
 
 
 def test_placing_images_encodes_reconstructs_and_finds_their_neighbours(
-    tiny_model: Path, test_digits: Digits
+    tiny_model: Path, test_set: ImageSet
 ) -> None:
     model = LoadedModel.load(tiny_model, "cpu")
-    digits = test_digits.head(500)
+    digits = test_set.head(500)
     latent_map = LatentMap.build(model, digits)
     images = digits.images[:3].float() / 255
     placed = latent_map.place(model, images, k=4)

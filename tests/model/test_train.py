@@ -7,28 +7,28 @@ from safetensors.torch import load_file
 
 from model import checkpoint
 from model.checkpoint import WEIGHTS_FILE, load_history, load_info
-from model.data import Digits
+from model.data import Dataset, ImageSet
 from model.metrics import elbo_metrics
 from model.train import train
 from model.vae import VAE
 from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING, train_tiny
 
 
-def test_two_epochs_on_a_fixed_slice_lower_the_test_loss(tiny_model: Path, test_digits: Digits) -> None:
+def test_two_epochs_on_a_fixed_slice_lower_the_test_loss(tiny_model: Path, test_set: ImageSet) -> None:
     torch.manual_seed(TINY_TRAINING.seed)
-    untrained = elbo_metrics(VAE(TINY_MODEL), test_digits.head(TINY_TEST).pixels()).neg_elbo
+    untrained = elbo_metrics(VAE(TINY_MODEL), test_set.head(TINY_TEST).pixels()).neg_elbo
     history = load_history(tiny_model)
     after_one, after_two = history[0]["test_neg_elbo"], history[1]["test_neg_elbo"]
     assert after_two < after_one < untrained - 200, (untrained, after_one, after_two)
 
 
 def test_resumed_run_ends_with_the_same_weights(
-    tiny_model: Path, tmp_path: Path, train_digits: Digits, test_digits: Digits
+    tiny_model: Path, tmp_path: Path, mnist: Dataset
 ) -> None:
     folder = tmp_path / "resumed"
-    train_tiny(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, mnist, epochs=1)
     assert load_info(folder).epochs_completed == 1
-    train_tiny(folder, train_digits, test_digits, epochs=2)
+    train_tiny(folder, mnist, epochs=2)
     resumed, straight = load_file(str(folder / WEIGHTS_FILE)), load_file(str(tiny_model / WEIGHTS_FILE))
     assert resumed.keys() == straight.keys()
     for name in straight:
@@ -41,10 +41,10 @@ def test_resumed_run_ends_with_the_same_weights(
 
 
 def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
-    tmp_path: Path, train_digits: Digits, test_digits: Digits, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = tmp_path / "interrupted"
-    train_tiny(folder, train_digits, test_digits, epochs=1)
+    train_tiny(folder, mnist, epochs=1)
     epoch_one = (folder / WEIGHTS_FILE).read_bytes()
 
     real_save_file = checkpoint.save_file
@@ -55,18 +55,18 @@ def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
 
     monkeypatch.setattr(checkpoint, "save_file", save_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
-        train_tiny(folder, train_digits, test_digits, epochs=2)
+        train_tiny(folder, mnist, epochs=2)
     monkeypatch.undo()
 
     assert load_info(folder).epochs_completed == 1
     assert (folder / WEIGHTS_FILE).read_bytes() == epoch_one
     assert sorted(p.name for p in tmp_path.iterdir()) == ["interrupted"], "no staging folder left behind"
-    train_tiny(folder, train_digits, test_digits, epochs=2)
+    train_tiny(folder, mnist, epochs=2)
     assert load_info(folder).epochs_completed == 2
 
 
 def test_training_into_an_existing_folder_needs_resume(
-    tiny_model: Path, train_digits: Digits, test_digits: Digits
+    tiny_model: Path, mnist: Dataset
 ) -> None:
     with pytest.raises(ValueError, match="already holds a model: pass --resume"):
         train(
@@ -75,12 +75,11 @@ def test_training_into_an_existing_folder_needs_resume(
             title="Tiny",
             model_config=TINY_MODEL,
             config=TINY_TRAINING,
-            train_digits=train_digits,
-            test_digits=test_digits,
+            dataset=mnist,
         )
 
 
-def test_resume_refuses_a_changed_config(tiny_model: Path, train_digits: Digits, test_digits: Digits) -> None:
+def test_resume_refuses_a_changed_config(tiny_model: Path, mnist: Dataset) -> None:
     with pytest.raises(ValueError, match="only the number of epochs and the device may change"):
         train(
             tiny_model,
@@ -88,7 +87,6 @@ def test_resume_refuses_a_changed_config(tiny_model: Path, train_digits: Digits,
             title="Tiny",
             model_config=TINY_MODEL,
             config=replace(TINY_TRAINING, lr=0.1, epochs=3),
-            train_digits=train_digits,
-            test_digits=test_digits,
+            dataset=mnist,
             resume=True,
         )

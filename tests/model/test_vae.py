@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from model.checkpoint import CONFIG_FILE, WEIGHTS_FILE, load_network
 from model.config import DEFAULT_HIDDEN, ModelConfig, TrainConfig, model_config_from_dict
-from model.data import Digits
+from model.data import Dataset, ImageSet
 from model.estimators import compare_estimators
 from model.metrics import elbo_metrics
 from model.train import train
@@ -62,7 +62,7 @@ def test_a_config_saved_before_image_shapes_reads_as_mnist() -> None:
 
 
 @pytest.fixture(scope="module")
-def conv_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, test_digits: Digits) -> Path:
+def conv_model(tmp_path_factory: pytest.TempPathFactory, mnist: Dataset) -> Path:
     folder = tmp_path_factory.mktemp("conv-home") / "tiny-conv"
     train(
         folder,
@@ -70,8 +70,7 @@ def conv_model(tmp_path_factory: pytest.TempPathFactory, train_digits: Digits, t
         title="Tiny conv",
         model_config=ModelConfig(latent_dim=4, architecture="conv", hidden=(8, 16)),
         config=TrainConfig(epochs=3, lr=3e-3, device="cpu", train_limit=2000, test_limit=500),
-        train_digits=train_digits,
-        test_digits=test_digits,
+        dataset=mnist,
         progress=False,
     )
     return folder
@@ -87,9 +86,9 @@ def test_a_conv_checkpoint_round_trips_and_records_its_architecture(conv_model: 
     assert info.model_config.architecture == "conv"
 
 
-def test_a_conv_model_learns_mnist_and_its_estimators_run(conv_model: Path, test_digits: Digits) -> None:
+def test_a_conv_model_learns_mnist_and_its_estimators_run(conv_model: Path, test_set: ImageSet) -> None:
     _, network = load_network(conv_model)
-    x = test_digits.head(500).pixels()
+    x = test_set.head(500).pixels()
     torch.manual_seed(0)
     untrained = elbo_metrics(VAE(network.config), x).neg_elbo
     trained = elbo_metrics(network, x).neg_elbo
