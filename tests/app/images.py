@@ -15,8 +15,8 @@ def encode(image: Image.Image, fmt: str = "PNG", **options: object) -> bytes:
 
 
 def digit_image(images: torch.Tensor, index: int) -> Image.Image:
-    """A test digit exactly as MNIST stores it: light on black, 28x28."""
-    return Image.fromarray(images[index].numpy())
+    """A test digit exactly as MNIST stores it (images: [N, 1, 28, 28]): light on black, 28x28."""
+    return Image.fromarray(images[index, 0].numpy())
 
 
 def data_url(data: bytes, media_type: str = "image/png") -> str:
@@ -27,7 +27,7 @@ def redrawn_on_paper(
     images: torch.Tensor, index: int, scale: int, size: tuple[int, int], at: tuple[int, int]
 ) -> Image.Image:
     """The digit's ink, scaled up, dark on white paper, pasted off-centre on a larger canvas."""
-    digit = images[index].numpy()
+    digit = images[index, 0].numpy()
     rows, cols = np.nonzero(digit)
     ink = Image.fromarray(255 - digit[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1])
     ink = ink.resize((ink.width * scale, ink.height * scale), Image.Resampling.BICUBIC)

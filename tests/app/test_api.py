@@ -205,10 +205,21 @@ def test_samples_are_seeded(client: TestClient) -> None:
     assert a == b and a["z"] != c["z"] and len(a["images"]) == 4 and len(a["z"][0]) == 16
 
 
+def test_datasets_list_what_the_models_were_trained_on(client: TestClient, test_set: ImageSet) -> None:
+    (mnist,) = client.get("/api/datasets").json()
+    assert mnist["key"] == "mnist" and mnist["class_names"] == [str(d) for d in range(10)]
+    assert mnist["image_shape"] == [1, 28, 28] and mnist["drawable"] and mnist["labelled"]
+    assert mnist["test_size"] == len(test_set)
+    models = client.get("/api/models").json()
+    assert {model["dataset"] for model in models} == {"mnist"}
+    latent_map = client.get("/api/models/full-2d/map?limit=5").json()
+    assert latent_map["dataset"] == "mnist" and latent_map["class_names"] == mnist["class_names"]
+
+
 def test_original_digit_png(client: TestClient, test_set: ImageSet) -> None:
-    response = client.get("/api/data/test/3.png")
+    response = client.get("/api/datasets/mnist/test/3.png")
     assert torch.equal((_image(response.content) * 255).round(), test_set.images[3].flatten().float())
-    assert client.get("/api/data/train/59999.png").status_code == 200
+    assert client.get("/api/datasets/mnist/train/59999.png").status_code == 200
 
 
 def test_grid_over_a_zoomed_range_puts_tiles_at_cell_centres(client: TestClient) -> None:

@@ -11,7 +11,9 @@ MODEL_PUBLIC = {
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
     "model.estimators",  # the gradient estimators' variances
     "model.classifier",  # load the classifier, classify
-    "model.data",  # the data splits
+    "model.data",  # what a data set is, and its prepared copy
+    "model.datasets",  # the data sets by name
+    "model.framing",  # framing handwriting as MNIST's digits were (uploads)
     "model.zoo",  # the default models and the beta sweep
     "model.home",  # where data and models live
     "model.device",  # pick a device

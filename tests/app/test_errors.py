@@ -36,13 +36,14 @@ def test_unknown_model_lists_the_valid_ids(client: TestClient) -> None:
 
 
 def test_unknown_indices_are_404(client: TestClient) -> None:
-    assert "no test digit 10000 (0..9999)" in _detail(
+    assert "no test image 10000 (0..9999)" in _detail(
         client.post(
             "/api/models/full-2d/interpolate", json={"start": {"index": 10_000}, "end": {"index": 0}}
         ),
         404,
     )
-    assert "the test split has 10000" in _detail(client.get("/api/data/test/10000.png"), 404)
+    assert "the test split has 10000" in _detail(client.get("/api/datasets/mnist/test/10000.png"), 404)
+    assert _detail(client.get("/api/datasets/cifar/test/0.png"), 404) == "no data set 'cifar' is served; served: mnist"
 
 
 @pytest.mark.parametrize(

@@ -52,7 +52,7 @@ JSON_TOKENS = [
     *("[NaN, 0]", '["a", "b"]', "[[Infinity, 0]]", "[" * 5000 + "]" * 5000, '{"index": 1e400}'),
 ]
 # Valid values for everything else, so that the hostile value is what the server has to deal with.
-VALID_PATH = {"model_id": "full-16d", "split": "test", "index": "3"}
+VALID_PATH = {"model_id": "full-16d", "key": "mnist", "split": "test", "index": "3"}
 VALID_BODIES: dict[str, dict[str, Any]] = {
     "/api/models/{model_id}/decode": {"points": [[0.0, 0.0], [0.5, -0.5]]},
     "/api/models/{model_id}/interpolate": {"start": {"index": 0}, "end": {"point": [0.5, 0.5]}, "steps": 3},
