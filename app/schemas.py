@@ -109,7 +109,7 @@ class DecodeRequest(BaseModel):
 
 
 class Images(BaseModel):
-    images: list[str] = Field(description="PNG data URLs, 28x28 grayscale")
+    images: list[str] = Field(description="PNG data URLs in the data set's image shape")
 
 
 class Neighbor(BaseModel):
@@ -130,34 +130,46 @@ class Encoding(BaseModel):
     neighbors: list[Neighbor] = Field(description="the nearest test digits in latent space, nearest first")
 
 
-ENDPOINT_KINDS = ("index", "z", "point", "image")
+ENDPOINT_KINDS = ("index", "z", "point", "image", "label")
+MAX_VIA = 6  # ends between start and end: a path through 8 glyphs at most
 
 
 class Endpoint(BaseModel):
-    """One end of an interpolation: give exactly one of index, z, point or image."""
+    """One end of an interpolation: give exactly one of index, z, point, image or label."""
 
-    index: StrictInt | None = Field(None, description="a test digit")
+    index: StrictInt | None = Field(None, description="a test image")
     z: list[Coordinate] | None = Field(None, description="a latent vector of length latent_dim")
     point: list[Coordinate] | None = Field(None, description="a map point [x, y], lifted through the plane")
     image: str | None = Field(None, description="a PNG or JPEG data URL, encoded to its mean")
+    label: str | None = Field(
+        None, description="a class name (e.g. '@'): the class's most typical test image, nearest its mean"
+    )
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Endpoint:
         given = [name for name in ENDPOINT_KINDS if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of index, z, point or image (got {given or 'none'})")
+            raise ValueError(f"give exactly one of index, z, point, image or label (got {given or 'none'})")
         return self
 
 
 class InterpolateRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
-            "examples": [{"start": {"index": 1}, "end": {"index": 0}, "steps": 10, "method": "linear"}]
+            "examples": [
+                {"start": {"index": 1}, "end": {"index": 0}, "steps": 10, "method": "linear"},
+                {"start": {"label": "@"}, "via": [{"label": "9"}], "end": {"label": "a"}, "steps": 8},
+            ]
         },
     )
     start: Endpoint
+    via: list[Endpoint] = Field(
+        default=[], max_length=MAX_VIA, description="ends to pass through, in order, between start and end"
+    )
     end: Endpoint
-    steps: int = Field(10, ge=MIN_STEPS, le=MAX_STEPS, strict=True)
+    steps: int = Field(
+        10, ge=MIN_STEPS, le=MAX_STEPS, strict=True, description="points per leg, ends included"
+    )
     method: Literal["linear", "slerp"] = "linear"
 
 
@@ -166,7 +178,7 @@ class DecodedPoints(BaseModel):
 
     z: list[list[float]]
     map_xy: list[list[float]]
-    images: list[str] = Field(description="PNG data URLs, 28x28 grayscale")
+    images: list[str] = Field(description="PNG data URLs in the data set's image shape")
 
 
 class EstimatorVariances(BaseModel):

@@ -3,6 +3,7 @@ read the model's training record (history and per-epoch latent snapshots)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,7 @@ from model.device import resolve_device
 from model.vae import VAE
 
 InterpolationMethod = Literal["linear", "slerp"]
-__all__ = ["CheckpointError", "InterpolationMethod", "LoadedModel", "interpolate_latents"]
+__all__ = ["CheckpointError", "InterpolationMethod", "LoadedModel", "interpolate_latents", "interpolate_path"]
 
 
 def interpolate_latents(
@@ -53,6 +54,15 @@ def interpolate_latents(
     direction = direction / direction.norm(dim=1, keepdim=True)
     z: torch.Tensor = ((1 - t) * norm_start + t * norm_end) * direction
     return z
+
+
+def interpolate_path(ends: torch.Tensor, steps: int, method: InterpolationMethod = "linear") -> torch.Tensor:
+    """Through every end in turn (ends: [K, D], K >= 2), `steps` points per leg, each end once:
+    [(K - 1) * (steps - 1) + 1, D]. The tutorial's Fig. 5 is such a path (@ -> 9 -> a)."""
+    if ends.ndim != 2 or ends.shape[0] < 2:
+        raise ValueError(f"ends must be [K >= 2, D], got {list(ends.shape)}")
+    legs = [interpolate_latents(a, b, steps, method) for a, b in pairwise(ends)]
+    return torch.cat([legs[0], *(leg[1:] for leg in legs[1:])])
 
 
 class LoadedModel:
@@ -128,15 +138,11 @@ class LoadedModel:
         return self.decode(mu)
 
     def interpolate(
-        self, z_start: torch.Tensor, z_end: torch.Tensor, steps: int, method: InterpolationMethod = "linear"
+        self, ends: torch.Tensor, steps: int, method: InterpolationMethod = "linear"
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (z [steps, D], images [steps, C, H, W])."""
-        z = interpolate_latents(
-            self._as_latents(z_start.reshape(1, -1))[0],
-            self._as_latents(z_end.reshape(1, -1))[0],
-            steps,
-            method,
-        )
+        """Along a path through ends [K >= 2, D], `steps` points per leg -> (z [N, D], images [N, C, H, W])
+        with N = (K - 1) * (steps - 1) + 1."""
+        z = interpolate_path(self._as_latents(ends), steps, method)
         return z.cpu(), self.decode(z)
 
     @torch.inference_mode()

@@ -128,6 +128,15 @@ class LatentMap:
         distances = (self.mu[indices] - mu[:, None]).norm(dim=2)
         return indices, distances
 
+    def typical(self, label: int) -> int:
+        """The index of the class's most typical encoding: the one nearest its class's mean latent
+        (ValueError when the split has no encoding of that label)."""
+        members = (self.labels == label).nonzero().flatten()
+        if len(members) == 0:
+            raise ValueError(f"no test image has label {label}")
+        centre = self.mu[members].mean(dim=0, keepdim=True)
+        return int(members[(self.mu[members] - centre).pow(2).sum(dim=1).argmin()])
+
     def extent(self, axis: int, margin: float = 0.05) -> tuple[float, float]:
         """The encodings' range along map axis 0 (x) or 1 (y), widened by `margin` of its span, within
         the coordinate limit."""

@@ -27,6 +27,17 @@ def _latent(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
         if len(end.point) != 2:
             raise HTTPException(422, f"{where}.point: give [x, y], got {len(end.point)} values")
         return latent_map.latents_of([check_point(latent_map, end.point, f"{where}.point")])[0]
+    if end.label is not None:
+        names = served.dataset.info.class_names
+        if end.label not in names:
+            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+            raise HTTPException(
+                422, f"{where}.label: {end.label!r} is not a class of this model's data ({shown})"
+            )
+        try:
+            return latent_map.mu[latent_map.typical(names.index(end.label))]
+        except ValueError as error:
+            raise HTTPException(404, f"{where}.label: {error}") from error
     image = prepared_data_url(end.image or "", f"{where}.image", served)
     return served.loaded.encode(image[None])[0][0]
 
@@ -40,7 +51,13 @@ def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -
 
 @router.post("/{model_id}/interpolate")
 async def interpolate(served: ModelDep, request: InterpolateRequest) -> DecodedPoints:
-    """Decode `steps` points from start to end, both included (linear or spherical)."""
-    z_start = _latent(served, request.start, "start")
-    z_end = _latent(served, request.end, "end")
-    return decoded_points(served, *served.loaded.interpolate(z_start, z_end, request.steps, request.method))
+    """Decode `steps` points along each leg from start, through each of `via`, to end, every end included
+    once (linear or spherical): the tutorial's Fig. 5 is start @, via [9], end a."""
+    ends = [
+        _latent(served, request.start, "start"),
+        *(_latent(served, end, f"via[{i}]") for i, end in enumerate(request.via)),
+        _latent(served, request.end, "end"),
+    ]
+    return decoded_points(
+        served, *served.loaded.interpolate(torch.stack(ends), request.steps, request.method)
+    )

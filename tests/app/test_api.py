@@ -3,6 +3,7 @@
 import base64
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from model.data import ImageSet
+from model.home import models_root
+from model.inference import LoadedModel
 from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
 
 
@@ -139,6 +142,32 @@ def test_interpolation_endpoints_are_the_encodings(client: TestClient) -> None:
     assert len(body["z"]) == len(body["images"]) == len(body["map_xy"]) == 6
     assert body["z"][0] == pytest.approx([encodings["x"][1], encodings["y"][1]], abs=1e-4)
     assert body["z"][-1] == pytest.approx([encodings["x"][7], encodings["y"][7]], abs=1e-4)
+
+
+def test_a_path_through_named_classes_passes_each_typical_member_once(
+    client: TestClient, quick_zoo: Path, test_set: ImageSet
+) -> None:
+    """The tutorial's Fig. 5 on digits: 1 -> 7 -> 0 by class name, 5 points per leg."""
+    body = client.post(
+        "/api/models/full-16d/interpolate",
+        json={"start": {"label": "1"}, "via": [{"label": "7"}], "end": {"label": "0"}, "steps": 5},
+    ).json()
+    assert len(body["z"]) == len(body["images"]) == 2 * 4 + 1
+    loaded = LoadedModel.load(models_root(quick_zoo) / "full-16d", "cpu")
+    mu = torch.cat([loaded.encode(batch)[0] for batch in test_set.pixels().split(2000)])
+    for at, digit in ((0, 1), (4, 7), (8, 0)):
+        members = mu[test_set.labels == digit]
+        typical = members[(members - members.mean(dim=0)).pow(2).sum(dim=1).argmin()]
+        assert body["z"][at] == pytest.approx(typical.tolist(), abs=1e-4)
+        decoded = loaded.decode(typical[None]).flatten()
+        assert torch.allclose(_image(body["images"][at]), decoded, atol=1 / 255)
+    unknown = client.post(
+        "/api/models/full-2d/interpolate", json={"start": {"label": "@"}, "end": {"index": 0}}
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["detail"] == (
+        "start.label: '@' is not a class of this model's data (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"
+    )
 
 
 def test_interpolation_from_z_and_image(client: TestClient, test_set: ImageSet) -> None:

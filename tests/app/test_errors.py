@@ -43,7 +43,10 @@ def test_unknown_indices_are_404(client: TestClient) -> None:
         404,
     )
     assert "the test split has 10000" in _detail(client.get("/api/datasets/mnist/test/10000.png"), 404)
-    assert _detail(client.get("/api/datasets/cifar/test/0.png"), 404) == "no data set 'cifar' is served; served: mnist"
+    assert (
+        _detail(client.get("/api/datasets/cifar/test/0.png"), 404)
+        == "no data set 'cifar' is served; served: mnist"
+    )
 
 
 @pytest.mark.parametrize(

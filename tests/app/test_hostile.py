@@ -55,7 +55,12 @@ JSON_TOKENS = [
 VALID_PATH = {"model_id": "full-16d", "key": "mnist", "split": "test", "index": "3"}
 VALID_BODIES: dict[str, dict[str, Any]] = {
     "/api/models/{model_id}/decode": {"points": [[0.0, 0.0], [0.5, -0.5]]},
-    "/api/models/{model_id}/interpolate": {"start": {"index": 0}, "end": {"point": [0.5, 0.5]}, "steps": 3},
+    "/api/models/{model_id}/interpolate": {
+        "start": {"index": 0},
+        "via": [{"label": "3"}],
+        "end": {"point": [0.5, 0.5]},
+        "steps": 3,
+    },
 }
 MARK = "\x00hostile\x00"
 Target = tuple[str, Any]  # ("query" | "path", name) or ("json", path into the body) or ("form", name)

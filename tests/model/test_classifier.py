@@ -13,9 +13,7 @@ def test_default_classifier_reaches_99_percent_on_the_test_set(
     tmp_path: Path, mnist: Dataset, test_set: ImageSet
 ) -> None:
     # The classifier behind FID-MNIST and reconstruction accuracy: trained exactly as the zoo trains it.
-    info = train_classifier(
-        tmp_path / "classifier", ClassifierConfig(device="cpu"), mnist, progress=False
-    )
+    info = train_classifier(tmp_path / "classifier", ClassifierConfig(device="cpu"), mnist, progress=False)
     assert info.test_accuracy >= 0.99
     classifier = load_classifier(tmp_path / "classifier").network
     assert accuracy(classifier, test_set.pixels(), test_set.labels) == pytest.approx(info.test_accuracy)

@@ -60,9 +60,7 @@ def test_a_full_disk_is_one_message_and_exit_code(
     assert not (models_root(atlas_home) / "disk-full").exists()
 
 
-def test_a_crash_between_the_two_renames_loses_nothing(
-    tmp_path: Path, mnist: Dataset
-) -> None:
+def test_a_crash_between_the_two_renames_loses_nothing(tmp_path: Path, mnist: Dataset) -> None:
     folder = tmp_path / "cut"
     train_tiny(folder, mnist, epochs=1)
     os.replace(folder, tmp_path / ".cut.old")  # the old folder moved aside, the new one never arrived

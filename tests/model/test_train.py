@@ -22,9 +22,7 @@ def test_two_epochs_on_a_fixed_slice_lower_the_test_loss(tiny_model: Path, test_
     assert after_two < after_one < untrained - 200, (untrained, after_one, after_two)
 
 
-def test_resumed_run_ends_with_the_same_weights(
-    tiny_model: Path, tmp_path: Path, mnist: Dataset
-) -> None:
+def test_resumed_run_ends_with_the_same_weights(tiny_model: Path, tmp_path: Path, mnist: Dataset) -> None:
     folder = tmp_path / "resumed"
     train_tiny(folder, mnist, epochs=1)
     assert load_info(folder).epochs_completed == 1
@@ -65,9 +63,7 @@ def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
     assert load_info(folder).epochs_completed == 2
 
 
-def test_training_into_an_existing_folder_needs_resume(
-    tiny_model: Path, mnist: Dataset
-) -> None:
+def test_training_into_an_existing_folder_needs_resume(tiny_model: Path, mnist: Dataset) -> None:
     with pytest.raises(ValueError, match="already holds a model: pass --resume"):
         train(
             tiny_model,
