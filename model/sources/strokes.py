@@ -13,7 +13,8 @@ from model.framing import crop_to_ink, place_by_centre_of_mass, scale_longest_si
 
 SUPERSAMPLE = 4  # drawn at 4x, then box-filtered down: antialiased strokes, as a scanned pen stroke is
 FIELD = 28
-UNIT_PX = 20  # a glyph's unit (a font's cap height, or a pen sample's own box) spans MNIST's 20 px box
+BOX_PX = 20  # MNIST's box: a pen sample's own box is scaled to it
+MAX_SIDE = 24  # larger marks are shrunk, keeping a clear border of about 2 px as MNIST's digits have
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,15 @@ def render_strokes(
     unit: float,
     rng: np.random.Generator,
     jitter: Jitter = NO_JITTER,
+    unit_px: float = BOX_PX,
 ) -> np.ndarray:
     """Polylines [K, 2] (x right, y down, any scale) -> [28, 28] uint8, white ink on black.
 
-    `unit` is the length that spans 20 px (MNIST's box), so a font's lower case stays smaller than its
-    capitals; the ink's centre of mass lands at the centre, as in MNIST. Marks wider than the field
-    are shrunk to fit."""
+    `unit` is the length that spans `unit_px` pixels: a pen sample's box side spans MNIST's 20 px box,
+    a font's cap height a fixed height, so its lower case stays smaller than its capitals. The ink's
+    centre of mass lands at the centre, as in MNIST. Marks larger than the field are shrunk to fit."""
     moved = _jittered([np.asarray(s, dtype=np.float64) for s in strokes], unit, jitter, rng)
-    scale = UNIT_PX * SUPERSAMPLE / unit
+    scale = unit_px * SUPERSAMPLE / unit
     points = [stroke * scale for stroke in moved]
     low = np.concatenate(points).min(axis=0)
     width_px = rng.uniform(*jitter.width) * SUPERSAMPLE
@@ -75,7 +77,7 @@ def render_strokes(
             draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=255)
     small = canvas.resize((side // SUPERSAMPLE, side // SUPERSAMPLE), Image.Resampling.BOX)
     patch = crop_to_ink(np.asarray(small, dtype=np.float32) / 255.0)
-    if max(patch.shape) > FIELD - 2:
-        patch = scale_longest_side(patch, FIELD - 2)
+    if max(patch.shape) > MAX_SIDE:
+        patch = scale_longest_side(patch, MAX_SIDE)
     field = place_by_centre_of_mass(patch, FIELD)
     return np.round(field * 255.0).astype(np.uint8)

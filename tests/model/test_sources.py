@@ -1,0 +1,251 @@
+"""Every data set source on fixtures in its real file format, with the network made to fail."""
+
+import gzip
+import hashlib
+import io
+import struct
+import urllib.request
+import zipfile
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import datasets
+
+from model.data import DataUnavailableError, load_prepared
+from model.datasets import check_dataset_name, dataset_key, open_dataset
+from model.sources import characters, ujipen
+from model.sources.folder import FolderError, folder_key
+
+
+@pytest.fixture(autouse=True)
+def network_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise URLError("[Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+
+
+def _idx_images(images: np.ndarray) -> bytes:
+    n, height, width = images.shape
+    return struct.pack(">IIII", 0x803, n, height, width) + images.astype(np.uint8).tobytes()
+
+
+def _idx_labels(labels: np.ndarray) -> bytes:
+    return struct.pack(">II", 0x801, len(labels)) + labels.astype(np.uint8).tobytes()
+
+
+def _md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def _random_split(n: int, seed: int, classes: int, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28)), rng.integers(offset, classes + offset, n)
+
+
+@pytest.mark.parametrize(("name", "class_name"), [("fashion-mnist", "FashionMNIST"), ("kmnist", "KMNIST")])
+def test_published_gz_files_in_data_dir_are_checked_and_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, class_name: str
+) -> None:
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    splits = {"train": _random_split(6, 0, 10), "t10k": _random_split(4, 1, 10)}
+    resources = []
+    for prefix, (images, labels) in splits.items():
+        for kind, data in (("images-idx3", _idx_images(images)), ("labels-idx1", _idx_labels(labels))):
+            packed = gzip.compress(data)
+            (supplied / f"{prefix}-{kind}-ubyte.gz").write_bytes(packed)
+            resources.append((f"{prefix}-{kind}-ubyte.gz", _md5(packed)))
+    # The fixture's own checksums stand in for the published ones torchvision carries.
+    monkeypatch.setattr(getattr(datasets, class_name), "resources", resources)
+
+    dataset, _ = open_dataset(name, tmp_path / "data", data_dir=supplied)
+    assert dataset.info.key == name and len(dataset.info.class_names) == 10
+    assert torch.equal(dataset.train.images[:, 0], torch.from_numpy(splits["train"][0].astype(np.uint8)))
+    assert dataset.test.labels.tolist() == splits["t10k"][1].tolist()
+    assert load_prepared(tmp_path / "data", name).test.fingerprint() == dataset.test.fingerprint()
+
+    (supplied / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"damaged"))
+    with pytest.raises(
+        DataUnavailableError, match=r"t10k-labels-idx1-ubyte.gz is corrupted: md5 \w+, expected"
+    ):
+        open_dataset(name, tmp_path / "other", data_dir=supplied)
+
+
+def test_offline_without_files_names_every_way_to_provide_them(tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailableError) as raised:
+        open_dataset("fashion-mnist", tmp_path / "data")
+    message = str(raised.value)
+    assert message.startswith("Fashion-MNIST clothing is not available (torchvision: ")
+    for way in ("internet", "--data-dir DIR", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        assert way in message
+    assert not (tmp_path / "data" / "fashion-mnist").exists()
+
+
+def test_emnist_letters_from_the_published_zip_are_upright_and_count_from_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    splits = {"train": _random_split(5, 2, 26, offset=1), "test": _random_split(3, 3, 26, offset=1)}
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for split, (images, labels) in splits.items():
+            # EMNIST stores each image transposed.
+            stored = images.transpose(0, 2, 1)
+            archive.writestr(
+                f"gzip/emnist-letters-{split}-images-idx3-ubyte.gz", gzip.compress(_idx_images(stored))
+            )
+            archive.writestr(
+                f"gzip/emnist-letters-{split}-labels-idx1-ubyte.gz", gzip.compress(_idx_labels(labels))
+            )
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    (supplied / "gzip.zip").write_bytes(buffer.getvalue())
+    monkeypatch.setattr(datasets.EMNIST, "md5", _md5(buffer.getvalue()))
+
+    dataset, _ = open_dataset("emnist-letters", tmp_path / "data", data_dir=supplied)
+    assert torch.equal(dataset.train.images[:, 0], torch.from_numpy(splits["train"][0].astype(np.uint8)))
+    assert dataset.test.labels.tolist() == (splits["test"][1] - 1).tolist()
+    assert dataset.info.class_names[:3] == ("Aa", "Bb", "Cc") and len(dataset.info.class_names) == 26
+
+
+def test_characters_are_the_same_on_every_run_and_framed_like_mnist() -> None:
+    first, second = characters.render_split(2, seed=11), characters.render_split(2, seed=11)
+    assert torch.equal(first.images, second.images) and first.fingerprint() == second.fingerprint()
+    assert not torch.equal(first.images, characters.render_split(2, seed=12).images)
+    assert first.images.shape == (2 * len(characters.CLASSES), 1, 28, 28)
+    assert first.labels[: len(characters.CLASSES)].tolist() == list(range(len(characters.CLASSES)))
+    assert {"@", "9", "a", "A"} <= set(characters.CLASSES)
+    ink = first.images[:, 0].float()
+    rows = (ink.sum(dim=2) * torch.arange(28)).sum(dim=1) / ink.sum(dim=(1, 2))
+    cols = (ink.sum(dim=1) * torch.arange(28)).sum(dim=1) / ink.sum(dim=(1, 2))
+    # MNIST puts each digit's centre of mass at the field's centre, and so does the renderer (but for
+    # a tall glyph whose box would leave the field, as in MNIST).
+    off = torch.maximum((rows - 14).abs(), (cols - 14).abs())
+    assert float((off < 1.0).float().mean()) > 0.95
+    clear = (ink[:, [0, -1], :] == 0).all(dim=(1, 2)) & (ink[:, :, [0, -1]] == 0).all(dim=(1, 2))
+    assert float(clear.float().mean()) > 0.95  # a clear border (98.9% of MNIST's test digits have one)
+
+
+UJI_TEXT = (
+    "// UJI Pen Characters v2\r\n"
+    "// ASCII char: @\r\n"
+    "WORD @ trn_UJI_W01-01\r\n"
+    "  NUMSTROKES 1\r\n"
+    "  POINTS 5 # 50 10 10 50 50 90 90 50 60 20\r\n"
+    "WORD a trn_UJI_W01-01\r\n"
+    "  NUMSTROKES 2\r\n"
+    "  POINTS 4 # 60 40 30 40 30 80 60 80\r\n"
+    "  POINTS 2 # 60 40 60 90\r\n"
+    "WORD @ tst_UPV_W18-02\r\n"
+    "  NUMSTROKES 1\r\n"
+    "  POINTS 4 # 40 10 10 40 40 70 70 40\r\n"
+    "WORD a tst_UPV_W18-02\r\n"
+    "  NUMSTROKES 1\r\n"
+    "  POINTS 1 # 50 50\r\n"
+)
+
+
+def test_ujipen_text_is_parsed_rendered_and_split_by_writer_set(tmp_path: Path) -> None:
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    (supplied / ujipen.TEXT_NAME).write_text(UJI_TEXT, encoding="latin-1")
+    dataset, _ = open_dataset("ujipen", tmp_path / "data", data_dir=supplied)
+    assert dataset.info.class_names == ("@", "a")
+    assert dataset.train.labels.tolist() == [0, 1] and dataset.test.labels.tolist() == [0, 1]
+    assert dataset.train.images.shape == (2, 1, 28, 28) and bool(
+        (dataset.train.images.amax(dim=(1, 2, 3)) > 200).all()
+    )
+    assert int((dataset.test.images[1] > 0).sum()) > 0  # a one-point stroke is a dot, not nothing
+
+
+def test_ujipen_format_errors_name_the_sample(tmp_path: Path) -> None:
+    broken = UJI_TEXT.replace("POINTS 2 # 60 40 60 90", "POINTS 3 # 60 40 60 90")
+    with pytest.raises(ValueError, match="near sample 2: expected POINTS 3 # and 6 numbers"):
+        ujipen.parse(broken)
+
+
+def test_ujipen_offline_names_every_way(tmp_path: Path) -> None:
+    with pytest.raises(DataUnavailableError, match=r"UJI Pen Characters is not available .*--data-dir DIR"):
+        open_dataset("ujipen", tmp_path / "data")
+
+
+def _save(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+
+
+def test_folder_of_class_folders_gets_a_seeded_sixth_held_out(tmp_path: Path) -> None:
+    root = tmp_path / "My Shapes"
+    for index in range(12):
+        _save(root / "dark" / f"{index}.png", (20, 20, 20))
+        _save(root / "light" / f"{index}.jpg", (230, 230, 230), size=(64, 80))
+    (root / "light" / "notes.txt").write_text("not an image")
+    dataset, source = open_dataset(f"folder:{root}", tmp_path / "data")
+    assert dataset.info.class_names == ("dark", "light") and dataset.info.image_shape == (1, 28, 28)
+    assert dataset.info.key == folder_key(root, None) and dataset.info.key.startswith("folder-my-shapes-")
+    assert (len(dataset.train), len(dataset.test)) == (20, 4) and source["unreadable"] == 1
+    means = dataset.train.images.float().mean(dim=(1, 2, 3))
+    assert bool(((means > 128) == (dataset.train.labels == 1)).all())  # each image kept its class
+    again, _ = open_dataset(f"folder:{root}", tmp_path / "data")
+    assert torch.equal(again.test.labels, dataset.test.labels)
+
+
+def test_folder_with_train_and_test_colour_images_and_a_chosen_size(tmp_path: Path) -> None:
+    root = tmp_path / "pets"
+    for split, count in (("train", 3), ("test", 2)):
+        for name, colour in (("cat", (200, 40, 40)), ("dog", (40, 40, 200))):
+            for index in range(count):
+                _save(root / split / name / f"{index}.png", colour)
+    dataset, _ = open_dataset(f"folder:{root}", tmp_path / "data")
+    assert dataset.info.image_shape == (3, 32, 32) and (len(dataset.train), len(dataset.test)) == (6, 4)
+    small, _ = open_dataset(f"folder:{root}", tmp_path / "data", image_size=16)
+    assert small.info.image_shape == (3, 16, 16) and small.info.key != dataset.info.key
+    red = small.train.images[small.train.labels == 0].float().mean(dim=(0, 2, 3))
+    assert red[0] > 150 and red[2] < 80
+
+
+def test_folder_of_bare_images_is_an_unlabelled_set(tmp_path: Path) -> None:
+    for index in range(6):
+        _save(tmp_path / "shots" / f"{index}.png", (index * 40, 0, 0))
+    dataset, _ = open_dataset(f"folder:{tmp_path / 'shots'}", tmp_path / "data")
+    assert not dataset.info.labelled and dataset.info.class_names == ("images",)
+    assert (len(dataset.train), len(dataset.test)) == (5, 1)
+
+
+def test_a_folder_that_makes_no_data_set_says_why(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FolderError, match="holds no files: put images in one subfolder per class"):
+        open_dataset(f"folder:{tmp_path / 'empty'}", tmp_path / "data")
+    _save(tmp_path / "one" / "cats" / "a.png", (1, 2, 3))
+    with pytest.raises(FolderError, match=r"has one class folder \(cats\): labels need two or more"):
+        open_dataset(f"folder:{tmp_path / 'one'}", tmp_path / "data")
+    for name in ("a", "b"):
+        (tmp_path / "junk" / name).mkdir(parents=True)
+        (tmp_path / "junk" / name / "x.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(FolderError, match="none of its 2 files is an image Pillow can read"):
+        open_dataset(f"folder:{tmp_path / 'junk'}", tmp_path / "data")
+    with pytest.raises(FolderError, match="is not a folder"):
+        open_dataset(f"folder:{tmp_path / 'nowhere'}", tmp_path / "data")
+
+
+def test_a_folder_is_read_again_when_its_files_change(tmp_path: Path) -> None:
+    root = tmp_path / "grow"
+    for name in ("a", "b"):
+        for index in range(3):
+            _save(root / name / f"{index}.png", (index * 50, 0, 0))
+    first, _ = open_dataset(f"folder:{root}", tmp_path / "data")
+    _save(root / "a" / "new.png", (0, 90, 0))
+    second, _ = open_dataset(f"folder:{root}", tmp_path / "data")
+    assert len(first.train) + len(first.test) == 6 and len(second.train) + len(second.test) == 7
+
+
+def test_names_are_checked() -> None:
+    with pytest.raises(ValueError, match="unknown data set 'cifar': use mnist, fashion-mnist, kmnist"):
+        check_dataset_name("cifar")
+    with pytest.raises(ValueError, match="--image-size applies to folder: data sets"):
+        dataset_key("mnist", image_size=32)
+    assert dataset_key("characters") == "characters"
