@@ -20,9 +20,13 @@ log = logging.getLogger("latent_atlas")
 ZOO_ORDER = [entry.model_id for entry in DEFAULT_ZOO]  # the default models first, in the tutorial's order
 
 
-def _sort_key(folder: Path) -> tuple[int, str]:
-    base = next((base for base in ZOO_ORDER if folder.name.endswith(base)), None)
-    return (ZOO_ORDER.index(base) if base else len(ZOO_ORDER), folder.name)
+def _sort_key(folder: Path) -> tuple[str, int, str]:
+    """MNIST's zoo first in the tutorial's order, then each other data set's zoo (characters-full-2d, ...)
+    in the same order, then the rest by name."""
+    base = next((base for base in ZOO_ORDER if folder.name == base or folder.name.endswith(f"-{base}")), None)
+    if base is None:
+        return ("~", len(ZOO_ORDER), folder.name)
+    return (folder.name.removesuffix(base), ZOO_ORDER.index(base), folder.name)
 
 
 @dataclass

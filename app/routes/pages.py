@@ -11,27 +11,48 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from app.deps import LabDep, RegistryDep, problems
+from app.registry import ModelRegistry
+from app.routes.data import summary
 from model.evaluation import FIGURE_ROWS
+from model.zoo import zoo_model_id
 
 ROOT = Path(__file__).resolve().parents[2]
 templates = Jinja2Templates(directory=ROOT / "templates")
 PLOTLY_FILE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PLOTLY_URL = f"/vendor/plotly-{plotly.__version__}.min.js"  # versioned name: cacheable forever
-COMPARED = ("recon-2d", "kl-2d", "full-2d")
+COMPARED = ("recon-2d", "kl-2d", "full-2d")  # the zoo's three 2-D loss variants, as the tutorial's Fig. 2
 
 router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
     models = [
-        {"id": model_id, "title": served.loaded.info.title, "latent_dim": served.loaded.latent_dim}
+        {
+            "id": model_id,
+            "title": served.loaded.info.title,
+            "latent_dim": served.loaded.latent_dim,
+            "dataset": served.dataset.info.key,
+        }
         for model_id, served in registry.models.items()
     ]
+    datasets = {key: summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
     return templates.TemplateResponse(
         request,
         name,
-        {"models": models, "plotly_url": PLOTLY_URL, "problems": problems(registry, lab), **context},
+        {
+            "models": models,
+            "datasets": datasets,
+            "plotly_url": PLOTLY_URL,
+            "problems": problems(registry, lab),
+            **context,
+        },
     )
+
+
+def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
+    """Data set key -> its three loss variants' ids, for every data set with all three served."""
+    found = {key: [zoo_model_id(key, base) for base in COMPARED] for key in registry.datasets}
+    return {key: ids for key, ids in found.items() if all(i in registry.models for i in ids)}
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -40,9 +61,24 @@ async def explorer(request: Request, registry: RegistryDep, lab: LabDep) -> HTML
 
 
 @router.get("/compare", response_class=HTMLResponse)
-async def compare(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
-    missing = [model_id for model_id in COMPARED if model_id not in registry.models]
-    return _page(request, "compare.html", registry, lab, compared=list(COMPARED), missing=missing)
+async def compare(
+    request: Request, registry: RegistryDep, lab: LabDep, dataset: str = "mnist"
+) -> HTMLResponse:
+    """The three loss variants of one data set (?dataset=KEY, among those with all three trained)."""
+    choices = comparable(registry)
+    chosen = dataset if dataset in choices else next(iter(choices), dataset)
+    compared = choices.get(chosen, [zoo_model_id(chosen, base) for base in COMPARED])
+    missing = [model_id for model_id in compared if model_id not in registry.models]
+    return _page(
+        request,
+        "compare.html",
+        registry,
+        lab,
+        compared=[{"id": i, "variant": base} for i, base in zip(compared, COMPARED, strict=True)],
+        missing=missing,
+        choices=list(choices),
+        chosen=chosen,
+    )
 
 
 @router.get("/lab", response_class=HTMLResponse)

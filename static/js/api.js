@@ -44,16 +44,17 @@ export async function decodePoints(model, points) {
 }
 
 // An image file or blob (a drawing) -> its encoding: q(z|x), its map point and ellipse, reconstruction,
-// nearest test digits.
+// nearest test images.
 export async function encodeImage(model, image) {
   const form = new FormData();
   form.append("file", image, image.name ?? "drawing.png");
   return (await call(`${base(model)}/encode`, { method: "POST", body: form })).json();
 }
 
-// Each end is { index }, { z }, { point: [x, y] } (a map point) or { image } (a data URL).
-export async function interpolate(model, start, end, steps, method) {
-  return (await call(`${base(model)}/interpolate`, json({ start, end, steps, method }))).json();
+// Each end is { index }, { z }, { point: [x, y] } (a map point), { image } (a data URL) or { label } (a
+// class name); `via` are the ends passed through between start and end, in order.
+export async function interpolate(model, start, end, steps, method, via = []) {
+  return (await call(`${base(model)}/interpolate`, json({ start, via, end, steps, method }))).json();
 }
 
 export async function samples(model, n = 16, seed = 0, temperature = 1.0) {
@@ -64,8 +65,9 @@ export function gridUrl(model, params) {
   return `${base(model)}/grid.png?${new URLSearchParams(params)}`;
 }
 
-export function digitUrl(index, split = "test") {
-  return `/api/data/${split}/${index}.png`;
+// One original image of a data set (by its key) as a PNG URL.
+export function imageUrl(dataset, index, split = "test") {
+  return `/api/datasets/${encodeURIComponent(dataset)}/${split}/${index}.png`;
 }
 
 // --- the lab ---------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad } from "./drawpad.js";
 import { digitImage, guarded } from "./ui.js";
 
-const FIGURE_DIGITS = 8;
+const FIGURE_IMAGES = 8;
 const $ = (id) => document.getElementById(id);
 const graphs = Object.fromEntries([...document.querySelectorAll(".compare-map")].map((el) => [el.dataset.model, el]));
 const models = Object.keys(graphs);
+const dataset = Object.values(graphs)[0]?.dataset.dataset;
 const maps = {};
 const drawings = Object.fromEntries(models.map((m) => [m, []]));
 
@@ -77,15 +78,15 @@ function modelRow(model, images, what) {
 }
 
 async function showReconstructions() {
-  const indices = Array.from({ length: FIGURE_DIGITS }, (_, i) => i);
+  const indices = Array.from({ length: FIGURE_IMAGES }, (_, i) => i);
   const originals = document.createElement("div");
   originals.className = "row";
   const label = document.createElement("span");
   label.className = "muted";
   label.style.width = "7em";
-  label.textContent = "test digits";
-  originals.append(label, ...indices.map((i) => digitImage(api.digitUrl(i), `test digit ${i}`, true)));
-  // For a 2-D model the map point of a digit is its posterior mean, so decoding it reconstructs it.
+  label.textContent = "test images";
+  originals.append(label, ...indices.map((i) => digitImage(api.imageUrl(dataset, i), `test image ${i}`, true)));
+  // For a 2-D model the map point of an image is its posterior mean, so decoding it reconstructs it.
   const rows = await Promise.all(
     models.map(async (m) => {
       const points = indices.map((i) => [maps[m].x[i], maps[m].y[i]]);
@@ -121,9 +122,12 @@ window.addEventListener("load", () =>
     );
     models.forEach(wireMap);
     $("same-scale").addEventListener("change", () => guarded(applyScale));
+    // Two different classes to start with (a 2 and a 6 on MNIST, as in the tutorial's Fig. 3).
     const labels = maps[models[0]].label;
-    $("from-index").value = labels.indexOf(2);
-    $("to-index").value = labels.indexOf(6);
+    const from = Math.max(labels.indexOf(2), 0);
+    const to = labels.includes(6) ? labels.indexOf(6) : labels.findIndex((label) => label !== labels[from]);
+    $("from-index").value = from;
+    $("to-index").value = Math.max(to, 0);
     createDrawPad($("pad"), {
       brushInput: $("brush"),
       clearButton: $("clear-pad"),

@@ -1,26 +1,43 @@
 // The explorer page: latent map, live decoding, pins, drag-to-interpolate, draw and upload.
 import * as api from "./api.js";
 import {
-  DECISION_TRACE, DRAWINGS_TRACE, PLOT_CONFIG, cursorToData, decisionTrace, drawingOf, drawingsTrace, ellipseShapes,
-  isClassTrace, lineShape, mapLayout, mapTraces, pixelDistance, restyleUpdate, robustRange, traceIndex, viewRange,
+  DECISION_TRACE, DRAWINGS_TRACE, LEGEND_LIMIT, PLOT_CONFIG, classTokens, classVisibility, cursorToData, decisionTrace, drawingOf,
+  drawingsTrace, ellipseShapes, isClassTrace, mapLayout, mapTraces, pathShape, pixelDistance, restyleUpdate, robustRange,
+  traceIndex, traceLabel, viewRange,
 } from "./map-traces.js";
 import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
-import { digitImage, figure, guarded, latestOnly } from "./ui.js";
+import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js";
 
-const SNAP_PIXELS = 14; // a drag end this close to a digit snaps to it
+const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
+const DWELL_MS = 350; // resting this long on a point while dragging makes it a waypoint of the path
+const MAX_ENDS = 8; // start, up to six waypoints, end: what the API takes
 const $ = (id) => document.getElementById(id);
 const graph = $("map");
 
-const state = { model: $("model").value, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null };
+const state = {
+  model: $("model").value, dataset: null, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null,
+};
 const mode = () => document.querySelector("input[name=mode]:checked").value;
 const steps = () => Number($("steps").value);
 const limit = () => state.map.coordinate_limit; // the server decodes |x|, |y| up to this
 const inRange = (p) => Math.abs(p.x) <= limit() && Math.abs(p.y) <= limit();
 
+// What depends on the data set: whether drawing fits it, its note, the class filter for many classes.
+function showDataset(dataset) {
+  $("draw-panel").hidden = !dataset.drawable;
+  $("dataset-note").textContent = dataset.note;
+  $("class-filter-row").hidden = dataset.class_names.length <= LEGEND_LIMIT;
+  $("class-filter").value = "";
+  const examples = dataset.class_names.slice(0, 3).join(" ");
+  $("path-labels").placeholder = `e.g. ${dataset.key === "characters" ? "@ 9 a" : examples}`;
+}
+
 async function loadModel(model) {
   state.model = model;
+  state.dataset = chosenDataset($("model"));
   state.map = await api.getMap(model);
+  showDataset(state.dataset);
   state.drawings = [];
   state.line = null;
   state.hovered = null;
@@ -59,10 +76,10 @@ async function pin(x, y, index) {
   state.pins += 1;
   const row = document.createElement("div");
   row.className = "row pin";
-  const label = state.map.label[index];
+  const label = state.map.class_names[state.map.label[index]];
   row.append(
     figure(digitImage(url, `decoded at ${x.toFixed(2)}, ${y.toFixed(2)}`, true), `#${state.pins} decoded`),
-    figure(digitImage(api.digitUrl(index), `test digit ${index}`, true), `test ${index}: a ${label}`),
+    figure(digitImage(api.imageUrl(state.map.dataset, index), `test image ${index}`, true), `test ${index}: ${label}`),
   );
   $("pins").prepend(row);
 }
@@ -74,28 +91,48 @@ function onPlotClick(event) {
 }
 
 // --- drag to interpolate ---------------------------------------------------------------------------
-// An end of the line: the hovered digit when it is near the cursor, else the map point itself (the
+// An end of the path: the hovered point when it is near the cursor, else the map point itself (the
 // server lifts map points through the model's plane).
-function endAt(p, snap) {
+function snapped(p) {
   const near = state.hovered;
-  if (snap && near && pixelDistance(graph, near, p) <= SNAP_PIXELS) {
-    return { x: near.x, y: near.y, spec: { index: near.index } };
-  }
-  return { x: p.x, y: p.y, spec: { point: [p.x, p.y] } };
+  return near && pixelDistance(graph, near, p) <= SNAP_PIXELS ? { x: near.x, y: near.y, spec: { index: near.index } } : null;
 }
+const endAt = (p, snap) => (snap && snapped(p)) || { x: p.x, y: p.y, spec: { point: [p.x, p.y] } };
 
-const drawStrip = latestOnly(({ start, end }) =>
+// One strip through every end in order (the tutorial's Fig. 5 when the ends are @, 9 and a).
+const drawStrip = latestOnly((ends) =>
   guarded(async () => {
-    const result = await api.interpolate(state.model, start.spec, end.spec, steps(), $("method").value);
+    const specs = ends.map((end) => end.spec);
+    const result = await api.interpolate(state.model, specs[0], specs.at(-1), steps(), $("method").value, specs.slice(1, -1));
     $("strip").replaceChildren(...result.images.map((src, i) => digitImage(src, `step ${i + 1}`, true)));
+    $("strip").dataset.ends = String(ends.length);
+    if (ends[0].x === undefined) {
+      // A path named by class: draw where the server's path runs on the map.
+      state.line = pathShape(result.map_xy.map(([x, y]) => ({ x, y })));
+      redrawOverlay();
+    }
   }),
 );
 
 function updateDrag(end) {
   state.drag.end = end;
-  state.line = lineShape(state.drag.start, end);
+  const ends = [...state.drag.ends, end];
+  state.line = pathShape(ends);
   redrawOverlay();
-  drawStrip({ start: state.drag.start, end });
+  drawStrip(ends);
+}
+
+// Resting on a point mid-drag adds it as a waypoint: drag through @, 9 and a, pausing on each.
+function dwellOn(p) {
+  const near = snapped(p);
+  const last = state.drag.ends.at(-1);
+  clearTimeout(state.drag.dwell);
+  if (!near || near.spec.index === last.spec.index || state.drag.ends.length >= MAX_ENDS - 1) return;
+  state.drag.dwell = setTimeout(() => {
+    if (!state.drag) return;
+    state.drag.ends.push(near);
+    updateDrag(near);
+  }, DWELL_MS);
 }
 
 graph.addEventListener(
@@ -107,21 +144,35 @@ graph.addEventListener(
     event.preventDefault();
     event.stopPropagation();
     const start = endAt(p, true);
-    state.drag = { start, end: start };
+    state.drag = { ends: [start], end: start, dwell: null };
   },
   true,
 );
 window.addEventListener("mousemove", (event) => {
   if (!state.drag) return;
   const p = cursorToData(graph, event);
-  if (p && inRange(p)) updateDrag(endAt(p, false));
+  if (!p || !inRange(p)) return;
+  updateDrag(endAt(p, false));
+  dwellOn(p);
 });
 window.addEventListener("mouseup", (event) => {
   if (!state.drag) return;
+  clearTimeout(state.drag.dwell);
   const p = cursorToData(graph, event);
   if (p && inRange(p)) updateDrag(endAt(p, true));
   state.drag = null;
 });
+
+// A path named by class, e.g. "@ 9 a": each class's most typical test image, in order.
+function interpolateNamed() {
+  const labels = classTokens(state.map.class_names, $("path-labels").value);
+  if (labels.length < 2) throw new Error(`name two or more classes, ${$("path-labels").placeholder}`);
+  if (labels.length > MAX_ENDS) throw new Error(`a path passes through at most ${MAX_ENDS} classes`);
+  const ends = labels.map((label) => ({ spec: { label } }));
+  state.line = null;
+  redrawOverlay();
+  drawStrip(ends);
+}
 
 // --- encode drawings and uploads -------------------------------------------------------------------
 function redrawOverlay() {
@@ -136,8 +187,12 @@ function showEncoding(result) {
   state.drawings.push(drawing);
   redrawOverlay();
   const { number, x, y, sigmaX, sigmaY } = drawing;
+  const names = state.map.class_names;
   const neighbors = result.neighbors.map((n) =>
-    figure(digitImage(api.digitUrl(n.index), `test digit ${n.index}`, true), `${n.label} (${n.distance.toFixed(2)})`),
+    figure(
+      digitImage(api.imageUrl(state.map.dataset, n.index), `test image ${n.index}`, true),
+      `${names[n.label]} (${n.distance.toFixed(2)})`,
+    ),
   );
   const header = document.createElement("p");
   header.className = "muted";
@@ -145,7 +200,7 @@ function showEncoding(result) {
   const images = document.createElement("div");
   images.className = "row";
   images.append(
-    figure(digitImage(result.input, "your digit as the model sees it"), "as seen (28x28)"),
+    figure(digitImage(result.input, "your image as the model sees it"), `as seen (${state.dataset.image_shape.slice(1).join("x")})`),
     figure(digitImage(result.reconstruction, "its reconstruction"), "reconstruction"),
   );
   const near = document.createElement("div");
@@ -169,7 +224,7 @@ function refreshManifold() {
     Plotly.relayout(graph, { images: [] });
     return;
   }
-  // A square window around the view keeps the 28x28 tiles square; Plotly clips what falls outside.
+  // A square window around the view keeps the tiles square; Plotly clips what falls outside.
   const { x: [xa, xb], y: [ya, yb] } = viewRange(graph);
   const half = Math.min(Math.max(xb - xa, yb - ya) / 2, limit());
   const clamp = (v) => Math.max(-limit(), Math.min(limit() - 2 * half, v));
@@ -183,7 +238,7 @@ function refreshManifold() {
   });
 }
 
-// The classifier's reading of the decoded digits over the visible part of the map.
+// The classifier's reading of the decoded images over the visible part of the map.
 const refreshDecision = latestOnly(() =>
   guarded(async () => {
     const shown = traceIndex(graph, DECISION_TRACE);
@@ -197,7 +252,7 @@ const refreshDecision = latestOnly(() =>
     const [ya, yb] = view.y.map(clamp);
     const decision = await api.getDecisionMap(state.model, { n: 48, x_range: `${xa},${xb}`, y_range: `${ya},${yb}` });
     if (decision.model_id !== state.model || !$("decision").checked) return;
-    const trace = decisionTrace(decision);
+    const trace = decisionTrace(decision, state.map.class_names.length);
     const index = traceIndex(graph, DECISION_TRACE);
     if (index >= 0) {
       await Plotly.restyle(graph, restyleUpdate(trace, ["x", "y", "z"]), [index]);
@@ -220,6 +275,12 @@ $("steps").addEventListener("input", () => ($("steps-value").textContent = $("st
 $("manifold").addEventListener("change", refreshManifold);
 $("decision").addEventListener("change", () => refreshDecision(true));
 $("resample").addEventListener("click", () => guarded(loadGallery));
+$("path-go").addEventListener("click", () => guarded(async () => interpolateNamed()));
+$("class-filter").addEventListener("input", () => {
+  const visible = classVisibility(state.map.class_names, $("class-filter").value);
+  const indices = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  Plotly.restyle(graph, { visible: indices.map((i) => visible[traceLabel(graph.data[i])]) }, indices);
+});
 document.querySelectorAll("input[name=mode]").forEach((radio) =>
   radio.addEventListener("change", () => Plotly.relayout(graph, { dragmode: mode() === "zoom" ? "zoom" : false })),
 );

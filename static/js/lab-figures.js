@@ -1,6 +1,6 @@
 // Pure builders of the lab's Plotly figures: training curves, the map per epoch, the rate-distortion
 // curve and the estimator variances. No DOM access here.
-import { DIGIT_COLORS, robustRange } from "./map-traces.js";
+import { LEGEND_LIMIT, classColors, robustRange } from "./map-traces.js";
 
 const LOSS_PARTS = [
   ["neg_elbo", "−ELBO"],
@@ -46,8 +46,8 @@ export function curvesFigure(history, { stacked = false } = {}) {
   return { data: traces, layout };
 }
 
-function snapshotGroups(snapshots, epoch) {
-  const groups = Array.from({ length: 10 }, () => ({ x: [], y: [] }));
+function snapshotGroups(snapshots, epoch, classCount) {
+  const groups = Array.from({ length: classCount }, () => ({ x: [], y: [] }));
   snapshots.label.forEach((label, k) => {
     groups[label].x.push(snapshots.x[epoch][k]);
     groups[label].y.push(snapshots.y[epoch][k]);
@@ -56,20 +56,22 @@ function snapshotGroups(snapshots, epoch) {
 }
 
 // The map after every epoch as Plotly frames, with a slider and a play button.
-export function evolutionFigure(snapshots) {
+export function evolutionFigure(snapshots, classNames) {
   const last = snapshots.epochs.length - 1;
-  const traces = snapshotGroups(snapshots, last).map((group, label) => ({
+  const colors = classColors(classNames.length);
+  const traces = snapshotGroups(snapshots, last, classNames.length).map((group, label) => ({
     type: "scatter",
     mode: "markers",
-    name: String(label),
+    name: classNames[label],
     x: group.x,
     y: group.y,
-    marker: { size: 4, color: DIGIT_COLORS[label], opacity: 0.8 },
+    marker: { size: 4, color: colors[label], opacity: 0.8 },
     hoverinfo: "skip",
+    showlegend: classNames.length <= LEGEND_LIMIT,
   }));
   const frames = snapshots.epochs.map((epoch, e) => ({
     name: String(epoch),
-    data: snapshotGroups(snapshots, e).map((group) => ({ x: group.x, y: group.y })),
+    data: snapshotGroups(snapshots, e, classNames.length).map((group) => ({ x: group.x, y: group.y })),
   }));
   const all = (key) => snapshots[key].flat();
   const still = { mode: "immediate", frame: { duration: 0, redraw: false }, transition: { duration: 0 } };

@@ -4,7 +4,7 @@ import { PLOT_CONFIG, mapLayout, mapTraces, robustRange } from "./map-traces.js"
 import {
   RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
 } from "./lab-figures.js";
-import { guarded, latestOnly } from "./ui.js";
+import { chosenDataset, guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
@@ -15,7 +15,7 @@ async function loadTraining(model) {
   const [history, snapshots] = await Promise.all([api.getHistory(model), api.getSnapshots(model)]);
   const curves = curvesFigure(history, { stacked: $("curves").clientWidth < 600 });
   await Plotly.react($("curves"), curves.data, curves.layout, PLOT_CONFIG);
-  const evolution = evolutionFigure(snapshots);
+  const evolution = evolutionFigure(snapshots, chosenDataset($("model")).class_names);
   // Frames are replaced whole: react would keep the previous model's frames.
   Plotly.purge($("evolution"));
   await Plotly.newPlot($("evolution"), { ...evolution, config: PLOT_CONFIG });

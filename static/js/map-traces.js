@@ -1,11 +1,36 @@
 // Pure builders of the latent map's Plotly traces and layout, and the map's screen geometry through
 // Plotly's public layout (its ranges) and our fixed margins. Traces are found by their uid, never by number.
 
-export const DIGIT_COLORS = [
+const TEN_COLORS = [
   "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
   "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 ];
 export const CLASS_TRACE = "class-"; // + the label: one trace per class
+export const LEGEND_LIMIT = 12; // more classes than this: names on hover and a class filter, no legend
+
+// A colour per class: Plotly's ten while they suffice (MNIST's digits keep theirs); beyond, hues spread
+// by the golden angle at three lightnesses, so classes next to each other in label order never look alike.
+export function classColors(count) {
+  if (count <= TEN_COLORS.length) return TEN_COLORS.slice(0, count);
+  return Array.from({ length: count }, (_, k) => `hsl(${Math.round((k * 137.508) % 360)}, 70%, ${[42, 58, 30][k % 3]}%)`);
+}
+
+// The class names a user typed, in order: "@ 9 a", "@9a" (single-character names may run together) or
+// "cat, dog".
+export function classTokens(classNames, query) {
+  const single = classNames.every((name) => [...name].length === 1);
+  const tokens = query.split(/[\s,]+/).filter(Boolean);
+  return tokens.flatMap((token) => (single && !classNames.includes(token) ? [...token] : [token]));
+}
+
+// Which classes a filter shows: one boolean per class; an empty filter shows every class.
+export function classVisibility(classNames, query) {
+  const wanted = new Set(classTokens(classNames, query));
+  return classNames.map((name) => !wanted.size || wanted.has(name));
+}
+
+// The label of a class trace, from its uid.
+export const traceLabel = (trace) => Number(trace.uid.slice(CLASS_TRACE.length));
 export const DRAWINGS_TRACE = "drawings";
 export const HIGHLIGHT_TRACE = "highlight";
 export const DECISION_TRACE = "decision";
@@ -14,9 +39,13 @@ export const DECISION_TRACE = "decision";
 export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
 export const isClassTrace = (trace) => trace.uid?.startsWith(CLASS_TRACE);
 
-// One scattergl trace per digit, so the legend toggles digits. customdata holds each test index.
+// One scattergl trace per class, so the legend (or the class filter) toggles classes. customdata holds
+// each test index. With many classes the legend gives way to the class's name on hover.
 export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
-  const byLabel = Array.from({ length: 10 }, () => ({ x: [], y: [], index: [] }));
+  const names = map.class_names;
+  const colors = classColors(names.length);
+  const many = names.length > LEGEND_LIMIT;
+  const byLabel = names.map(() => ({ x: [], y: [], index: [] }));
   for (let i = 0; i < map.x.length; i += 1) {
     const group = byLabel[map.label[i]];
     group.x.push(map.x[i]);
@@ -27,19 +56,20 @@ export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
     type: "scattergl",
     mode: "markers",
     uid: `${CLASS_TRACE}${label}`,
-    name: String(label),
+    name: names[label],
     x: group.x,
     y: group.y,
     customdata: group.index,
-    marker: { size: markerSize, color: DIGIT_COLORS[label], opacity: 0.75 },
-    hoverinfo: "none",
-    showlegend,
+    marker: { size: markerSize, color: colors[label], opacity: 0.75 },
+    hoverinfo: many ? "name" : "none",
+    hoverlabel: { namelength: -1 },
+    showlegend: showlegend && !many,
   }));
 }
 
 // Fixed margins (autoexpand off): the plotting area is the graph's box less these, which is what
 // cursorToData relies on. The right margin holds the legend when there is one.
-export function mapLayout({ xRange, yRange, legend = true, margin = 30 } = {}) {
+export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class" } = {}) {
   return {
     margin: { l: margin + 10, r: legend ? 70 : 10, t: 10, b: margin, autoexpand: false },
     xaxis: { range: xRange, zeroline: false, title: { text: "z₁" }, constrain: "range" },
@@ -48,9 +78,9 @@ export function mapLayout({ xRange, yRange, legend = true, margin = 30 } = {}) {
     },
     dragmode: "zoom",
     hovermode: "closest",
-    hoverdistance: 14, // pixels: a hover, click or drag end this close to a digit is on it
+    hoverdistance: 14, // pixels: a hover, click or drag end this close to a point is on it
     showlegend: legend,
-    legend: { title: { text: "digit" }, itemsizing: "constant", x: 1.01, xanchor: "left" },
+    legend: { title: { text: legendTitle }, itemsizing: "constant", x: 1.01, xanchor: "left" },
     uirevision: "keep",
   };
 }
@@ -89,7 +119,7 @@ export function drawingsTrace(drawings) {
     type: "scatter",
     mode: "markers+text",
     uid: DRAWINGS_TRACE,
-    name: "your digits",
+    name: "your drawings",
     x: drawings.map((d) => d.x),
     y: drawings.map((d) => d.y),
     text: drawings.map((d) => String(d.number)),
@@ -119,11 +149,10 @@ export function ellipseShapes(drawings) {
   }));
 }
 
-export function lineShape(from, to) {
-  return {
-    type: "line", xref: "x", yref: "y", x0: from.x, y0: from.y, x1: to.x, y1: to.y,
-    line: { color: "#000", width: 3 },
-  };
+// The interpolation's path on the map: a polyline through its ends, in order.
+export function pathShape(ends) {
+  const path = ends.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" ");
+  return { type: "path", xref: "x", yref: "y", path, line: { color: "#000", width: 3 } };
 }
 
 export function highlightTrace(point) {
@@ -159,9 +188,10 @@ export function restyleUpdate(trace, keys = ["x", "y", "text"]) {
   return Object.fromEntries(keys.filter((key) => key in trace).map((key) => [key, [trace[key]]]));
 }
 
-// The classifier's reading of the decoded digit at each grid point, as a heatmap under the points.
-export function decisionTrace(decision) {
-  const last = DIGIT_COLORS.length - 1;
+// The classifier's reading of the decoded image at each grid point, as a heatmap under the points.
+export function decisionTrace(decision, classCount) {
+  const colors = classColors(classCount);
+  const last = colors.length - 1;
   return {
     type: "heatmap",
     uid: DECISION_TRACE,
@@ -171,8 +201,8 @@ export function decisionTrace(decision) {
     z: decision.label,
     zmin: -0.5,
     zmax: last + 0.5,
-    // Each digit's colour over [d - 0.5, d + 0.5]: a step colorscale, so no two digits blend.
-    colorscale: DIGIT_COLORS.flatMap((color, d) => [[d / (last + 1), color], [(d + 1) / (last + 1), color]]),
+    // Each class's colour over [c - 0.5, c + 0.5]: a step colorscale, so no two classes blend.
+    colorscale: colors.flatMap((color, c) => [[c / (last + 1), color], [(c + 1) / (last + 1), color]]),
     opacity: 0.3,
     showscale: false,
     hoverinfo: "skip",

@@ -69,3 +69,9 @@ export function latestOnly(task) {
     schedule();
   };
 }
+
+// The data set of the model chosen in a model picker (templates/_model_select.html carries them all).
+export function chosenDataset(select) {
+  const datasets = JSON.parse(select.dataset.datasets);
+  return datasets[select.selectedOptions[0].dataset.dataset];
+}
