@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/latent-atlas
 ZOO := full-2d recon-2d kl-2d full-16d
 
-.PHONY: run eval test setup data zoo zoo-beta lint bench clean
+.PHONY: run eval test setup data zoo zoo-beta zoo-characters lint bench clean
 
 # Create the virtual environment and install Latent Atlas with its test tools (re-run when pyproject changes)
 $(VENV)/.installed: pyproject.toml
@@ -29,6 +29,11 @@ zoo: data
 zoo-beta: zoo
 	$(CLI) train --zoo beta
 
+# Render the synthetic characters set and train its zoo (about 2 minutes on 2 cores); `make run` serves it
+# beside MNIST's
+zoo-characters: setup
+	$(CLI) train --zoo characters
+
 # The front door: fetch MNIST and train the default models on first run (progress bars), then serve
 # on http://127.0.0.1:8000
 run: setup
@@ -49,10 +54,12 @@ lint: setup
 	$(BIN)/mypy model app
 
 # Benchmarks that print figures: training speed (several minutes), conv against MLP (about 8 minutes),
-# serving latency and the web stack's share of it, browser responsiveness, a soak
+# the characters zoo's time and neighbours (about 2 minutes), serving latency and the web stack's share
+# of it, browser responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/conv_vs_mlp.py
+	$(BIN)/python bench/characters_zoo.py
 	$(BIN)/python bench/serve_latency.py
 	$(BIN)/python bench/serve_floor.py
 	$(BIN)/python bench/browser_fps.py

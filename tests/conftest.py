@@ -17,10 +17,11 @@ import uvicorn
 from app.main import create_app
 from app.settings import Settings
 from model.config import ModelConfig, TrainConfig
-from model.data import Dataset, ImageSet
+from model.data import Dataset, ImageSet, save_prepared
 from model.datasets import open_dataset
 from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, data_root, models_root
+from model.sources import characters
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
 
@@ -122,11 +123,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_url(quick_zoo: Path) -> Iterator[str]:
+def _serve(home: Path) -> Iterator[str]:
+    """A live server over `home` on a free port, in a thread: its base URL while it runs."""
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(home=quick_zoo, device="cpu", evaluation=TEST_EVALUATION)),
+        create_app(Settings(home=home, device="cpu", evaluation=TEST_EVALUATION)),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -142,3 +143,33 @@ def live_url(quick_zoo: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_url(quick_zoo: Path) -> Iterator[str]:
+    yield from _serve(quick_zoo)
+
+
+# A characters set small enough to render in seconds (52 classes x 200 training glyphs), with the quick
+# zoo and classifier trained on it in a home of its own: the MNIST home's model list stays as it is.
+CHARACTERS_TRAIN_PER_CLASS, CHARACTERS_TEST_PER_CLASS = 200, 24
+
+
+@pytest.fixture(scope="session")
+def characters_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("characters-home")
+    dataset = characters.build(CHARACTERS_TRAIN_PER_CLASS, CHARACTERS_TEST_PER_CLASS)
+    save_prepared(data_root(home), dataset, {"renderer": "tests"})
+    train_zoo(
+        home,
+        zoo_entries(dataset=dataset.info, quick=True, device="cpu"),
+        dataset,
+        progress=False,
+        classifier=classifier_config(quick=True, device="cpu"),
+    )
+    return home
+
+
+@pytest.fixture(scope="session")
+def characters_url(characters_home: Path) -> Iterator[str]:
+    yield from _serve(characters_home)

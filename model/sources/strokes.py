@@ -14,7 +14,7 @@ from model.framing import crop_to_ink, place_by_centre_of_mass, scale_longest_si
 SUPERSAMPLE = 4  # drawn at 4x, then box-filtered down: antialiased strokes, as a scanned pen stroke is
 FIELD = 28
 BOX_PX = 20  # MNIST's box: a pen sample's own box is scaled to it
-MAX_SIDE = 24  # larger marks are shrunk, keeping a clear border of about 2 px as MNIST's digits have
+MAX_SIDE = 24  # a wide pen stroke can push the ink past the box: larger marks are shrunk to keep a border
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,12 @@ class Jitter:
 
 
 NO_JITTER = Jitter(rotation=0.0, shear=0.0, scale=0.0, point_noise=0.0, width=(2.0, 2.0))
+
+
+def box_side(strokes: list[np.ndarray]) -> float:
+    """The longer side of the strokes' box: the unit that frames them as MNIST framed its digits."""
+    points = np.concatenate(strokes)
+    return float(max(np.ptp(points, axis=0).max(), 1.0))
 
 
 def _jittered(
@@ -47,22 +53,18 @@ def _jittered(
 
 
 def render_strokes(
-    strokes: list[np.ndarray],
-    unit: float,
-    rng: np.random.Generator,
-    jitter: Jitter = NO_JITTER,
-    unit_px: float = BOX_PX,
+    strokes: list[np.ndarray], rng: np.random.Generator, jitter: Jitter = NO_JITTER
 ) -> np.ndarray:
-    """Polylines [K, 2] (x right, y down, any scale) -> [28, 28] uint8, white ink on black.
-
-    `unit` is the length that spans `unit_px` pixels: a pen sample's box side spans MNIST's 20 px box,
-    a font's cap height a fixed height, so its lower case stays smaller than its capitals. The ink's
-    centre of mass lands at the centre, as in MNIST. Marks larger than the field are shrunk to fit."""
+    """Polylines [K, 2] (x right, y down, any scale) -> [28, 28] uint8, white ink on black, framed as
+    MNIST framed its digits (and as an upload is framed): after the jitter, the marks' box is scaled to
+    20 px on its longer side and the ink's centre of mass put at the centre."""
+    unit = box_side(strokes)
     moved = _jittered([np.asarray(s, dtype=np.float64) for s in strokes], unit, jitter, rng)
-    scale = unit_px * SUPERSAMPLE / unit
+    width_px = rng.uniform(*jitter.width) * SUPERSAMPLE
+    # The ink, pen width included, spans the box: as in MNIST, where the box held the scanned ink.
+    scale = (BOX_PX * SUPERSAMPLE - width_px) / box_side(moved)
     points = [stroke * scale for stroke in moved]
     low = np.concatenate(points).min(axis=0)
-    width_px = rng.uniform(*jitter.width) * SUPERSAMPLE
     margin = int(np.ceil(width_px)) + SUPERSAMPLE
     extent = np.ceil(np.concatenate(points).max(axis=0) - low).astype(int) + 2 * margin
     side = int(-(-max(extent) // SUPERSAMPLE) * SUPERSAMPLE)  # a multiple of SUPERSAMPLE

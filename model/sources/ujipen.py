@@ -116,9 +116,7 @@ def build(data_root: Path, data_dir: Path | None = None) -> Dataset:
         chosen = [(char, strokes) for char, writer, strokes in samples if writer.startswith(prefix)]
         if not chosen:
             raise DataUnavailableError(f"{TEXT_NAME} has no {prefix} samples: is the file complete?")
-        images = np.stack(
-            [render_strokes(strokes, _box_side(strokes), rng, PEN_WIDTH) for _, strokes in chosen]
-        )
+        images = np.stack([render_strokes(strokes, rng, PEN_WIDTH) for _, strokes in chosen])
         labels = torch.tensor([classes.index(char) for char, _ in chosen])
         splits[prefix] = ImageSet(torch.from_numpy(images).unsqueeze(1), labels)
     info = DatasetInfo(
@@ -129,9 +127,3 @@ def build(data_root: Path, data_dir: Path | None = None) -> Dataset:
         preprocessing="ink",
     )
     return Dataset(info, splits["trn_"], splits["tst_"])
-
-
-def _box_side(strokes: list[np.ndarray]) -> float:
-    """A pen sample's unit: its own box's longer side, so it fills MNIST's 20 px box as a digit does."""
-    points = np.concatenate(strokes)
-    return float(max(np.ptp(points, axis=0).max(), 1.0))

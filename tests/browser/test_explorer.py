@@ -92,10 +92,11 @@ def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: 
     page.mouse.move(*end, steps=5)
     page.mouse.up()
     expect(page.locator("#strip img")).to_have_count(7)
-    shapes = page.evaluate(
-        "() => document.getElementById('map').layout.shapes.filter((s) => s.type === 'line').length"
+    paths = page.evaluate(
+        "() => document.getElementById('map').layout.shapes"
+        ".filter((s) => s.type === 'path').map((s) => s.path)"
     )
-    assert shapes == 1
+    assert len(paths) == 1 and paths[0].startswith("M") and paths[0].count("L") == 1  # start to end
 
 
 def _check_encoded(page: Page, markers: int) -> None:
