@@ -105,6 +105,9 @@ async function showInterpolations() {
   $("interpolations").replaceChildren(...rows);
 }
 
+// Choosing another data set reloads the page with its three models.
+$("dataset").addEventListener("change", (event) => event.target.form.submit());
+
 window.addEventListener("load", () =>
   guarded(async () => {
     const loaded = await Promise.all(models.map((m) => api.getMap(m)));

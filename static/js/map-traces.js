@@ -15,12 +15,16 @@ export function classColors(count) {
   return Array.from({ length: count }, (_, k) => `hsl(${Math.round((k * 137.508) % 360)}, 70%, ${[42, 58, 30][k % 3]}%)`);
 }
 
-// The class names a user typed, in order: "@ 9 a", "@9a" (single-character names may run together) or
-// "cat, dog".
+// The class names a user typed, in order: "@ 9 a", "cat, dog", or characters run together ("@9a"),
+// where a character stands for the class holding it (o for "Oo", a merged class). A token that names
+// nothing is kept as typed, for the server to say so.
 export function classTokens(classNames, query) {
-  const single = classNames.every((name) => [...name].length === 1);
-  const tokens = query.split(/[\s,]+/).filter(Boolean);
-  return tokens.flatMap((token) => (single && !classNames.includes(token) ? [...token] : [token]));
+  const classOf = (char) => classNames.find((name) => name === char) ?? classNames.find((name) => [...name].includes(char));
+  return query.split(/[\s,]+/).filter(Boolean).flatMap((token) => {
+    if (classNames.includes(token)) return [token];
+    const chars = [...token].map(classOf);
+    return chars.every(Boolean) ? chars : [token];
+  });
 }
 
 // Which classes a filter shows: one boolean per class; an empty filter shows every class.
