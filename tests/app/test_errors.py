@@ -101,8 +101,8 @@ def test_interpolate_needs_exactly_one_way_to_name_an_end(client: TestClient) ->
     body = {"start": {"index": 0, "z": [0, 0]}, "end": {}}
     detail = _detail(client.post("/api/models/full-2d/interpolate", json=body), 422)
     assert detail == (
-        "field 'start': give exactly one of index, z, point or image (got ['index', 'z']); "
-        "field 'end': give exactly one of index, z, point or image (got none)"
+        "field 'start': give exactly one of index, z, point, image or label (got ['index', 'z']); "
+        "field 'end': give exactly one of index, z, point, image or label (got none)"
     )
 
 

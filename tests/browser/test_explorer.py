@@ -78,7 +78,7 @@ def test_clicking_an_isolated_point_pins_its_decode(page: Page, live_url: str) -
     page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
     pins = page.locator("#pins .pin")
     expect(pins).to_have_count(1)
-    expect(pins.locator(f"img[alt='test digit {index}']")).to_have_count(1)
+    expect(pins.locator(f"img[alt='test image {index}']")).to_have_count(1)
 
 
 def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: str) -> None:

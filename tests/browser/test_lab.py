@@ -70,7 +70,7 @@ def test_evaluation_table_fills_in_when_asked(page: Page, live_url: str) -> None
     expect(page.locator("#evaluation tr")).to_have_count(12)
     units = int(page.locator("#evaluation td[data-key=active_units]").inner_text())
     assert 1 <= units <= 16
-    expect(page.locator("#evaluation-status")).to_contain_text("500 test digits")
+    expect(page.locator("#evaluation-status")).to_contain_text("500 test images")
 
 
 def test_a_collapsed_map_is_drawn_at_the_prior_scale(page: Page, live_url: str) -> None:
