@@ -23,7 +23,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # starts. Models of every other data set already in the home are served beside them.
     train_zoo(
         home,
-        zoo_entries(dataset=dataset.info, quick=args.quick, device=args.device),
+        zoo_entries(
+            dataset=dataset.info, train_size=len(dataset.train), quick=args.quick, device=args.device
+        ),
         dataset,
         classifier=classifier_config(quick=args.quick, device=args.device),
     )

@@ -41,7 +41,7 @@ def main() -> None:
         rendered = time.perf_counter() - began
         train_zoo(
             home,
-            zoo_entries(dataset=dataset.info, device="cpu"),
+            zoo_entries(dataset=dataset.info, train_size=len(dataset.train), device="cpu"),
             dataset,
             progress=False,
             classifier=classifier_config(device="cpu"),

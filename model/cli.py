@@ -66,7 +66,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.zoo is not None:
         trained = train_zoo(
             home,
-            zoo_entries(dataset=dataset.info, quick=args.quick, device=args.device, zoo=args.zoo),
+            zoo_entries(
+                dataset=dataset.info,
+                train_size=len(dataset.train),
+                quick=args.quick,
+                device=args.device,
+                zoo=args.zoo,
+            ),
             dataset,
             classifier=classifier_config(quick=args.quick, device=args.device),
         )

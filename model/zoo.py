@@ -85,16 +85,26 @@ QUICK_TRAIN_LIMIT = 12_000
 
 
 def zoo_entries(
-    *, dataset: DatasetInfo = mnist.INFO, quick: bool = False, device: str = "auto", zoo: ZooName = "default"
+    *,
+    dataset: DatasetInfo = mnist.INFO,
+    train_size: int = mnist.TRAIN_SIZE,
+    quick: bool = False,
+    device: str = "auto",
+    zoo: ZooName = "default",
 ) -> list[ZooEntry]:
-    """A zoo's models of `dataset` for `device`: "default", or "beta" (the sweep with the 2-D models it
-    reuses); `quick` trains a few epochs on a fixed slice of the training set."""
+    """A zoo's models of `dataset` (of `train_size` training images) for `device`: "default", or "beta"
+    (the sweep with the 2-D models it reuses); `quick` trains a few epochs on a fixed slice of the
+    training set. A smaller data set trains for more epochs, so every model takes as many minibatch steps
+    as on MNIST: a folder of 2,500 images would otherwise get 200 steps, too few to leave the prior."""
     if zoo not in ZOO_NAMES:
         raise ValueError(f"zoo must be one of {', '.join(ZOO_NAMES)}, got {zoo!r}")
     chosen = DEFAULT_ZOO if zoo == "default" else (*DEFAULT_ZOO[:3], *BETA_ZOO)
     entries = []
     for entry in chosen:
-        train_config = replace(entry.train_config, device=device)
+        epochs = max(
+            entry.train_config.epochs, -(-entry.train_config.epochs * mnist.TRAIN_SIZE // train_size)
+        )
+        train_config = replace(entry.train_config, device=device, epochs=epochs)
         if quick:
             train_config = replace(train_config, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)
         entries.append(

@@ -42,7 +42,9 @@ async function loadModel(model) {
   state.line = null;
   state.hovered = null;
   const layout = {
-    ...mapLayout({ xRange: robustRange(state.map.x), yRange: robustRange(state.map.y) }),
+    ...mapLayout({
+      xRange: robustRange(state.map.x), yRange: robustRange(state.map.y), classNames: state.map.class_names,
+    }),
     uirevision: model,
     dragmode: mode() === "zoom" ? "zoom" : false,
   };

@@ -73,9 +73,10 @@ export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
 
 // Fixed margins (autoexpand off): the plotting area is the graph's box less these, which is what
 // cursorToData relies on. The right margin holds the legend when there is one.
-export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class" } = {}) {
+export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class", classNames = [] } = {}) {
+  const longest = Math.max(2, ...classNames.map((name) => name.length));
   return {
-    margin: { l: margin + 10, r: legend ? 70 : 10, t: 10, b: margin, autoexpand: false },
+    margin: { l: margin + 10, r: legend ? Math.min(50 + 7 * longest, 170) : 10, t: 10, b: margin, autoexpand: false },
     xaxis: { range: xRange, zeroline: false, title: { text: "z₁" }, constrain: "range" },
     yaxis: {
       range: yRange, zeroline: false, title: { text: "z₂" }, scaleanchor: "x", scaleratio: 1, constrain: "range",

@@ -1,6 +1,7 @@
 from model.config import TrainConfig
+from model.data import DatasetInfo
 from model.home import check_model_id
-from model.zoo import BETA_SWEEP, DEFAULT_ZOO, sweep_ids, sweep_model_id, zoo_entries
+from model.zoo import BETA_SWEEP, DEFAULT_ZOO, QUICK_EPOCHS, sweep_ids, sweep_model_id, zoo_entries
 
 
 def test_the_beta_sweep_reuses_the_default_2d_models_at_its_ends() -> None:
@@ -21,3 +22,24 @@ def test_the_beta_zoo_trains_each_beta_like_full_2d() -> None:
         assert entry.train_config.epochs == full.train_config.epochs and isinstance(
             entry.train_config, TrainConfig
         )
+
+
+def test_a_data_set_zoo_takes_as_many_steps_as_mnists_with_its_own_shape_and_ids() -> None:
+    mnist = {entry.model_id: entry for entry in zoo_entries(device="cpu")}
+    photos = DatasetInfo(
+        key="folder-photos-1a2b3c4d",
+        title="photos",
+        image_shape=(3, 32, 32),
+        class_names=("cat", "dog"),
+        preprocessing="resize",
+    )
+    small = {entry.model_id: entry for entry in zoo_entries(dataset=photos, train_size=2_500, device="cpu")}
+    assert set(small) == {f"folder-photos-1a2b3c4d-{model_id}" for model_id in mnist}
+    for model_id, entry in mnist.items():
+        scaled = small[f"folder-photos-1a2b3c4d-{model_id}"]
+        assert scaled.model_config.image_shape == (3, 32, 32)
+        assert scaled.train_config.epochs == entry.train_config.epochs * 24  # 60,000 / 2,500 images
+    bigger = zoo_entries(dataset=photos, train_size=120_000, device="cpu")
+    assert [e.train_config.epochs for e in bigger] == [e.train_config.epochs for e in mnist.values()]
+    quick = zoo_entries(dataset=photos, train_size=2_500, device="cpu", quick=True)
+    assert {e.train_config.epochs for e in quick} == {QUICK_EPOCHS}
