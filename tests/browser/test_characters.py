@@ -37,6 +37,11 @@ def test_the_map_names_its_many_classes_and_filters_them(page: Page, characters_
     assert visible == ["9", "a", "@"]
     page.fill("#class-filter", "")
     assert page.evaluate(f"() => ({CLASS_TRACES})().every((t) => t.visible !== false)")
+    before = page.locator("#hover-image").get_attribute("src")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 0.3 * box["width"], box["y"] + 0.6 * box["height"])
+    expect(page.locator("#hover-image")).not_to_have_attribute("src", before or "")
 
 
 def test_figure_5_is_one_strip_through_at_nine_and_a(

@@ -99,6 +99,30 @@ def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: 
     assert len(paths) == 1 and paths[0].startswith("M") and paths[0].count("L") == 1  # start to end
 
 
+def test_resting_on_a_digit_mid_drag_makes_it_a_waypoint(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    page.check("input[name=mode][value=interpolate]")
+    page.locator("#steps").fill("5")
+    x, y, index = page.evaluate(ISOLATED)
+    start, end = page.evaluate(TO_PAGE, [-2.0, -1.0]), page.evaluate(TO_PAGE, [2.0, -1.5])
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]), steps=6)
+    page.wait_for_function(
+        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
+        arg=index,
+    )
+    page.wait_for_timeout(600)  # longer than the dwell
+    page.mouse.move(*end, steps=6)
+    page.mouse.up()
+    expect(page.locator("#strip")).to_have_attribute("data-ends", "3")
+    expect(page.locator("#strip img")).to_have_count(2 * 4 + 1)
+    path = page.evaluate(
+        "() => document.getElementById('map').layout.shapes.find((s) => s.type === 'path').path"
+    )
+    assert path.count("L") == 2  # start, the rested-on digit, end
+
+
 def _check_encoded(page: Page, markers: int) -> None:
     expect(page.locator("#encoding img[alt='its reconstruction']")).to_have_count(1)
     expect(page.locator("#encoding .neighbors img")).to_have_count(8)

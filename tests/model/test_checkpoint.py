@@ -18,6 +18,10 @@ from model.checkpoint import (
     load_network,
     load_training_state,
 )
+from model.config import ModelConfig, TrainConfig
+from model.inference import LoadedModel
+from model.sources import characters
+from model.train import train
 from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING
 
 
@@ -108,3 +112,32 @@ def test_training_state_never_unpickles_code(tiny_model: Path, tmp_path: Path) -
 def test_missing_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="does not exist"):
         load_info(tmp_path / "nope")
+
+
+def test_a_checkpoint_records_its_data_set_and_loads_it_back(tmp_path: Path) -> None:
+    dataset = characters.build(train_per_class=3, test_per_class=1)
+    folder = tmp_path / "glyphs-2d"
+    train(
+        folder,
+        model_id="glyphs-2d",
+        title="glyphs",
+        model_config=ModelConfig(latent_dim=2, hidden=(16,)),
+        config=TrainConfig(epochs=1, batch_size=52, device="cpu"),
+        dataset=dataset,
+        progress=False,
+    )
+    info = load_info(folder)
+    assert info.dataset == dataset.info and info.data["train_sha256"] == dataset.train.fingerprint()
+    assert LoadedModel.load(folder, "cpu").dataset.class_names == characters.CLASSES
+    with pytest.raises(
+        ValueError, match=r"the model is for \(3, 32, 32\) images, characters has \(1, 28, 28\)"
+    ):
+        train(
+            tmp_path / "wrong",
+            model_id="wrong",
+            title="wrong",
+            model_config=ModelConfig(latent_dim=2, image_shape=(3, 32, 32)),
+            config=TrainConfig(epochs=1, device="cpu"),
+            dataset=dataset,
+            progress=False,
+        )
