@@ -9,9 +9,7 @@ from PIL import Image
 
 from app.images import ImageInputError, to_grayscale, to_rgb
 from model.data import DatasetInfo
-from model.framing import NoInkError, fit_object, frame_ink
-
-INK_THRESHOLD = 0.1  # contrast between paper and ink below which an image is blank
+from model.framing import INK_THRESHOLD, NoInkError, fit_object, frame_ink
 
 
 def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
@@ -21,7 +19,7 @@ def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
     if paper > 0.5:
         gray, paper = 1.0 - gray, 1.0 - paper
     ink = float(gray.max())
-    if ink - paper < INK_THRESHOLD:
+    if ink - paper < INK_THRESHOLD:  # paper and ink alike: a blank image
         raise ImageInputError(422, "no ink found: the image is blank (one colour throughout)")
     return np.clip((gray - paper) / (ink - paper), 0.0, 1.0)
 
