@@ -165,6 +165,18 @@ def test_ujipen_text_is_parsed_rendered_and_split_by_writer_set(tmp_path: Path) 
     assert int((dataset.test.images[1] > 0).sum()) > 0  # a one-point stroke is a dot, not nothing
 
 
+def test_a_ujipen_archive_is_checked_before_it_is_read(tmp_path: Path) -> None:
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    with zipfile.ZipFile(supplied / ujipen.ARCHIVE_NAME, "w") as archive:
+        archive.writestr(ujipen.TEXT_NAME, UJI_TEXT)
+    with pytest.raises(
+        DataUnavailableError, match=r"uji\+pen\+characters\+version\+2.zip is corrupted: sha256 \w+"
+    ):
+        open_dataset("ujipen", tmp_path / "data", data_dir=supplied)
+    assert not (tmp_path / "data" / "ujipen").exists()
+
+
 def test_ujipen_format_errors_name_the_sample(tmp_path: Path) -> None:
     broken = UJI_TEXT.replace("POINTS 2 # 60 40 60 90", "POINTS 3 # 60 40 60 90")
     with pytest.raises(ValueError, match="near sample 2: expected POINTS 3 # and 6 numbers"):
