@@ -70,6 +70,7 @@ const decodeUnderCursor = wireHoverDecoding(graph, {
 function onHover(event) {
   const point = event.points.find((p) => isClassTrace(p.data));
   state.hovered = point ? { x: point.x, y: point.y, index: point.customdata } : null;
+  if (state.drag && point) dwellOn({ x: point.x, y: point.y, spec: { index: point.customdata } });
 }
 
 // --- pins ------------------------------------------------------------------------------------------
@@ -124,15 +125,19 @@ function updateDrag(end) {
   drawStrip(ends);
 }
 
-// Resting on a point mid-drag adds it as a waypoint: drag through @, 9 and a, pausing on each.
-function dwellOn(p) {
-  const near = snapped(p);
-  const last = state.drag.ends.at(-1);
-  clearTimeout(state.drag.dwell);
-  if (!near || near.spec.index === last.spec.index || state.drag.ends.length >= MAX_ENDS - 1) return;
-  state.drag.dwell = setTimeout(() => {
-    if (!state.drag) return;
-    state.drag.ends.push(near);
+// Resting on a point mid-drag adds it as a waypoint: drag through @, 9 and a, pausing on each. Both the
+// cursor's moves and Plotly's hover (which reports a point after the move that reached it) say where
+// it rests; the timer restarts only when that point changes.
+function dwellOn(near) {
+  const drag = state.drag;
+  if (near?.spec.index === drag.candidate?.spec.index) return;
+  clearTimeout(drag.dwell);
+  drag.candidate = near;
+  if (!near || near.spec.index === drag.ends.at(-1).spec.index || drag.ends.length >= MAX_ENDS - 1) return;
+  drag.dwell = setTimeout(() => {
+    if (state.drag !== drag) return;
+    drag.ends.push(near);
+    drag.candidate = null;
     updateDrag(near);
   }, DWELL_MS);
 }
@@ -146,7 +151,7 @@ graph.addEventListener(
     event.preventDefault();
     event.stopPropagation();
     const start = endAt(p, true);
-    state.drag = { ends: [start], end: start, dwell: null };
+    state.drag = { ends: [start], end: start, dwell: null, candidate: null };
   },
   true,
 );
@@ -155,7 +160,7 @@ window.addEventListener("mousemove", (event) => {
   const p = cursorToData(graph, event);
   if (!p || !inRange(p)) return;
   updateDrag(endAt(p, false));
-  dwellOn(p);
+  dwellOn(snapped(p));
 });
 window.addEventListener("mouseup", (event) => {
   if (!state.drag) return;
