@@ -9,7 +9,7 @@ from PIL import Image
 
 from app.images import ImageInputError, to_grayscale, to_rgb
 from model.data import DatasetInfo
-from model.framing import INK_THRESHOLD, NoInkError, fit_object, frame_ink
+from model.framing import INK_THRESHOLD, NoInkError, fit_object, fit_square, frame_ink
 
 
 def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
@@ -25,14 +25,10 @@ def _light_ink_on_dark(gray: np.ndarray) -> np.ndarray:
 
 
 def _resized(image: Image.Image, info: DatasetInfo) -> np.ndarray:
-    """The whole image, shorter side resized to the data set's and centre-cropped, as folders were."""
-    channels, height, width = info.image_shape
+    """The whole image made square as a folder's images were (fit_square), in the data set's channels."""
+    channels, _, side = info.image_shape
     rgb = Image.fromarray(np.round(to_rgb(image) * 255).astype(np.uint8))
-    scale = max(height / rgb.height, width / rgb.width)
-    size = (max(width, round(rgb.width * scale)), max(height, round(rgb.height * scale)))
-    rgb = rgb.resize(size, Image.Resampling.LANCZOS)
-    left, top = (size[0] - width) // 2, (size[1] - height) // 2
-    cropped = rgb.crop((left, top, left + width, top + height))
+    cropped = fit_square(rgb, side)
     if channels == 1:
         cropped = cropped.convert("L")
     pixels = np.asarray(cropped, dtype=np.float32) / 255.0

@@ -82,7 +82,6 @@ class Classifier(nn.Module):
 @dataclass(frozen=True)
 class ClassifierInfo:
     config: ClassifierConfig
-    dataset: DatasetInfo
     test_accuracy: float
     fingerprint: str  # of the weights: evaluations computed with another classifier are stale
 
@@ -195,7 +194,6 @@ def load_classifier(folder: Path, device: torch.device | str = "cpu") -> LoadedC
         network.load_state_dict(weights, strict=True)
         info = ClassifierInfo(
             config=config,
-            dataset=dataset,
             test_accuracy=float(data["test_accuracy"]),
             fingerprint=file_fingerprint(folder / WEIGHTS_FILE),
         )

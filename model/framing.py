@@ -2,6 +2,9 @@
 20 px on its longest side, its centre of mass at the centre of the 28 px field. Uploads of handwriting
 are framed this way, and so are the glyphs the characters data set renders, so both look like MNIST.
 
+Photographs are not framed but fitted: fit_square makes a folder's images (and an upload to a model of
+them) square without squashing.
+
 numpy rather than torch: on images this small, torch's per-operation overhead is most of the cost."""
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 INK_THRESHOLD = 0.1  # intensity that counts as ink
 BOX_FRACTION = 20 / 28  # MNIST's size-normalised box inside its field
@@ -73,3 +77,12 @@ def fit_object(pixels: np.ndarray, size: int = 28) -> np.ndarray:
     top, left = (size - height) // 2, (size - width) // 2
     field[top : top + height, left : left + width] = patch
     return field
+
+
+def fit_square(image: Image.Image, size: int) -> Image.Image:
+    """Resize the shorter side to `size`, then crop the centre square: nothing is squashed."""
+    scale = size / min(image.size)
+    width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
+    resized = image.resize((width, height), Image.Resampling.LANCZOS)
+    left, top = (width - size) // 2, (height - size) // 2
+    return resized.crop((left, top, left + size, top + size))

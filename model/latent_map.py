@@ -86,11 +86,11 @@ class LatentMap:
         self._mu_norms = mu.pow(2).sum(dim=1)  # [N], for nearest()
 
     @classmethod
-    def build(cls, model: LoadedModel, digits: ImageSet, batch_size: int = 2000) -> LatentMap:
-        """Encode every image of `digits` (in batches) and fit the plane to their means."""
-        encoded = [model.encode(batch) for batch in digits.pixels().split(batch_size)]
+    def build(cls, model: LoadedModel, images: ImageSet, batch_size: int = 2000) -> LatentMap:
+        """Encode every image of the split (in batches) and fit the plane to their means."""
+        encoded = [model.encode(batch) for batch in images.pixels().split(batch_size)]
         mu, sigma = (torch.cat(parts) for parts in zip(*encoded, strict=True))
-        return cls(mu, sigma, digits.labels)
+        return cls(mu, sigma, images.labels)
 
     def __len__(self) -> int:
         return int(self.mu.shape[0])

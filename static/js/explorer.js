@@ -29,8 +29,9 @@ function showDataset(dataset) {
   $("dataset-note").textContent = dataset.note;
   $("class-filter-row").hidden = dataset.class_names.length <= LEGEND_LIMIT;
   $("class-filter").value = "";
-  const examples = dataset.class_names.slice(0, 3).join(" ");
-  $("path-labels").placeholder = `e.g. ${dataset.key === "characters" ? "@ 9 a" : examples}`;
+  const figure5 = ["@", "9", "a"]; // the tutorial's path, where the data set has those classes
+  const examples = figure5.every((name) => dataset.class_names.includes(name)) ? figure5 : dataset.class_names.slice(0, 3);
+  $("path-labels").placeholder = `e.g. ${examples.join(" ")}`;
 }
 
 async function loadModel(model) {
@@ -118,7 +119,6 @@ const drawStrip = latestOnly((ends) =>
 );
 
 function updateDrag(end) {
-  state.drag.end = end;
   const ends = [...state.drag.ends, end];
   state.line = pathShape(ends);
   redrawOverlay();
@@ -151,7 +151,7 @@ graph.addEventListener(
     event.preventDefault();
     event.stopPropagation();
     const start = endAt(p, true);
-    state.drag = { ends: [start], end: start, dwell: null, candidate: null };
+    state.drag = { ends: [start], dwell: null, candidate: null };
   },
   true,
 );

@@ -15,7 +15,7 @@ from model import checkpoint
 from model.checkpoint import WEIGHTS_FILE, load_info, load_network
 from model.cli import EXIT_WRITE_FAILED, main
 from model.data import Dataset
-from model.home import models_root
+from model.home import data_root, models_root
 from tests.conftest import train_tiny
 
 
@@ -72,12 +72,17 @@ def test_a_crash_between_the_two_renames_loses_nothing(tmp_path: Path, mnist: Da
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut"]
 
 
-def test_sigkill_at_a_random_moment_then_resume(atlas_home: Path, mnist_root: Path) -> None:
-    folder = models_root(atlas_home) / "killed"
+def test_sigkill_at_a_random_moment_then_resume(mnist_root: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"  # of its own, so the killed model never joins the shared test home's models
+    home.mkdir()
+    data_root(home).symlink_to(mnist_root)
+    folder = models_root(home) / "killed"
     command = [
         sys.executable,
         "-c",
         "from app.cli import main; raise SystemExit(main())",
+        "--home",
+        str(home),
         "train",
         "killed",
         "--hidden",
