@@ -79,7 +79,7 @@ export function evolutionFigure(snapshots, classNames) {
     margin: { l: 40, r: 10, t: 10, b: 10 },
     xaxis: { range: robustRange(all("x"), 0.05), zeroline: false },
     yaxis: { range: robustRange(all("y"), 0.05), zeroline: false, scaleanchor: "x" },
-    legend: { title: { text: "digit" }, itemsizing: "constant" },
+    legend: { title: { text: "class" }, itemsizing: "constant" },
     sliders: [{
       active: last,
       currentvalue: { prefix: "epoch " },
