@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 from collections.abc import Sequence
 
@@ -13,32 +14,57 @@ from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
 from model.home import atlas_home
-from model.zoo import classifier_config, train_zoo, zoo_entries
+from model.jobs import JobQueue
+from model.zoo import zoo_jobs
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = atlas_home(args.home)
     dataset = load_dataset(home, args)
-    # First run: the data set's default models are trained here, with progress bars, before the server
-    # starts. Models of every other data set already in the home are served beside them.
-    train_zoo(
-        home,
-        zoo_entries(
-            dataset=dataset.info, train_size=len(dataset.train), quick=args.quick, device=args.device
-        ),
-        dataset,
-        classifier=classifier_config(quick=args.quick, device=args.device),
-    )
+    # First run: the server answers at once and trains the data set's missing default models (and its
+    # classifier) as jobs, serving each as it finishes. Models of every other data set already in the
+    # home are served beside them.
+    queue = JobQueue(home)
+    pending = {job.spec.target for job in queue.pending()}
+    specs = zoo_jobs(home, dataset.info, len(dataset.train), quick=args.quick, device=args.device)
+    for spec in specs:
+        if spec.target not in pending:
+            queue.submit(spec)
+    if specs:
+        names = ", ".join(spec.target for spec in specs)
+        print(f"training in the background, each served when done: {names}", flush=True)
     if args.threads:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    app = create_app(Settings(home=home, device=args.device, allowed_hosts=allowed_hosts(args)))
+    settings = Settings(
+        home=home, device=args.device, allowed_hosts=allowed_hosts(args), training=training_allowed(args)
+    )
+    app = create_app(settings)
+    if not settings.training:
+        print("training from the page is off (--allow-training turns it on)", flush=True)
     print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     # No proxy sits in front of a local tool, and per-request access logs cost more than a decode.
     uvicorn.run(
         app, host=args.host, port=args.port, log_level="warning", access_log=False, proxy_headers=False
     )
     return 0
+
+
+def training_allowed(args: argparse.Namespace) -> bool:
+    """Visitors may train models when the server is local only, or when --allow-training says so."""
+    if args.no_training:
+        return False
+    return args.allow_training or is_loopback(args.host)
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address (or name) that only this machine reaches: 127.0.0.0/8, ::1, localhost."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
@@ -51,13 +77,22 @@ def allowed_hosts(args: argparse.Namespace) -> tuple[str, ...]:
 
 def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser(
-        "serve", help="train missing default models of --dataset, then serve every model in the home"
+        "serve", help="serve every model in the home, training --dataset's missing default models meanwhile"
     )
     serve.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default: local only)")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT)
     serve.add_argument(
         "--allowed-hosts",
         help="comma-separated Host names to serve besides the local ones ('*' for any, e.g. in a container)",
+    )
+    training = serve.add_mutually_exclusive_group()
+    training.add_argument(
+        "--allow-training",
+        action="store_true",
+        help="let visitors queue training jobs even when binding beyond loopback",
+    )
+    training.add_argument(
+        "--no-training", action="store_true", help="no training jobs from the page (the API refuses them)"
     )
     serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")

@@ -78,6 +78,16 @@ class LabState:
                 problems[key] = str(error)
         return cls(registry, classifiers, settings, problems)
 
+    def add_classifier(self, key: str, classifier: LoadedClassifier) -> None:
+        """Judge data set `key`'s models with a newly trained classifier."""
+        self.classifiers[key] = classifier
+        self.problems.pop(key, None)
+
+    def forget(self, model_id: str) -> None:
+        """Drop what was computed for a model that is being replaced."""
+        self.evaluations.pop(model_id, None)
+        self._estimators = {key: known for key, known in self._estimators.items() if key[0] != model_id}
+
     def require_classifier(self, served: ServedModel) -> LoadedClassifier:
         """The classifier of the model's data set, or the NoClassifier error saying why there is none."""
         classifier = self.classifiers.get(served.dataset.info.key)

@@ -25,6 +25,7 @@ from app.routes import (
     generate,
     health,
     interpolate,
+    jobs,
     maps,
     models,
     pages,
@@ -33,6 +34,7 @@ from app.routes import (
 )
 from app.security import BrowserSecurity
 from app.settings import Settings
+from app.training_jobs import TrainingJobs
 from model.evaluation import EvaluationSettings
 
 ROUTERS = (
@@ -44,6 +46,7 @@ ROUTERS = (
     interpolate.router,
     generate.router,
     training.router,
+    jobs.router,
     evaluation.router,
     estimators.router,
     decision_map.router,
@@ -67,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         registry = ModelRegistry.load(settings.home, settings.device)
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
+        app.state.jobs = TrainingJobs(settings.home, registry, app.state.lab, settings.job_process)
         for served in registry.models.values():
             maps.map_body(served, len(served.latent_map))  # the page's first map request is then instant
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
@@ -75,7 +79,9 @@ def create_app(settings: Settings) -> FastAPI:
         # app in the same process (tests) may still be serving.
         gc.collect()
         gc.freeze()
+        app.state.jobs.start()
         yield
+        await app.state.jobs.close()
 
     # FastAPIOffline: /docs loads Swagger UI from this server, not a CDN, so the API docs work where the
     # app does (offline machines included) and send no visitor to a third party. No ReDoc: it fetches
@@ -87,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     add_middlewares(app, settings)
     install_error_handlers(app)
     for router in ROUTERS:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 
 from app.served_model import ServedModel
-from model.data import Dataset, DataUnavailableError, load_prepared
+from model.data import Dataset, DataUnavailableError, load_prepared, prepared_keys
 from model.device import resolve_device
 from model.home import data_root, models_root
 from model.inference import CheckpointError, LoadedModel
@@ -20,13 +20,13 @@ log = logging.getLogger("latent_atlas")
 ZOO_ORDER = [entry.model_id for entry in DEFAULT_ZOO]  # the default models first, in the tutorial's order
 
 
-def _sort_key(folder: Path) -> tuple[str, int, str]:
+def _order_of(model_id: str) -> tuple[str, int, str]:
     """MNIST's zoo first in the tutorial's order, then each other data set's zoo (characters-full-2d, ...)
     in the same order, then the rest by name."""
-    base = next((base for base in ZOO_ORDER if folder.name == base or folder.name.endswith(f"-{base}")), None)
+    base = next((base for base in ZOO_ORDER if model_id == base or model_id.endswith(f"-{base}")), None)
     if base is None:
-        return ("~", len(ZOO_ORDER), folder.name)
-    return (folder.name.removesuffix(base), ZOO_ORDER.index(base), folder.name)
+        return ("~", len(ZOO_ORDER), model_id)
+    return (model_id.removesuffix(base), ZOO_ORDER.index(base), model_id)
 
 
 @dataclass
@@ -38,15 +38,16 @@ class ModelRegistry:
 
     @classmethod
     def load(cls, home: Path, device: str) -> ModelRegistry:
-        """Load every model folder under the home's models/ with its prepared data set; a damaged
-        model, or one whose data set is not prepared, is skipped with its reason."""
+        """Load every model folder under the home's models/ with its prepared data set, and every other
+        data set prepared there; a damaged model, or one whose data set is not prepared, is skipped with
+        its reason."""
         resolved = resolve_device(device)
         models: dict[str, ServedModel] = {}
         failures: dict[str, str] = {}
         datasets: dict[str, Dataset] = {}
         folders = sorted(
             (p for p in models_root(home).glob("*") if p.is_dir() and not p.name.startswith(".")),
-            key=_sort_key,
+            key=lambda folder: _order_of(folder.name),
         )
         for folder in folders:
             try:
@@ -60,4 +61,28 @@ class ModelRegistry:
                 failures[folder.name] = str(error)
                 continue
             models[folder.name] = ServedModel.build(loaded, datasets[key])
+        for key in prepared_keys(data_root(home)):
+            if key not in datasets:  # prepared, with no model yet: the Train panel can train on it
+                try:
+                    datasets[key] = load_prepared(data_root(home), key)
+                except DataUnavailableError as error:
+                    log.warning("skipping data set %s: %s", key, error)
+                    failures[f"data set {key}"] = str(error)
         return cls(models=models, failures=failures, datasets=datasets, device=resolved)
+
+    def build(self, folder: Path, data_folder: Path) -> tuple[ServedModel, Dataset]:
+        """A model folder loaded with its data set (the registry's copy, else read from `data_folder`),
+        ready to be added: the slow part of a hot-load, for a worker thread. CheckpointError,
+        DataUnavailableError or ValueError when it cannot be served."""
+        loaded = LoadedModel.load(folder, str(self.device))
+        key = loaded.dataset.key
+        dataset = self.datasets.get(key) or load_prepared(data_folder, key)
+        return ServedModel.build(loaded, dataset), dataset
+
+    def add(self, served: ServedModel, dataset: Dataset) -> None:
+        """Serve `served` (replacing a model of the same id) in the registry's order: on the event loop, so
+        every request sees the registry before or after, never during."""
+        self.datasets.setdefault(dataset.info.key, dataset)
+        models = {**self.models, served.model_id: served}
+        self.models = {model_id: models[model_id] for model_id in sorted(models, key=_order_of)}
+        self.failures.pop(served.model_id, None)

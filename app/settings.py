@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from app.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
+    from app.training_jobs import JobProcess
     from model.evaluation import EvaluationSettings
 
 DEFAULT_HOST = "127.0.0.1"  # local only; binding wider is an explicit choice (--host)
@@ -24,3 +25,7 @@ class Settings:
     # Host headers served (DNS rebinding guard); "*" allows any, for a container behind its own proxy.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     evaluation: EvaluationSettings | None = None  # how the lab's evaluations compute (None: the defaults)
+    # Whether visitors may queue and cancel training jobs (the server trains its own missing models anyway):
+    # on for a server bound to loopback, off beyond it unless asked for (`serve --allow-training`).
+    training: bool = True
+    job_process: JobProcess | None = None  # how a job's process starts (None: the defaults)

@@ -101,7 +101,7 @@ def run_ours(
     began = time.perf_counter()
     records: list[dict[str, Any]] = []
 
-    def on_epoch(record: dict[str, Any]) -> None:
+    def on_epoch(record: dict[str, Any], _snapshot: torch.Tensor) -> None:
         records.append({**record, "wall": time.perf_counter() - began})
         print(
             f"  {name} epoch {record['epoch']}: {record['seconds']:.2f} s, "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from model.data import Dataset, DatasetInfo
 from model.device import resolve_device
 from model.sources import mnist
 from model.storage import file_fingerprint, readable_folder, recover_folder, replace_folder
+from model.train import TrainingStopped
 
 KIND = "classifier"
 FEATURES = 128  # width of the penultimate layer: the feature space of FID-MNIST
@@ -107,8 +109,10 @@ def train_classifier(
     dataset: Dataset,
     *,
     progress: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ClassifierInfo:
-    """Train the classifier with Adam into `folder`, written whole at the end (it takes seconds)."""
+    """Train the classifier with Adam into `folder`, written whole at the end (it takes seconds).
+    `should_stop` is asked after every step: True ends training with TrainingStopped, nothing written."""
     if not dataset.info.labelled:
         raise ValueError(f"{dataset.info.key} has no labels: there is nothing to classify")
     device = resolve_device(config.device)
@@ -140,6 +144,8 @@ def train_classifier(
                 schedule.step()
                 total_loss += loss.detach()
                 bar.update()
+                if should_stop is not None and should_stop():
+                    raise TrainingStopped(0)
             classifier.eval()
             record = {
                 "epoch": epoch,

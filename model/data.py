@@ -176,6 +176,14 @@ def prepared_source(data_root: Path, key: str) -> dict[str, Any] | None:
         return None
 
 
+def prepared_keys(data_root: Path) -> list[str]:
+    """The keys of the data sets prepared under `data_root`, by name."""
+    if not data_root.is_dir():
+        return []
+    names = {p.name.removeprefix(".").removesuffix(".old") for p in data_root.iterdir() if p.is_dir()}
+    return sorted(n for n in names if (readable_folder(data_root / n) / INFO_FILE).is_file())
+
+
 def load_prepared(data_root: Path, key: str) -> Dataset:
     """The prepared data set `key`; DataUnavailableError says how to prepare it when it is not there."""
     folder = readable_folder(prepared_folder(data_root, key))

@@ -77,12 +77,20 @@ def replace_folder(folder: Path, fill: Callable[[Path], None]) -> None:
         fill(staging)
         for file in staging.iterdir():
             fsync_path(file)
-        backup = _backup_of(folder)
-        if folder.exists():
-            os.replace(folder, backup)
-        os.replace(staging, folder)
-        shutil.rmtree(backup, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    move_into_place(staging, folder)
+
+
+def move_into_place(source: Path, folder: Path) -> None:
+    """Put the complete folder `source` at `folder` (on the same file system) by renames alone, replacing
+    what is there: readers see the old folder or the new one, and a crash between the two renames leaves
+    the old one as the backup that readable_folder and recover_folder find. The caller repairs `folder`
+    first (recover_folder), as its staging folders would look stale to the repair."""
+    backup = _backup_of(folder)
+    if folder.exists():
+        os.replace(folder, backup)
+    os.replace(source, folder)
+    shutil.rmtree(backup, ignore_errors=True)
     fsync_path(folder.parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +35,16 @@ from model.storage import recover_folder
 from model.vae import VAE
 
 SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent animations compare
+
+EpochHook = Callable[[dict[str, Any], torch.Tensor], None]  # (history record, snapshot latent means [K, D])
+
+
+class TrainingStopped(Exception):
+    """`should_stop` asked training to stop; the last complete epoch's checkpoint is intact."""
+
+    def __init__(self, epochs_completed: int) -> None:
+        super().__init__(f"stopped after {epochs_completed} complete epoch(s)")
+        self.epochs_completed = epochs_completed
 
 
 @dataclass
@@ -113,14 +124,17 @@ def train(
     dataset: Dataset,
     resume: bool = False,
     progress: bool = True,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch: EpochHook | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> CheckpointInfo:
     """Train a VAE into `folder`, saving a complete checkpoint after every epoch.
 
     With `resume`, an existing folder continues from its last complete epoch with the same model,
     optimizer and RNG states, so the result equals an uninterrupted run. Ctrl-C or a kill at any point
-    leaves the last complete checkpoint intact. `on_epoch` receives each epoch's history record after
-    its checkpoint is saved.
+    leaves the last complete checkpoint intact. `on_epoch` receives each epoch's history record and the
+    snapshot digits' latent means after its checkpoint is saved. `should_stop` is asked after every step:
+    True ends training with TrainingStopped, the partial epoch discarded. A loss that is no longer finite
+    fails the epoch with ValueError before anything of it is saved.
     """
     device = resolve_device(config.device)
     recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
@@ -171,6 +185,8 @@ def train(
                 run.optimizer.step()
                 totals += torch.stack([parts.loss.sum(), parts.reconstruction.sum(), parts.kl.sum()]).detach()
                 bar.update()
+                if should_stop is not None and should_stop():
+                    raise TrainingStopped(epoch - 1)
                 if step % 25 == 0 and not bar.disable:
                     seen = min((step + 1) * config.batch_size, len(x_train))
                     loss, reconstruction, kl = (totals / seen).tolist()
@@ -183,6 +199,11 @@ def train(
                     )
             seconds = time.perf_counter() - began
             loss, reconstruction, kl = (totals / len(x_train)).tolist()
+            if not math.isfinite(loss):
+                raise ValueError(
+                    f"the loss became {loss} in epoch {epoch}; the weights diverged (a smaller learning rate "
+                    "or beta may help); the last complete epoch is kept"
+                )
             run.network.eval()
             metrics = elbo_metrics(run.network, x_test)
             with torch.inference_mode():
@@ -226,7 +247,7 @@ def train(
                 ),
             )
             if on_epoch is not None:
-                on_epoch(run.history[-1])
+                on_epoch(run.history[-1], run.snapshots[-1])
             if bar.disable and progress:
                 sys.stderr.write(
                     f"{title}: epoch {epoch}/{config.epochs} loss {loss:.2f} recon {-reconstruction:.2f} "

@@ -12,6 +12,7 @@ from model.classifier import ClassifierConfig, is_trained, train_classifier
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
+from model.jobs import JobSpec
 from model.sources import mnist
 from model.train import train
 
@@ -30,13 +31,14 @@ class ZooEntry:
 # Settings measured so the whole zoo trains in about 3 minutes on a 2-core CPU (see README): the
 # cosine schedule buys a lower loss for the same epochs.
 _TWO_D = ModelConfig(latent_dim=2, hidden=(256, 256))
-_TWO_D_TRAINING = TrainConfig(epochs=10, batch_size=128, lr=2e-3, lr_schedule="cosine")
+# The 2-D models' training, also the recipe of models trained from the page.
+RECIPE = TrainConfig(epochs=10, batch_size=128, lr=2e-3, lr_schedule="cosine")
 
 DEFAULT_ZOO: tuple[ZooEntry, ...] = (
-    ZooEntry("full-2d", "Full ELBO, 2-D latent", _TWO_D, _TWO_D_TRAINING),
-    ZooEntry("recon-2d", "Reconstruction only, 2-D latent", _TWO_D, replace(_TWO_D_TRAINING, loss="recon")),
+    ZooEntry("full-2d", "Full ELBO, 2-D latent", _TWO_D, RECIPE),
+    ZooEntry("recon-2d", "Reconstruction only, 2-D latent", _TWO_D, replace(RECIPE, loss="recon")),
     # KL alone pulls every code onto the prior within an epoch; more epochs would change nothing.
-    ZooEntry("kl-2d", "KL only, 2-D latent", _TWO_D, replace(_TWO_D_TRAINING, loss="kl", epochs=2)),
+    ZooEntry("kl-2d", "KL only, 2-D latent", _TWO_D, replace(RECIPE, loss="kl", epochs=2)),
     ZooEntry(
         "full-16d",
         "Full ELBO, 16-D latent",
@@ -67,7 +69,7 @@ BETA_ZOO: tuple[ZooEntry, ...] = tuple(
         sweep_model_id(beta),
         f"beta = {beta:g}, 2-D latent",
         _TWO_D,
-        replace(_TWO_D_TRAINING, loss="beta", beta=beta),
+        replace(RECIPE, loss="beta", beta=beta),
     )
     for beta in BETA_SWEEP
     if beta not in (0.0, 1.0)
@@ -135,6 +137,43 @@ def is_complete(folder: Path) -> bool:
 
 def missing_entries(home: Path, entries: list[ZooEntry]) -> list[ZooEntry]:
     return [entry for entry in entries if not is_complete(models_root(home) / entry.model_id)]
+
+
+def zoo_jobs(
+    home: Path,
+    dataset: DatasetInfo,
+    train_size: int,
+    *,
+    zoo: ZooName = "default",
+    quick: bool = False,
+    device: str = "auto",
+) -> list[JobSpec]:
+    """The training jobs that would complete a zoo of `dataset` under `home`: its missing models, then the
+    data set's classifier if it has labels and none is trained."""
+    entries = zoo_entries(dataset=dataset, train_size=train_size, quick=quick, device=device, zoo=zoo)
+    specs = [
+        JobSpec(
+            kind="model",
+            target=entry.model_id,
+            title=entry.title,
+            dataset=dataset.key,
+            model_config=entry.model_config,
+            train_config=entry.train_config,
+            replace=True,  # a partly trained folder of an interrupted `train --zoo` is trained anew
+        )
+        for entry in missing_entries(home, entries)
+    ]
+    if dataset.labelled and not is_trained(classifier_folder(home, dataset.key)):
+        specs.append(
+            JobSpec(
+                kind="classifier",
+                target=dataset.key,
+                title=f"classifier of {dataset.title}",
+                dataset=dataset.key,
+                classifier_config=classifier_config(quick=quick, device=device),
+            )
+        )
+    return specs
 
 
 def train_zoo(

@@ -5,19 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import LabDep, RegistryDep, problems
+from app.routes.jobs import JobsDep
 from app.schemas import Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health")
-async def health(registry: RegistryDep, lab: LabDep) -> Health:
+async def health(registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> Health:
     """`degraded` when a model folder or the classifier could not be loaded (the reasons are in
-    `problems`), or when no model is."""
+    `problems`), or when no model is served nor being trained."""
     found = problems(registry, lab)
+    training = [job.spec.target for job in jobs.queue.pending()]
     return Health(
-        status="degraded" if found or not registry.models else "ok",
+        status="degraded" if found or not (registry.models or training) else "ok",
         models=list(registry.models),
+        training=training,
         device=str(registry.device),
         problems=found,
     )

@@ -1,0 +1,212 @@
+"""/api/jobs: train models from the page. Jobs queue on disk and train one at a time in a process of
+their own (app.training_jobs); each reports its epochs as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from app.deps import RegistryDep
+from app.registry import ModelRegistry
+from app.schemas import ERROR_RESPONSES, JobEvent, JobView, TrainingRequest, ZooRequest
+from app.training_jobs import TrainingJobs
+from model.config import ModelConfig
+from model.home import models_root
+from model.jobs import ENDED_STATES, Job, JobSpec
+from model.zoo import RECIPE, zoo_jobs
+
+router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=ERROR_RESPONSES)
+MAX_PENDING = 16  # queued and running jobs together
+WAIT_SECONDS = 10.0  # an idle stream looks at the job again after this, notified or not
+TRAINING_OFF = (
+    "training from the page is off on this server: it was started with --no-training, or it binds to a "
+    "non-local address without --allow-training"
+)
+
+
+async def get_jobs(request: Request) -> TrainingJobs:
+    jobs: TrainingJobs = request.app.state.jobs
+    return jobs
+
+
+async def training_jobs(request: Request) -> TrainingJobs:
+    """The jobs, for a request that changes them: refused when training is off."""
+    if not request.app.state.settings.training:
+        raise HTTPException(403, TRAINING_OFF)
+    return await get_jobs(request)
+
+
+JobsDep = Annotated[TrainingJobs, Depends(get_jobs)]
+TrainingDep = Annotated[TrainingJobs, Depends(training_jobs)]
+
+
+def view(jobs: TrainingJobs, job: Job) -> JobView:
+    spec = job.spec
+    completed = job.epochs_completed
+    if job.state == "running" and spec.kind == "model":
+        completed = jobs.queue.epochs_reported(job.id)
+    return JobView(
+        id=job.id,
+        kind=spec.kind,
+        model_id=spec.target,
+        title=spec.title,
+        dataset=spec.dataset,
+        state=job.state,
+        message=job.message,
+        epochs=spec.epochs,
+        epochs_completed=completed,
+        created=job.created,
+        started=job.started,
+        ended=job.ended,
+        cancelling=job.cancel is not None and not job.ended_state,
+        spec=spec.as_dict(),
+    )
+
+
+def _job(jobs: TrainingJobs, job_id: int) -> Job:
+    job = jobs.queue.get(job_id)
+    if job is None:
+        known = ", ".join(str(job.id) for job in jobs.queue.jobs()) or "none"
+        raise HTTPException(404, f"unknown job {job_id}; jobs: {known}")
+    return job
+
+
+def _check_room(jobs: TrainingJobs, wanted: int) -> None:
+    pending = len(jobs.queue.pending())
+    if pending + wanted > MAX_PENDING:
+        raise HTTPException(
+            422,
+            f"the queue is full ({pending} jobs waiting or running, at most {MAX_PENDING}): "
+            "cancel one or wait for one to finish",
+        )
+
+
+def _check_dataset(registry: ModelRegistry, key: str) -> None:
+    if key not in registry.datasets:
+        known = ", ".join(registry.datasets) or "none"
+        raise HTTPException(
+            422, f"unknown data set {key!r}; prepared: {known} (`latent-atlas data --dataset NAME` adds one)"
+        )
+
+
+def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
+    _check_dataset(registry, request.dataset)
+    dataset = registry.datasets[request.dataset].info
+    try:
+        model_config = ModelConfig(
+            latent_dim=request.latent_dim,
+            architecture=request.architecture,
+            hidden=tuple(request.hidden or ()),
+            image_shape=dataset.image_shape,
+        )
+        train_config = replace(
+            RECIPE,
+            loss=request.loss,
+            beta=request.beta,
+            epochs=request.epochs,
+            seed=request.seed,
+            train_limit=request.train_limit,
+        )
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from error
+    loss = {"full": "full ELBO", "beta": f"beta = {request.beta:g}", "recon": "reconstruction only"}
+    title = request.title or f"{loss.get(request.loss, 'KL only')}, {request.latent_dim}-D latent"
+    return JobSpec(
+        kind="model",
+        target=request.model_id,
+        title=title,
+        dataset=request.dataset,
+        model_config=model_config,
+        train_config=train_config,
+        replace=request.replace,
+    )
+
+
+def _check_target(jobs: TrainingJobs, spec: JobSpec) -> None:
+    training = next((job for job in jobs.queue.pending() if job.spec.target == spec.target), None)
+    if training is not None:
+        raise HTTPException(422, f"job {training.id} already trains {spec.target!r}: cancel it first")
+    exists = (models_root(jobs.home) / spec.target).exists()
+    if exists and not spec.replace:
+        raise HTTPException(
+            422, f"model {spec.target!r} exists: choose another id, or ask to replace it (replace: true)"
+        )
+
+
+@router.get("")
+async def list_jobs(jobs: JobsDep) -> list[JobView]:
+    """Every job, oldest first: the queue, the running job and the ended ones."""
+    return [view(jobs, job) for job in jobs.queue.jobs()]
+
+
+@router.post("", status_code=202)
+async def submit(body: TrainingRequest, jobs: TrainingDep, registry: RegistryDep) -> JobView:
+    """Queue a model to train; it trains when the jobs before it are done, then is served at once."""
+    spec = _spec(body, registry)
+    _check_target(jobs, spec)
+    _check_room(jobs, 1)
+    return view(jobs, jobs.submit(spec))
+
+
+@router.post("/zoo", status_code=202)
+async def submit_zoo(body: ZooRequest, jobs: TrainingDep, registry: RegistryDep) -> list[JobView]:
+    """Queue whatever of a zoo is missing and not already queued: the default models of a data set, or
+    the beta sweep behind the lab's rate-distortion curve (MNIST's)."""
+    _check_dataset(registry, body.dataset)
+    dataset = registry.datasets[body.dataset]
+    specs = zoo_jobs(jobs.home, dataset.info, len(dataset.train), zoo=body.zoo, device=str(registry.device))
+    pending = {job.spec.target for job in jobs.queue.pending()}
+    specs = [spec for spec in specs if spec.target not in pending]
+    _check_room(jobs, len(specs))
+    return [view(jobs, jobs.submit(spec)) for spec in specs]
+
+
+@router.get("/{job_id}")
+async def get_job(job_id: int, jobs: JobsDep) -> JobView:
+    return view(jobs, _job(jobs, job_id))
+
+
+@router.delete("/{job_id}")
+async def cancel(
+    job_id: int,
+    jobs: TrainingDep,
+    keep: Annotated[bool, Query(description="serve the partial model if it completed an epoch")] = False,
+) -> JobView:
+    """Cancel a job: a queued one at once, a running one after its current step."""
+    job = _job(jobs, job_id)
+    if job.ended_state:
+        raise HTTPException(409, f"job {job_id} has already ended ({job.state})")
+    return view(jobs, await jobs.cancel(job, keep=keep))
+
+
+@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: {"model": JobEvent}})
+async def events(
+    job_id: int,
+    jobs: JobsDep,
+    last_event_id: Annotated[int | None, Header(description="resume after this event")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    """The job's events as Server-Sent Events, from the first (or after Last-Event-ID), then live until
+    the job ends."""
+    _job(jobs, job_id)
+    seen, offset = last_event_id or 0, 0
+    while True:
+        async with jobs.changed:  # read under the lock: a notification cannot slip between read and wait
+            found, offset = jobs.queue.read_events(job_id, offset)
+            if not found:
+                if _job(jobs, job_id).ended_state:  # its last event was sent before (Last-Event-ID)
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(jobs.changed.wait(), WAIT_SECONDS)
+        for event in found:
+            if event["id"] <= seen:
+                continue
+            seen = event["id"]
+            yield ServerSentEvent(data=event, event=event["type"], id=str(event["id"]))
+            if event["type"] in ENDED_STATES:
+                return

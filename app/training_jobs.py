@@ -1,0 +1,224 @@
+"""The server's side of training jobs: it runs the home's queue (model.jobs) one job at a time, each in a
+process of its own (model.job_run), publishes and hot-loads what finishes, and wakes the event streams.
+
+A job's process reports each epoch to its folder and says so on stdout; everything that ends a job (its
+state in job.json and the final event) is written here, after the model is served, so a page that hears
+"done" finds the model in /api/models.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import sys
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+from starlette.concurrency import run_in_threadpool
+
+from app.lab_state import LabState
+from app.registry import ModelRegistry
+from app.routes.maps import MAX_POINTS, map_body
+from model.classifier import load_classifier
+from model.home import classifier_folder, data_root
+from model.jobs import Job, JobQueue, JobSpec, JobState, now
+
+log = logging.getLogger("latent_atlas")
+STOP_GRACE_SECONDS = 10.0  # a stopped job finishes its current step, then exits; after this it is killed
+BUSY_RETRY_SECONDS = 2.0  # another server runs this home's queue: look again after this
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobProcess:
+    """How a job's process is started: the command before its arguments, its torch threads and niceness."""
+
+    command: tuple[str, ...] = (sys.executable, "-m", "model.job_run")
+    threads: int | None = None
+    nice: int = 10  # below the server: a hover decode takes the CPU from training, never the reverse
+
+
+class TrainingJobs:
+    def __init__(
+        self, home: Path, registry: ModelRegistry, lab: LabState, process: JobProcess | None = None
+    ) -> None:
+        self.queue = JobQueue(home)
+        self.home = home
+        self.registry = registry
+        self.lab = lab
+        self.process = process or JobProcess()
+        self.changed = asyncio.Condition()  # notified whenever a job reports or changes state
+        self._wake = asyncio.Event()
+        self._running: tuple[int, asyncio.subprocess.Process] | None = None
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        # One runner per home: a second server on the same home leaves the queue to the first.
+        self._lock = FileLock(str(self.queue.root / ".runner.lock"))
+
+    def start(self) -> None:
+        self.queue.root.mkdir(parents=True, exist_ok=True)
+        self._task = asyncio.create_task(self._run_queue())
+
+    async def close(self) -> None:
+        """Stop the running job's process; the job stays running on disk and resumes on the next start."""
+        self._closing = True
+        if self._running is not None:
+            await self._stop(self._running[1])
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def submit(self, spec: JobSpec) -> Job:
+        job = self.queue.submit(spec)
+        self._wake.set()
+        return job
+
+    async def cancel(self, job: Job, *, keep: bool) -> Job:
+        """Cancel a queued job at once; ask a running one to stop after its current step (it ends
+        cancelled, its partial model kept if `keep` and it completed an epoch)."""
+        if job.state == "queued":
+            return await self._end(job, "cancelled", {"kept": False})
+        job = self.queue.update(job, cancel={"keep": keep})
+        if self._running is not None and self._running[0] == job.id:
+            self._running[1].terminate()
+        return job
+
+    async def notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
+    async def _run_queue(self) -> None:
+        while True:
+            pending = self.queue.pending()
+            if not pending:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
+                continue
+            try:
+                await self._run(pending[0])
+            except Exception:  # the queue must outlive any one job's trouble
+                log.exception("job %s could not be run", pending[0].id)
+                await self._end(
+                    pending[0],
+                    "failed",
+                    {"message": "the server could not run it (see its log)"},
+                )
+            finally:
+                self._lock.release()
+
+    async def _run(self, job: Job) -> None:
+        if job.cancel is not None:  # cancelled while the server was down
+            await self._finish(job, {"outcome": "stopped"})
+            return
+        job = self.queue.update(job, state="running", started=job.started or now())
+        await self.notify()
+        command = [*self.process.command, "--home", str(self.home), "--job", str(job.id)]
+        command += ["--parent", str(os.getpid()), "--nice", str(self.process.nice)]
+        if self.process.threads:
+            command += ["--threads", str(self.process.threads)]
+        child = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        self._running = (job.id, child)
+        errors: deque[str] = deque(maxlen=5)
+        reading = asyncio.create_task(_collect(child.stderr, errors))
+        outcome: dict[str, Any] | None = None
+        try:
+            async for line in _lines(child.stdout):
+                if line.startswith(b"outcome "):
+                    outcome = json.loads(line.removeprefix(b"outcome "))
+                await self.notify()
+            await child.wait()
+            await reading
+        finally:
+            self._running = None
+        if self._closing:
+            return
+        if outcome is None:  # it crashed before it could say why: its last words are the message
+            code = child.returncode
+            why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            said = f": {' '.join(errors)[-400:]}" if errors else ""
+            outcome = {"outcome": "failed", "message": f"the training process ended with {why}{said}"}
+        await self._finish(self.queue.get(job.id) or job, outcome)
+
+    async def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
+        kind = outcome["outcome"]
+        if kind == "trained":
+            try:
+                await self._serve(job)
+            except Exception as error:  # a model that trained but cannot be served fails its job alone
+                log.exception("job %s: trained but not served", job.id)
+                await self._end(job, "failed", {"message": f"trained, but it cannot be served: {error}"})
+                return
+            await self._end(job, "done", {})
+            return
+        if job.cancel is not None:
+            completed = int(outcome.get("epochs_completed", 0))
+            kept = job.cancel.get("keep", False) and job.spec.kind == "model" and completed >= 1
+            if kept:
+                await self._serve(job)
+            await self._end(job, "cancelled", {"kept": kept, "epochs_completed": completed})
+            return
+        message = outcome.get("message") or "the job stopped before it was done"
+        await self._end(job, "failed", {"message": message})
+
+    async def _serve(self, job: Job) -> None:
+        """Publish a job's result and serve it without a restart."""
+        spec = job.spec
+        if spec.kind == "classifier":
+            folder = classifier_folder(self.home, spec.target)
+            classifier = await run_in_threadpool(load_classifier, folder, self.registry.device)
+            self.lab.add_classifier(spec.target, classifier)
+            return
+        folder = await run_in_threadpool(self.queue.publish, job)
+        served, dataset = await run_in_threadpool(self.registry.build, folder, data_root(self.home))
+        await run_in_threadpool(map_body, served, MAX_POINTS)  # the page's first map request is then instant
+        self.lab.forget(served.model_id)
+        self.registry.add(served, dataset)
+
+    async def _end(self, job: Job, state: JobState, detail: dict[str, Any]) -> Job:
+        message = detail.get("message", "")
+        if state == "cancelled":
+            message = "cancelled; the partial model is served" if detail.get("kept") else "cancelled"
+        completed = job.spec.epochs if state == "done" else self.queue.epochs_reported(job.id)
+        ended = self.queue.update(job, state=state, ended=now(), message=message, epochs_completed=completed)
+        self.queue.append_event(job.id, {"type": state, **detail, "message": message})
+        # What is left of the model being trained: nothing once published, else a partial model not kept.
+        await run_in_threadpool(shutil.rmtree, self.queue.model_folder(job.id), True)
+        await self.notify()
+        return ended
+
+    async def _stop(self, child: asyncio.subprocess.Process) -> None:
+        child.terminate()
+        try:
+            await asyncio.wait_for(child.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            child.kill()
+            await child.wait()
+
+
+async def _lines(stream: asyncio.StreamReader | None) -> AsyncIterator[bytes]:
+    if stream is not None:
+        async for line in stream:
+            yield line
+
+
+async def _collect(stream: asyncio.StreamReader | None, lines: deque[str]) -> None:
+    """Keep the last lines of a job's stderr (read, so a chatty job never blocks on a full pipe)."""
+    if stream is None:
+        return
+    async for line in stream:
+        text = line.decode(errors="replace").strip()
+        if text:
+            lines.append(text)
