@@ -25,7 +25,7 @@ class Settings:
     # Host headers served (DNS rebinding guard); "*" allows any, for a container behind its own proxy.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     evaluation: EvaluationSettings | None = None  # how the lab's evaluations compute (None: the defaults)
-    # Whether visitors may queue and cancel training jobs (the server trains its own missing models anyway):
-    # on for a server bound to loopback, off beyond it unless asked for (`serve --allow-training`).
-    training: bool = True
+    # Whether visitors may queue and cancel training jobs (the server trains its own missing models anyway).
+    # Off unless asked for: `serve` turns it on when bound to loopback, or with --allow-training.
+    training: bool = False
     job_process: JobProcess | None = None  # how a job's process starts (None: the defaults)

@@ -1,9 +1,10 @@
-"""The server's side of training jobs: it runs the home's queue (model.jobs) one job at a time, each in a
+"""The server's side of training jobs: it runs the home's queue (model.jobs) one job at a time in a
 process of its own (model.job_run), publishes and hot-loads what finishes, and wakes the event streams.
 
-A job's process reports each epoch to its folder and says so on stdout; everything that ends a job (its
-state in job.json and the final event) is written here, after the model is served, so a page that hears
-"done" finds the model in /api/models.
+The job process reports each epoch to the job's folder and says so on stdout; everything that ends a job
+(its state in job.json and the final event) is written here, after the model is served, so a page that
+hears "done" finds the model in /api/models. The process lives while the queue has jobs: a crash ends
+the job it ran, and the next job starts a new process.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import shutil
 import sys
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,79 @@ BUSY_RETRY_SECONDS = 2.0  # another server runs this home's queue: look again af
 
 @dataclass(frozen=True, kw_only=True)
 class JobProcess:
-    """How a job's process is started: the command before its arguments, its torch threads and niceness."""
+    """How the job process is started: the command before its arguments, its torch threads and niceness."""
 
     command: tuple[str, ...] = (sys.executable, "-m", "model.job_run")
     threads: int | None = None
     nice: int = 10  # below the server: a hover decode takes the CPU from training, never the reverse
+
+
+class _Worker:
+    """The job process: it trains the jobs sent to it, one at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.errors: deque[str] = deque(maxlen=5)  # its last stderr lines, the message of a crash
+        self._reading = asyncio.create_task(_collect(process.stderr, self.errors))
+
+    @classmethod
+    async def start(cls, home: Path, settings: JobProcess) -> _Worker:
+        command = [*settings.command, "--home", str(home), "--parent", str(os.getpid())]
+        command += ["--nice", str(settings.nice)]
+        if settings.threads:
+            command += ["--threads", str(settings.threads)]
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        return cls(process)
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def run(self, job_id: int, on_event: Callable[[], Awaitable[None]]) -> dict[str, Any] | None:
+        """Train job `job_id`, awaiting `on_event` at each event it reports; -> its outcome, or None when
+        the process died first."""
+        stdin, stdout = self.process.stdin, self.process.stdout
+        if stdin is None or stdout is None:
+            raise RuntimeError("the job process has no pipes")
+        self.errors.clear()
+        try:
+            stdin.write(f"run {job_id}\n".encode())
+            await stdin.drain()
+        except ConnectionError:
+            return None
+        while line := await stdout.readline():
+            if line.startswith(b"outcome "):
+                outcome: dict[str, Any] = json.loads(line.removeprefix(b"outcome "))
+                return outcome
+            await on_event()
+        return None
+
+    def stop_job(self) -> None:
+        """Ask the running job to stop after its current step (SIGTERM)."""
+        if self.alive:
+            self.process.terminate()
+
+    def crash_message(self) -> str:
+        code = self.process.returncode
+        why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        said = f": {' '.join(self.errors)[-400:]}" if self.errors else ""
+        return f"the training process ended with {why}{said}"
+
+    async def close(self) -> None:
+        """End the process: it exits when its stdin closes, or is killed after a grace period."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_GRACE_SECONDS)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        await self._reading
 
 
 class TrainingJobs:
@@ -55,7 +124,8 @@ class TrainingJobs:
         self.process = process or JobProcess()
         self.changed = asyncio.Condition()  # notified whenever a job reports or changes state
         self._wake = asyncio.Event()
-        self._running: tuple[int, asyncio.subprocess.Process] | None = None
+        self._worker: _Worker | None = None
+        self._running: int | None = None  # the id of the job the worker trains
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         # One runner per home: a second server on the same home leaves the queue to the first.
@@ -68,8 +138,9 @@ class TrainingJobs:
     async def close(self) -> None:
         """Stop the running job's process; the job stays running on disk and resumes on the next start."""
         self._closing = True
-        if self._running is not None:
-            await self._stop(self._running[1])
+        if self._worker is not None:
+            self._worker.stop_job()
+            await self._worker.close()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -85,8 +156,8 @@ class TrainingJobs:
         if job.state == "queued":
             return await self._end(job, "cancelled", {"kept": False})
         job = self.queue.update(job, cancel={"keep": keep})
-        if self._running is not None and self._running[0] == job.id:
-            self._running[1].terminate()
+        if self._worker is not None and self._running == job.id:
+            self._worker.stop_job()
         return job
 
     async def notify(self) -> None:
@@ -97,6 +168,10 @@ class TrainingJobs:
         while True:
             pending = self.queue.pending()
             if not pending:
+                if self._worker is not None:  # an idle process would hold torch and the data in memory
+                    await self._worker.close()
+                    self._worker = None
+                    continue  # a job may have come while it closed
                 self._wake.clear()
                 await self._wake.wait()
                 continue
@@ -123,33 +198,22 @@ class TrainingJobs:
             return
         job = self.queue.update(job, state="running", started=job.started or now())
         await self.notify()
-        command = [*self.process.command, "--home", str(self.home), "--job", str(job.id)]
-        command += ["--parent", str(os.getpid()), "--nice", str(self.process.nice)]
-        if self.process.threads:
-            command += ["--threads", str(self.process.threads)]
-        child = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        self._running = (job.id, child)
-        errors: deque[str] = deque(maxlen=5)
-        reading = asyncio.create_task(_collect(child.stderr, errors))
-        outcome: dict[str, Any] | None = None
+        if self._worker is None or not self._worker.alive:
+            self._worker = await _Worker.start(self.home, self.process)
+        worker = self._worker
+        self._running = job.id
+        if (self.queue.get(job.id) or job).cancel is not None:  # cancelled while its process started
+            worker.stop_job()
         try:
-            async for line in _lines(child.stdout):
-                if line.startswith(b"outcome "):
-                    outcome = json.loads(line.removeprefix(b"outcome "))
-                await self.notify()
-            await child.wait()
-            await reading
+            outcome = await worker.run(job.id, self.notify)
         finally:
             self._running = None
         if self._closing:
             return
-        if outcome is None:  # it crashed before it could say why: its last words are the message
-            code = child.returncode
-            why = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            said = f": {' '.join(errors)[-400:]}" if errors else ""
-            outcome = {"outcome": "failed", "message": f"the training process ended with {why}{said}"}
+        if outcome is None:  # it died before it could say why: its last words are the message
+            await worker.close()
+            self._worker = None
+            outcome = {"outcome": "failed", "message": worker.crash_message()}
         await self._finish(self.queue.get(job.id) or job, outcome)
 
     async def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
@@ -198,20 +262,6 @@ class TrainingJobs:
         await run_in_threadpool(shutil.rmtree, self.queue.model_folder(job.id), True)
         await self.notify()
         return ended
-
-    async def _stop(self, child: asyncio.subprocess.Process) -> None:
-        child.terminate()
-        try:
-            await asyncio.wait_for(child.wait(), STOP_GRACE_SECONDS)
-        except TimeoutError:
-            child.kill()
-            await child.wait()
-
-
-async def _lines(stream: asyncio.StreamReader | None) -> AsyncIterator[bytes]:
-    if stream is not None:
-        async for line in stream:
-            yield line
 
 
 async def _collect(stream: asyncio.StreamReader | None, lines: deque[str]) -> None:

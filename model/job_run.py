@@ -1,10 +1,12 @@
-"""One training job in a process of its own: `python -m model.job_run --home H --job N`. A crash, a NaN
-loss or a full disk here ends the job, never the server that started it.
+"""Training jobs in a process of their own: `python -m model.job_run --home H` reads `run N` lines on
+stdin and trains job N of the home's queue for each, one at a time, until stdin closes. A crash, a NaN
+loss or a full disk here ends the job, never the server that started the process. The process outlives
+one job so that the next skips importing torch and loading its data set again.
 
-The job reports to its folder's events (model.jobs) and tells the server to read them with an `event`
-line on stdout; its last stdout line is `outcome {json}`: trained, stopped (SIGTERM, or the server gone)
-or failed with the message. SIGTERM stops a model's training after its current step; the last complete
-epoch stays saved, so the job can resume or its partial model be kept.
+A job reports to its folder's events (model.jobs) and tells the server to read them with an `event`
+line on stdout; its last line is `outcome {json}`: trained, stopped (SIGTERM, or the server gone) or
+failed with the message. SIGTERM stops the job after its current step; the last complete epoch stays
+saved, so the job can resume or its partial model be kept.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -91,6 +94,7 @@ def _train_model(queue: JobQueue, job: Job, dataset: Dataset, stop: _StopFlag) -
             job,
             {
                 "type": "epoch",
+                "at": time.time(),  # when the epoch ended (Unix seconds): how late its event arrives
                 "epochs": config.epochs,
                 **record,
                 "x": rounded[:, 0].tolist(),
@@ -112,14 +116,16 @@ def _train_model(queue: JobQueue, job: Job, dataset: Dataset, stop: _StopFlag) -
     )
 
 
-def run_job(home: Path, job_id: int, stop: _StopFlag) -> dict[str, Any]:
-    """Train job `job_id` of `home` (resuming what an earlier run of it saved); -> the outcome."""
+def run_job(home: Path, job_id: int, stop: _StopFlag, datasets: dict[str, Dataset]) -> dict[str, Any]:
+    """Train job `job_id` of `home` (resuming what an earlier run of it saved); -> the outcome. `datasets`
+    keeps the data sets loaded for the jobs after it."""
     queue = JobQueue(home)
     job = queue.get(job_id)
     if job is None:
         return {"outcome": "failed", "message": f"job {job_id} has no readable job.json"}
     try:
-        dataset = load_prepared(data_root(home), job.spec.dataset)
+        key = job.spec.dataset
+        dataset = datasets.get(key) or datasets.setdefault(key, load_prepared(data_root(home), key))
         if job.spec.kind == "classifier":
             if job.spec.classifier_config is None:
                 raise ValueError(f"job {job_id} has no classifier configuration")
@@ -150,7 +156,6 @@ def _describe(error: Exception) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model.job_run", description=__doc__)
     parser.add_argument("--home", type=Path, required=True)
-    parser.add_argument("--job", type=int, required=True)
     parser.add_argument("--parent", type=int, help="stop when this process (the server) is gone")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")
     parser.add_argument("--nice", type=int, default=0, help="lower this process's priority by N")
@@ -165,9 +170,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         stop.requested = True
 
     signal.signal(signal.SIGTERM, request_stop)
-    outcome = run_job(args.home, args.job, stop)
-    print("outcome " + json.dumps(outcome), flush=True)
-    return 1 if outcome["outcome"] == "failed" else 0
+    datasets: dict[str, Dataset] = {}
+    for line in sys.stdin:
+        command, _, job_id = line.partition(" ")
+        if command != "run" or not job_id.strip().isdigit():
+            print("outcome " + json.dumps({"outcome": "failed", "message": f"not a command: {line!r}"}))
+            continue
+        stop.requested = False  # a stop asked for between jobs was for the one before
+        outcome = run_job(args.home, int(job_id), stop, datasets)
+        print("outcome " + json.dumps(outcome), flush=True)
+    return 0
 
 
 if __name__ == "__main__":

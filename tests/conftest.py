@@ -123,11 +123,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(home: Path) -> Iterator[str]:
+def _serve(home: Path, *, training: bool = False) -> Iterator[str]:
     """A live server over `home` on a free port, in a thread: its base URL while it runs."""
     port = _free_port()
     config = uvicorn.Config(
-        create_app(Settings(home=home, device="cpu", evaluation=TEST_EVALUATION)),
+        create_app(Settings(home=home, device="cpu", evaluation=TEST_EVALUATION, training=training)),
         host="127.0.0.1",
         port=port,
         log_level="warning",

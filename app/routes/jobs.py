@@ -14,14 +14,27 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.deps import RegistryDep
 from app.registry import ModelRegistry
-from app.schemas import ERROR_RESPONSES, JobEvent, JobView, TrainingRequest, ZooRequest
+from app.schemas import ERROR_RESPONSES, ErrorDetail, JobEvent, JobView, TrainingRequest, ZooRequest
 from app.training_jobs import TrainingJobs
 from model.config import ModelConfig
 from model.home import models_root
 from model.jobs import ENDED_STATES, Job, JobSpec
 from model.zoo import RECIPE, zoo_jobs
 
-router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=ERROR_RESPONSES)
+JOB_RESPONSES: dict[int | str, dict[str, object]] = {
+    **ERROR_RESPONSES,
+    403: {
+        "model": ErrorDetail,
+        "description": "training from the page is off, or the request came from another site",
+    },
+    404: {"model": ErrorDetail, "description": "unknown job (the message lists the jobs)"},
+    409: {"model": ErrorDetail, "description": "the job has already ended"},
+    422: {
+        "model": ErrorDetail,
+        "description": "a bound, an unknown data set, a taken model id or a full queue",
+    },
+}
+router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=JOB_RESPONSES)
 MAX_PENDING = 16  # queued and running jobs together
 WAIT_SECONDS = 10.0  # an idle stream looks at the job again after this, notified or not
 TRAINING_OFF = (
@@ -46,6 +59,18 @@ JobsDep = Annotated[TrainingJobs, Depends(get_jobs)]
 TrainingDep = Annotated[TrainingJobs, Depends(training_jobs)]
 
 
+async def existing_job(job_id: int, jobs: JobsDep) -> Job:
+    """The job the path names: a 404 listing the jobs before any response (or stream) starts."""
+    job = jobs.queue.get(job_id)
+    if job is None:
+        known = ", ".join(str(job.id) for job in jobs.queue.jobs()) or "none"
+        raise HTTPException(404, f"unknown job {job_id}; jobs: {known}")
+    return job
+
+
+JobDep = Annotated[Job, Depends(existing_job)]
+
+
 def view(jobs: TrainingJobs, job: Job) -> JobView:
     spec = job.spec
     completed = job.epochs_completed
@@ -67,14 +92,6 @@ def view(jobs: TrainingJobs, job: Job) -> JobView:
         cancelling=job.cancel is not None and not job.ended_state,
         spec=spec.as_dict(),
     )
-
-
-def _job(jobs: TrainingJobs, job_id: int) -> Job:
-    job = jobs.queue.get(job_id)
-    if job is None:
-        known = ", ".join(str(job.id) for job in jobs.queue.jobs()) or "none"
-        raise HTTPException(404, f"unknown job {job_id}; jobs: {known}")
-    return job
 
 
 def _check_room(jobs: TrainingJobs, wanted: int) -> None:
@@ -168,38 +185,36 @@ async def submit_zoo(body: ZooRequest, jobs: TrainingDep, registry: RegistryDep)
 
 
 @router.get("/{job_id}")
-async def get_job(job_id: int, jobs: JobsDep) -> JobView:
-    return view(jobs, _job(jobs, job_id))
+async def get_job(job: JobDep, jobs: JobsDep) -> JobView:
+    return view(jobs, job)
 
 
 @router.delete("/{job_id}")
 async def cancel(
-    job_id: int,
-    jobs: TrainingDep,
+    jobs: TrainingDep,  # first: with training off, the answer is 403 whatever the job
+    job: JobDep,
     keep: Annotated[bool, Query(description="serve the partial model if it completed an epoch")] = False,
 ) -> JobView:
     """Cancel a job: a queued one at once, a running one after its current step."""
-    job = _job(jobs, job_id)
     if job.ended_state:
-        raise HTTPException(409, f"job {job_id} has already ended ({job.state})")
+        raise HTTPException(409, f"job {job.id} has already ended ({job.state})")
     return view(jobs, await jobs.cancel(job, keep=keep))
 
 
 @router.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: {"model": JobEvent}})
 async def events(
-    job_id: int,
+    job: JobDep,
     jobs: JobsDep,
     last_event_id: Annotated[int | None, Header(description="resume after this event")] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     """The job's events as Server-Sent Events, from the first (or after Last-Event-ID), then live until
     the job ends."""
-    _job(jobs, job_id)
     seen, offset = last_event_id or 0, 0
     while True:
         async with jobs.changed:  # read under the lock: a notification cannot slip between read and wait
-            found, offset = jobs.queue.read_events(job_id, offset)
+            found, offset = jobs.queue.read_events(job.id, offset)
             if not found:
-                if _job(jobs, job_id).ended_state:  # its last event was sent before (Last-Event-ID)
+                if (jobs.queue.get(job.id) or job).ended_state:  # its end was sent before
                     return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(jobs.changed.wait(), WAIT_SECONDS)

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from app.deps import LabDep, RegistryDep, problems
 from app.registry import ModelRegistry
 from app.routes.data import summary
+from app.schemas import MAX_EPOCHS, MAX_HIDDEN_LAYERS, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
 from model.zoo import zoo_model_id
 
@@ -36,12 +37,15 @@ def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **con
         for model_id, served in registry.models.items()
     ]
     datasets = {key: summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
+    # The pickers group models by data set; a data set prepared with no model yet has no group.
+    grouped = [key for key in datasets if any(model["dataset"] == key for model in models)]
     return templates.TemplateResponse(
         request,
         name,
         {
             "models": models,
             "datasets": datasets,
+            "grouped": grouped,
             "plotly_url": PLOTLY_URL,
             "problems": problems(registry, lab),
             **context,
@@ -57,7 +61,8 @@ def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
 
 @router.get("/", response_class=HTMLResponse)
 async def explorer(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
-    return _page(request, "explorer.html", registry, lab)
+    pending = bool(request.app.state.jobs.queue.pending())
+    return _page(request, "explorer.html", registry, lab, jobs_pending=pending)
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -85,6 +90,19 @@ async def compare(
 async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
     rows = [asdict(row) for row in FIGURE_ROWS]  # the evaluation table follows the one list of figures
     return _page(request, "lab.html", registry, lab, evaluation_rows=rows)
+
+
+@router.get("/train", response_class=HTMLResponse)
+async def train_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+    limits = {"epochs": MAX_EPOCHS, "latent_dim": MAX_LATENT_DIM, "hidden_layers": MAX_HIDDEN_LAYERS}
+    return _page(
+        request,
+        "train.html",
+        registry,
+        lab,
+        limits=limits,
+        training=request.app.state.settings.training,
+    )
 
 
 @router.get(PLOTLY_URL)

@@ -96,3 +96,28 @@ export async function getEvaluation(model, compute) {
 export async function getDecisionMap(model, params) {
   return (await call(`${base(model)}/decision-map?${new URLSearchParams(params)}`)).json();
 }
+
+export async function listModels() {
+  return (await call("/api/models")).json();
+}
+
+export async function listJobs() {
+  return (await call("/api/jobs")).json();
+}
+
+// A training request (see TrainingRequest at /docs) -> the queued job.
+export async function submitJob(request) {
+  return (await call("/api/jobs", json(request))).json();
+}
+
+// Queue whatever of a zoo ("default" or "beta") of a data set is missing -> the queued jobs.
+export async function submitZoo(zoo, dataset = "mnist") {
+  return (await call("/api/jobs/zoo", json({ zoo, dataset }))).json();
+}
+
+export async function cancelJob(id, keep = false) {
+  return (await call(`/api/jobs/${id}?keep=${keep}`, { method: "DELETE" })).json();
+}
+
+// The job's Server-Sent Events: started, epoch..., then done, failed or cancelled.
+export const jobEventsUrl = (id) => `/api/jobs/${id}/events`;

@@ -8,6 +8,8 @@ import {
 import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
 import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js";
+import { liveSnapshots } from "./job-watch.js";
+import { evolutionFigure } from "./lab-figures.js";
 
 const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
 const DWELL_MS = 350; // resting this long on a point while dragging makes it a waypoint of the path
@@ -292,9 +294,45 @@ document.querySelectorAll("input[name=mode]").forEach((radio) =>
   radio.addEventListener("change", () => Plotly.relayout(graph, { dragmode: mode() === "zoom" ? "zoom" : false })),
 );
 
-window.addEventListener("load", () =>
-  guarded(async () => {
-    await loadModel(state.model);
+// The map of the model a job is training, drawn where the explorer's map will be until a model is served.
+function showForming(event) {
+  const { job, type, data } = event.detail;
+  if (job.kind !== "model") return;
+  if (type === "started") {
+    Object.assign(forming, { job, started: data, epochs: [] });
+    $("waiting-text").textContent = `${job.title} (${job.model_id}) is training; the explorer opens on it when it is done.`;
+    return;
+  }
+  if (type !== "epoch" || forming.job?.id !== job.id) return;
+  forming.epochs.push(data);
+  $("waiting-text").textContent =
+    `${job.title} (${job.model_id}) is training: its latent map after epoch ${data.epoch} of ${data.epochs} ` +
+    `(test −ELBO ${data.test_neg_elbo.toFixed(1)} nats). The explorer opens on it when it is done.`;
+  const figure = evolutionFigure(liveSnapshots(forming.started, forming.epochs), forming.started.class_names);
+  guarded(() => Plotly.react($("waiting-map"), figure.data, { ...figure.layout, sliders: [], updatemenus: [] }, PLOT_CONFIG));
+}
+
+// The first model served: the explorer opens on it.
+function openFirst(event) {
+  $("model").value = event.detail.model.id;
+  window.removeEventListener("atlas:job", showForming);
+  window.removeEventListener("atlas:model", openFirst);
+  Plotly.purge($("waiting-map"));
+  $("map-waiting").remove();
+  graph.hidden = false;
+  start();
+}
+
+const forming = { job: null, started: null, epochs: [] };
+const requested = new URLSearchParams(location.search).get("model");
+if (requested && [...$("model").options].some((option) => option.value === requested)) {
+  $("model").value = requested;
+  state.model = requested;
+}
+
+async function start() {
+  await guarded(async () => {
+    await loadModel($("model").value);
     graph.on("plotly_click", onPlotClick);
     graph.on("plotly_hover", onHover);
     graph.on("plotly_unhover", () => (state.hovered = null));
@@ -306,5 +344,13 @@ window.addEventListener("load", () =>
       }
     });
     graph.dataset.ready = "true";
-  }),
-);
+  });
+}
+
+if ($("model").value) {
+  window.addEventListener("load", start);
+} else {
+  // Listening from the start: the training job's events may come before the page's load event.
+  window.addEventListener("atlas:job", showForming);
+  window.addEventListener("atlas:model", openFirst);
+}

@@ -8,7 +8,7 @@ import { chosenDataset, guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
-const state = { model: $("model").value, sweep: [] };
+const state = { model: $("model").value, sweep: [], sweepIds: [] };
 
 // --- training curves and the map's evolution -------------------------------------------------------
 async function loadTraining(model) {
@@ -111,12 +111,25 @@ const showSweepModel = latestOnly((position) =>
 async function loadSweep() {
   const sweep = await api.getSweep();
   state.sweep = sweep.points.filter((p) => p.trained);
+  state.sweepIds = sweep.points.map((p) => p.model_id);
   const missing = sweep.points.filter((p) => !p.trained).map((p) => p.model_id);
   $("sweep-missing").hidden = missing.length === 0;
   const command = document.createElement("code");
   command.textContent = sweep.command;
+  const train = document.createElement("button");
+  train.type = "button";
+  train.id = "train-sweep";
+  train.textContent = "Train the missing models";
+  train.addEventListener("click", () =>
+    guarded(async () => {
+      const queued = await api.submitZoo("beta");
+      train.disabled = true;
+      train.textContent = queued.length ? `Queued ${queued.length}: the curve fills in as each is done` : "Already queued";
+      window.dispatchEvent(new Event("atlas:refresh"));
+    }),
+  );
   $("sweep-missing").replaceChildren(
-    `Not trained yet: ${missing.join(", ")}. Run `, command, " (a few minutes) and restart to fill in the curve.",
+    `Not trained yet: ${missing.join(", ")}. `, train, " (a few minutes on 2 cores), or run ", command, ".",
   );
   if (state.sweep.length === 0) return;
   const slider = $("beta");
@@ -136,6 +149,11 @@ $("model").addEventListener("change", (event) => guarded(() => loadModel(event.t
 $("beta").addEventListener("input", (event) => showSweepModel(Number(event.target.value)));
 $("measure").addEventListener("click", () => guarded(measureEstimators));
 $("evaluate").addEventListener("click", () => guarded(evaluate));
+
+// A sweep model just trained: the curve takes it in.
+window.addEventListener("atlas:model", (event) => {
+  if (state.sweepIds.includes(event.detail.model.id)) guarded(loadSweep);
+});
 
 window.addEventListener("load", () =>
   guarded(async () => {

@@ -1,0 +1,66 @@
+// Following training jobs: one job's events (EventSource, which resumes after a dropped connection by
+// itself), and the home's queue, one running job at a time, so a page holds a single stream open.
+import * as api from "./api.js";
+
+export const ENDED = ["done", "failed", "cancelled"];
+
+// Calls on.started(data), on.epoch(data) for every epoch so far and each new one, then on.end(data)
+// once; returns the EventSource (close() it to stop following).
+export function watchJob(id, on) {
+  const source = new EventSource(api.jobEventsUrl(id));
+  const handle = (type) => (message) => {
+    const data = JSON.parse(message.data);
+    if (ENDED.includes(type)) {
+      source.close();
+      on.end?.(data);
+    } else {
+      on[type]?.(data);
+    }
+  };
+  for (const type of ["started", "epoch", ...ENDED]) source.addEventListener(type, handle(type));
+  return source;
+}
+
+// The map after each epoch so far, in the shape of /api/models/{id}/snapshots (lab-figures' input).
+export function liveSnapshots(started, epochs) {
+  return {
+    label: started.label,
+    epochs: epochs.map((e) => e.epoch),
+    x: epochs.map((e) => e.x),
+    y: epochs.map((e) => e.y),
+  };
+}
+
+// Follows the queue: on.change(jobs) whenever it changes, on.event(job, type, data) for the running
+// job's events, on.finished(job, data) when a job ends. Returns a function that stops following.
+export function followQueue(on) {
+  let source = null;
+  let following = null;
+  let stopped = false;
+  const refresh = async () => {
+    if (stopped) return;
+    const jobs = await api.listJobs();
+    on.change?.(jobs);
+    const running = jobs.find((job) => job.state === "running") ?? jobs.find((job) => job.state === "queued");
+    if (!running || running.id === following) return;
+    source?.close();
+    following = running.id;
+    source = watchJob(running.id, {
+      started: (data) => on.event?.(running, "started", data),
+      epoch: (data) => on.event?.(running, "epoch", data),
+      end: async (data) => {
+        following = null;
+        await on.finished?.(running, data);
+        await refresh();
+      },
+    });
+  };
+  refresh();
+  return {
+    refresh,
+    stop: () => {
+      stopped = true;
+      source?.close();
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// On every page: the training queue in a status line under the top bar, and each model that a job
+// finishes added to the page's model picker, without a reload. Pages that show more listen for
+// "atlas:queue" (the jobs, whenever they change), "atlas:job" (the running job's events, from its first)
+// and "atlas:model" (a model just served).
+import * as api from "./api.js";
+import { followQueue } from "./job-watch.js";
+
+const status = document.getElementById("training-status");
+
+function describe(jobs, epoch) {
+  const running = jobs.find((job) => job.state === "running");
+  const queued = jobs.filter((job) => job.state === "queued").length;
+  if (!running && !queued) return "";
+  const parts = [];
+  if (running) {
+    const done = epoch ?? running.epochs_completed;
+    parts.push(`Training ${running.title} (${running.model_id}): epoch ${done} of ${running.epochs}`);
+  }
+  if (queued) parts.push(`${queued} more queued`);
+  return parts.join(" · ");
+}
+
+function showStatus(text) {
+  status.hidden = !text;
+  const link = document.createElement("a");
+  link.href = "/train";
+  link.textContent = "follow on the Train page";
+  status.replaceChildren(text, " — ", link);
+}
+
+// Add a served model to the page's picker (#model), under its data set's group.
+function addToPicker(model) {
+  const select = document.getElementById("model");
+  if (!select || [...select.options].some((option) => option.value === model.id)) return;
+  const datasets = JSON.parse(select.dataset.datasets);
+  const title = datasets[model.dataset]?.title ?? model.dataset;
+  let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === title);
+  if (!group) {
+    group = document.createElement("optgroup");
+    group.label = title;
+    select.append(group);
+  }
+  const option = document.createElement("option");
+  option.value = model.id;
+  option.dataset.dataset = model.dataset;
+  option.textContent = model.title + (model.latent_dim > 2 ? " (PCA plane)" : "");
+  group.append(option);
+}
+
+let jobs = [];
+if (status) {
+  const queue = followQueue({
+    change: (current) => {
+      jobs = current;
+      showStatus(describe(jobs));
+      window.dispatchEvent(new CustomEvent("atlas:queue", { detail: { jobs } }));
+    },
+    event: (job, type, data) => {
+      if (type === "epoch") showStatus(describe(jobs, data.epoch));
+      window.dispatchEvent(new CustomEvent("atlas:job", { detail: { job, type, data } }));
+    },
+    finished: async (job, data) => {
+      const kept = data.type === "done" || (data.type === "cancelled" && data.kept);
+      if (!kept || job.kind !== "model") return;
+      const model = (await api.listModels()).find((m) => m.id === job.model_id);
+      if (!model) return;
+      addToPicker(model);
+      window.dispatchEvent(new CustomEvent("atlas:model", { detail: { job, model } }));
+    },
+  });
+  window.addEventListener("atlas:refresh", () => queue.refresh()); // a page queued or cancelled a job
+}

@@ -1,0 +1,145 @@
+// The Train page: queue a model, see the queue, cancel, and watch the running job's latent map form and
+// its curves grow epoch by epoch (the events come through live-models.js, one stream per page).
+import * as api from "./api.js";
+import { liveSnapshots } from "./job-watch.js";
+import { curvesFigure, evolutionFigure } from "./lab-figures.js";
+import { PLOT_CONFIG } from "./map-traces.js";
+import { guarded } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const live = { jobId: null, started: null, epochs: [] };
+let idEdited = false;
+
+// --- the form ---------------------------------------------------------------------------------------
+function suggestedId() {
+  const dataset = $("train-dataset").value;
+  const loss = $("train-loss").value;
+  const named = loss === "beta" ? `beta-${$("train-beta").value}`.replace(".", "p") : loss;
+  const arch = $("train-architecture").value === "conv" ? "-conv" : "";
+  const prefix = dataset === "mnist" ? "" : `${dataset.replace(/[^a-z0-9_-]/g, "-").slice(0, 24)}-`;
+  return `${prefix}${named}-${$("train-latent").value}d${arch}`;
+}
+
+function syncForm() {
+  $("beta-field").hidden = $("train-loss").value !== "beta";
+  if (!idEdited) $("train-id").value = suggestedId();
+}
+
+function request() {
+  const hidden = $("train-hidden").value.trim();
+  const body = {
+    model_id: $("train-id").value.trim(),
+    dataset: $("train-dataset").value,
+    loss: $("train-loss").value,
+    latent_dim: Number($("train-latent").value),
+    architecture: $("train-architecture").value,
+    epochs: Number($("train-epochs").value),
+    seed: Number($("train-seed").value),
+    replace: $("train-replace").checked,
+  };
+  if (body.loss === "beta") body.beta = Number($("train-beta").value);
+  if (hidden) body.hidden = hidden.split(",").map((width) => Number(width.trim()));
+  return body;
+}
+
+$("train-form").addEventListener("input", (event) => {
+  if (event.target.id === "train-id") idEdited = $("train-id").value !== "";
+  syncForm();
+});
+$("train-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  guarded(async () => {
+    await api.submitJob(request());
+    idEdited = false;
+    window.dispatchEvent(new Event("atlas:refresh"));
+  });
+});
+syncForm();
+
+// --- the queue --------------------------------------------------------------------------------------
+function cancelButton(job, label, keep) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  button.addEventListener("click", () =>
+    guarded(async () => {
+      await api.cancelJob(job.id, keep);
+      window.dispatchEvent(new Event("atlas:refresh"));
+    }),
+  );
+  return button;
+}
+
+function jobRow(job) {
+  const row = document.createElement("tr");
+  row.dataset.job = String(job.id);
+  row.dataset.state = job.state;
+  const cells = [String(job.id), job.model_id, job.dataset, job.cancelling ? "stopping" : job.state, `${job.epochs_completed} / ${job.epochs}`];
+  for (const text of cells) {
+    const cell = document.createElement("td");
+    cell.textContent = text;
+    row.append(cell);
+  }
+  const actions = document.createElement("td");
+  if (job.state === "queued" || (job.state === "running" && !job.cancelling)) {
+    actions.append(cancelButton(job, "Cancel", false));
+    if (job.state === "running" && job.kind === "model") actions.append(" ", cancelButton(job, "Stop and keep", true));
+  } else if (job.state === "done" && job.kind === "model") {
+    const link = document.createElement("a");
+    link.href = `/?model=${encodeURIComponent(job.model_id)}`;
+    link.textContent = "explore";
+    actions.append(link);
+  }
+  if (job.message) {
+    row.cells[3].title = job.message;
+    row.cells[3].className = job.state === "failed" ? "failed" : "";
+    row.cells[3].textContent += job.state === "failed" ? `: ${job.message}` : "";
+  }
+  row.append(actions);
+  return row;
+}
+
+window.addEventListener("atlas:queue", (event) => {
+  const jobs = [...event.detail.jobs].reverse(); // newest first
+  $("jobs").replaceChildren(...jobs.map(jobRow));
+  $("no-jobs").hidden = jobs.length > 0;
+  const running = jobs.find((job) => job.state === "running");
+  if (!running && live.jobId !== null) {
+    const ended = jobs.find((job) => job.id === live.jobId);
+    if (ended) $("live-title").textContent = `${ended.title} (${ended.model_id}): ${ended.state}`;
+  }
+});
+
+// --- the running job, live --------------------------------------------------------------------------
+function termsText(job, e) {
+  return `Epoch ${e.epoch} of ${e.epochs}: test −ELBO ${e.test_neg_elbo.toFixed(2)} nats = reconstruction ` +
+    `${e.test_reconstruction_nll.toFixed(2)} + KL ${e.test_kl.toFixed(2)} · train −ELBO ${e.train_neg_elbo.toFixed(2)} · ` +
+    `${Math.round(e.images_per_second).toLocaleString()} images/s`;
+}
+
+async function drawLive(job) {
+  const snapshots = liveSnapshots(live.started, live.epochs);
+  const map = evolutionFigure(snapshots, live.started.class_names);
+  await Plotly.react($("live-map"), map.data, map.layout, PLOT_CONFIG);
+  await Plotly.addFrames($("live-map"), map.frames);
+  const curves = curvesFigure({ epochs: live.epochs });
+  await Plotly.react($("live-curves"), curves.data, curves.layout, PLOT_CONFIG);
+  $("live-map").dataset.epochs = String(live.epochs.length);
+  $("live-terms").textContent = termsText(job, live.epochs.at(-1));
+}
+
+window.addEventListener("atlas:job", (event) => {
+  const { job, type, data } = event.detail;
+  if (job.kind !== "model") return;
+  if (type === "started") {
+    if (live.jobId !== job.id) Object.assign(live, { jobId: job.id, epochs: [] });
+    live.started = data;
+    $("live-title").textContent = `${job.title} (${job.model_id}) on ${job.dataset}: training`;
+    if (live.epochs.length === 0) $("live-terms").textContent = `Started: ${data.epochs} epochs; the first map comes when the first epoch ends.`;
+    return;
+  }
+  if (type === "epoch" && live.started) {
+    live.epochs = [...live.epochs.filter((e) => e.epoch < data.epoch), data];
+    guarded(() => drawLive(job));
+  }
+});

@@ -1,0 +1,231 @@
+"""Training jobs through the API: a job's life with its events in order, a late subscriber, cancelling,
+failures that leave the server serving, a restart that resumes, hot-loading, and the bounds."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.routes import jobs as jobs_route
+from app.settings import Settings
+from app.training_jobs import JobProcess
+from model.checkpoint import load_history, load_info
+from model.data import Dataset
+from model.home import data_root, models_root
+from model.jobs import JobQueue
+from tests.app.conftest import TEST_HOSTS
+from tests.app.fault_job import FAULT_ENV
+
+# Seconds, not minutes: 2-D with one hidden layer of 32, on the first 500 training digits.
+QUICK_JOB = {"model_id": "quick", "hidden": [32], "epochs": 2, "train_limit": 500}
+FAULT_PROCESS = JobProcess(command=(sys.executable, str(Path(__file__).with_name("fault_job.py"))))
+
+
+@pytest.fixture
+def jobs_home(tmp_path: Path, mnist_root: Path, mnist: Dataset) -> Path:
+    """An empty home whose only content is MNIST, prepared (linked from the session's test home)."""
+    data_root(tmp_path).mkdir()
+    (data_root(tmp_path) / "mnist").symlink_to(mnist_root / "mnist")
+    return tmp_path
+
+
+def client_for(home: Path, **settings: Any) -> TestClient:
+    """A server over `home` with training from the page on (unless `settings` say otherwise)."""
+    defaults = {"training": True, "allowed_hosts": TEST_HOSTS}
+    return TestClient(create_app(Settings(home=home, device="cpu", **{**defaults, **settings})))
+
+
+@pytest.fixture
+def client(jobs_home: Path) -> Iterator[TestClient]:
+    with client_for(jobs_home) as client:
+        yield client
+
+
+def events(client: TestClient, job_id: int, last_event_id: int | None = None) -> list[dict[str, Any]]:
+    """The job's Server-Sent Events until it ends, each as {"event", "id", "data"}."""
+    headers = {"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {}
+    received: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    with client.stream("GET", f"/api/jobs/{job_id}/events", headers=headers) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if not line:
+                if current:
+                    received.append(current)
+                current = {}
+            elif not line.startswith(":"):
+                field, _, value = line.partition(": ")
+                current[field] = json.loads(value) if field == "data" else value
+    return received
+
+
+def submit(client: TestClient, **changes: Any) -> dict[str, Any]:
+    response = client.post("/api/jobs", json={**QUICK_JOB, **changes})
+    assert response.status_code == 202, response.text
+    return dict(response.json())
+
+
+def first_epoch(client: TestClient, job_id: int) -> None:
+    """Wait until the job has completed an epoch."""
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as response:
+        for line in response.iter_lines():
+            if line == "event: epoch":
+                return
+
+
+def test_a_job_queues_trains_reports_each_epoch_and_is_served_when_done(client: TestClient) -> None:
+    job = submit(client)
+    assert (job["state"], job["model_id"], job["epochs"]) == ("queued", "quick", 2)
+    received = events(client, job["id"])
+    assert [e["event"] for e in received] == ["started", "epoch", "epoch", "done"]
+    assert [int(e["id"]) for e in received] == [1, 2, 3, 4]
+    started, *epochs, done = (e["data"] for e in received)
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert all(len(e["x"]) == len(e["y"]) == len(started["index"]) == len(started["label"]) for e in epochs)
+    assert started["class_names"] == [str(digit) for digit in range(10)]
+    # The events are the model's own record: the same losses as its history, epoch by epoch.
+    history = client.get("/api/models/quick/history").json()["epochs"]
+    assert [e["test_neg_elbo"] for e in epochs] == pytest.approx([h["test_neg_elbo"] for h in history])
+    assert done["type"] == "done"
+    # Hot-loaded: listed, mapped and decodable without a restart.
+    assert "quick" in [m["id"] for m in client.get("/api/models").json()]
+    assert client.get("/api/models/quick/map?limit=5").status_code == 200
+    assert client.get("/api/models/quick/decode.png?x=0&y=0").headers["content-type"] == "image/png"
+    ended = client.get(f"/api/jobs/{job['id']}").json()
+    assert (ended["state"], ended["epochs_completed"]) == ("done", 2)
+
+    # A subscriber that connects late gets what it missed after its Last-Event-ID, then the end.
+    late = events(client, job["id"], last_event_id=2)
+    assert [int(e["id"]) for e in late] == [3, 4]
+    assert events(client, job["id"], last_event_id=4) == []
+
+
+def test_a_cancelled_job_keeps_its_complete_epochs_when_asked(client: TestClient) -> None:
+    running = submit(client, model_id="stopped", epochs=200)
+    waiting = submit(client, model_id="waiting")
+    cancelled = client.delete(f"/api/jobs/{waiting['id']}")
+    assert cancelled.json()["state"] == "cancelled"  # a queued job ends at once
+    first_epoch(client, running["id"])
+    stopping = client.delete(f"/api/jobs/{running['id']}?keep=true").json()
+    assert (stopping["state"], stopping["cancelling"]) == ("running", True)
+    end = events(client, running["id"])[-1]
+    assert end["event"] == "cancelled"
+    assert end["data"]["kept"] is True
+    completed = end["data"]["epochs_completed"]
+    assert 1 <= completed < 200
+    served = {m["id"]: m for m in client.get("/api/models").json()}
+    assert "stopped" in served and "waiting" not in served
+    assert len(client.get("/api/models/stopped/history").json()["epochs"]) == completed
+    again = client.delete(f"/api/jobs/{running['id']}")
+    assert (again.status_code, again.json()["detail"]) == (
+        409,
+        f"job {running['id']} has already ended (cancelled)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("nan", "the loss became nan in epoch 1; the weights diverged"),
+        ("disk", "No space left on device (model.safetensors); the last complete epoch is kept"),
+        ("crash", "the training process ended with signal 9"),
+    ],
+)
+def test_a_failing_job_fails_alone_and_the_server_keeps_serving(
+    jobs_home: Path, monkeypatch: pytest.MonkeyPatch, fault: str, message: str
+) -> None:
+    monkeypatch.setenv(FAULT_ENV, fault)
+    with client_for(jobs_home, job_process=FAULT_PROCESS) as client:
+        job = submit(client)
+        end = events(client, job["id"])[-1]
+        assert end["event"] == "failed"
+        assert end["data"]["message"].startswith(message)
+        assert client.get(f"/api/jobs/{job['id']}").json()["state"] == "failed"
+        assert client.get("/api/health").json()["status"] == "degraded"  # nothing served, nothing training
+        assert client.get("/api/models").json() == []
+        assert not (models_root(jobs_home) / "quick").exists()  # nothing half-written is served
+        retry = submit(client)  # the queue runs on
+        assert events(client, retry["id"])[-1]["event"] == "failed"
+
+
+def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs_home: Path) -> None:
+    with client_for(jobs_home) as client:
+        job = submit(client, epochs=6)
+        first_epoch(client, job["id"])
+    assert JobQueue(jobs_home).get(job["id"]).state == "running"  # type: ignore[union-attr]
+    with client_for(jobs_home) as client:
+        received = events(client, job["id"])
+    kinds = [e["event"] for e in received]
+    assert kinds.count("started") == 2 and kinds[-1] == "done"
+    resumed_from = received[kinds.index("started", 1)]["data"]["epochs_completed"]
+    assert resumed_from >= 1
+    assert [e["data"]["epoch"] for e in received if e["event"] == "epoch"] == [1, 2, 3, 4, 5, 6]
+    folder = models_root(jobs_home) / "quick"
+    assert load_info(folder).epochs_completed == 6
+    assert [record["epoch"] for record in load_history(folder)] == [1, 2, 3, 4, 5, 6]
+
+
+@pytest.mark.parametrize(
+    ("change", "detail"),
+    [
+        ({"epochs": 0}, "field 'epochs': Input should be greater than or equal to 1"),
+        ({"epochs": 201}, "field 'epochs': Input should be less than or equal to 200"),
+        ({"latent_dim": 65}, "field 'latent_dim': Input should be less than or equal to 64"),
+        ({"hidden": [4096]}, "field 'hidden.0': Input should be less than or equal to 2048"),
+        ({"hidden": [8] * 5}, "field 'hidden': List should have at most 4 items after validation, not 5"),
+        (
+            {"model_id": "../up"},
+            "field 'model_id': invalid model id '../up': use 1-64 lowercase letters, digits, '-' or '_'",
+        ),
+        (
+            {"dataset": "cifar"},
+            "unknown data set 'cifar'; prepared: mnist (`latent-atlas data --dataset NAME` adds one)",
+        ),
+        ({"beta": 4}, "beta=4.0 needs loss='beta' (loss='full' fixes its weights)"),
+        ({"hidden": [0]}, "field 'hidden.0': Input should be greater than or equal to 1"),
+        (
+            {"model_id": "taken"},
+            "model 'taken' exists: choose another id, or ask to replace it (replace: true)",
+        ),
+    ],
+)
+def test_a_bad_training_request_is_refused_with_its_reason(
+    client: TestClient, jobs_home: Path, change: dict[str, Any], detail: str
+) -> None:
+    (models_root(jobs_home) / "taken").mkdir(parents=True)
+    response = client.post("/api/jobs", json={**QUICK_JOB, **change})
+    assert (response.status_code, response.json()["detail"]) == (422, detail)
+    assert client.get("/api/jobs").json() == []
+
+
+def test_a_full_queue_refuses_more(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(jobs_route, "MAX_PENDING", 0)
+    response = client.post("/api/jobs", json=QUICK_JOB)
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        "the queue is full (0 jobs waiting or running, at most 0): cancel one or wait for one to finish",
+    )
+
+
+def test_training_is_refused_when_it_is_off_and_from_other_sites(jobs_home: Path, client: TestClient) -> None:
+    with client_for(jobs_home, training=False) as off:
+        response = off.post("/api/jobs", json=QUICK_JOB)
+        assert (response.status_code, response.json()["detail"]) == (403, jobs_route.TRAINING_OFF)
+        assert off.delete("/api/jobs/1").status_code == 403
+        assert off.get("/api/jobs").json() == []  # reading stays open
+    foreign = client.post("/api/jobs", json=QUICK_JOB, headers={"Origin": "http://elsewhere.example"})
+    assert foreign.status_code == 403
+    assert client.get("/api/jobs").json() == []
+
+
+def test_an_unknown_job_is_a_404_naming_the_jobs(client: TestClient) -> None:
+    response = client.get("/api/jobs/7/events")
+    assert (response.status_code, response.json()["detail"]) == (404, "unknown job 7; jobs: none")
