@@ -34,8 +34,8 @@ zoo-beta: zoo
 zoo-characters: setup
 	$(CLI) train --zoo characters
 
-# The front door: fetch MNIST and train the default models on first run (progress bars), then serve
-# on http://127.0.0.1:8000
+# The front door: fetch MNIST and serve on http://127.0.0.1:8000 at once; on a first run the default
+# models train meanwhile and appear on the page as each is done
 run: setup
 	$(CLI) serve
 
@@ -54,14 +54,17 @@ lint: setup
 	$(BIN)/mypy model app
 
 # Benchmarks that print figures: training speed (several minutes), conv against MLP (about 8 minutes),
-# the characters zoo's time and neighbours (about 2 minutes), serving latency and the web stack's share
-# of it, browser responsiveness, a soak
+# the characters zoo's time and neighbours (about 2 minutes), a first run from an empty home (about 8
+# minutes), serving latency and the web stack's share of it, hovering while a job trains, browser
+# responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/conv_vs_mlp.py
 	$(BIN)/python bench/characters_zoo.py
+	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/serve_latency.py
 	$(BIN)/python bench/serve_floor.py
+	$(BIN)/python bench/train_while_serving.py
 	$(BIN)/python bench/browser_fps.py
 	$(BIN)/python bench/serve_load.py
 

@@ -41,8 +41,9 @@ class NoClassifier(HTTPException):
         zoo = dataset.key if dataset.key in DATASET_NAMES else "folder:PATH"
         super().__init__(
             503,
-            f"no classifier is trained for {dataset.title}: run `latent-atlas train --zoo {zoo}` "
-            "(the classifier takes about 30 s), then restart",
+            f"no classifier is trained for {dataset.title} yet: it trains after the data set's default "
+            f"models (about 30 s), queued by `latent-atlas serve`, POST /api/jobs/zoo or "
+            f"`latent-atlas train --zoo {zoo}`, and is used as soon as it is done",
         )
 
 

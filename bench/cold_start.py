@@ -21,7 +21,7 @@ from pathlib import Path
 
 from serve_latency import HOST, free_port
 
-POLL_SECONDS = 0.1
+POLL_SECONDS = 0.25  # often enough for the milestones, seldom enough not to slow the training it times
 
 
 def _get(url: str) -> tuple[int, bytes]:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from model.classifier import ClassifierConfig
 from model.config import ModelConfig, TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
-from model.home import classifier_folder, models_root
+from model.home import models_root
 from model.storage import move_into_place, recover_folder, write_file_atomically
 
 JobKind = Literal["model", "classifier"]
@@ -240,12 +240,6 @@ class JobQueue:
         recover_folder(folder)
         move_into_place(self.model_folder(job.id), folder)
         return folder
-
-    def output_folder(self, job: Job) -> Path:
-        """Where the job's result is served from once it is done."""
-        if job.spec.kind == "classifier":
-            return classifier_folder(self.home, job.spec.target)
-        return models_root(self.home) / job.spec.target
 
 
 def _drop_cut_line(path: Path) -> None:

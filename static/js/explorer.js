@@ -320,6 +320,7 @@ function openFirst(event) {
   Plotly.purge($("waiting-map"));
   $("map-waiting").remove();
   graph.hidden = false;
+  document.querySelectorAll("[data-needs-model]").forEach((element) => (element.hidden = false));
   start();
 }
 

@@ -3,6 +3,7 @@
 import * as api from "./api.js";
 
 export const ENDED = ["done", "failed", "cancelled"];
+const IDLE_POLL_MS = 5000; // with no job to follow, how often to look for a new one
 
 // Calls on.started(data), on.epoch(data) for every epoch so far and each new one, then on.end(data)
 // once; returns the EventSource (close() it to stop following).
@@ -37,12 +38,24 @@ export function followQueue(on) {
   let source = null;
   let following = null;
   let stopped = false;
+  let idle = null;
   const refresh = async () => {
+    clearTimeout(idle);
     if (stopped) return;
-    const jobs = await api.listJobs();
+    let jobs;
+    try {
+      jobs = await api.listJobs();
+    } catch {
+      idle = setTimeout(refresh, IDLE_POLL_MS); // the server is away (restarting): look again later
+      return;
+    }
     on.change?.(jobs);
     const running = jobs.find((job) => job.state === "running") ?? jobs.find((job) => job.state === "queued");
-    if (!running || running.id === following) return;
+    if (!running) {
+      idle = setTimeout(refresh, IDLE_POLL_MS); // a job may be queued elsewhere: another tab, another page
+      return;
+    }
+    if (running.id === following) return;
     source?.close();
     following = running.id;
     source = watchJob(running.id, {
@@ -60,6 +73,7 @@ export function followQueue(on) {
     refresh,
     stop: () => {
       stopped = true;
+      clearTimeout(idle);
       source?.close();
     },
   };

@@ -150,14 +150,19 @@ $("beta").addEventListener("input", (event) => showSweepModel(Number(event.targe
 $("measure").addEventListener("click", () => guarded(measureEstimators));
 $("evaluate").addEventListener("click", () => guarded(evaluate));
 
-// A sweep model just trained: the curve takes it in.
+// A model just trained: the first one opens the lab; a sweep model joins the curve.
 window.addEventListener("atlas:model", (event) => {
-  if (state.sweepIds.includes(event.detail.model.id)) guarded(loadSweep);
+  const { id } = event.detail.model;
+  if (!state.model) {
+    $("model").value = id;
+    guarded(() => loadModel(id));
+  }
+  if (state.sweepIds.includes(id)) guarded(loadSweep);
 });
 
 window.addEventListener("load", () =>
   guarded(async () => {
-    await Promise.all([loadModel(state.model), loadSweep()]);
+    await Promise.all([state.model ? loadModel(state.model) : null, loadSweep()]);
     document.body.dataset.ready = "true";
   }),
 );

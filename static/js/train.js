@@ -74,7 +74,8 @@ function jobRow(job) {
   const row = document.createElement("tr");
   row.dataset.job = String(job.id);
   row.dataset.state = job.state;
-  const cells = [String(job.id), job.model_id, job.dataset, job.cancelling ? "stopping" : job.state, `${job.epochs_completed} / ${job.epochs}`];
+  const trained = job.kind === "classifier" ? "its classifier" : job.model_id;
+  const cells = [String(job.id), trained, job.dataset, job.cancelling ? "stopping" : job.state, `${job.epochs_completed} / ${job.epochs}`];
   for (const text of cells) {
     const cell = document.createElement("td");
     cell.textContent = text;

@@ -14,7 +14,9 @@ MODEL_PUBLIC = {
     "model.data",  # what a data set is, and its prepared copy
     "model.datasets",  # the data sets by name
     "model.framing",  # framing handwriting as MNIST's digits were (uploads)
-    "model.zoo",  # the default models and the beta sweep
+    "model.zoo",  # the default models and the beta sweep, and the jobs that would complete them
+    "model.jobs",  # training jobs: the queue on disk and each job's events (trained by model.job_run)
+    "model.config",  # the model and training configs a training request is made of
     "model.home",  # where data and models live
     "model.device",  # pick a device
     "model.cli",  # the commands `latent-atlas serve` is added to

@@ -4,8 +4,10 @@ failures that leave the server serving, a restart that resumes, hot-loading, and
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from model.home import data_root, models_root
 from model.jobs import JobQueue
 from tests.app.conftest import TEST_HOSTS
 from tests.app.fault_job import FAULT_ENV
+from tests.conftest import _free_port
 
 # Seconds, not minutes: 2-D with one hidden layer of 32, on the first 500 training digits.
 QUICK_JOB = {"model_id": "quick", "hidden": [32], "epochs": 2, "train_limit": 500}
@@ -229,3 +232,56 @@ def test_training_is_refused_when_it_is_off_and_from_other_sites(jobs_home: Path
 def test_an_unknown_job_is_a_404_naming_the_jobs(client: TestClient) -> None:
     response = client.get("/api/jobs/7/events")
     assert (response.status_code, response.json()["detail"]) == (404, "unknown job 7; jobs: none")
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:.0f} s for {what}")
+        time.sleep(0.1)
+
+
+def _serve_cli(home: Path, port: int) -> subprocess.Popen[bytes]:
+    """`latent-atlas serve --quick` on `home`: it queues the quick zoo's missing models as jobs."""
+    cli = Path(sys.executable).with_name("latent-atlas")
+    command = [str(cli), "--home", str(home), "serve", "--quick", "--device", "cpu", "--port", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _job_process_of(server: int) -> list[int]:
+    """The pids of the job processes `server` started (their command line names it as --parent)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = status.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = words[words.index(b"--parent") + 1] if b"--parent" in words else b""
+        if b"model.job_run" in words and parent == str(server).encode():
+            found.append(int(status.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the job process through /proc")
+def test_a_killed_server_leaves_its_job_to_resume_on_the_next_start(jobs_home: Path) -> None:
+    queue, port = JobQueue(jobs_home), _free_port()
+    server = _serve_cli(jobs_home, port)
+    try:
+        _wait_for(lambda: queue.epochs_reported(1) >= 1, 120, "the first job's first epoch")
+        workers = _job_process_of(server.pid)
+        assert len(workers) == 1
+        server.kill()  # kill -9: no lifespan, no goodbye
+        server.wait()
+        # The job process sees its server gone and stops after its current step.
+        _wait_for(lambda: not Path(f"/proc/{workers[0]}").exists(), 30, "the job process to stop")
+        assert queue.get(1).state == "running"  # type: ignore[union-attr]
+        server = _serve_cli(jobs_home, port)
+        _wait_for(lambda: (queue.get(1) or queue.jobs()[0]).state == "done", 120, "the job to finish")
+    finally:
+        server.kill()
+        server.wait()
+    epochs = [e["epoch"] for e in queue.read_events(1)[0] if e["type"] == "epoch"]
+    assert epochs == list(range(1, len(epochs) + 1)) == list(range(1, 4))  # each epoch once, none lost
+    assert [job.spec.target for job in queue.jobs()].count("full-2d") == 1  # the restart queued no twin
+    assert load_info(models_root(jobs_home) / "full-2d").epochs_completed == 3

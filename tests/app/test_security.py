@@ -1,6 +1,10 @@
 """Cross-origin writes, Host checks and the headers every response carries."""
 
+import pytest
 from fastapi.testclient import TestClient
+
+from app.cli import add_serve, training_allowed
+from model.cli import build_parser
 
 DECODE = "/api/models/full-2d/decode"
 BODY = {"points": [[0.0, 0.0]]}
@@ -48,3 +52,29 @@ def test_api_docs_load_nothing_from_a_cdn(client: TestClient) -> None:
     assert "default-src 'self'" in docs.headers["content-security-policy"]
     assert client.get("/static-offline-docs/swagger-ui-bundle.js").status_code == 200
     assert client.get("/redoc").status_code == 404  # ReDoc would fetch its logo from its maker's CDN
+
+
+@pytest.mark.parametrize(
+    ("argv", "allowed"),
+    [
+        ([], True),
+        (["--host", "127.0.0.2"], True),
+        (["--host", "::1"], True),
+        (["--host", "localhost"], True),
+        (["--no-training"], False),
+        (["--host", "0.0.0.0"], False),
+        (["--host", "192.168.1.5"], False),
+        (["--host", "0.0.0.0", "--allow-training"], True),
+    ],
+)
+def test_training_from_the_page_is_on_for_a_local_server_only_unless_asked(
+    argv: list[str], allowed: bool
+) -> None:
+    args = build_parser(add_serve).parse_args(["serve", *argv])
+    assert training_allowed(args) is allowed
+
+
+def test_allowing_and_refusing_training_at_once_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser(add_serve).parse_args(["serve", "--allow-training", "--no-training"])
+    assert "not allowed with argument" in capsys.readouterr().err

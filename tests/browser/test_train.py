@@ -35,6 +35,9 @@ def test_a_job_queued_on_the_train_page_animates_its_map_and_opens_in_the_explor
     page: Page, empty_home_url: str
 ) -> None:
     explorer = page.context.new_page()
+    explorer_errors: list[str] = []
+    explorer.on("pageerror", lambda error: explorer_errors.append(str(error)))
+    explorer.on("console", lambda m: m.type == "error" and explorer_errors.append(m.text))
     explorer.goto(empty_home_url)
     expect(explorer.locator("#map-waiting")).to_contain_text("No model is served yet")
 
@@ -61,3 +64,4 @@ def test_a_job_queued_on_the_train_page_animates_its_map_and_opens_in_the_explor
     assert explorer.eval_on_selector("#map", "el => el.dataset.points") == "10000"
     expect(explorer.locator("#map-waiting")).to_have_count(0)
     explorer.close()
+    assert explorer_errors == []
