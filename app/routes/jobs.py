@@ -34,6 +34,7 @@ JOB_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "a bound, an unknown data set, a taken model id or a full queue",
     },
 }
+ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorDetail"}
 router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=JOB_RESPONSES)
 MAX_PENDING = 16  # queued and running jobs together
 WAIT_SECONDS = 10.0  # an idle stream looks at the job again after this, notified or not
@@ -201,7 +202,18 @@ async def cancel(
     return view(jobs, await jobs.cancel(job, keep=keep))
 
 
-@router.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: {"model": JobEvent}})
+# Errors come before the stream starts, as JSON like every error: documented so, not as the stream's type.
+JSON_ERRORS = {
+    status: {"description": answer["description"], "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+    for status, answer in JOB_RESPONSES.items()
+}
+
+
+@router.get(
+    "/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={**JSON_ERRORS, 200: {"model": JobEvent}},
+)
 async def events(
     job: JobDep,
     jobs: JobsDep,

@@ -31,6 +31,7 @@ def test_health_lists_the_zoo(client: TestClient) -> None:
     assert body == {
         "status": "ok",
         "models": ["full-2d", "recon-2d", "kl-2d", "full-16d", "beta-4-2d"],
+        "training": [],
         "device": "cpu",
         "problems": {},
     }

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
+import model.train
 from model.checkpoint import load_history, load_info
 from model.classifier import ClassifierConfig
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset
 from model.job_run import snapshot_xy
 from model.jobs import EVENTS_FILE, JobQueue, JobSpec
+from model.objectives import ObjectiveParts, objective
 from model.train import TrainingStopped, train
 from tests.conftest import TINY_MODEL, TINY_TRAINING, train_tiny
 
@@ -98,8 +102,15 @@ def test_a_stop_asked_between_steps_keeps_the_last_complete_epoch(tmp_path: Path
     assert [record["epoch"] for record in load_history(folder)] == [1]
 
 
-def test_a_diverging_loss_fails_the_epoch_before_it_is_saved(tmp_path: Path, mnist: Dataset) -> None:
+def test_a_diverging_loss_fails_the_epoch_before_it_is_saved(
+    tmp_path: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def diverging(*args: Any, **kwargs: Any) -> ObjectiveParts:
+        parts = objective(*args, **kwargs)
+        return dataclasses.replace(parts, loss=parts.loss * float("nan"))
+
+    monkeypatch.setattr(model.train, "objective", diverging)
     folder = tmp_path / "diverged"
     with pytest.raises(ValueError, match="the loss became nan in epoch 1; the weights diverged"):
-        train_tiny(folder, mnist, lr=float("nan"))
+        train_tiny(folder, mnist)
     assert not folder.exists()  # nothing of the diverged epoch is saved
