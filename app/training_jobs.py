@@ -71,17 +71,24 @@ class _Worker:
     def alive(self) -> bool:
         return self.process.returncode is None
 
-    async def run(self, job_id: int, on_event: Callable[[], Awaitable[None]]) -> dict[str, Any] | None:
-        """Train job `job_id`, awaiting `on_event` at each event it reports; -> its outcome, or None when
-        the process died first."""
-        stdin, stdout = self.process.stdin, self.process.stdout
-        if stdin is None or stdout is None:
-            raise RuntimeError("the job process has no pipes")
+    async def send(self, job_id: int) -> bool:
+        """Hand the process job `job_id`; False when it can take nothing (its pipe is closed)."""
+        stdin = self.process.stdin
+        if stdin is None or not self.alive:
+            return False
         self.errors.clear()
         try:
             stdin.write(f"run {job_id}\n".encode())
             await stdin.drain()
-        except ConnectionError:
+        except (ConnectionError, RuntimeError):  # asyncio and uvloop say "closed" differently
+            return False
+        return True
+
+    async def outcome(self, on_event: Callable[[], Awaitable[None]]) -> dict[str, Any] | None:
+        """Await `on_event` at each event the job reports; -> its outcome, or None when the process died
+        first."""
+        stdout = self.process.stdout
+        if stdout is None:
             return None
         while line := await stdout.readline():
             if line.startswith(b"outcome "):
@@ -138,12 +145,13 @@ class TrainingJobs:
     async def close(self) -> None:
         """Stop the running job's process; the job stays running on disk and resumes on the next start."""
         self._closing = True
+        if self._task is not None:  # first: the queue must start nothing more
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
         if self._worker is not None:
             self._worker.stop_job()
             await self._worker.close()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            self._worker = None
 
     def submit(self, spec: JobSpec) -> Job:
         job = self.queue.submit(spec)
@@ -165,7 +173,7 @@ class TrainingJobs:
             self.changed.notify_all()
 
     async def _run_queue(self) -> None:
-        while True:
+        while not self._closing:
             pending = self.queue.pending()
             if not pending:
                 if self._worker is not None:  # an idle process would hold torch and the data in memory
@@ -198,14 +206,12 @@ class TrainingJobs:
             return
         job = self.queue.update(job, state="running", started=job.started or now())
         await self.notify()
-        if self._worker is None or not self._worker.alive:
-            self._worker = await _Worker.start(self.home, self.process)
-        worker = self._worker
+        worker = await self._worker_for(job.id)
         self._running = job.id
         if (self.queue.get(job.id) or job).cancel is not None:  # cancelled while its process started
             worker.stop_job()
         try:
-            outcome = await worker.run(job.id, self.notify)
+            outcome = await worker.outcome(self.notify)
         finally:
             self._running = None
         if self._closing:
@@ -215,6 +221,21 @@ class TrainingJobs:
             self._worker = None
             outcome = {"outcome": "failed", "message": worker.crash_message()}
         await self._finish(self.queue.get(job.id) or job, outcome)
+
+    async def _worker_for(self, job_id: int) -> _Worker:
+        """The job process, with job `job_id` handed to it: the one kept from the last job, or a new one
+        when there is none or it can take nothing more."""
+        for _ in range(2):
+            if self._worker is None or not self._worker.alive:
+                self._worker = await _Worker.start(self.home, self.process)
+            if await self._worker.send(job_id):
+                return self._worker
+            log.warning(
+                "the job process could not take job %s (%s); starting another", job_id, self._worker.errors
+            )
+            await self._worker.close()
+            self._worker = None
+        raise RuntimeError(f"no job process would take job {job_id}")
 
     async def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
         kind = outcome["outcome"]

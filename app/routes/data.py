@@ -1,4 +1,4 @@
-"""/api/datasets: the data sets of the served models, and their original images."""
+"""/api/datasets: the data sets prepared in the home, and their original images."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def summary(dataset: Dataset) -> DatasetSummary:
 
 @router.get("")
 async def list_datasets(registry: RegistryDep) -> list[DatasetSummary]:
-    """The data sets the served models were trained on."""
+    """The data sets prepared in the home: the served models' and any other a job can train on."""
     return [summary(dataset) for dataset in registry.datasets.values()]
 
 

@@ -8,6 +8,8 @@ import { guarded } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const live = { jobId: null, started: null, epochs: [] };
+// getAttribute: a form's own properties are shadowed by its fields (its "dataset" is the data set field)
+const taken = new Set(JSON.parse($("train-form").getAttribute("data-taken"))); // served ids, and jobs' ids
 let idEdited = false;
 
 // --- the form ---------------------------------------------------------------------------------------
@@ -17,7 +19,10 @@ function suggestedId() {
   const named = loss === "beta" ? `beta-${$("train-beta").value}`.replace(".", "p") : loss;
   const arch = $("train-architecture").value === "conv" ? "-conv" : "";
   const prefix = dataset === "mnist" ? "" : `${dataset.replace(/[^a-z0-9_-]/g, "-").slice(0, 24)}-`;
-  return `${prefix}${named}-${$("train-latent").value}d${arch}`;
+  const base = `${prefix}${named}-${$("train-latent").value}d${arch}`;
+  let id = base;
+  for (let n = 2; taken.has(id); n += 1) id = `${base}-${n}`;
+  return id;
 }
 
 function syncForm() {
@@ -102,6 +107,8 @@ function jobRow(job) {
 
 window.addEventListener("atlas:queue", (event) => {
   const jobs = [...event.detail.jobs].reverse(); // newest first
+  for (const job of jobs) if (job.kind === "model" && job.state !== "failed" && job.state !== "cancelled") taken.add(job.model_id);
+  syncForm();
   $("jobs").replaceChildren(...jobs.map(jobRow));
   $("no-jobs").hidden = jobs.length > 0;
   const running = jobs.find((job) => job.state === "running");

@@ -4,6 +4,7 @@ failures that leave the server serving, a restart that resumes, hot-loading, and
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -164,6 +165,7 @@ def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs
         job = submit(client, epochs=6)
         first_epoch(client, job["id"])
     assert JobQueue(jobs_home).get(job["id"]).state == "running"  # type: ignore[union-attr]
+    assert _job_process_of(os.getpid()) == []  # the stopping server started no other
     with client_for(jobs_home) as client:
         received = events(client, job["id"])
     kinds = [e["event"] for e in received]
