@@ -108,7 +108,7 @@ async function showInterpolations() {
 // Choosing another data set reloads the page with its three models.
 $("dataset").addEventListener("change", (event) => event.target.form.submit());
 
-window.addEventListener("load", () =>
+const start = () =>
   guarded(async () => {
     const loaded = await Promise.all(models.map((m) => api.getMap(m)));
     models.forEach((m, i) => (maps[m] = loaded[i]));
@@ -139,5 +139,7 @@ window.addEventListener("load", () =>
     $("interpolate").addEventListener("click", () => guarded(showInterpolations));
     await Promise.all([showReconstructions(), showInterpolations()]);
     document.body.dataset.ready = "true";
-  }),
-);
+  });
+// After the page's load, or at once when compare-waiting.js opens the page late.
+if (document.readyState === "complete") start();
+else window.addEventListener("load", start);
