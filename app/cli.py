@@ -25,7 +25,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # classifier) as jobs, serving each as it finishes. Models of every other data set already in the
     # home are served beside them.
     queue = JobQueue(home)
-    pending = {job.spec.target for job in queue.pending()}
+    pending = queue.pending_targets()
     specs = zoo_jobs(home, dataset.info, len(dataset.train), quick=args.quick, device=args.device)
     for spec in specs:
         if spec.target not in pending:

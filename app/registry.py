@@ -41,39 +41,34 @@ class ModelRegistry:
         """Load every model folder under the home's models/ with its prepared data set, and every other
         data set prepared there; a damaged model, or one whose data set is not prepared, is skipped with
         its reason."""
-        resolved = resolve_device(device)
-        models: dict[str, ServedModel] = {}
-        failures: dict[str, str] = {}
-        datasets: dict[str, Dataset] = {}
+        registry = cls(models={}, failures={}, datasets={}, device=resolve_device(device))
         folders = sorted(
             (p for p in models_root(home).glob("*") if p.is_dir() and not p.name.startswith(".")),
             key=lambda folder: _order_of(folder.name),
         )
-        for folder in folders:
+        for folder in folders:  # in the registry's order already
             try:
-                loaded = LoadedModel.load(folder, device)
-                key = loaded.dataset.key
-                if key not in datasets:
-                    # The prepared copy only: a server never downloads, renders or reads a folder.
-                    datasets[key] = load_prepared(data_root(home), key)
+                served, dataset = registry.build(folder, data_root(home))
             except (CheckpointError, DataUnavailableError, ValueError) as error:
                 log.warning("skipping model %s: %s", folder.name, error)
-                failures[folder.name] = str(error)
+                registry.failures[folder.name] = str(error)
                 continue
-            models[folder.name] = ServedModel.build(loaded, datasets[key])
+            registry.datasets.setdefault(dataset.info.key, dataset)
+            registry.models[folder.name] = served
         for key in prepared_keys(data_root(home)):
-            if key not in datasets:  # prepared, with no model yet: the Train panel can train on it
+            if key not in registry.datasets:  # prepared, with no model yet: a job can train on it
                 try:
-                    datasets[key] = load_prepared(data_root(home), key)
+                    registry.datasets[key] = load_prepared(data_root(home), key)
                 except DataUnavailableError as error:
                     log.warning("skipping data set %s: %s", key, error)
-                    failures[f"data set {key}"] = str(error)
-        return cls(models=models, failures=failures, datasets=datasets, device=resolved)
+                    registry.failures[f"data set {key}"] = str(error)
+        return registry
 
     def build(self, folder: Path, data_folder: Path) -> tuple[ServedModel, Dataset]:
-        """A model folder loaded with its data set (the registry's copy, else read from `data_folder`),
-        ready to be added: the slow part of a hot-load, for a worker thread. CheckpointError,
-        DataUnavailableError or ValueError when it cannot be served."""
+        """A model folder loaded with its data set (the registry's copy, else the prepared copy under
+        `data_folder`: a server never downloads, renders or reads an image folder), ready to be added; at
+        start-up, or off the event loop for a hot-load. CheckpointError, DataUnavailableError or ValueError
+        when it cannot be served."""
         loaded = LoadedModel.load(folder, str(self.device))
         key = loaded.dataset.key
         dataset = self.datasets.get(key) or load_prepared(data_folder, key)

@@ -206,12 +206,14 @@ class TrainingJobs:
             return
         job = self.queue.update(job, state="running", started=job.started or now())
         await self.notify()
-        worker = await self._worker_for(job.id)
+        if self._worker is None or not self._worker.alive:
+            self._worker = await _Worker.start(self.home, self.process)
+        worker = self._worker
         self._running = job.id
         if (self.queue.get(job.id) or job).cancel is not None:  # cancelled while its process started
             worker.stop_job()
         try:
-            outcome = await worker.outcome(self.notify)
+            outcome = await worker.outcome(self.notify) if await worker.send(job.id) else None
         finally:
             self._running = None
         if self._closing:
@@ -221,21 +223,6 @@ class TrainingJobs:
             self._worker = None
             outcome = {"outcome": "failed", "message": worker.crash_message()}
         await self._finish(self.queue.get(job.id) or job, outcome)
-
-    async def _worker_for(self, job_id: int) -> _Worker:
-        """The job process, with job `job_id` handed to it: the one kept from the last job, or a new one
-        when there is none or it can take nothing more."""
-        for _ in range(2):
-            if self._worker is None or not self._worker.alive:
-                self._worker = await _Worker.start(self.home, self.process)
-            if await self._worker.send(job_id):
-                return self._worker
-            log.warning(
-                "the job process could not take job %s (%s); starting another", job_id, self._worker.errors
-            )
-            await self._worker.close()
-            self._worker = None
-        raise RuntimeError(f"no job process would take job {job_id}")
 
     async def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
         kind = outcome["outcome"]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from model.classifier import ClassifierConfig
-from model.config import ModelConfig, TrainConfig, model_config_from_dict, to_dict, train_config_from_dict
+from model.config import ModelConfig, TrainConfig, model_config_from_dict, train_config_from_dict
 from model.home import models_root
 from model.storage import move_into_place, recover_folder, write_file_atomically
 
@@ -73,7 +73,7 @@ class JobSpec:
             "title": self.title,
             "dataset": self.dataset,
             "replace": self.replace,
-            **{name: _config_dict(config) for name, config in configs.items() if config is not None},
+            **{name: asdict(config) for name, config in configs.items() if config is not None},
         }
 
     @classmethod
@@ -95,12 +95,6 @@ class JobSpec:
                 else None
             ),
         )
-
-
-def _config_dict(config: ModelConfig | TrainConfig | ClassifierConfig) -> dict[str, Any]:
-    if isinstance(config, ClassifierConfig):
-        return {name: getattr(config, name) for name in config.__dataclass_fields__}
-    return to_dict(config)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -203,6 +197,10 @@ class JobQueue:
         jobs = self.jobs()
         running = [job for job in jobs if job.state == "running"]
         return running + [job for job in jobs if job.state == "queued"]
+
+    def pending_targets(self) -> list[str]:
+        """What the pending jobs will train, in order: model ids, and data set keys for classifiers."""
+        return [job.spec.target for job in self.pending()]
 
     def append_event(self, job_id: int, event: dict[str, Any]) -> dict[str, Any]:
         """Append `event` with the next id; returns it as written."""

@@ -133,8 +133,14 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
         )
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
-    loss = {"full": "full ELBO", "beta": f"beta = {request.beta:g}", "recon": "reconstruction only"}
-    title = request.title or f"{loss.get(request.loss, 'KL only')}, {request.latent_dim}-D latent"
+    # Named as the zoo's models are ("Full ELBO, 2-D latent").
+    loss = {
+        "full": "Full ELBO",
+        "beta": f"beta = {request.beta:g}",
+        "recon": "Reconstruction only",
+        "kl": "KL only",
+    }
+    title = request.title or f"{loss[request.loss]}, {request.latent_dim}-D latent"
     return JobSpec(
         kind="model",
         target=request.model_id,
@@ -179,7 +185,7 @@ async def submit_zoo(body: ZooRequest, jobs: TrainingDep, registry: RegistryDep)
     _check_dataset(registry, body.dataset)
     dataset = registry.datasets[body.dataset]
     specs = zoo_jobs(jobs.home, dataset.info, len(dataset.train), zoo=body.zoo, device=str(registry.device))
-    pending = {job.spec.target for job in jobs.queue.pending()}
+    pending = jobs.queue.pending_targets()
     specs = [spec for spec in specs if spec.target not in pending]
     _check_room(jobs, len(specs))
     return [view(jobs, jobs.submit(spec)) for spec in specs]

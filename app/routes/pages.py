@@ -74,7 +74,7 @@ async def compare(
     chosen = dataset if dataset in choices else next(iter(choices), dataset)
     compared = choices.get(chosen, [zoo_model_id(chosen, base) for base in COMPARED])
     missing = [model_id for model_id in compared if model_id not in registry.models]
-    pending = {job.spec.target for job in request.app.state.jobs.queue.pending()}
+    pending = request.app.state.jobs.queue.pending_targets()
     return _page(
         request,
         "compare.html",
@@ -82,7 +82,7 @@ async def compare(
         lab,
         compared=[{"id": i, "variant": base} for i, base in zip(compared, COMPARED, strict=True)],
         missing=missing,
-        training=bool(missing) and set(missing) <= pending,
+        training=bool(missing) and set(missing) <= set(pending),
         choices=list(choices),
         chosen=chosen,
     )
