@@ -49,14 +49,14 @@ test: setup lint
 
 # ruff (lint + format) and mypy
 lint: setup
-	$(BIN)/ruff check model app tests bench
-	$(BIN)/ruff format --check model app tests bench
-	$(BIN)/mypy model app
+	$(BIN)/ruff check model app latent_atlas tests bench examples
+	$(BIN)/ruff format --check model app latent_atlas tests bench examples
+	$(BIN)/mypy model app latent_atlas
 
 # Benchmarks that print figures: training speed (several minutes), conv against MLP (about 8 minutes),
 # the characters zoo's time and neighbours (about 2 minutes), a first run from an empty home (about 8
-# minutes), serving latency and the web stack's share of it, hovering while a job trains, browser
-# responsiveness, a soak
+# minutes), serving latency and the web stack's share of it, hovering while a job trains, an outside model
+# against a built-in one, browser responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/conv_vs_mlp.py
@@ -65,6 +65,7 @@ bench: zoo
 	$(BIN)/python bench/serve_latency.py
 	$(BIN)/python bench/serve_floor.py
 	$(BIN)/python bench/train_while_serving.py
+	$(BIN)/python bench/outside_model.py
 	$(BIN)/python bench/browser_fps.py
 	$(BIN)/python bench/serve_load.py
 

@@ -13,9 +13,10 @@ import uvicorn
 from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
+from model.factories import from_factory
 from model.home import atlas_home
 from model.jobs import JobQueue
-from model.zoo import zoo_jobs
+from model.zoo import classifier_job, zoo_jobs
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -27,6 +28,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     queue = JobQueue(home)
     pending = queue.pending_targets()
     specs = zoo_jobs(home, dataset.info, len(dataset.train), quick=args.quick, device=args.device)
+    # The user's own models: each factory imported and called now, on this machine, its data set fetched;
+    # one that fails is reported by the server (health, the pages) and the others are served. Their data
+    # sets' classifiers train too, for the lab.
+    outside = tuple(from_factory(spec, home) for spec in args.model)
+    for model in outside:
+        if model.dataset is not None:
+            job = classifier_job(home, model.dataset, quick=args.quick, device=args.device)
+            if job is not None and all(job.target != spec.target for spec in specs):
+                specs.append(job)
     for spec in specs:
         if spec.target not in pending:
             queue.submit(spec)
@@ -37,7 +47,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     settings = Settings(
-        home=home, device=args.device, allowed_hosts=allowed_hosts(args), training=training_allowed(args)
+        home=home,
+        device=args.device,
+        allowed_hosts=allowed_hosts(args),
+        training=training_allowed(args),
+        outside=outside,
     )
     app = create_app(settings)
     if not settings.training:
@@ -93,6 +107,14 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     training.add_argument(
         "--no-training", action="store_true", help="no training jobs from the page (the API refuses them)"
+    )
+    serve.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="ID=FACTORY",
+        help="also serve your own VAE: ID=package.module:factory or ID=path/to/file.py:factory, the factory "
+        "returning the model (see the README's 'Bring your own model'); repeatable",
     )
     serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")

@@ -97,13 +97,19 @@ class LabState:
         return classifier
 
     def _read_cached(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation | None:
-        folder = served.loaded.folder
-        return read_cached(folder, evaluation_key(folder, classifier, served.dataset.test, self.settings))
+        key = evaluation_key(served.loaded.weights, classifier, served.dataset.test, self.settings)
+        return read_cached(served.loaded.folder, key)
 
     def _compute(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation:
         loaded, data = served.loaded, served.dataset
         return cached_evaluation(
-            loaded.folder, loaded.network, classifier, data.test, data.train, self.settings
+            loaded.folder,
+            loaded.network,
+            classifier,
+            data.test,
+            data.train,
+            self.settings,
+            weights=loaded.weights,
         )
 
     async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:

@@ -60,14 +60,16 @@ def add_middlewares(app: FastAPI, settings: Settings) -> None:
     """The protections every response passes through. Added last runs first: the Host check, then
     cross-origin refusal and headers, then the body limit."""
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(BrowserSecurity)
+    app.add_middleware(BrowserSecurity, frame_ancestors=settings.frame_ancestors)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry = ModelRegistry.load(settings.home, settings.device)
+        registry = ModelRegistry.load(
+            settings.home, settings.device, settings.outside, home_models=settings.home_models
+        )
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
         app.state.jobs = TrainingJobs(settings.home, registry, app.state.lab, settings.job_process)

@@ -1,10 +1,12 @@
-"""The registry of served models: every model folder under the home, loaded once on one device with its
-data set, and the reason for each one that could not be loaded."""
+"""The registry of served models: every model folder under the home and every model the user's own code
+built (`serve --model`, explore()), loaded once on one device with its data set, and the reason for each
+one that could not be loaded."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -12,7 +14,8 @@ import torch
 from app.served_model import ServedModel
 from model.data import Dataset, DataUnavailableError, load_prepared, prepared_keys
 from model.device import resolve_device
-from model.home import data_root, models_root
+from model.factories import OutsideModel
+from model.home import data_root, models_root, outside_root
 from model.inference import CheckpointError, LoadedModel
 from model.zoo import DEFAULT_ZOO
 
@@ -37,16 +40,18 @@ class ModelRegistry:
     device: torch.device
 
     @classmethod
-    def load(cls, home: Path, device: str) -> ModelRegistry:
-        """Load every model folder under the home's models/ with its prepared data set, and every other
-        data set prepared there; a damaged model, or one whose data set is not prepared, is skipped with
-        its reason."""
+    def load(
+        cls, home: Path, device: str, outside: Sequence[OutsideModel] = (), *, home_models: bool = True
+    ) -> ModelRegistry:
+        """Load every model folder under the home's models/ (unless not `home_models`) with its prepared
+        data set, the `outside` models (the user's own, checked on their data), and every other data set
+        prepared there; a model that cannot be served is skipped with its reason."""
         registry = cls(models={}, failures={}, datasets={}, device=resolve_device(device))
         folders = sorted(
             (p for p in models_root(home).glob("*") if p.is_dir() and not p.name.startswith(".")),
             key=lambda folder: _order_of(folder.name),
         )
-        for folder in folders:  # in the registry's order already
+        for folder in folders if home_models else []:  # in the registry's order already
             try:
                 served, dataset = registry.build(folder, data_root(home))
             except (CheckpointError, DataUnavailableError, ValueError) as error:
@@ -55,6 +60,12 @@ class ModelRegistry:
                 continue
             registry.datasets.setdefault(dataset.info.key, dataset)
             registry.models[folder.name] = served
+        for model in outside:
+            try:
+                registry.add(*registry.build_outside(model, home))
+            except (DataUnavailableError, ValueError) as error:
+                log.warning("skipping model %s (%s): %s", model.model_id, model.origin.source, error)
+                registry.failures[model.model_id] = f"{model.origin.source}: {error}"
         for key in prepared_keys(data_root(home)):
             if key not in registry.datasets:  # prepared, with no model yet: a job can train on it
                 try:
@@ -73,6 +84,34 @@ class ModelRegistry:
         key = loaded.dataset.key
         dataset = self.datasets.get(key) or load_prepared(data_folder, key)
         return ServedModel.build(loaded, dataset), dataset
+
+    def build_outside(self, model: OutsideModel, home: Path) -> tuple[ServedModel, Dataset]:
+        """A user's model checked on its data set, ready to be added; ValueError naming the problem."""
+        if model.wrapped is None or model.dataset is None:
+            raise ValueError(model.problem or "it could not be built")
+        if model.model_id in self.models:
+            raise ValueError(f"the id {model.model_id!r} is taken by a model in {models_root(home)}")
+        key = model.dataset.key
+        dataset = self.datasets.get(key) or load_prepared(data_root(home), key)
+        named = dataset  # the data set as this model names its classes (the registry keeps the original)
+        names = model.wrapped.declared.class_names
+        if names is not None and names != dataset.info.class_names:
+            if len(names) != len(dataset.info.class_names):
+                raise ValueError(
+                    f"class_names has {len(names)} names; {dataset.info.title} has "
+                    f"{len(dataset.info.class_names)} classes"
+                )
+            named = replace(dataset, info=replace(dataset.info, class_names=names))
+        loaded = LoadedModel.outside(
+            model.model_id,
+            model.wrapped,
+            named.info,
+            named.test,
+            origin=model.origin,
+            folder=outside_root(home) / model.model_id,
+            device=str(self.device),
+        )
+        return ServedModel.build(loaded, named), dataset
 
     def add(self, served: ServedModel, dataset: Dataset) -> None:
         """Serve `served` (replacing a model of the same id) in the registry's order: on the event loop, so

@@ -57,17 +57,29 @@ class ModelMetrics(BaseModel):
     active_units: int
 
 
+class ModelOrigin(BaseModel):
+    kind: Literal["checkpoint", "factory", "notebook"] = Field(
+        description="trained here (a model folder), built by a factory named on the command line "
+        "(serve --model), or given to latent_atlas.explore() in a notebook"
+    )
+    source: str = Field(description="the model folder, the factory (module:factory), or the model's class")
+
+
 class ModelSummary(BaseModel):
+    """A served model; what it was trained with is known for the models trained here only (null for a
+    model built by the user's own code)."""
+
     id: str
     title: str
-    loss: str
-    beta: float
+    origin: ModelOrigin
     latent_dim: int
     dataset: str = Field(description="the key of its data set (see /api/datasets)")
-    architecture: Literal["mlp", "conv"]
-    epochs: int
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
-    test_metrics: ModelMetrics
+    loss: str | None = None
+    beta: float | None = None
+    architecture: Literal["mlp", "conv"] | None = None
+    epochs: int | None = None
+    test_metrics: ModelMetrics | None = None
 
 
 class Projection(BaseModel):

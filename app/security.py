@@ -16,14 +16,14 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'self'; form-action 'self'; frame-ancestors {frame_ancestors}"
 )
 # Swagger UI at /docs (bundled, served from here) starts itself with an inline script; all it loads
 # comes from this server too.
 DOCS_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "frame-ancestors {frame_ancestors}"
 )
 
 
@@ -54,8 +54,11 @@ def cross_origin_reason(method: str, headers: Headers) -> str | None:
 class BrowserSecurity:
     """ASGI middleware: 403 for cross-origin writes; nosniff on every response; a CSP on HTML pages."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, frame_ancestors: str = "'none'") -> None:
         self.app = app
+        # Who may frame the pages (CSP frame-ancestors): nobody, but a notebook for explore().
+        self.page_policy = PAGE_POLICY.format(frame_ancestors=frame_ancestors).encode()
+        self.docs_policy = DOCS_POLICY.format(frame_ancestors=frame_ancestors).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,8 +76,8 @@ class BrowserSecurity:
                 headers.append((b"x-content-type-options", b"nosniff"))
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html"):
-                    policy = DOCS_POLICY if scope["path"].startswith("/docs") else PAGE_POLICY
-                    headers.append((b"content-security-policy", policy.encode()))
+                    policy = self.docs_policy if scope["path"].startswith("/docs") else self.page_policy
+                    headers.append((b"content-security-policy", policy))
                     headers.append((b"referrer-policy", b"same-origin"))
                 message = {**message, "headers": headers}
             await send(message)

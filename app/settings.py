@@ -11,6 +11,7 @@ from app.limits import MAX_BODY_BYTES
 if TYPE_CHECKING:
     from app.training_jobs import JobProcess
     from model.evaluation import EvaluationSettings
+    from model.factories import OutsideModel
 
 DEFAULT_HOST = "127.0.0.1"  # local only; binding wider is an explicit choice (--host)
 DEFAULT_PORT = 8000
@@ -29,3 +30,8 @@ class Settings:
     # Off unless asked for: `serve` turns it on when bound to loopback, or with --allow-training.
     training: bool = False
     job_process: JobProcess | None = None  # how a job's process starts (None: the defaults)
+    # Models the user's own code built (serve --model, explore()), served beside the home's.
+    outside: tuple[OutsideModel, ...] = ()
+    home_models: bool = True  # False: serve the outside models only (explore() shows the user's model)
+    # Which pages may show this server's pages in a frame: none, but a notebook's for explore().
+    frame_ancestors: str = "'none'"

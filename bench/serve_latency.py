@@ -40,14 +40,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int, home: Path | None = None) -> tuple[subprocess.Popen[bytes], float]:
-    """-> the server process (on `home`, default the user's) and the seconds from launch to a healthy
-    /api/health."""
+def start_server(
+    port: int, home: Path | None = None, options: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[bytes], float]:
+    """-> the server process (on `home`, default the user's, with serve's `options`) and the seconds from
+    launch to a healthy /api/health."""
     cli = Path(sys.executable).with_name("latent-atlas")
     began = time.perf_counter()
     homes = ["--home", str(home)] if home is not None else []
     process = subprocess.Popen(
-        [str(cli), *homes, "serve", "--host", HOST, "--port", str(port)],
+        [str(cli), *homes, "serve", "--host", HOST, "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

@@ -33,7 +33,7 @@ from model.config import (
 )
 from model.data import DatasetInfo
 from model.sources import mnist
-from model.storage import readable_folder, replace_folder
+from model.storage import file_fingerprint, readable_folder, replace_folder
 from model.vae import VAE
 
 FORMAT_VERSION = 1
@@ -201,6 +201,11 @@ def _load_tensors(folder: Path, name: str) -> dict[str, torch.Tensor]:
         return load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"model folder {folder}: {name} is truncated or corrupt ({error})") from error
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """Of the model's weights file: what a cached evaluation of it is keyed by."""
+    return file_fingerprint(readable_folder(folder) / WEIGHTS_FILE)
 
 
 def load_network(folder: Path, device: torch.device | str = "cpu") -> tuple[CheckpointInfo, VAE]:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from model.checkpoint import CheckpointError, load_network
+from model.checkpoint import CheckpointError, load_network, weights_fingerprint
 from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
 from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, ModelConfig, TrainConfig
 from model.data import Dataset, DataUnavailableError
@@ -138,7 +138,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = EvaluationSettings(iwae_k=args.iwae_k, samples=args.samples, test_limit=args.test_limit)
     classifier = home_classifier(home, dataset, args.device)
     evaluation = cached_evaluation(
-        folder, network, classifier, test_set, train_set, settings, refresh=args.fresh
+        folder,
+        network,
+        classifier,
+        test_set,
+        train_set,
+        settings,
+        weights=weights_fingerprint(folder),
+        refresh=args.fresh,
     )
     evaluated = test_set.head(settings.test_limit)
     baseline = mean_image_baseline(train_set.pixels(device), evaluated.pixels(device))

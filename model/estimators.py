@@ -16,7 +16,7 @@ import torch
 
 from model.metrics import evaluating
 from model.objectives import log_importance_weight
-from model.vae import VAE, DiagonalGaussian
+from model.vae import DiagonalGaussian, LatentModel
 
 MAX_SAMPLES = 1000
 CHUNK = 4096  # draws evaluated at once, to bound memory whatever S and the repetitions are
@@ -36,7 +36,7 @@ class EstimatorStats:
 
 
 def _draws(
-    network: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
+    network: LatentModel, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor
 ) -> dict[str, torch.Tensor]:
     """Single-draw gradient estimates for the draws eps [N, B, D] -> {"reparam", "score"}: [N, B, 2D].
 
@@ -63,7 +63,7 @@ def _draws(
 
 
 def _encoder_gradients(
-    network: VAE, x: torch.Tensor, estimates: torch.Tensor, parameters: Sequence[torch.Tensor]
+    network: LatentModel, x: torch.Tensor, estimates: torch.Tensor, parameters: Sequence[torch.Tensor]
 ) -> torch.Tensor:
     """Map R estimates of grad_(mu, logvar) ELBO [R, B, 2D] to the encoder's weights: [R, P], one
     vector-Jacobian product each."""
@@ -84,7 +84,7 @@ def _encoder_gradients(
 
 
 def compare_estimators(
-    network: VAE,
+    network: LatentModel,
     x: torch.Tensor,
     sample_counts: Sequence[int] = (1, 10, 100, 1000),
     repetitions: int = 20,
@@ -97,7 +97,7 @@ def compare_estimators(
         raise ValueError(f"sample counts must be between 1 and {MAX_SAMPLES}, got {list(sample_counts)}")
     if repetitions < 2:
         raise ValueError(f"repetitions must be >= 2 to measure a variance, got {repetitions}")
-    encoder_parameters = [*network.encoder.parameters(), *network.posterior_head.parameters()]
+    encoder_parameters = network.encoder_parameters()
     for parameter in network.parameters():
         parameter.requires_grad_(False)  # the draws differentiate (mu, logvar) only
     try:

@@ -16,13 +16,12 @@ from typing import Any
 
 import torch
 
-from model.checkpoint import WEIGHTS_FILE
 from model.classifier import Classifier, LoadedClassifier
 from model.data import ImageSet
 from model.frechet import GaussianStats, frechet_distance
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
-from model.storage import file_fingerprint, readable_folder, write_file_atomically
-from model.vae import VAE
+from model.storage import readable_folder, write_file_atomically
+from model.vae import LatentModel
 
 EVALUATION_FILE = "evaluation.json"
 SEED = 0  # every evaluation draws the same z: the same model and settings always give the same numbers
@@ -162,12 +161,12 @@ FIELD_DESCRIPTIONS: dict[str, str] = {f.name: f.metadata["description"] for f in
 
 
 def evaluation_key(
-    folder: Path, classifier: LoadedClassifier, test_set: ImageSet, settings: EvaluationSettings
+    weights: str, classifier: LoadedClassifier, test_set: ImageSet, settings: EvaluationSettings
 ) -> dict[str, Any]:
-    """What a cached evaluation of the model in `folder` must match to be reused: the weights, the
-    classifier and the settings."""
+    """What a cached evaluation must match to be reused: the weights' fingerprint, the classifier and the
+    settings."""
     return {
-        "weights": file_fingerprint(readable_folder(folder) / WEIGHTS_FILE),
+        "weights": weights,
         "classifier": classifier.info.fingerprint,
         "test_images": len(test_set.head(settings.test_limit)),
         "iwae_k": settings.iwae_k,
@@ -183,12 +182,12 @@ def _features(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, to
 
 
 @torch.inference_mode()
-def _decoded(network: VAE, z: torch.Tensor) -> torch.Tensor:
+def _decoded(network: LatentModel, z: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.sigmoid(network.decode(batch)) for batch in z.split(2000)])
 
 
 def evaluate_model(
-    network: VAE,
+    network: LatentModel,
     classifier: LoadedClassifier,
     test_set: ImageSet,
     train_set: ImageSet,
@@ -248,21 +247,24 @@ def read_cached(folder: Path, key: dict[str, Any]) -> Evaluation | None:
 
 def cached_evaluation(
     folder: Path,
-    network: VAE,
+    network: LatentModel,
     classifier: LoadedClassifier,
     test_set: ImageSet,
     train_set: ImageSet,
     settings: EvaluationSettings,
     *,
+    weights: str,
     refresh: bool = False,
 ) -> Evaluation:
-    """The evaluation of the model saved in `folder` (whose weights `network` holds): read from
-    evaluation.json when it matches, else computed (a minute or two on a CPU) and written there whole."""
-    key = evaluation_key(folder, classifier, test_set, settings)
+    """The evaluation of `network` (whose weights have the fingerprint `weights`), cached in `folder`:
+    read from evaluation.json when it matches, else computed (a minute or two on a CPU) and written there
+    whole."""
+    key = evaluation_key(weights, classifier, test_set, settings)
     cached = None if refresh else read_cached(folder, key)
     if cached is not None:
         return cached
     evaluation = evaluate_model(network, classifier, test_set, train_set, settings)
     body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
+    readable_folder(folder).mkdir(parents=True, exist_ok=True)  # an outside model's cache folder starts empty
     write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
     return evaluation

@@ -26,6 +26,11 @@ def models_root(home: Path) -> Path:
     return home / "models"
 
 
+def outside_root(home: Path) -> Path:
+    """What is cached for models built by the user's own code (their evaluations), one folder per id."""
+    return home / "outside"
+
+
 def classifier_folder(home: Path, dataset_key: str) -> Path:
     """The classifier of one data set, behind its models' evaluation: beside models/, not in it, as it
     is not a VAE."""

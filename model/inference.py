@@ -1,8 +1,10 @@
-"""The small inference API the web layer uses: load once, then encode, decode, interpolate, sample, and
-read the model's training record (history and per-epoch latent snapshots)."""
+"""The small inference API the web layer uses: load once (a model folder, or a user's own model), then
+encode, decode, interpolate, sample, and read the model's training record (history and per-epoch latent
+snapshots)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
@@ -16,13 +18,22 @@ from model.checkpoint import (
     load_history,
     load_latents,
     load_network,
+    weights_fingerprint,
 )
-from model.data import DatasetInfo
+from model.data import DatasetInfo, ImageSet
 from model.device import resolve_device
-from model.vae import VAE
+from model.outside import CHECK_BATCH, Wrapped
+from model.vae import LatentModel
 
 InterpolationMethod = Literal["linear", "slerp"]
-__all__ = ["CheckpointError", "InterpolationMethod", "LoadedModel", "interpolate_latents", "interpolate_path"]
+__all__ = [
+    "CheckpointError",
+    "InterpolationMethod",
+    "LoadedModel",
+    "Origin",
+    "interpolate_latents",
+    "interpolate_path",
+]
 
 
 def interpolate_latents(
@@ -65,39 +76,100 @@ def interpolate_path(ends: torch.Tensor, steps: int, method: InterpolationMethod
     return torch.cat([legs[0], *(leg[1:] for leg in legs[1:])])
 
 
-class LoadedModel:
-    """A model folder loaded once: its network in eval mode on one device. Images are [B, C, H, W] floats
-    in [0, 1], in the shape of its data set's images. Loading raises CheckpointError naming the damaged
-    file."""
+@dataclass(frozen=True)
+class Origin:
+    """Where a served model came from: a model folder trained here ("checkpoint", source: its folder), a
+    factory named on the command line ("factory", source: MODULE:FACTORY) or a notebook's
+    latent_atlas.explore() ("notebook", source: the module's class)."""
 
-    def __init__(self, folder: Path, info: CheckpointInfo, network: VAE, device: torch.device) -> None:
-        self.folder = folder
-        self.info = info
+    kind: Literal["checkpoint", "factory", "notebook"]
+    source: str
+
+
+class LoadedModel:
+    """A model loaded once: its network in eval mode on one device, trained here or brought from outside
+    (model/outside.py). Images are [B, C, H, W] floats in [0, 1], in the shape of its data set's images.
+    Loading a folder raises CheckpointError naming the damaged file."""
+
+    def __init__(
+        self,
+        *,
+        model_id: str,
+        title: str,
+        network: LatentModel,
+        dataset: DatasetInfo,
+        device: torch.device,
+        origin: Origin,
+        folder: Path,
+        weights: str,
+        checkpoint: CheckpointInfo | None = None,
+    ) -> None:
+        self.model_id = model_id  # the id it is served under
+        self.title = title
         self.network = network
+        self.dataset = dataset
         self.device = device
+        self.origin = origin
+        self.folder = folder  # the model folder, or an outside model's folder of cached evaluations
+        self.weights = weights  # the weights' fingerprint, which a cached evaluation must match
+        self.checkpoint = checkpoint  # config.json of a model trained here; None for an outside model
 
     @classmethod
     def load(cls, folder: Path, device: str = "auto") -> LoadedModel:
         resolved = resolve_device(device)
         info, network = load_network(folder, resolved)
-        return cls(folder, info, network, resolved)
+        return cls(
+            model_id=folder.name,
+            title=info.title,
+            network=network,
+            dataset=info.dataset,
+            device=resolved,
+            origin=Origin("checkpoint", f"{folder.parent.name}/{folder.name}"),  # no server path shown
+            folder=folder,
+            weights=weights_fingerprint(folder),
+            checkpoint=info,
+        )
 
-    @property
-    def model_id(self) -> str:
-        """The id it is served under: its folder's name."""
-        return self.folder.name
+    @classmethod
+    def outside(
+        cls,
+        model_id: str,
+        wrapped: Wrapped,
+        dataset: DatasetInfo,
+        check_images: ImageSet,
+        *,
+        origin: Origin,
+        folder: Path,
+        device: str = "auto",
+    ) -> LoadedModel:
+        """A user's model on `dataset`, checked on a batch of `check_images` (ValueError naming the
+        problem when it cannot be served)."""
+        resolved = resolve_device(device)
+        network = wrapped.adapt(dataset.image_shape, resolved)
+        network.check(check_images.head(CHECK_BATCH).pixels(resolved))
+        return cls(
+            model_id=model_id,
+            title=wrapped.declared.title or model_id,
+            network=network,
+            dataset=dataset,
+            device=resolved,
+            origin=origin,
+            folder=folder,
+            weights=network.fingerprint(),
+        )
 
     @property
     def latent_dim(self) -> int:
         return self.network.latent_dim
 
     @property
-    def dataset(self) -> DatasetInfo:
-        return self.info.dataset
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.dataset.image_shape
 
     @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return self.info.model_config.image_shape
+    def pixels(self) -> int:
+        channels, height, width = self.image_shape
+        return channels * height * width
 
     def history(self) -> list[dict[str, Any]]:
         """Train and test metrics per epoch, as training wrote them."""
@@ -116,7 +188,7 @@ class LoadedModel:
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images: [B, C, H, W] or [B, C*H*W] (or [B, H, W] for one channel) -> mu, sigma: [B, D]
         (on the CPU)."""
-        pixels = self.info.model_config.pixels
+        pixels = self.pixels
         if images.ndim not in (2, 3, 4) or images[0].numel() != pixels:
             shape = list(self.image_shape)
             raise ValueError(

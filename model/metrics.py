@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 import torch
 
 from model.objectives import bernoulli_log_likelihood, log_importance_weight
-from model.vae import VAE
+from model.vae import LatentModel
 
 
 @contextmanager
-def evaluating(network: VAE) -> Iterator[VAE]:
+def evaluating(network: LatentModel) -> Iterator[LatentModel]:
     """Eval mode for the duration, then back to whatever mode the network was in."""
     was_training = network.training
     network.eval()
@@ -45,7 +45,7 @@ class ElboMetrics:
 
 @torch.inference_mode()
 def elbo_metrics(
-    network: VAE,
+    network: LatentModel,
     x: torch.Tensor,
     *,
     samples: int = 1,
@@ -95,7 +95,7 @@ def mean_image_baseline(train: torch.Tensor, test: torch.Tensor) -> float:
 
 @torch.inference_mode()
 def importance_weighted_log_likelihood(
-    network: VAE, x: torch.Tensor, *, k: int = 500, seed: int = 0, batch_size: int = 100
+    network: LatentModel, x: torch.Tensor, *, k: int = 500, seed: int = 0, batch_size: int = 100
 ) -> float:
     """Mean over x: [N, 784] of the k-sample importance-weighted bound (Burda et al., 2016),
     log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1 and

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from model.config import TrainConfig
-from model.vae import VAE, DiagonalGaussian, prior_log_prob
+from model.vae import DiagonalGaussian, LatentModel, prior_log_prob
 
 
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -20,7 +20,7 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
 
 
 def log_importance_weight(
-    network: VAE, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
+    network: LatentModel, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
 ) -> torch.Tensor:
     """log w = log p(x|z) + log p(z) - log q(z|x), the log of one importance weight p(x, z) / q(z|x):
     x [B, 784], z [S, B, D], log_q [S, B] -> [S, B]. Its mean over z ~ q is the ELBO (Eq. 30); the log of
@@ -44,7 +44,7 @@ class ObjectiveParts:
 
 
 def objective(
-    network: VAE, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
+    network: LatentModel, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
 ) -> ObjectiveParts:
     """Evaluate the training objective of `config.loss` on x: [B, 784].
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import itertools
 import math
 from dataclasses import dataclass
@@ -118,7 +119,39 @@ def _mlp_decoder(config: ModelConfig) -> nn.Sequential:
     )
 
 
-class VAE(nn.Module):
+class LatentModel(nn.Module, abc.ABC):
+    """What the metrics, estimators and evaluation need of a VAE: q(z|x) as a DiagonalGaussian, Bernoulli
+    logits of p(x|z), the latent size, and which weights are the encoder's. Latent Atlas's own VAE is
+    one; so is a user's own model behind its adapter (model/outside.py)."""
+
+    @property
+    @abc.abstractmethod
+    def latent_dim(self) -> int: ...
+
+    @abc.abstractmethod
+    def encode(self, x: torch.Tensor) -> DiagonalGaussian:
+        """x: [B, C*H*W] (or [B, C, H, W]) in [0, 1] -> q(z|x) with mu, logvar: [B, D]."""
+
+    @abc.abstractmethod
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [..., D] -> Bernoulli logits of p(x|z): [..., C*H*W]."""
+
+    @abc.abstractmethod
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        """The weights q(z|x) depends on: what the estimators differentiate."""
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw z ~ N(0, temperature^2 I) on the generator's device (so a seed gives the same z on any
+        device) and decode -> z: [n, D], pixel means [n, C*H*W] in [0, 1]."""
+        rng_device = generator.device if generator is not None else torch.device("cpu")
+        z = temperature * torch.randn((n, self.latent_dim), generator=generator, device=rng_device)
+        z = z.to(next(self.parameters()).device)
+        return z, torch.sigmoid(self.decode(z))
+
+
+class VAE(LatentModel):
     """q(z|x) and p(x|z) over images with intensities in [0, 1], given as [B, C*H*W] or [B, C, H, W]
     ([B, H, W] for one channel): an MLP over the flattened pixels, or strided convolutions
     (`config.architecture`). Either way the decoder gives Bernoulli logits for every pixel, [B, C*H*W]."""
@@ -158,12 +191,5 @@ class VAE(nn.Module):
         logits: torch.Tensor = self.decoder(z)
         return logits
 
-    def sample(
-        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw z ~ N(0, temperature^2 I) on the generator's device (so a seed gives the same z on any
-        device) and decode -> z: [n, D], pixel means [n, C*H*W] in [0, 1]."""
-        rng_device = generator.device if generator is not None else torch.device("cpu")
-        z = temperature * torch.randn((n, self.latent_dim), generator=generator, device=rng_device)
-        z = z.to(next(self.parameters()).device)
-        return z, torch.sigmoid(self.decode(z))
+    def encoder_parameters(self) -> list[nn.Parameter]:
+        return [*self.encoder.parameters(), *self.posterior_head.parameters()]

@@ -163,17 +163,24 @@ def zoo_jobs(
         )
         for entry in missing_entries(home, entries)
     ]
-    if dataset.labelled and not is_trained(classifier_folder(home, dataset.key)):
-        specs.append(
-            JobSpec(
-                kind="classifier",
-                target=dataset.key,
-                title=f"classifier of {dataset.title}",
-                dataset=dataset.key,
-                classifier_config=classifier_config(quick=quick, device=device),
-            )
-        )
-    return specs
+    classifier = classifier_job(home, dataset, quick=quick, device=device)
+    return specs if classifier is None else [*specs, classifier]
+
+
+def classifier_job(
+    home: Path, dataset: DatasetInfo, *, quick: bool = False, device: str = "auto"
+) -> JobSpec | None:
+    """The job that trains `dataset`'s classifier (what the lab judges its models' images with), or None
+    when one is trained or the data set has no labels."""
+    if not dataset.labelled or is_trained(classifier_folder(home, dataset.key)):
+        return None
+    return JobSpec(
+        kind="classifier",
+        target=dataset.key,
+        title=f"classifier of {dataset.title}",
+        dataset=dataset.key,
+        classifier_config=classifier_config(quick=quick, device=device),
+    )
 
 
 def train_zoo(

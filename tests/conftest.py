@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, ImageSet, save_prepared
 from model.datasets import open_dataset
 from model.evaluation import EvaluationSettings
-from model.home import HOME_ENV, data_root, models_root
+from model.home import HOME_ENV, classifier_folder, data_root, models_root
 from model.sources import characters
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
@@ -115,6 +117,40 @@ def quick_zoo(atlas_home: Path, mnist: Dataset) -> Path:
         classifier=classifier_config(quick=True, device="cpu"),
     )
     return atlas_home
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+# The README's commands for the two example models: train with examples/train.py, serve with --model.
+EXAMPLE_MODELS = {
+    "pytorch-vae": f"pytorch-vae={EXAMPLES / 'pytorch_vae.py'}:build",
+    "conv-vae": f"conv-vae={EXAMPLES / 'conv_vae.py'}:build",
+}
+
+
+@pytest.fixture(scope="session")
+def example_models(atlas_home: Path, mnist: Dataset) -> dict[str, str]:
+    """examples/'s two models trained by examples/train.py as a user would (3 epochs on the first 10,000
+    digits, a few seconds each), their weights in the test home: id -> the --model value serving it."""
+    for name in ("pytorch_vae", "conv_vae"):
+        subprocess.run(
+            [sys.executable, str(EXAMPLES / "train.py"), name, "--epochs", "3", "--limit", "10000"],
+            check=True,
+            capture_output=True,
+            env={**os.environ, HOME_ENV: str(atlas_home)},
+        )
+    return EXAMPLE_MODELS
+
+
+@pytest.fixture(scope="session")
+def notebook_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path) -> Path:
+    """A home of its own for latent_atlas.explore(), holding the test home's MNIST and classifier (linked)
+    and no model."""
+    home = tmp_path_factory.mktemp("notebook-home")
+    data_root(home).mkdir()
+    (data_root(home) / "mnist").symlink_to(data_root(quick_zoo) / "mnist")
+    classifier_folder(home, "mnist").parent.mkdir()
+    classifier_folder(home, "mnist").symlink_to(classifier_folder(quick_zoo, "mnist"))
+    return home
 
 
 def _free_port() -> int:

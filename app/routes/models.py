@@ -12,19 +12,27 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 
 
 def summary(served: ServedModel) -> ModelSummary:
-    info = served.loaded.info
+    loaded, info = served.loaded, served.loaded.checkpoint
+    trained_here = (
+        {
+            "loss": info.train_config.loss,
+            "beta": info.train_config.kl_weight,
+            "architecture": info.model_config.architecture,
+            "epochs": info.epochs_completed,
+            "test_metrics": info.metrics,
+        }
+        if info is not None
+        else {}
+    )
     return ModelSummary.model_validate(
         {
             "id": served.model_id,
-            "title": info.title,
-            "loss": info.train_config.loss,
-            "beta": info.train_config.kl_weight,
-            "latent_dim": info.model_config.latent_dim,
+            "title": loaded.title,
+            "origin": {"kind": loaded.origin.kind, "source": loaded.origin.source},
+            "latent_dim": loaded.latent_dim,
             "dataset": served.dataset.info.key,
-            "architecture": info.model_config.architecture,
-            "epochs": info.epochs_completed,
             "coordinate_limit": served.latent_map.coordinate_limit,
-            "test_metrics": info.metrics,
+            **trained_here,
         }
     )
 

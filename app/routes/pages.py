@@ -30,7 +30,8 @@ def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **con
     models = [
         {
             "id": model_id,
-            "title": served.loaded.info.title,
+            "title": served.loaded.title,
+            "origin": served.loaded.origin.kind,
             "latent_dim": served.loaded.latent_dim,
             "dataset": served.dataset.info.key,
         }

@@ -19,14 +19,14 @@ async def sweep(registry: RegistryDep) -> Sweep:
     points = []
     for model_id, beta in zip(sweep_ids(), betas, strict=True):
         served = registry.models.get(model_id)
-        info = served.loaded.info if served else None
+        info = served.loaded.checkpoint if served else None  # an outside model of that id has no record
         metrics = info.metrics if info else {}
         points.append(
             SweepPoint(
                 model_id=model_id,
                 title=info.title if info else model_id,
                 beta=beta,
-                trained=served is not None,
+                trained=info is not None,
                 rate=metrics.get("kl"),
                 distortion=metrics.get("reconstruction_nll"),
             )

@@ -1,4 +1,5 @@
-"""A model's training record: its curves per epoch and its latent map after every epoch."""
+"""A model's training record: its curves per epoch and its latent map after every epoch (models trained
+here only: one built by the user's own code has none)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,13 @@ def _snapshots(served: ServedModel) -> dict[str, object]:
 
 def _read_once(served: ServedModel, what: str, read: Callable[[ServedModel], dict[str, object]]) -> Response:
     """The record as JSON, read from the model folder once."""
+    origin = served.loaded.origin
+    if served.loaded.checkpoint is None:
+        raise HTTPException(
+            404,
+            f"model {served.model_id!r} was built by {origin.source}, not trained here: it has no training "
+            f"record",
+        )
     cached = served.responses.get(what)
     if cached is None:
         try:

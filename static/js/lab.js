@@ -12,6 +12,16 @@ const state = { model: $("model").value, sweep: [], sweepIds: [] };
 
 // --- training curves and the map's evolution -------------------------------------------------------
 async function loadTraining(model) {
+  // A model built by the user's own code has no training record: say so instead of plotting nothing.
+  const trainedHere = $("model").selectedOptions[0]?.dataset.origin === "checkpoint";
+  for (const note of document.querySelectorAll(".no-record")) note.hidden = trainedHere;
+  for (const plot of [$("curves"), $("evolution")]) plot.hidden = !trainedHere;
+  if (!trainedHere) {
+    Plotly.purge($("curves"));
+    Plotly.purge($("evolution"));
+    $("evolution").dataset.model = model;
+    return;
+  }
   const [history, snapshots] = await Promise.all([api.getHistory(model), api.getSnapshots(model)]);
   const curves = curvesFigure(history, { stacked: $("curves").clientWidth < 600 });
   await Plotly.react($("curves"), curves.data, curves.layout, PLOT_CONFIG);

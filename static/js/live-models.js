@@ -43,6 +43,7 @@ function addToPicker(model) {
   const option = document.createElement("option");
   option.value = model.id;
   option.dataset.dataset = model.dataset;
+  option.dataset.origin = model.origin.kind;
   option.textContent = model.title + (model.latent_dim > 2 ? " (PCA plane)" : "");
   group.append(option);
 }

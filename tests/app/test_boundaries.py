@@ -18,6 +18,8 @@ MODEL_PUBLIC = {
     "model.jobs",  # training jobs: the queue on disk and each job's events (trained by model.job_run)
     "model.config",  # the model and training configs a training request is made of
     "model.home",  # where data and models live
+    "model.factories",  # the user's own models: factories named on the command line, images in memory
+    "model.outside",  # the protocol an outside model offers, and wrap() declaring it
     "model.device",  # pick a device
     "model.cli",  # the commands `latent-atlas serve` is added to
 }

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from model import evaluation
-from model.checkpoint import load_network
+from model.checkpoint import load_network, weights_fingerprint
 from model.classifier import Classifier, LoadedClassifier, load_classifier
 from model.data import ImageSet
 from model.evaluation import EVALUATION_FILE, EvaluationSettings, cached_evaluation, evaluate_model
@@ -74,7 +74,8 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
         (folder / file.name).write_bytes(file.read_bytes())
     _, network = load_network(folder)
     settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200)
-    first = cached_evaluation(folder, network, classifier, test_set, train_set, settings)
+    weights = weights_fingerprint(folder)
+    first = cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights=weights)
     assert (folder / EVALUATION_FILE).is_file()
     assert not list(folder.glob(".*.tmp"))  # written through a temp file, then renamed
 
@@ -82,11 +83,16 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
         raise AssertionError("recomputed a cached evaluation")
 
     monkeypatch.setattr(evaluation, "evaluate_model", refuse)
-    assert cached_evaluation(folder, network, classifier, test_set, train_set, settings) == first
+    assert (
+        cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights=weights)
+        == first
+    )
     with pytest.raises(AssertionError, match="recomputed"):  # another k is another evaluation
         other_k = replace(settings, iwae_k=20)
-        cached_evaluation(folder, network, classifier, test_set, train_set, other_k)
+        cached_evaluation(folder, network, classifier, test_set, train_set, other_k, weights=weights)
     (folder / EVALUATION_FILE).write_text("{truncated")
     with pytest.raises(AssertionError, match="recomputed"):  # a damaged cache is recomputed, not trusted
-        cached_evaluation(folder, network, classifier, test_set, train_set, settings)
+        cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights=weights)
+    with pytest.raises(AssertionError, match="recomputed"):  # other weights are another evaluation
+        cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights="retrained")
     assert math.isfinite(first.fid_prior) and first.test_images == 200

@@ -1,0 +1,154 @@
+"""The atlas from a notebook: `latent_atlas.explore(model, data="mnist")` serves the user's model on a free
+loopback port from a background thread, with the same checks and pages as `latent-atlas serve --model`,
+and shows the explorer inline in Jupyter (an IFrame through IPython's display: nothing to install)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from app.main import create_app
+from app.settings import Settings
+from model.factories import OutsideModel, memory_dataset, prepare, prepare_in_memory
+from model.home import atlas_home, check_model_id
+from model.inference import Origin
+from model.jobs import JobQueue
+from model.outside import wrap
+from model.zoo import classifier_job
+
+HOST = "127.0.0.1"
+STARTUP_SECONDS = 120  # loading the data set and mapping its test split: seconds, more on a GPU's first call
+# A notebook's page may frame the explorer: Jupyter and VS Code on this machine, whatever their port.
+NOTEBOOK_FRAMERS = "'self' http://localhost:* http://127.0.0.1:* https://localhost:* vscode-webview:"
+FRAME_HEIGHT = 760
+
+
+@dataclass
+class Atlas:
+    """A running atlas: its `url`, and `stop()`. Shown as the explorer when it is a cell's value."""
+
+    url: str
+    model_id: str
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self) -> None:
+        """Stop the server and wait for its thread (and the port) to be released."""
+        self._server.should_exit = True
+        self._thread.join()
+
+    def _repr_html_(self) -> str:
+        url = escape(f"{self.url}/", quote=True)
+        return f'<iframe src="{url}" width="100%" height="{FRAME_HEIGHT}" style="border:0"></iframe>'
+
+
+def _model_id(network: Any) -> str:
+    """A default id from the model's class name: ConvVAE -> conv-vae, MyVAEModel -> my-vae-model."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", type(network).__name__).lower()
+    return re.sub(r"[^a-z0-9_-]+", "-", words).strip("-")[:64] or "model"
+
+
+def _show(atlas: Atlas) -> None:
+    """Display the explorer inline when running in a Jupyter kernel; nothing elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import HTML, display
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(HTML(atlas._repr_html_()))
+
+
+def _start(settings: Settings, model_id: str) -> Atlas:
+    """Serve on a free loopback port from a daemon thread; once the registry has loaded, raise the
+    model's problem (as ValueError) instead of returning an atlas that cannot show it."""
+    app = create_app(settings)
+    listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listening.bind((HOST, 0))
+    port = listening.getsockname()[1]
+    # asyncio's own loop: uvloop's policy is process-wide, and the notebook has its loop already.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, loop="asyncio", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + STARTUP_SECONDS
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the atlas's server stopped while starting (its log says why)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the atlas's server did not start within {STARTUP_SECONDS} s")
+            time.sleep(0.02)
+    finally:
+        listening.close()  # the server holds its own copy of the socket while it runs
+    atlas = Atlas(url=f"http://{HOST}:{port}", model_id=model_id, _server=server, _thread=thread)
+    problem = app.state.registry.failures.get(model_id)
+    if problem is not None:
+        atlas.stop()
+        raise ValueError(f"model {model_id}: {problem}")
+    return atlas
+
+
+def explore(
+    model: Any,
+    data: str | None = None,
+    *,
+    images: Any | None = None,
+    labels: Any | None = None,
+    class_names: Sequence[str] | None = None,
+    model_id: str | None = None,
+    home: Path | str | None = None,
+    device: str = "auto",
+    show: bool = True,
+    **declarations: Any,
+) -> Atlas:
+    """Serve `model` (a torch.nn.Module with encode and decode, or latent_atlas.wrap(...)) and return the
+    running atlas; in Jupyter the explorer shows inline.
+
+    Its data: `data`, a data set's name ("mnist", "fashion-mnist", ..., or "folder:PATH"), fetched into
+    the home like any; or `images` held in memory ([N, H, W] or [N, C, H, W], floats in [0, 1] or uint8)
+    with optional `labels` and `class_names`; or the data set the model declares. `declarations` are
+    wrap()'s: decodes ("logits" or "means"), inputs ("images" or "flat"), latent_dim, title. The lab's
+    classifier-judged figures need the data set's classifier, trained in the background when missing.
+    """
+    if images is not None and data is not None:
+        raise ValueError("give the data set by name (data=) or as images=, not both")
+    wrapped = wrap(model, dataset=data, **declarations)
+    model_id = check_model_id(model_id or _model_id(wrapped.network))
+    home = atlas_home(home)
+    origin = Origin("notebook", type(wrapped.network).__name__)
+    if images is not None:
+        dataset = memory_dataset(images, labels, class_names)
+        prepare_in_memory(dataset, home)
+        outside = OutsideModel(model_id, origin, wrapped, dataset=dataset.info)
+    else:
+        outside = prepare(model_id, wrapped, home, origin)
+    job = None if outside.dataset is None else classifier_job(home, outside.dataset, device=device)
+    queue = JobQueue(home)
+    if job is not None and job.target not in queue.pending_targets():
+        queue.submit(job)
+    settings = Settings(
+        home=home,
+        device=device,
+        outside=(outside,),
+        home_models=False,
+        frame_ancestors=NOTEBOOK_FRAMERS,
+    )
+    atlas = _start(settings, model_id)
+    if show:
+        _show(atlas)
+    return atlas

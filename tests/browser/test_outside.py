@@ -1,0 +1,66 @@
+"""A user's own model in a real browser: the explorer on it, framed as a notebook frames it, and the lab."""
+
+import http.server
+import threading
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import latent_atlas
+from app.notebook import Atlas
+from model.factories import build
+from tests.browser.test_explorer import SHOWS_COORDINATES, TO_PAGE, open_explorer
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def conv_atlas(example_models: dict[str, str], notebook_home: Path) -> Iterator[Atlas]:
+    """examples/conv_vae.py's model opened as a notebook opens it."""
+    atlas = latent_atlas.explore(
+        build(example_models["conv-vae"].partition("=")[2]), home=notebook_home, show=False
+    )
+    yield atlas
+    atlas.stop()
+
+
+def test_the_explorer_maps_and_decodes_an_outside_model(page: Page, conv_atlas: Atlas) -> None:
+    open_explorer(page, conv_atlas.url)
+    counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
+    assert sum(counts) == 10_000
+    assert "(your model)" in page.locator("#model option:checked").inner_text()
+    image = page.locator("#hover-image")
+    for point in ([-1.0, 1.0], [1.0, -1.0]):
+        before = image.get_attribute("src")
+        page.mouse.move(*page.evaluate(TO_PAGE, point))
+        expect(image).not_to_have_attribute("src", before or "", timeout=5_000)
+        page.wait_for_function(SHOWS_COORDINATES, arg=point)
+
+
+def test_a_notebook_page_frames_the_explorer(page: Page, conv_atlas: Atlas, tmp_path: Path) -> None:
+    """A page of another local origin (as Jupyter's is) shows the explorer in an IFrame: the pages'
+    frame-ancestors policy lets it, where a normal server's forbids framing."""
+    (tmp_path / "notebook.html").write_text(f"<!doctype html><body>{conv_atlas._repr_html_()}</body>")
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    notebook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=notebook.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(f"http://127.0.0.1:{notebook.server_address[1]}/notebook.html")
+        framed = page.frame_locator("iframe")
+        expect(framed.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
+    finally:
+        notebook.shutdown()
+        notebook.server_close()
+
+
+def test_the_lab_says_an_outside_model_has_no_training_record(page: Page, conv_atlas: Atlas) -> None:
+    page.goto(conv_atlas.url + "/lab")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(page.locator(".no-record").first).to_be_visible()
+    assert page.locator("#curves").is_hidden()
+    page.locator("#measure").click()
+    expect(page.locator("#estimator-ratio")).to_contain_text("at S = 1", timeout=60_000)

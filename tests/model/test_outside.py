@@ -1,0 +1,259 @@
+"""The outside-model protocol: every posterior and decoder shape it adapts, the checks at load, and the
+factories named on the command line."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import distributions, nn
+
+from model.data import Dataset
+from model.factories import build, from_factory, memory_dataset
+from model.inference import LoadedModel, Origin
+from model.metrics import elbo_metrics
+from model.outside import Wrapped, wrap
+
+SHAPE = (1, 28, 28)
+
+
+class Linear(nn.Module):
+    """A tiny VAE of linear maps whose encoder returns what `posterior` makes of (mu, logvar)."""
+
+    def __init__(self, posterior: Any = None, latent_dim: int = 3, output: str = "logits") -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.to_mu, self.to_logvar = nn.Linear(784, latent_dim), nn.Linear(784, latent_dim)
+        self.to_logits = nn.Linear(latent_dim, 784)
+        self.posterior = posterior or (lambda mu, logvar: (mu, logvar))
+        self.output = output
+
+    def encode(self, x: torch.Tensor) -> Any:
+        flat = x.reshape(x.shape[0], -1)
+        return self.posterior(self.to_mu(flat), self.to_logvar(flat).clamp(-4, 2))
+
+    def decode(self, z: torch.Tensor) -> Any:
+        logits = self.to_logits(z)
+        if self.output == "means":
+            return torch.sigmoid(logits).reshape(-1, *SHAPE)
+        if self.output == "bernoulli":
+            return distributions.Independent(distributions.Bernoulli(logits=logits), 1)
+        return logits
+
+
+@dataclass
+class DiffusersLike:
+    """diffusers' DiagonalGaussianDistribution keeps mean and logvar; its encoder output wraps it."""
+
+    mean: torch.Tensor
+    logvar: torch.Tensor
+
+
+POSTERIORS = {
+    "tuple": lambda mu, logvar: (mu, logvar),
+    "normal": lambda mu, logvar: distributions.Normal(mu, (0.5 * logvar).exp()),
+    "independent": lambda mu, logvar: distributions.Independent(
+        distributions.Normal(mu, (0.5 * logvar).exp()), 1
+    ),
+    "mu-logvar object": lambda mu, logvar: SimpleNamespace(mu=mu, logvar=logvar),
+    "mean-stddev object": lambda mu, logvar: SimpleNamespace(mean=mu, stddev=(0.5 * logvar).exp()),
+    "dict": lambda mu, logvar: {"mu": mu, "logvar": logvar},
+    "diffusers": lambda mu, logvar: SimpleNamespace(latent_dist=DiffusersLike(mu, logvar)),
+}
+
+
+def _loaded(wrapped: Wrapped, mnist: Dataset) -> LoadedModel:
+    return LoadedModel.outside(
+        "outside", wrapped, mnist.info, mnist.test, origin=Origin("notebook", "test"), folder=Path("unused")
+    )
+
+
+@pytest.mark.parametrize("shape", POSTERIORS)
+def test_every_posterior_shape_gives_the_same_gaussian(shape: str, mnist: Dataset) -> None:
+    x = mnist.test.head(8).pixels()
+    reference = Linear()
+    expected_mu, expected_logvar = reference.encode(x)
+    posterior = _loaded(wrap(Linear(POSTERIORS[shape])), mnist).network.encode(x)
+    assert torch.allclose(posterior.mu, expected_mu)
+    assert torch.allclose(posterior.logvar, expected_logvar, atol=1e-5)
+
+
+@pytest.mark.parametrize("output", ["means", "bernoulli"])
+def test_means_and_distributions_give_the_likelihood_of_the_logits(output: str, mnist: Dataset) -> None:
+    """Pixel means (as images) and a Bernoulli distribution give the same log p(x|z) as the logits they
+    come from, computed here with binary cross-entropy on the means."""
+    x = mnist.test.head(16).pixels()
+    z = torch.randn(16, 3, generator=torch.Generator().manual_seed(1))
+    logits = Linear().decode(z)
+    network = _loaded(wrap(Linear(output=output), decodes="means"), mnist).network
+    expected = -F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="none").sum(dim=1)
+    adapted = -F.binary_cross_entropy_with_logits(network.decode(z), x, reduction="none").sum(dim=1)
+    assert torch.allclose(adapted, expected, rtol=1e-4)
+    assert network.decode(z[None].expand(5, -1, -1)).shape == (5, 16, 784)  # [S, B, D] for IWAE
+
+
+def test_flat_inputs_and_declarations_from_the_module(mnist: Dataset) -> None:
+    class Flat(Linear):
+        dataset, decodes, inputs, title = "mnist", "logits", "flat", "A flat one"
+
+        def encode(self, x: torch.Tensor) -> Any:
+            if x.ndim != 2:
+                raise ValueError("wants [B, 784]")
+            return super().encode(x)
+
+    loaded = _loaded(wrap(Flat()), mnist)
+    assert loaded.title == "A flat one" and loaded.latent_dim == 3
+    assert wrap(Flat()).declared.dataset == "mnist"
+    assert wrap(Flat(), title="Given").declared.title == "Given"  # a keyword wins over the attribute
+    assert wrap(wrap(Flat(), decodes="means"), title="Again").declared.decodes == "means"  # kept
+
+
+def test_the_encoder_parameters_are_those_q_depends_on(mnist: Dataset) -> None:
+    network = _loaded(wrap(Linear()), mnist).network
+    module = network.network
+    expected = {id(p) for p in (*module.to_mu.parameters(), *module.to_logvar.parameters())}
+    assert {id(p) for p in network.encoder_parameters()} == expected
+
+
+def test_the_fingerprint_follows_the_weights(mnist: Dataset) -> None:
+    first, same = _loaded(wrap(Linear()), mnist), _loaded(wrap(Linear()), mnist)
+    assert first.weights == same.weights
+    with torch.no_grad():
+        same.network.network.to_logits.bias += 0.01  # type: ignore[operator, union-attr]
+    assert same.network.fingerprint() != first.weights
+
+
+def test_metrics_run_on_an_outside_model(mnist: Dataset) -> None:
+    """The ELBO of the metrics equals one computed here from the module's own outputs at z = mu + sigma eps
+    with the same draws (KL analytic)."""
+    network = _loaded(wrap(Linear()), mnist).network
+    x = mnist.test.head(32).pixels()
+    metrics = elbo_metrics(network, x, samples=1, seed=3)
+    with torch.no_grad():
+        mu, logvar = Linear().encode(x)
+        eps = torch.randn(mu.shape, generator=torch.Generator().manual_seed(3))
+        logits = Linear().decode(mu + (0.5 * logvar).exp() * eps)
+    reconstruction = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+    kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(dim=1)
+    assert metrics.neg_elbo == pytest.approx(float((kl - reconstruction).mean()), rel=1e-4)
+
+
+class Broken(Linear):
+    def __init__(self, fault: str) -> None:
+        super().__init__()
+        self.fault = fault
+
+    def encode(self, x: torch.Tensor) -> Any:
+        mu, logvar = super().encode(x)
+        if self.fault == "encode raises":
+            raise RuntimeError("CUDA out of memory")
+        if self.fault == "one dimension":
+            return mu[:, :1], logvar[:, :1]
+        if self.fault == "mu and logvar differ":
+            return mu, logvar[:, :2]
+        if self.fault == "three outputs":
+            return mu, mu, logvar
+        if self.fault == "nan posterior":
+            return mu * float("nan"), logvar
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> Any:
+        logits = super().decode(z)
+        if self.fault == "wrong size":
+            return logits[:, :10]
+        if self.fault == "nan decoder":
+            return logits + float("nan")
+        if self.fault == "means out of range":
+            return logits
+        if self.fault == "logits in range":
+            return torch.sigmoid(logits)
+        return logits
+
+
+FAULTS = {
+    "encode raises": "encode raised RuntimeError: CUDA out of memory",
+    "one dimension": "the latent space has 1 dimension: the map needs at least 2",
+    "mu and logvar differ": "encode gave mu [64, 3] and logvar [64, 2] for 64 images: both must be "
+    "[64, latent size]",
+    "three outputs": "encode raised TypeError: encode returned a tuple of 3: return (mu, logvar)",
+    "nan posterior": "encode gave a mu or logvar that is not finite (NaN or inf)",
+    "wrong size": "decode gave [64, 10]: it must give [B, 1, 28, 28] or [B, 784] for the data set's images",
+    "nan decoder": "decode gave values that are not finite (NaN or inf) for 64 latent points",
+    "means out of range": "declared as pixel means in [0, 1]: if they are logits, declare decodes='logits'",
+    "logits in range": "declared as Bernoulli logits: these look like pixel means, so declare "
+    "decodes='means'",
+    "latent size declared wrong": "encode gave 3 latent dimensions, latent_dim says 5",
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_a_model_that_cannot_be_served_fails_its_check_with_the_reason(fault: str, mnist: Dataset) -> None:
+    declared = {"decodes": "means"} if fault == "means out of range" else {}
+    if fault == "latent size declared wrong":
+        declared = {"latent_dim": 5}
+    with pytest.raises(ValueError) as raised:
+        _loaded(wrap(Broken(fault), **declared), mnist)
+    assert FAULTS[fault] in str(raised.value)
+
+
+def _factory_file(folder: Path, body: str) -> str:
+    path = folder / "factory.py"
+    path.write_text(body)
+    return f"{path}:build"
+
+
+BAD_FACTORIES = {
+    "import error": ("import not_a_module_anywhere\n", "raised ModuleNotFoundError: No module named"),
+    "raises": ("def build():\n    raise OSError('vae.pt not found')\n", "raised OSError: vae.pt not found"),
+    "returns a tensor": ("import torch\ndef build():\n    return torch.zeros(3)\n", "returned Tensor"),
+    "no factory": ("x = 1\n", "has no callable 'build'"),
+    "bad declaration": (
+        "from torch import nn\nfrom model.outside import wrap\n"
+        "def build():\n    return wrap(nn.Linear(2, 2), decodes='probabilities')\n",
+        "raised ValueError: decodes must be 'logits' or 'means', got 'probabilities'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FACTORIES)
+def test_a_bad_factory_is_one_error_naming_the_problem(case: str, tmp_path: Path) -> None:
+    body, message = BAD_FACTORIES[case]
+    target = _factory_file(tmp_path, body)
+    with pytest.raises(ValueError) as raised:
+        build(target)
+    assert message in str(raised.value)
+    outside = from_factory(f"bad={target}", tmp_path)  # what serve does: the model is skipped
+    assert outside.wrapped is None and outside.problem is not None and message in outside.problem
+
+
+def test_a_factory_must_declare_its_data_set(tmp_path: Path) -> None:
+    target = _factory_file(tmp_path, "from torch import nn\ndef build():\n    return nn.Linear(2, 2)\n")
+    outside = from_factory(f"nodata={target}", tmp_path)
+    assert outside.problem is not None
+    assert outside.problem.startswith("declare the data set it was trained on")
+
+
+def test_a_module_path_factory_and_bad_specs(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"write ID=package\.module:factory"):
+        from_factory("model.outside:wrap", tmp_path)
+    with pytest.raises(ValueError, match="invalid model id 'Bad Id'"):
+        from_factory("Bad Id=model.outside:wrap", tmp_path)
+    assert from_factory("x=model.home:no_such", tmp_path).problem == "model.home has no callable 'no_such'"
+    with pytest.raises(ValueError, match=r"model\.home:atlas_home returned PosixPath: return a torch"):
+        build("model.home:atlas_home")  # imported by module name, called, refused for what it returned
+
+
+def test_images_in_memory_become_a_data_set(mnist: Dataset) -> None:
+    floats = mnist.test.head(50).pixels().reshape(50, 28, 28)
+    dataset = memory_dataset(floats, mnist.test.labels[:50], [f"digit {i}" for i in range(10)])
+    assert torch.equal(dataset.test.images, mnist.test.images[:50]) and dataset.info.labelled
+    assert dataset.info.class_names[3] == "digit 3" and dataset.info.key.startswith("memory-")
+    unlabelled = memory_dataset(mnist.test.images[:50].numpy())
+    assert unlabelled.info.class_names == ("image",) and not unlabelled.info.labelled
+    with pytest.raises(ValueError, match=r"images must be floats in \[0, 1\]"):
+        memory_dataset(floats * 255)
+    with pytest.raises(ValueError, match="class_names has 2 names for labels up to 9"):
+        memory_dataset(floats, mnist.test.labels[:50], ["a", "b"])
