@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 from collections.abc import Sequence
 
 import torch
@@ -14,13 +15,14 @@ from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
 from model.factories import from_factory
-from model.home import atlas_home
+from model.home import HOME_ENV, atlas_home
 from model.jobs import JobQueue
 from model.zoo import classifier_job, zoo_jobs
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     home = atlas_home(args.home)
+    os.environ[HOME_ENV] = str(home)  # a --model factory (latent_atlas.home()) sees the server's home
     dataset = load_dataset(home, args)
     # First run: the server answers at once and trains the data set's missing default models (and its
     # classifier) as jobs, serving each as it finishes. Models of every other data set already in the

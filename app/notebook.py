@@ -40,6 +40,7 @@ class Atlas:
     model_id: str
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
+    _socket: socket.socket = field(repr=False)
 
     @property
     def running(self) -> bool:
@@ -49,6 +50,7 @@ class Atlas:
         """Stop the server and wait for its thread (and the port) to be released."""
         self._server.should_exit = True
         self._thread.join()
+        self._socket.close()  # the server listens on this socket: the port is free once it is closed
 
     def _repr_html_(self) -> str:
         url = escape(f"{self.url}/", quote=True)
@@ -85,17 +87,17 @@ def _start(settings: Settings, model_id: str) -> Atlas:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
+    atlas = Atlas(f"http://{HOST}:{port}", model_id, _server=server, _thread=thread, _socket=listening)
     deadline = time.monotonic() + STARTUP_SECONDS
-    try:
-        while not server.started:
-            if not thread.is_alive():
-                raise RuntimeError("the atlas's server stopped while starting (its log says why)")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the atlas's server did not start within {STARTUP_SECONDS} s")
-            time.sleep(0.02)
-    finally:
-        listening.close()  # the server holds its own copy of the socket while it runs
-    atlas = Atlas(url=f"http://{HOST}:{port}", model_id=model_id, _server=server, _thread=thread)
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            atlas.stop()
+            raise RuntimeError(
+                f"the atlas's server did not start within {STARTUP_SECONDS} s (its log says why)"
+                if thread.is_alive()
+                else "the atlas's server stopped while starting (its log says why)"
+            )
+        time.sleep(0.02)
     problem = app.state.registry.failures.get(model_id)
     if problem is not None:
         atlas.stop()

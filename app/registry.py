@@ -65,7 +65,7 @@ class ModelRegistry:
                 registry.add(*registry.build_outside(model, home))
             except (DataUnavailableError, ValueError) as error:
                 log.warning("skipping model %s (%s): %s", model.model_id, model.origin.source, error)
-                registry.failures[model.model_id] = f"{model.origin.source}: {error}"
+                registry.failures[model.model_id] = str(error)
         for key in prepared_keys(data_root(home)):
             if key not in registry.datasets:  # prepared, with no model yet: a job can train on it
                 try:

@@ -156,6 +156,12 @@ def _check_target(jobs: TrainingJobs, spec: JobSpec) -> None:
     training = next((job for job in jobs.queue.pending() if job.spec.target == spec.target), None)
     if training is not None:
         raise HTTPException(422, f"job {training.id} already trains {spec.target!r}: cancel it first")
+    served = jobs.registry.models.get(spec.target)
+    if served is not None and served.loaded.checkpoint is None:
+        raise HTTPException(
+            422,
+            f"model {spec.target!r} is your own, built by {served.loaded.origin.source}: choose another id",
+        )
     exists = (models_root(jobs.home) / spec.target).exists()
     if exists and not spec.replace:
         raise HTTPException(

@@ -41,7 +41,9 @@ def test_explore_serves_the_model_and_stops_cleanly(example: Wrapped, notebook_h
     atlas = latent_atlas.explore(example, data="mnist", home=notebook_home, show=False)
     assert atlas.url.startswith("http://127.0.0.1:") and atlas.running
     health = httpx2.get(f"{atlas.url}/api/health").json()
-    assert health["status"] == "ok" and health["models"] == ["pytorch-vae"]  # the user's model alone
+    assert health["status"] == "ok" and health["models"] == [
+        "vae"
+    ]  # the user's model alone, named after its class
     models = httpx2.get(f"{atlas.url}/api/models").json()
     assert models[0]["origin"] == {"kind": "notebook", "source": "VAE"}
     page = httpx2.get(f"{atlas.url}/")

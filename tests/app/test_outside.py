@@ -68,7 +68,12 @@ def outside_client(
     specs = (*example_models.values(), *bad_factories.values())
     outside = tuple(from_factory(spec, quick_zoo) for spec in specs)
     settings = Settings(
-        home=quick_zoo, device="cpu", allowed_hosts=TEST_HOSTS, evaluation=TEST_EVALUATION, outside=outside
+        home=quick_zoo,
+        device="cpu",
+        allowed_hosts=TEST_HOSTS,
+        evaluation=TEST_EVALUATION,
+        outside=outside,
+        training=True,
     )
     with TestClient(create_app(settings)) as client:
         yield client
@@ -166,6 +171,14 @@ def test_the_lab_evaluates_an_outside_model(outside_client: TestClient, test_set
     assert body["kl"] == pytest.approx(kl, rel=1e-4)
     estimators = outside_client.get("/api/models/conv-vae/estimators?samples=1&samples=10").json()
     assert estimators["score_encoder_variance"][0] > 10 * estimators["reparam_encoder_variance"][0]
+
+
+def test_a_training_job_cannot_take_an_outside_models_id(outside_client: TestClient) -> None:
+    request = {"model_id": "conv-vae", "dataset": "mnist", "epochs": 1, "replace": True}
+    response = outside_client.post("/api/jobs", json=request)
+    assert response.status_code == 422
+    source = f"{EXAMPLES / 'conv_vae.py'}:build"
+    assert response.json()["detail"] == f"model 'conv-vae' is your own, built by {source}: choose another id"
 
 
 def test_serve_takes_models_from_the_command_line(

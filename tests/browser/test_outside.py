@@ -15,6 +15,8 @@ from model.factories import build
 from tests.browser.test_explorer import SHOWS_COORDINATES, TO_PAGE, open_explorer
 
 pytestmark = pytest.mark.browser
+CLASS_MEANS = """() => document.getElementById('map').data.slice(0, 2).map((trace) =>
+  [trace.x, trace.y].map((values) => values.reduce((a, b) => a + b, 0) / values.length))"""
 
 
 @pytest.fixture(scope="module")
@@ -33,18 +35,24 @@ def test_the_explorer_maps_and_decodes_an_outside_model(page: Page, conv_atlas: 
     assert sum(counts) == 10_000
     assert "(your model)" in page.locator("#model option:checked").inner_text()
     image = page.locator("#hover-image")
-    for point in ([-1.0, 1.0], [1.0, -1.0]):
+    for point in page.evaluate(CLASS_MEANS):  # where this model put the 0s and the 1s
         before = image.get_attribute("src")
         page.mouse.move(*page.evaluate(TO_PAGE, point))
         expect(image).not_to_have_attribute("src", before or "", timeout=5_000)
         page.wait_for_function(SHOWS_COORDINATES, arg=point)
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Requests are not the test's output."""
+
+
 def test_a_notebook_page_frames_the_explorer(page: Page, conv_atlas: Atlas, tmp_path: Path) -> None:
     """A page of another local origin (as Jupyter's is) shows the explorer in an IFrame: the pages'
     frame-ancestors policy lets it, where a normal server's forbids framing."""
-    (tmp_path / "notebook.html").write_text(f"<!doctype html><body>{conv_atlas._repr_html_()}</body>")
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    page_html = f'<!doctype html><link rel="icon" href="data:,"><body>{conv_atlas._repr_html_()}</body>'
+    (tmp_path / "notebook.html").write_text(page_html)
+    handler = partial(QuietHandler, directory=str(tmp_path))
     notebook = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=notebook.serve_forever, daemon=True)
     thread.start()
@@ -61,6 +69,4 @@ def test_the_lab_says_an_outside_model_has_no_training_record(page: Page, conv_a
     page.goto(conv_atlas.url + "/lab")
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
     expect(page.locator(".no-record").first).to_be_visible()
-    assert page.locator("#curves").is_hidden()
-    page.locator("#measure").click()
-    expect(page.locator("#estimator-ratio")).to_contain_text("at S = 1", timeout=60_000)
+    assert page.locator("#curves").is_hidden() and page.locator("#evolution").is_hidden()
