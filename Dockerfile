@@ -21,6 +21,7 @@ RUN if [ -n "$TORCH_INDEX_URL" ]; then \
 COPY pyproject.toml README.md ./
 COPY model ./model
 COPY app ./app
+COPY latent_atlas ./latent_atlas
 COPY templates ./templates
 COPY static ./static
 # Editable: the pages are read from templates/ and static/ beside the packages.
