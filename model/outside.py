@@ -148,8 +148,24 @@ class OutsideVAE(LatentModel):
     def check(self, images: torch.Tensor) -> None:
         """Run images [B, C*H*W] through encode and decode; ValueError naming the first problem. Sets the
         latent size when it was not declared, and finds the weights q(z|x) depends on."""
+        parameters = list(self.network.parameters())
+        trainable = [p.requires_grad for p in parameters]
+        try:
+            for parameter in parameters:  # a frozen model's encoder weights are found too
+                parameter.requires_grad_(True)
+            mu = self._check_encoded(images, parameters)
+        finally:
+            for parameter, flag in zip(parameters, trainable, strict=True):
+                parameter.requires_grad_(flag)
+        with torch.no_grad():
+            prior = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0)).to(mu.device)
+            for z in (mu, prior):
+                self._check_decoded(self._call("decode", self._decode, z))
+
+    def _check_encoded(self, images: torch.Tensor, parameters: list[nn.Parameter]) -> torch.Tensor:
+        """The posterior means of `images` once their shapes and values are checked."""
         with torch.enable_grad():
-            posterior = self._call("encode", self.encode, images)
+            posterior: DiagonalGaussian = self._call("encode", self.encode, images)
             mu, logvar = posterior.mu, posterior.logvar
             if mu.ndim != 2 or mu.shape[0] != images.shape[0] or logvar.shape != mu.shape:
                 raise ValueError(
@@ -165,16 +181,12 @@ class OutsideVAE(LatentModel):
             if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
                 raise ValueError("encode gave a mu or logvar that is not finite (NaN or inf)")
             self._latent_dim = int(mu.shape[1])
-            parameters = [p for p in self.network.parameters() if p.requires_grad]
-            if parameters:
+            if parameters and mu.requires_grad:
                 grads = torch.autograd.grad(mu.sum() + logvar.sum(), parameters, allow_unused=True)
                 self._encoder_parameters = [
                     p for p, g in zip(parameters, grads, strict=True) if g is not None
                 ]
-        with torch.no_grad():
-            prior = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0)).to(mu.device)
-            for z in (mu.detach(), prior):
-                self._check_decoded(self._call("decode", self._decode, z))
+        return mu.detach()
 
     def _check_decoded(self, output: Any) -> None:
         values, logits = _tensor_output(output)

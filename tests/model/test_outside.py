@@ -112,10 +112,11 @@ def test_flat_inputs_and_declarations_from_the_module(mnist: Dataset) -> None:
 
 
 def test_the_encoder_parameters_are_those_q_depends_on(mnist: Dataset) -> None:
-    network = _loaded(wrap(Linear()), mnist).network
-    module = network.network
-    expected = {id(p) for p in (*module.to_mu.parameters(), *module.to_logvar.parameters())}
+    frozen = Linear().requires_grad_(False)  # as a model loaded for inference often is
+    network = _loaded(wrap(frozen), mnist).network
+    expected = {id(p) for p in (*frozen.to_mu.parameters(), *frozen.to_logvar.parameters())}
     assert {id(p) for p in network.encoder_parameters()} == expected
+    assert not any(p.requires_grad for p in frozen.parameters())  # left as it was
 
 
 def test_the_fingerprint_follows_the_weights(mnist: Dataset) -> None:
