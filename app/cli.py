@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 import torch
 import uvicorn
@@ -14,7 +15,7 @@ import uvicorn
 from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
-from model.factories import from_factory
+from model.factories import OutsideModel, from_factory
 from model.home import HOME_ENV, atlas_home
 from model.jobs import JobQueue
 from model.zoo import classifier_job, zoo_jobs
@@ -33,7 +34,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # The user's own models: each factory imported and called now, on this machine, its data set fetched;
     # one that fails is reported by the server (health, the pages) and the others are served. Their data
     # sets' classifiers train too, for the lab.
-    outside = tuple(from_factory(spec, home) for spec in args.model)
+    queued = {*pending, *(spec.target for spec in specs)}
+    outside = tuple(_not_queued(from_factory(spec, home), queued) for spec in args.model)
     for model in outside:
         if model.dataset is not None:
             job = classifier_job(home, model.dataset, quick=args.quick, device=args.device)
@@ -64,6 +66,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app, host=args.host, port=args.port, log_level="warning", access_log=False, proxy_headers=False
     )
     return 0
+
+
+def _not_queued(model: OutsideModel, queued: set[str]) -> OutsideModel:
+    """The model, or its problem when a queued job would publish a model of the same id over it."""
+    if model.model_id not in queued:
+        return model
+    problem = f"the id {model.model_id!r} is a model this home is training: choose another"
+    return replace(model, wrapped=None, problem=problem)
 
 
 def training_allowed(args: argparse.Namespace) -> bool:

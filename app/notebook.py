@@ -130,6 +130,10 @@ def explore(
     if images is not None and data is not None:
         raise ValueError("give the data set by name (data=) or as images=, not both")
     wrapped = wrap(model, dataset=data, **declarations)
+    if images is None and wrapped.declared.dataset is None:
+        raise ValueError(
+            "name the data the model was trained on: data='mnist' (or 'folder:PATH'), or images="
+        )
     model_id = check_model_id(model_id or _model_id(wrapped.network))
     home = atlas_home(home)
     origin = Origin("notebook", type(wrapped.network).__name__)

@@ -92,6 +92,13 @@ def test_explore_raises_the_models_problem_and_stops(notebook_home: Path) -> Non
     assert _new_threads(before) == []
 
 
+def test_explore_needs_to_know_the_data(example: Wrapped, notebook_home: Path, mnist: Dataset) -> None:
+    with pytest.raises(ValueError, match=r"name the data the model was trained on: data='mnist'"):
+        latent_atlas.explore(example.network, home=notebook_home, show=False)
+    with pytest.raises(ValueError, match=r"give the data set by name \(data=\) or as images=, not both"):
+        latent_atlas.explore(example, data="mnist", images=mnist.test.images[:10], home=notebook_home)
+
+
 def test_explore_shows_the_explorer_inline_in_a_kernel(
     example: Wrapped, notebook_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,7 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.cli import _not_queued
 from app.main import create_app
 from app.settings import Settings
 from model.classifier import classify, load_classifier
@@ -169,6 +170,8 @@ def test_the_lab_evaluates_an_outside_model(outside_client: TestClient, test_set
         mu, logvar = network.encode(test_set.head(TEST_EVALUATION.test_limit).pixels())
     kl = float((-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)).mean())
     assert body["kl"] == pytest.approx(kl, rel=1e-4)
+    conv = outside_client.get("/api/models/conv-vae/evaluation").json()  # logits as images, a Normal
+    assert conv["iwae"] > conv["elbo"] and conv["kl"] > 0 and len(conv["kl_per_dim"]) == 2
     estimators = outside_client.get("/api/models/conv-vae/estimators?samples=1&samples=10").json()
     assert estimators["score_encoder_variance"][0] > 10 * estimators["reparam_encoder_variance"][0]
 
@@ -208,3 +211,14 @@ def test_serve_takes_models_from_the_command_line(
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "skipping model broken-import" in output
+
+
+def test_serve_refuses_an_outside_id_that_a_queued_job_would_take(
+    quick_zoo: Path, example_models: dict[str, str]
+) -> None:
+    """`serve --model full-2d=...` on a home still training full-2d: the job's model would replace it."""
+    model = from_factory(example_models["conv-vae"].replace("conv-vae=", "full-2d=", 1), quick_zoo)
+    assert _not_queued(model, {"kl-2d"}) is model
+    refused = _not_queued(model, {"full-2d", "kl-2d"})
+    assert refused.wrapped is None
+    assert refused.problem == "the id 'full-2d' is a model this home is training: choose another"
