@@ -34,7 +34,8 @@ FRAME_HEIGHT = 760
 
 @dataclass
 class Atlas:
-    """A running atlas: its `url`, and `stop()`. Shown as the explorer when it is a cell's value."""
+    """A running atlas: its `url`, the `model_id` the model is served under, and `stop()`. Shown as the
+    explorer when it is a cell's value."""
 
     url: str
     model_id: str
