@@ -29,6 +29,7 @@ from app.routes import (
     maps,
     models,
     pages,
+    posterior,
     sweep,
     training,
 )
@@ -49,6 +50,7 @@ ROUTERS = (
     jobs.router,
     evaluation.router,
     estimators.router,
+    posterior.router,
     decision_map.router,
     sweep.router,
     data.router,

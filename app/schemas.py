@@ -170,6 +170,39 @@ class Endpoint(BaseModel):
         return self
 
 
+class PosteriorRequest(BaseModel):
+    """The image whose exact posterior to compute: give exactly one of index or image."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"index": 3}]})
+    index: StrictInt | None = Field(None, description="a test image")
+    image: str | None = Field(None, description="a PNG or JPEG data URL, prepared as uploads are")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> PosteriorRequest:
+        if (self.index is None) == (self.image is None):
+            raise ValueError("give exactly one of index or image")
+        return self
+
+
+class ExactPosterior(BaseModel):
+    """log p(x) by quadrature over the plane beside the two bounds, and p(z|x) on a grid, for one image
+    under a 2-D model. All in nats; ELBO <= IWAE <= log p(x) (up to the bounds' sampling)."""
+
+    log_px: float = Field(description="log p(x), the integral of p(x|z) p(z) over the plane (tutorial Eq. 4)")
+    change: float = Field(description="|log p(x) at the grid's resolution - at half of it|: the convergence")
+    elbo: float = Field(description="the ELBO, E_q[log p(x|z)] - KL(q(z|x) || p(z)), over elbo_samples draws")
+    elbo_samples: int
+    iwae: float = Field(description="the importance-weighted bound with iwae_k samples (the lab's k)")
+    iwae_k: int
+    gap: float = Field(description="KL(q(z|x) || p(z|x)) = log p(x) - ELBO (tutorial Eq. 10)")
+    mu: list[float] = Field(description="q(z|x)'s mean")
+    sigma: list[float] = Field(description="q(z|x)'s standard deviations")
+    x: list[float] = Field(description="the grid's first coordinates")
+    y: list[float] = Field(description="the grid's second coordinates")
+    density: list[list[float]] = Field(description="p(z|x) per unit area at each grid node, [len(y)][len(x)]")
+    seconds: float
+
+
 class InterpolateRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from model.metrics import elbo_metrics, importance_weighted_log_likelihood
 from model.objectives import bernoulli_log_likelihood
 from model.vae import LatentModel, prior_log_prob
 
@@ -147,4 +148,41 @@ def exact_posterior(network: LatentModel, x: torch.Tensor) -> Quadrature:
 
     return integrate(
         log_joint, torch.minimum(-extent, sampled[0]), torch.maximum(extent, sampled[1]), include=sampled
+    )
+
+
+@dataclass(frozen=True)
+class EvidenceAndBounds:
+    """For one image: log p(x) exactly (by quadrature) beside the ELBO and the IWAE bound, in nats."""
+
+    quadrature: Quadrature
+    elbo: float  # E_q[log p(x|z)] - KL(q(z|x) || p(z)), `samples` draws
+    samples: int
+    iwae: float  # the k-sample importance-weighted bound
+    iwae_k: int
+    mu: torch.Tensor  # [2] q(z|x)'s mean
+    sigma: torch.Tensor  # [2] its standard deviations
+
+    @property
+    def gap(self) -> float:
+        """KL(q(z|x) || p(z|x)) = log p(x) - ELBO (tutorial Eq. 10): exact up to the ELBO's sampling."""
+        return self.quadrature.log_evidence - self.elbo
+
+
+def evidence_and_bounds(
+    network: LatentModel, x: torch.Tensor, *, iwae_k: int, samples: int = 1000, seed: int = 0
+) -> EvidenceAndBounds:
+    """log p(x), the ELBO and the IWAE bound of one image x: [C*H*W] under a 2-D model (seeded)."""
+    quadrature = exact_posterior(network, x)
+    batch = x.reshape(1, -1)
+    with torch.inference_mode():
+        posterior = network.encode(batch)
+    return EvidenceAndBounds(
+        quadrature=quadrature,
+        elbo=-elbo_metrics(network, batch, samples=samples, seed=seed).neg_elbo,
+        samples=samples,
+        iwae=importance_weighted_log_likelihood(network, batch, k=iwae_k, seed=seed),
+        iwae_k=iwae_k,
+        mu=posterior.mu[0].cpu(),
+        sigma=posterior.sigma[0].cpu(),
     )

@@ -10,6 +10,7 @@ MODEL_PUBLIC = {
     "model.latent_map",  # the map plane, lifting, ellipses, nearest neighbours, the coordinate limit
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
     "model.estimators",  # the gradient estimators' variances
+    "model.posterior",  # the exact posterior of 2-D models by quadrature, beside the two bounds
     "model.classifier",  # load the classifier, classify
     "model.data",  # what a data set is, and its prepared copy
     "model.datasets",  # the data sets by name

@@ -57,6 +57,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     # Training is off in the tests' server: these reach the 403 unless a field is refused first.
     "/api/jobs": {"model_id": "hostile", "hidden": [8], "epochs": 1, "train_limit": 100},
     "/api/jobs/zoo": {"zoo": "beta", "dataset": "mnist"},
+    "/api/models/{model_id}/posterior": {"index": 0},
     "/api/models/{model_id}/decode": {"points": [[0.0, 0.0], [0.5, -0.5]]},
     "/api/models/{model_id}/interpolate": {
         "start": {"index": 0},
