@@ -51,6 +51,11 @@ export async function encodeImage(model, image) {
   return (await call(`${base(model)}/encode`, { method: "POST", body: form })).json();
 }
 
+// The true posterior of a 2-D model for { index } (a test image) or { image } (a data URL).
+export async function getPosterior(model, body) {
+  return (await call(`${base(model)}/posterior`, json(body))).json();
+}
+
 // Each end is { index }, { z }, { point: [x, y] } (a map point), { image } (a data URL) or { label } (a
 // class name); `via` are the ends passed through between start and end, in order.
 export async function interpolate(model, start, end, steps, method, via = []) {

@@ -1,8 +1,8 @@
 // The explorer page: latent map, live decoding, pins, drag-to-interpolate, draw and upload.
 import * as api from "./api.js";
 import {
-  DECISION_TRACE, DRAWINGS_TRACE, LEGEND_LIMIT, PLOT_CONFIG, classTokens, classVisibility, cursorToData, decisionTrace, drawingOf,
-  drawingsTrace, ellipseShapes, isClassTrace, mapLayout, mapTraces, pathShape, pixelDistance, restyleUpdate, robustRange,
+  DECISION_TRACE, DRAWINGS_TRACE, LEGEND_LIMIT, PLOT_CONFIG, POSTERIOR_TRACE, classTokens, classVisibility, cursorToData, decisionTrace, drawingOf,
+  drawingsTrace, ellipseShapes, isClassTrace, mapLayout, mapTraces, pathShape, pixelDistance, posteriorTrace, restyleUpdate, robustRange,
   traceIndex, traceLabel, viewRange,
 } from "./map-traces.js";
 import { wireHoverDecoding } from "./hover-decode.js";
@@ -216,7 +216,39 @@ function showEncoding(result) {
   near.className = "row neighbors";
   near.append(...neighbors);
   $("encoding").replaceChildren(header, images, near);
+  if (state.map.projection === null) showPosterior(result.input); // 2-D: the true posterior is computable
 }
+
+// --- the true posterior of a 2-D model, by quadrature ----------------------------------------------
+const nats = (value) => `${value.toFixed(2)} nats`;
+
+function posteriorText(p) {
+  return `True posterior p(z|x), the contours (by quadrature, converged to ${p.change.toFixed(3)} nats): ` +
+    `log p(x) = ${nats(p.log_px)}. ELBO = ${nats(p.elbo)} (${p.elbo_samples} draws), IWAE bound (k = ${p.iwae_k}) = ` +
+    `${nats(p.iwae)}. The exact gap KL(q(z|x) ‖ p(z|x)) = log p(x) − ELBO = ${nats(p.gap)}; ` +
+    `IWAE recovers ${nats(p.iwae - p.elbo)} of it.`;
+}
+
+async function removePosterior() {
+  const index = traceIndex(graph, POSTERIOR_TRACE);
+  if (index >= 0) await Plotly.deleteTraces(graph, index);
+}
+
+const showPosterior = latestOnly((image) =>
+  guarded(async () => {
+    const model = state.model;
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = "Computing the true posterior p(z|x) on a grid over the plane…";
+    $("encoding").append(note);
+    const posterior = await api.getPosterior(model, { image });
+    if (model !== state.model) return;
+    await removePosterior();
+    await Plotly.addTraces(graph, posteriorTrace(posterior));
+    note.textContent = posteriorText(posterior);
+    graph.dataset.posterior = posterior.log_px.toFixed(2);
+  }),
+);
 
 const encodeAndShow = (image) => guarded(async () => showEncoding(await api.encodeImage(state.model, image)));
 createDrawPad($("pad"), { brushInput: $("brush"), clearButton: $("clear-pad"), onStroke: encodeAndShow });
@@ -225,6 +257,7 @@ $("clear-drawings").addEventListener("click", () => {
   state.drawings = [];
   state.line = null;
   redrawOverlay();
+  guarded(removePosterior);
 });
 
 // --- the decoded manifold under the points, and the gallery ---------------------------------------

@@ -38,6 +38,7 @@ export const traceLabel = (trace) => Number(trace.uid.slice(CLASS_TRACE.length))
 export const DRAWINGS_TRACE = "drawings";
 export const HIGHLIGHT_TRACE = "highlight";
 export const DECISION_TRACE = "decision";
+export const POSTERIOR_TRACE = "posterior";
 
 // The trace with this uid in a drawn graph (-1 when absent).
 export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
@@ -209,6 +210,26 @@ export function decisionTrace(decision, classCount) {
     // Each class's colour over [c - 0.5, c + 0.5]: a step colorscale, so no two classes blend.
     colorscale: colors.flatMap((color, c) => [[c / (last + 1), color], [(c + 1) / (last + 1), color]]),
     opacity: 0.3,
+    showscale: false,
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+// The true posterior p(z|x) of one image (a 2-D model's, by quadrature) as contour lines on the map, under
+// the encoding's dotted 2-sigma ellipse of q(z|x).
+export function posteriorTrace(posterior) {
+  return {
+    type: "contour",
+    uid: POSTERIOR_TRACE,
+    name: "p(z|x)",
+    x: posterior.x,
+    y: posterior.y,
+    z: posterior.density,
+    ncontours: 8,
+    contours: { coloring: "lines" },
+    line: { width: 1.5 },
+    colorscale: [[0, "#9ab"], [1, "#123"]],
     showscale: false,
     hoverinfo: "skip",
     showlegend: false,

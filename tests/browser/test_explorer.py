@@ -1,5 +1,6 @@
 """The explorer page in a real browser: map, hover, pin, drag-to-interpolate, draw, upload, errors."""
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -155,6 +156,27 @@ def test_an_uploaded_png_is_encoded_with_a_marker(
     upload.write_bytes(encode(digit_image(test_set.images, 18)))
     page.set_input_files("#upload", str(upload))
     _check_encoded(page, markers=1)
+
+
+def test_an_upload_shows_its_true_posterior_under_the_ellipse(
+    page: Page, live_url: str, test_set: ImageSet, tmp_path: Path
+) -> None:
+    """On a 2-D model the encoding is followed by p(z|x) as contours on the map and log p(x) with the
+    bounds, which sit below it."""
+    open_explorer(page, live_url)
+    upload = tmp_path / "three.png"
+    upload.write_bytes(encode(digit_image(test_set.images, 18)))
+    page.set_input_files("#upload", str(upload))
+    expect(page.locator("#map")).to_have_attribute(
+        "data-posterior", re.compile(r"^-\d+\.\d\d$"), timeout=30_000
+    )
+    contours = page.evaluate("() => document.getElementById('map').data.filter((t) => t.uid === 'posterior')")
+    assert len(contours) == 1 and contours[0]["type"] == "contour"
+    log_px = page.locator("#map").get_attribute("data-posterior") or "nan"
+    text = page.locator("#encoding").inner_text()
+    assert f"log p(x) = {log_px} nats" in text
+    elbo = re.search(r"ELBO = (-[\d.]+) nats", text)
+    assert elbo is not None and float(elbo.group(1)) < float(log_px)
 
 
 def test_a_server_error_is_shown_in_the_page(
