@@ -56,7 +56,7 @@ lint: setup
 # Benchmarks that print figures: training speed (several minutes), conv against MLP (about 8 minutes),
 # the characters zoo's time and neighbours (about 2 minutes), a first run from an empty home (about 8
 # minutes), serving latency and the web stack's share of it, hovering while a job trains, an outside model
-# against a built-in one, browser responsiveness, a soak
+# against a built-in one, the exact posterior's speed and the bounds below it, browser responsiveness, a soak
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/conv_vs_mlp.py
@@ -66,6 +66,7 @@ bench: zoo
 	$(BIN)/python bench/serve_floor.py
 	$(BIN)/python bench/train_while_serving.py
 	$(BIN)/python bench/outside_model.py
+	$(BIN)/python bench/exact_posterior.py
 	$(BIN)/python bench/browser_fps.py
 	$(BIN)/python bench/serve_load.py
 
