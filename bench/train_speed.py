@@ -20,44 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
 
 from model.config import ModelConfig, TrainConfig
 from model.datasets import open_dataset
+from model.factories import import_factory
 from model.home import atlas_home, data_root
 from model.sources.mnist import ensure_mnist
 from model.train import train
 
 SEED = 1
-
-
-class ExampleVAE(nn.Module):
-    """pytorch/examples vae/main.py, unchanged in substance."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(784, 400)
-        self.fc21 = nn.Linear(400, 20)
-        self.fc22 = nn.Linear(400, 20)
-        self.fc3 = nn.Linear(20, 400)
-        self.fc4 = nn.Linear(400, 784)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        h1 = F.relu(self.fc1(x.view(-1, 784)))
-        mu, logvar = self.fc21(h1), self.fc22(h1)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        return torch.sigmoid(self.fc4(F.relu(self.fc3(z)))), mu, logvar
-
-
-def example_loss(
-    recon_x: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
-) -> torch.Tensor:
-    bce = F.binary_cross_entropy(recon_x, x.view(-1, 784), reduction="sum")
-    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-    return bce + kld
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "pytorch_vae.py"
 
 
 def run_conventional(root: Path, epochs: int) -> tuple[list[float], list[float]]:
@@ -68,7 +42,8 @@ def run_conventional(root: Path, epochs: int) -> tuple[list[float], list[float]]
         datasets.MNIST(root, train=True, transform=to_tensor), batch_size=128, shuffle=True
     )
     test_loader = DataLoader(datasets.MNIST(root, train=False, transform=to_tensor), batch_size=128)
-    model = ExampleVAE()
+    model = import_factory(f"{EXAMPLE}:VAE")()  # the pytorch/examples VAE, as examples/ holds it
+    example_loss = import_factory(f"{EXAMPLE}:loss")
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     seconds, test_losses = [], []
     for epoch in range(1, epochs + 1):
@@ -76,8 +51,7 @@ def run_conventional(root: Path, epochs: int) -> tuple[list[float], list[float]]
         model.train()
         for data, _ in train_loader:
             optimizer.zero_grad()
-            recon, mu, logvar = model(data)
-            loss = example_loss(recon, data, mu, logvar)
+            loss = example_loss(model, data)
             loss.backward()
             optimizer.step()
         seconds.append(time.perf_counter() - began)
@@ -85,8 +59,7 @@ def run_conventional(root: Path, epochs: int) -> tuple[list[float], list[float]]
         total = 0.0
         with torch.no_grad():
             for data, _ in test_loader:
-                recon, mu, logvar = model(data)
-                total += example_loss(recon, data, mu, logvar).item()
+                total += example_loss(model, data).item()
         test_losses.append(total / len(test_loader.dataset))  # type: ignore[arg-type]
         print(
             f"  conventional epoch {epoch}: {seconds[-1]:.2f} s, test loss {test_losses[-1]:.2f}", flush=True
