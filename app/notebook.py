@@ -92,12 +92,11 @@ def _start(settings: Settings, model_id: str) -> Atlas:
     deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            atlas.stop()
-            raise RuntimeError(
-                f"the atlas's server did not start within {STARTUP_SECONDS} s (its log says why)"
-                if thread.is_alive()
-                else "the atlas's server stopped while starting (its log says why)"
+            reason = (
+                f"did not start within {STARTUP_SECONDS} s" if thread.is_alive() else "stopped while starting"
             )
+            atlas.stop()  # the server exits as soon as it has started, or has already
+            raise RuntimeError(f"the atlas's server {reason} (its log says why)")
         time.sleep(0.02)
     problem = app.state.registry.failures.get(model_id)
     if problem is not None:

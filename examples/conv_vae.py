@@ -52,6 +52,9 @@ class ConvVAE(nn.Module):
         return logits
 
 
+MODEL = ConvVAE  # what examples/train.py builds and trains
+
+
 def loss(model: ConvVAE, x: torch.Tensor) -> torch.Tensor:
     """-ELBO summed over the batch: x: [B, 784] in [0, 1]."""
     images = x.view(-1, 1, 28, 28)

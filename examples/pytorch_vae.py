@@ -46,6 +46,9 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
 
+MODEL = VAE  # what examples/train.py builds and trains
+
+
 def loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
     """pytorch/examples' loss_function: reconstruction + KL divergence, summed over the batch."""
     recon_x, mu, logvar = model(x)

@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(Path(__file__).parent))
     example = importlib.import_module(args.example)
     torch.manual_seed(args.seed)
-    model = example.ConvVAE() if args.example == "conv_vae" else example.VAE()
+    model = example.MODEL()
     x_train = latent_atlas.load_dataset("mnist").train.pixels()[: args.limit]
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     for epoch in range(1, args.epochs + 1):

@@ -112,11 +112,17 @@ def from_factory(spec: str, home: Path) -> OutsideModel:
     return OutsideModel(model_id, origin, None, problem=problem)
 
 
+def _tensor(values: Any) -> torch.Tensor:
+    """A tensor, an array or nested lists as a CPU tensor (arrays and lists through NumPy, which stacks
+    a list of arrays at once)."""
+    tensor = values if isinstance(values, torch.Tensor) else torch.as_tensor(np.asarray(values))
+    return tensor.detach().cpu()
+
+
 def _as_uint8_images(images: Any) -> torch.Tensor:
     """[N, H, W] or [N, C, H, W] in [0, 1] (floats) or 0..255 (uint8), a tensor or an array ->
     [N, C, H, W] uint8."""
-    tensor = torch.as_tensor(np.asarray(images) if not isinstance(images, torch.Tensor) else images)
-    tensor = tensor.detach().cpu()
+    tensor = _tensor(images)
     if tensor.ndim == 3:
         tensor = tensor.unsqueeze(1)
     if tensor.ndim != 4 or len(tensor) < 2:
@@ -143,8 +149,7 @@ def memory_dataset(
         targets = torch.zeros(len(pixels), dtype=torch.int64)
         class_names = ("image",)
     else:
-        targets = torch.as_tensor(np.asarray(labels) if not isinstance(labels, torch.Tensor) else labels)
-        targets = targets.detach().cpu().to(torch.int64).reshape(-1)
+        targets = _tensor(labels).to(torch.int64).reshape(-1)
         if len(targets) != len(pixels) or targets.min() < 0:
             raise ValueError(f"labels must be {len(pixels)} class numbers >= 0, got {list(targets.shape)}")
     count = int(targets.max()) + 1
