@@ -20,6 +20,7 @@ from model.classifier import Classifier, LoadedClassifier
 from model.data import ImageSet
 from model.frechet import GaussianStats, frechet_distance
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
+from model.posterior import exact_log_likelihoods
 from model.storage import readable_folder, write_file_atomically
 from model.vae import LatentModel
 
@@ -34,9 +35,10 @@ class EvaluationSettings:
     iwae_k: int = 500  # Burda et al. (2016) report log p(x) with k = 5000; 500 is within ~0.1 nats here
     samples: int = 10  # z draws per digit behind E_q[log p(x|z)]
     test_limit: int | None = None
+    exact_limit: int = 100  # test digits whose log p(x) is integrated exactly (2-D models; ~0.4 s each)
 
     def __post_init__(self) -> None:
-        for name in ("iwae_k", "samples"):
+        for name in ("iwae_k", "samples", "exact_limit"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.test_limit is not None and self.test_limit < 2:
@@ -86,6 +88,24 @@ class Evaluation:
             "iwae - elbo; the ELBO's gap to log p(x) (tutorial Eq. 10) is at least this",
         )
     )
+    exact_log_likelihood: float | None = field(
+        metadata=_figure(
+            "exact log p(x), first {exact_images} digits",
+            "log p(x) by quadrature over the latent plane (2-D models only): no bound, the evidence itself",
+        )
+    )
+    exact_gap: float | None = field(
+        metadata=_figure(
+            "log p(x) - ELBO = KL(q(z|x) ‖ p(z|x)), same digits",
+            "the ELBO's exact gap (tutorial Eq. 10) over the digits integrated exactly",
+            part=True,
+        )
+    )
+    exact_iwae_part: float | None = field(
+        metadata=_figure(
+            "IWAE - ELBO, same digits", "how much of that exact gap the IWAE bound recovers", part=True
+        )
+    )
     kl_per_dim: list[float] = field(
         metadata=_figure("KL per dimension", "KL(q(z|x) || p(z)) of each latent dimension")
     )
@@ -127,6 +147,9 @@ class Evaluation:
     )
     iwae_k: int = field(metadata=_detail("importance samples behind the IWAE bound"))
     test_images: int = field(metadata=_detail("test images evaluated (the first ones of the test set)"))
+    exact_images: int = field(
+        metadata=_detail("test images whose log p(x) was computed by quadrature (0 unless the model is 2-D)")
+    )
     samples: int = field(metadata=_detail("z draws per digit behind E_q[log p(x|z)]"))
     seconds: float = field(metadata=_detail("how long the computation took"))
 
@@ -144,6 +167,10 @@ class FigureRow:
     decimals: int
     percent: bool
     part: bool  # a term of the row above it
+
+    def applies_to(self, evaluation: Evaluation) -> bool:
+        """False for a figure the model has none of (exact log p(x) of a model that is not 2-D)."""
+        return getattr(evaluation, self.key) is not None
 
     def label_for(self, evaluation: Evaluation) -> str:
         return self.label.format(**evaluation.as_dict())
@@ -171,6 +198,7 @@ def evaluation_key(
         "test_images": len(test_set.head(settings.test_limit)),
         "iwae_k": settings.iwae_k,
         "samples": settings.samples,
+        "exact_limit": settings.exact_limit,
     }
 
 
@@ -179,6 +207,30 @@ def _features(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, to
     """x: [N, 784] -> (penultimate features [N, 128], predicted labels [N])."""
     features = torch.cat([classifier.features(batch) for batch in x.split(2000)])
     return features, classifier.head(features).argmax(dim=1)
+
+
+@dataclass(frozen=True)
+class _Exact:
+    """Exact log p(x) and the two bounds over the first test digits, in nats per digit."""
+
+    log_likelihood: float
+    elbo: float
+    iwae: float
+    images: int
+
+
+def _exact(network: LatentModel, x: torch.Tensor, settings: EvaluationSettings) -> _Exact | None:
+    """For a 2-D model, exact log p(x) over the first `exact_limit` digits of x and the ELBO and IWAE
+    bound over the same digits (so the gap is measured, not bounded); None for any other model."""
+    if network.latent_dim != 2:
+        return None
+    x = x[: settings.exact_limit]
+    return _Exact(
+        log_likelihood=float(exact_log_likelihoods(network, x).mean()),
+        elbo=-elbo_metrics(network, x, samples=settings.samples, seed=SEED).neg_elbo,
+        iwae=importance_weighted_log_likelihood(network, x, k=settings.iwae_k, seed=SEED),
+        images=len(x),
+    )
 
 
 @torch.inference_mode()
@@ -201,6 +253,7 @@ def evaluate_model(
     x = test_set.pixels(device)
     metrics = elbo_metrics(network, x, samples=settings.samples, seed=SEED)
     iwae = importance_weighted_log_likelihood(network, x, k=settings.iwae_k, seed=SEED)
+    exact = _exact(network, x, settings)
     with torch.inference_mode():
         mu = torch.cat([network.encode(batch).mu for batch in x.split(2000)])
         z_prior = torch.randn(
@@ -222,6 +275,10 @@ def evaluate_model(
         iwae=iwae,
         iwae_k=settings.iwae_k,
         elbo_gap=iwae - elbo,
+        exact_log_likelihood=None if exact is None else exact.log_likelihood,
+        exact_gap=None if exact is None else exact.log_likelihood - exact.elbo,
+        exact_iwae_part=None if exact is None else exact.iwae - exact.elbo,
+        exact_images=0 if exact is None else exact.images,
         fid_prior=frechet_distance(real, GaussianStats.of(prior_features)),
         fid_reconstruction=frechet_distance(real, GaussianStats.of(reconstruction_features)),
         fid_data=frechet_distance(real, GaussianStats.of(data_features)),

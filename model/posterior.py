@@ -151,6 +151,11 @@ def exact_posterior(network: LatentModel, x: torch.Tensor) -> Quadrature:
     )
 
 
+def exact_log_likelihoods(network: LatentModel, x: torch.Tensor) -> torch.Tensor:
+    """log p(x) of each image x: [N, C*H*W] under a 2-D model, by quadrature: [N] float64, nats."""
+    return torch.tensor([exact_posterior(network, image).log_evidence for image in x], dtype=torch.float64)
+
+
 @dataclass(frozen=True)
 class EvidenceAndBounds:
     """For one image: log p(x) exactly (by quadrature) beside the ELBO and the IWAE bound, in nats."""

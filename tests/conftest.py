@@ -29,7 +29,7 @@ from model.zoo import classifier_config, train_zoo, zoo_entries
 
 SWEEP_MODEL = "beta-4-2d"  # the beta-sweep model the quick zoo adds to the default ones
 # /evaluation in tests: a slice of the test set and few importance samples, so it takes a second
-TEST_EVALUATION = EvaluationSettings(iwae_k=20, samples=2, test_limit=500)
+TEST_EVALUATION = EvaluationSettings(iwae_k=20, samples=2, test_limit=500, exact_limit=4)
 TINY_TRAIN = 2_000  # a fixed slice: the first 2,000 training digits
 TINY_TEST = 1_000
 

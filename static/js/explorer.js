@@ -80,14 +80,18 @@ function onHover(event) {
 async function pin(x, y, index) {
   const url = await api.decodeAt(state.model, x, y);
   state.pins += 1;
-  const row = document.createElement("div");
-  row.className = "row pin";
+  const images = document.createElement("div");
+  images.className = "row";
   const label = state.map.class_names[state.map.label[index]];
-  row.append(
+  images.append(
     figure(digitImage(url, `decoded at ${x.toFixed(2)}, ${y.toFixed(2)}`, true), `#${state.pins} decoded`),
     figure(digitImage(api.imageUrl(state.map.dataset, index), `test image ${index}`, true), `test ${index}: ${label}`),
   );
-  $("pins").prepend(row);
+  const entry = document.createElement("div");
+  entry.className = "pin";
+  entry.append(images);
+  $("pins").prepend(entry);
+  if (state.map.projection === null) showPosterior({ request: { index }, container: entry }); // 2-D: computable
 }
 
 function onPlotClick(event) {
@@ -216,7 +220,7 @@ function showEncoding(result) {
   near.className = "row neighbors";
   near.append(...neighbors);
   $("encoding").replaceChildren(header, images, near);
-  if (state.map.projection === null) showPosterior(result.input); // 2-D: the true posterior is computable
+  if (state.map.projection === null) showPosterior({ request: { image: result.input }, container: $("encoding") });
 }
 
 // --- the true posterior of a 2-D model, by quadrature ----------------------------------------------
@@ -234,14 +238,16 @@ async function removePosterior() {
   if (index >= 0) await Plotly.deleteTraces(graph, index);
 }
 
-const showPosterior = latestOnly((image) =>
+// For an image (request { image }: a drawing or upload) or a test digit ({ index }: a pin) under a 2-D
+// model, its note going at the end of `container`; the contours are the latest image's.
+const showPosterior = latestOnly(({ request, container }) =>
   guarded(async () => {
     const model = state.model;
     const note = document.createElement("p");
-    note.className = "muted";
+    note.className = "muted posterior-note";
     note.textContent = "Computing the true posterior p(z|x) on a grid over the plane…";
-    $("encoding").append(note);
-    const posterior = await api.getPosterior(model, { image });
+    container.append(note);
+    const posterior = await api.getPosterior(model, request);
     if (model !== state.model) return;
     await removePosterior();
     await Plotly.addTraces(graph, posteriorTrace(posterior));

@@ -42,7 +42,8 @@ const formatFigure = (value, row) =>
   Array.isArray(value) ? value.map((v) => formatValue(v, row)).join(" ") : formatValue(value, row);
 
 function showEvaluation(result) {
-  const rows = EVALUATION_ROWS.map((figure) => {
+  // A figure the model has none of (exact log p(x) beyond two dimensions) is null: no row.
+  const rows = EVALUATION_ROWS.filter((figure) => result[figure.key] !== null).map((figure) => {
     const row = document.createElement("tr");
     const name = document.createElement("th");
     if (figure.part) name.className = "part";

@@ -40,6 +40,10 @@ def test_evaluation_ranks_the_full_elbo_above_kl_only(client: TestClient) -> Non
     # KL-only decodes every digit to the same average: its reconstructions keep a digit by chance only.
     assert full["reconstruction_accuracy"] > 2 * kl_only["reconstruction_accuracy"]
     assert kl_only["reconstruction_accuracy"] < 0.2
+    # The gaps measured exactly over the first digits: a KL divergence, never below zero (up to the noise
+    # of the ELBO's two draws), and wide for the full ELBO's 2-D q.
+    assert full["exact_images"] == kl_only["exact_images"] == TEST_EVALUATION.exact_limit
+    assert kl_only["exact_gap"] > -0.3 and full["exact_gap"] > 1
     assert client.get("/api/models/nope/evaluation").status_code == 404
 
 

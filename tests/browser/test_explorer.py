@@ -68,7 +68,8 @@ def test_hover_changes_the_decoded_image(page: Page, live_url: str) -> None:
         page.wait_for_function(SHOWS_COORDINATES, arg=point)
 
 
-def test_clicking_an_isolated_point_pins_its_decode(page: Page, live_url: str) -> None:
+def test_clicking_an_isolated_point_pins_its_decode_and_true_posterior(page: Page, live_url: str) -> None:
+    """The pin holds the decode and the test digit, and (2-D model) that digit's exact log p(x)."""
     open_explorer(page, live_url)
     x, y, index = page.evaluate(ISOLATED)
     page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
@@ -80,6 +81,14 @@ def test_clicking_an_isolated_point_pins_its_decode(page: Page, live_url: str) -
     pins = page.locator("#pins .pin")
     expect(pins).to_have_count(1)
     expect(pins.locator(f"img[alt='test image {index}']")).to_have_count(1)
+    expect(pins.locator(".posterior-note")).to_contain_text("log p(x) = ", timeout=30_000)
+    expected = page.evaluate(
+        """(index) => fetch(`/api/models/${document.getElementById('map').dataset.model}/posterior`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ index }),
+        }).then((response) => response.json())""",
+        index,
+    )
+    assert f"log p(x) = {expected['log_px']:.2f} nats" in pins.inner_text()
 
 
 def test_dragging_between_digits_draws_a_line_and_a_strip(page: Page, live_url: str) -> None:

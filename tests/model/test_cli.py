@@ -11,7 +11,9 @@ from model.data import SourceFailed
 from model.evaluation import EVALUATION_FILE, FIGURE_ROWS
 from model.home import classifier_folder, data_root, models_root
 
-EVAL_QUICKLY = ["--samples", "2", "--iwae-k", "5", "--test-limit", "500", "--device", "cpu"]
+EVAL_QUICKLY = [
+    *("--samples", "2", "--iwae-k", "5", "--test-limit", "500", "--exact-limit", "3", "--device", "cpu")
+]
 
 
 @pytest.fixture
@@ -32,6 +34,7 @@ def test_eval_json_reports_the_lab_figures(tiny_home: Path, capsys: pytest.Captu
     assert report["elbo"] == pytest.approx(report["reconstruction_log_likelihood"] - report["kl"])
     assert len(report["kl_per_dim"]) == 2 and sum(report["kl_per_dim"]) == pytest.approx(report["kl"])
     assert 0 <= report["active_units"] <= 2 and report["iwae"] >= report["elbo"] - 0.5
+    assert report["exact_images"] == 3 and report["exact_gap"] >= report["exact_iwae_part"] - 0.5
     assert report["fid_data"] < report["fid_prior"] and 0 <= report["reconstruction_accuracy"] <= 1
     # Both beat a decoder that says 0.5 for every pixel: 784 ln 2 nats.
     coin_flip = 784 * math.log(2)
@@ -46,7 +49,7 @@ def test_eval_table_by_model_id(tiny_home: Path, capsys: pytest.CaptureFixture[s
     assert "Tiny 2-D (tiny-2d, MNIST handwritten digits)" in out and "log p(x) ≥ IWAE bound, k = 5" in out
     labels = [line.split("  ")[1] for line in out.splitlines()[1:]]  # "  label<padding>  value"
     assert [label for label in labels if label != "mean-image baseline NLL"] == [
-        row.label.format(iwae_k=5) for row in FIGURE_ROWS
+        row.label.format(iwae_k=5, exact_images=3) for row in FIGURE_ROWS
     ]
 
 

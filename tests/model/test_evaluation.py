@@ -11,9 +11,17 @@ from model import evaluation
 from model.checkpoint import load_network, weights_fingerprint
 from model.classifier import Classifier, LoadedClassifier, load_classifier
 from model.data import ImageSet
-from model.evaluation import EVALUATION_FILE, EvaluationSettings, cached_evaluation, evaluate_model
+from model.evaluation import (
+    EVALUATION_FILE,
+    FIGURE_ROWS,
+    EvaluationSettings,
+    cached_evaluation,
+    evaluate_model,
+)
 from model.frechet import GaussianStats, frechet_distance
 from model.home import classifier_folder, models_root
+from model.metrics import elbo_metrics
+from model.posterior import exact_posterior
 
 SLICE = 1000
 
@@ -58,6 +66,28 @@ def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
     assert kl_only.reconstruction_accuracy < 0.2
     assert full.fid_prior < kl_only.fid_prior and full.fid_reconstruction < kl_only.fid_reconstruction
     assert full.active_units == 2 and kl_only.active_units == 0
+
+
+def test_a_2d_model_s_evaluation_measures_the_exact_gap(
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
+) -> None:
+    """Over the first digits: ELBO <= IWAE <= exact log p(x), each digit's log p(x) as the quadrature finds
+    it; a model beyond two dimensions has no exact figures (and the table no such rows)."""
+    settings = EvaluationSettings(iwae_k=50, samples=20, test_limit=200, exact_limit=6)
+    _, network = load_network(models_root(quick_zoo) / "full-2d")
+    result = evaluate_model(network, classifier, test_set, train_set, settings)
+    x = test_set.head(6).pixels()
+    exact = [exact_posterior(network, image).log_evidence for image in x]
+    assert result.exact_images == 6
+    assert result.exact_log_likelihood == pytest.approx(sum(exact) / 6, abs=1e-6)
+    elbo = -elbo_metrics(network, x, samples=20, seed=evaluation.SEED).neg_elbo
+    assert result.exact_gap == pytest.approx(result.exact_log_likelihood - elbo, abs=1e-6)
+    # IWAE recovers part of the gap, never more (up to its sampling noise on six digits)
+    assert 0 < result.exact_iwae_part <= result.exact_gap + 0.5
+    _, wide = load_network(models_root(quick_zoo) / "full-16d")
+    beyond = evaluate_model(wide, classifier, test_set, train_set, replace(settings, test_limit=50))
+    assert beyond.exact_images == 0 and beyond.exact_log_likelihood is None and beyond.exact_gap is None
+    assert not any(row.applies_to(beyond) for row in FIGURE_ROWS if row.key.startswith("exact"))
 
 
 def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
