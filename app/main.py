@@ -32,6 +32,7 @@ from app.routes import (
     posterior,
     sweep,
     training,
+    traversal,
 )
 from app.security import BrowserSecurity
 from app.settings import Settings
@@ -45,6 +46,7 @@ ROUTERS = (
     decode.router,
     encode.router,
     interpolate.router,
+    traversal.router,
     generate.router,
     training.router,
     jobs.router,

@@ -11,6 +11,8 @@ from app.params import Coordinate
 from model.config import Architecture, LossMode
 from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
 from model.home import check_model_id
+from model.traversal import EXTENT as TRAVERSAL_EXTENT
+from model.traversal import STEPS as TRAVERSAL_STEPS
 
 MAX_DECODE_POINTS = 1024
 MIN_STEPS, MAX_STEPS = 2, 64
@@ -152,7 +154,8 @@ MAX_VIA = 6  # ends between start and end: a path through 8 glyphs at most
 
 
 class Endpoint(BaseModel):
-    """One end of an interpolation: give exactly one of index, z, point, image or label."""
+    """A point in latent space (an interpolation's end, a traversal's centre): give exactly one of index,
+    z, point, image or label."""
 
     index: StrictInt | None = Field(None, description="a test image")
     z: list[Coordinate] | None = Field(None, description="a latent vector of length latent_dim")
@@ -168,6 +171,48 @@ class Endpoint(BaseModel):
         if len(given) != 1:
             raise ValueError(f"give exactly one of index, z, point, image or label (got {given or 'none'})")
         return self
+
+
+MAX_TRAVERSAL_ROWS = 64
+
+
+class TraversalRequest(BaseModel):
+    """Which traversal grid to decode: around what, how many dimensions, how many steps, how far."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"centre": {"index": 3}, "steps": 9}, {}]})
+    centre: Endpoint | None = Field(None, description="the point traversed around; none: the prior mean, 0")
+    rows: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_TRAVERSAL_ROWS,
+        strict=True,
+        description=f"the highest-KL dimensions to show (default: all, up to {MAX_TRAVERSAL_ROWS})",
+    )
+    steps: int = Field(TRAVERSAL_STEPS, ge=MIN_STEPS, le=MAX_STEPS, strict=True, description="columns")
+    extent: Coordinate = Field(
+        TRAVERSAL_EXTENT, gt=0, le=10, description="prior standard deviations either side of the centre"
+    )
+
+
+class TraversedDimension(BaseModel):
+    """One row of a traversal: the dimension moved, how much it is used, and what it decodes to."""
+
+    dim: int = Field(description="the latent dimension (0-based)")
+    kl: float = Field(description="its mean KL(q(z_d|x) || N(0, 1)) over the test split, nats")
+    activity: float = Field(description="Cov_x(E_q[z_d]) over the test split")
+    active: bool = Field(description="activity > 0.01 (Burda et al.'s active units); false: a dead dimension")
+    images: list[str] = Field(description="PNG data URLs, one per offset")
+
+
+class LatentTraversal(BaseModel):
+    """Traversals around `centre`: rows by decreasing KL, columns at centre + offset along the row's
+    dimension."""
+
+    centre: list[float]
+    offsets: list[float]
+    latent_dim: int
+    active_units: int
+    rows: list[TraversedDimension]
 
 
 class PosteriorRequest(BaseModel):

@@ -3,6 +3,8 @@ and uploads share."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import torch
 
 from app.batching import MicroBatcher
@@ -10,6 +12,7 @@ from app.images import pngs
 from model.data import Dataset
 from model.inference import LoadedModel
 from model.latent_map import LatentMap, Placement
+from model.traversal import DimensionUse
 
 NEIGHBORS = 8  # nearest test digits reported with an encoding
 
@@ -37,6 +40,11 @@ class ServedModel:
     @property
     def model_id(self) -> str:
         return self.loaded.model_id
+
+    @cached_property
+    def dimension_use(self) -> DimensionUse:
+        """How the model uses each latent dimension over the test split (KL, activity)."""
+        return DimensionUse.of(self.latent_map.mu, self.latent_map.sigma)
 
     def _decode_pngs(self, points: list[list[float]]) -> list[bytes]:
         return pngs(self.loaded.decode(self.latent_map.latents_of(points)))

@@ -56,6 +56,11 @@ export async function getPosterior(model, body) {
   return (await call(`${base(model)}/posterior`, json(body))).json();
 }
 
+// The traversal grid around `body.centre` (a point named as an interpolation's end; none: the prior mean).
+export async function getTraversal(model, body) {
+  return (await call(`${base(model)}/traversal`, json(body))).json();
+}
+
 // Each end is { index }, { z }, { point: [x, y] } (a map point), { image } (a data URL) or { label } (a
 // class name); `via` are the ends passed through between start and end, in order.
 export async function interpolate(model, start, end, steps, method, via = []) {

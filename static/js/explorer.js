@@ -10,6 +10,7 @@ import { createDrawPad, acceptImageFiles } from "./drawpad.js";
 import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js";
 import { liveSnapshots } from "./job-watch.js";
 import { evolutionFigure } from "./lab-figures.js";
+import { loadTraversals, traverseAround } from "./traversal.js";
 
 const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
 const DWELL_MS = 350; // resting this long on a point while dragging makes it a waypoint of the path
@@ -58,6 +59,7 @@ async function loadModel(model) {
   $("encoding").replaceChildren();
   refreshManifold();
   refreshDecision(true);
+  loadTraversals(model, state.map.projection === null);
   decodeUnderCursor({ x: 0, y: 0 });
   await loadGallery();
 }
@@ -92,6 +94,7 @@ async function pin(x, y, index) {
   entry.append(images);
   $("pins").prepend(entry);
   if (state.map.projection === null) showPosterior({ request: { index }, container: entry }); // 2-D: computable
+  traverseAround({ index }, `test ${index} (${label})`);
 }
 
 function onPlotClick(event) {
@@ -221,6 +224,7 @@ function showEncoding(result) {
   near.append(...neighbors);
   $("encoding").replaceChildren(header, images, near);
   if (state.map.projection === null) showPosterior({ request: { image: result.input }, container: $("encoding") });
+  traverseAround({ image: result.input }, `image #${number}`);
 }
 
 // --- the true posterior of a 2-D model, by quadrature ----------------------------------------------

@@ -34,3 +34,12 @@ def redrawn_on_paper(
     canvas = Image.new("L", size, 255)
     canvas.paste(ink, at)
     return canvas
+
+
+def pixels_of(image: str | bytes) -> torch.Tensor:
+    """A PNG (bytes or data URL) as gray pixels in [0, 1]: [H, W]."""
+    if isinstance(image, str):
+        assert image.startswith("data:image/png;base64,")
+        image = base64.b64decode(image.split(",", 1)[1])
+    gray = np.asarray(Image.open(io.BytesIO(image)).convert("L"), dtype=np.float32)
+    return torch.from_numpy(gray) / 255

@@ -1,11 +1,9 @@
 """The REST contract, endpoint by endpoint, against the quick zoo."""
 
-import base64
 import io
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
@@ -14,16 +12,11 @@ from PIL import Image
 from model.data import ImageSet
 from model.home import models_root
 from model.inference import LoadedModel
-from tests.app.images import data_url, digit_image, encode, redrawn_on_paper
+from tests.app.images import data_url, digit_image, encode, pixels_of, redrawn_on_paper
 
 
-def _image(data_url_or_bytes: str | bytes) -> torch.Tensor:
-    raw = data_url_or_bytes
-    if isinstance(raw, str):
-        assert raw.startswith("data:image/png;base64,")
-        raw = base64.b64decode(raw.split(",", 1)[1])
-    pixels = np.asarray(Image.open(io.BytesIO(raw)).convert("L"), dtype=np.float32).flatten()
-    return torch.from_numpy(pixels) / 255
+def _image(png: str | bytes) -> torch.Tensor:
+    return pixels_of(png).flatten()
 
 
 def test_health_lists_the_zoo(client: TestClient) -> None:

@@ -1,8 +1,6 @@
 """The user's own models served through `serve --model`: examples/'s two models end to end (map, decode,
 upload, interpolate, the lab's evaluation), beside failing factories that are skipped with their reason."""
 
-import base64
-import io
 import os
 import subprocess
 import sys
@@ -11,11 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
-import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from app.cli import _not_queued
 from app.main import create_app
@@ -25,7 +21,7 @@ from model.data import ImageSet
 from model.factories import build, from_factory
 from model.home import HOME_ENV, classifier_folder
 from tests.app.conftest import TEST_HOSTS
-from tests.app.images import digit_image, encode
+from tests.app.images import digit_image, encode, pixels_of
 from tests.conftest import EXAMPLES, TEST_EVALUATION, _free_port
 
 OUTSIDE = ("pytorch-vae", "conv-vae")
@@ -80,14 +76,6 @@ def outside_client(
         yield client
 
 
-def _png_pixels(data: bytes) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.float32)) / 255
-
-
-def _data_url_pixels(url: str) -> torch.Tensor:
-    return _png_pixels(base64.b64decode(url.split(",", 1)[1]))
-
-
 def test_bad_factories_are_skipped_with_their_reason_and_the_rest_served(outside_client: TestClient) -> None:
     health = outside_client.get("/api/health").json()
     assert health["status"] == "degraded"
@@ -123,7 +111,7 @@ def test_each_class_decodes_to_itself(outside_client: TestClient, model_id: str,
             f"/api/models/{model_id}/interpolate",
             json={"start": names[0], "via": names[1:-1], "end": names[-1], "steps": 2},
         ).json()
-        decoded += [_data_url_pixels(image).flatten() for image in body["images"]]
+        decoded += [pixels_of(image).flatten() for image in body["images"]]
     judge = load_classifier(classifier_folder(quick_zoo, "mnist")).network
     images = torch.stack(decoded)
     predicted, _ = classify(judge, images)
@@ -131,7 +119,7 @@ def test_each_class_decodes_to_itself(outside_client: TestClient, model_id: str,
     # as the quick zoo's full-2d does.
     assert int((predicted == torch.arange(10)).sum()) >= (8 if model_id == "pytorch-vae" else 6), predicted
     png = outside_client.get(f"/api/models/{model_id}/decode.png?x=0&y=0")  # hover decoding, on the map
-    assert png.headers["content-type"] == "image/png" and _png_pixels(png.content).shape == (28, 28)
+    assert png.headers["content-type"] == "image/png" and pixels_of(png.content).shape == (28, 28)
 
 
 @pytest.mark.parametrize("model_id", OUTSIDE)

@@ -246,3 +246,37 @@ def test_the_decision_map_colours_the_view_and_follows_zoom(page: Page, live_url
     )
     page.uncheck("#decision")
     page.wait_for_function("() => !document.getElementById('map').data.some((t) => t.uid === 'decision')")
+
+
+def test_a_wide_model_shows_its_traversals_around_a_pinned_digit(page: Page, live_url: str) -> None:
+    """full-16d: one row per dimension in the API's KL order, dead ones marked; a 2-D model has none."""
+    open_explorer(page, live_url)
+    expect(page.locator("#traversal-panel")).to_be_hidden()
+    page.goto(live_url + "/?model=full-16d")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(page.locator("#traversal")).to_have_attribute("data-rows", "16", timeout=15_000)
+    expected = page.evaluate(
+        """() => fetch('/api/models/full-16d/traversal', {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}',
+        }).then((response) => response.json())"""
+    )
+    rows = page.locator("#traversal tr[data-dim]")
+    assert [rows.nth(i).get_attribute("data-dim") for i in range(16)] == [
+        str(r["dim"]) for r in expected["rows"]
+    ]
+    dead = [r["dim"] for r in expected["rows"] if not r["active"]]
+    expect(page.locator("#traversal tr.dead")).to_have_count(len(dead))
+    expect(rows.first.locator("img")).to_have_count(9)
+    expect(page.locator("#traversal-status")).to_contain_text(
+        f"around the prior mean; {expected['active_units']} of 16 dimensions active"
+    )
+    x, y, index = page.evaluate(ISOLATED)
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
+    page.wait_for_function(
+        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
+        arg=index,
+    )
+    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    expect(page.locator("#traversal-status")).to_contain_text(f"around test {index} (", timeout=15_000)
+    expect(page.locator("#traversal-prior")).to_be_enabled()
+    page.screenshot(path=str(ARTIFACTS / "explorer-traversal.png"), full_page=True)

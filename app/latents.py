@@ -1,0 +1,41 @@
+"""A point in latent space as a request names it (an `Endpoint`): a test digit's encoding, a latent
+vector, a map point, an image's encoding or a class's most typical digit. Interpolation's ends,
+traversals' centres and latent arithmetic's targets are all named this way."""
+
+from __future__ import annotations
+
+import torch
+from fastapi import HTTPException
+
+from app.params import check_latent, check_point
+from app.routes.encode import prepared_data_url
+from app.schemas import Endpoint
+from app.served_model import ServedModel
+
+
+def latent_of(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
+    """The latent z: [D] that `end` names, or the 4xx (prefixed by `where`) saying what was wrong."""
+    latent_map = served.latent_map
+    if end.index is not None:
+        if not 0 <= end.index < len(latent_map):
+            raise HTTPException(404, f"{where}: no test image {end.index} (0..{len(latent_map) - 1})")
+        return latent_map.mu[end.index]
+    if end.z is not None:
+        return torch.tensor(check_latent(latent_map, end.z, f"{where}.z"))
+    if end.point is not None:
+        if len(end.point) != 2:
+            raise HTTPException(422, f"{where}.point: give [x, y], got {len(end.point)} values")
+        return latent_map.latents_of([check_point(latent_map, end.point, f"{where}.point")])[0]
+    if end.label is not None:
+        names = served.dataset.info.class_names
+        if end.label not in names:
+            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+            raise HTTPException(
+                422, f"{where}.label: {end.label!r} is not a class of this model's data ({shown})"
+            )
+        try:
+            return latent_map.mu[latent_map.typical(names.index(end.label))]
+        except ValueError as error:
+            raise HTTPException(404, f"{where}.label: {error}") from error
+    image = prepared_data_url(end.image or "", f"{where}.image", served)
+    return served.loaded.encode(image[None])[0][0]

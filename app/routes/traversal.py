@@ -1,0 +1,51 @@
+"""/api/models/{id}/traversal: what each latent dimension does, one decoded row per dimension, ordered by
+KL, dead dimensions marked."""
+
+from __future__ import annotations
+
+import torch
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from app.deps import ModelDep
+from app.images import png_data_urls
+from app.latents import latent_of
+from app.schemas import ERROR_RESPONSES, LatentTraversal, TraversalRequest, TraversedDimension
+from app.served_model import ServedModel
+from model.traversal import traverse
+
+router = APIRouter(prefix="/api/models", tags=["traversal"], responses=ERROR_RESPONSES)
+
+
+def _traversal(served: ServedModel, centre: torch.Tensor, request: TraversalRequest) -> LatentTraversal:
+    use = served.dimension_use
+    grid = traverse(centre, use, rows=request.rows, steps=request.steps, extent=request.extent)
+    images = png_data_urls(served.loaded.decode(grid.latents))
+    steps = request.steps
+    return LatentTraversal(
+        centre=centre.tolist(),
+        offsets=grid.offsets.tolist(),
+        latent_dim=served.loaded.latent_dim,
+        active_units=int(use.active.sum()),
+        rows=[
+            TraversedDimension(
+                dim=dim,
+                kl=float(use.kl[dim]),
+                activity=float(use.activity[dim]),
+                active=bool(use.active[dim]),
+                images=images[row * steps : (row + 1) * steps],
+            )
+            for row, dim in enumerate(grid.dims)
+        ],
+    )
+
+
+@router.post("/{model_id}/traversal")
+async def traversal(served: ModelDep, request: TraversalRequest) -> LatentTraversal:
+    """Decode a traversal grid: for each latent dimension (highest mean KL over the test split first),
+    `steps` points from centre - extent to centre + extent along that dimension, the others held at the
+    centre. Dimensions the encoder does not use (Cov_x(E_q[z_d]) <= 0.01) are marked inactive."""
+    centre = torch.zeros(served.loaded.latent_dim)
+    if request.centre is not None:
+        centre = latent_of(served, request.centre, "centre")
+    return await run_in_threadpool(_traversal, served, centre, request)

@@ -1,0 +1,66 @@
+// Traversals: one row per latent dimension (highest KL first), the centre moved along it from -3 to +3
+// prior standard deviations; dead dimensions (inactive units) marked. For models beyond two dimensions,
+// where the map is only a projection.
+import * as api from "./api.js";
+import { digitImage, guarded, latestOnly } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const current = { model: null };
+
+function rowOf(dimension, offsets) {
+  const row = document.createElement("tr");
+  row.dataset.dim = String(dimension.dim);
+  row.dataset.active = String(dimension.active);
+  if (!dimension.active) row.className = "dead";
+  const name = document.createElement("th");
+  name.scope = "row";
+  name.textContent = `z${dimension.dim + 1}`;
+  const kl = document.createElement("span");
+  kl.className = "muted";
+  kl.textContent = dimension.active ? ` KL ${dimension.kl.toFixed(2)}` : ` KL ${dimension.kl.toFixed(2)}, dead`;
+  name.title = `Cov_x(E_q[z]) = ${dimension.activity.toPrecision(3)}${dimension.active ? "" : " ≤ 0.01: the encoder does not use it"}`;
+  name.append(kl);
+  const cells = dimension.images.map((src, i) => {
+    const cell = document.createElement("td");
+    cell.append(digitImage(src, `z${dimension.dim + 1} ${offsets[i] >= 0 ? "+" : ""}${offsets[i].toFixed(1)}`, true));
+    return cell;
+  });
+  row.append(name, ...cells);
+  return row;
+}
+
+const draw = latestOnly(({ model, centre, label }) =>
+  guarded(async () => {
+    $("traversal-status").textContent = "decoding…";
+    const result = await api.getTraversal(model, centre ? { centre } : {});
+    if (model !== current.model) return;
+    const header = document.createElement("tr");
+    header.append(document.createElement("th"));
+    for (const offset of result.offsets) {
+      const cell = document.createElement("th");
+      cell.className = "muted";
+      cell.textContent = `${offset > 0 ? "+" : ""}${offset.toFixed(1)}`;
+      header.append(cell);
+    }
+    $("traversal").replaceChildren(header, ...result.rows.map((row) => rowOf(row, result.offsets)));
+    $("traversal-status").textContent =
+      `around ${label}; ${result.active_units} of ${result.latent_dim} dimensions active (Cov_x(E_q[z]) > 0.01)`;
+    $("traversal").dataset.rows = String(result.rows.length);
+    $("traversal-prior").disabled = centre === null;
+  }),
+);
+
+// Show the model's traversals around the prior mean (hidden for 2-D models, whose map is the whole space).
+export function loadTraversals(model, twoDimensional) {
+  current.model = model;
+  $("traversal-panel").hidden = twoDimensional;
+  $("traversal").replaceChildren();
+  if (!twoDimensional) draw({ model, centre: null, label: "the prior mean" });
+}
+
+// Traverse around a point named as the API names one: { index }, { image }, ...
+export function traverseAround(centre, label) {
+  if (!$("traversal-panel").hidden) draw({ model: current.model, centre, label });
+}
+
+$("traversal-prior").addEventListener("click", () => draw({ model: current.model, centre: null, label: "the prior mean" }));
