@@ -215,6 +215,26 @@ class LatentTraversal(BaseModel):
     rows: list[TraversedDimension]
 
 
+MAX_SELECTION = 70_000  # every digit of MNIST's two splits
+
+
+class SelectionRequest(BaseModel):
+    """Points of the map chosen by a lasso or a box: their test-split indices."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"indices": [0, 3, 7]}]})
+    indices: list[StrictInt] = Field(min_length=1, max_length=MAX_SELECTION, description="test images")
+
+
+class SelectionSummary(BaseModel):
+    """What a selection holds: its size, its classes, and its mean encoding decoded."""
+
+    count: int = Field(description="distinct test images selected")
+    class_counts: list[int] = Field(description="members per class, in the data set's class order")
+    mean_z: list[float] = Field(description="the members' mean posterior mean")
+    mean_map_xy: list[float] = Field(description="where that mean sits on the map")
+    mean_image: str = Field(description="the mean encoding decoded, a PNG data URL")
+
+
 class PosteriorRequest(BaseModel):
     """The image whose exact posterior to compute: give exactly one of index or image."""
 

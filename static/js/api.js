@@ -61,6 +61,16 @@ export async function getTraversal(model, body) {
   return (await call(`${base(model)}/traversal`, json(body))).json();
 }
 
+// A selection of test images (their indices): its size, class counts and decoded mean encoding.
+export async function summariseSelection(model, indices) {
+  return (await call(`${base(model)}/selection`, json({ indices }))).json();
+}
+
+// The same selection as a CSV blob: index, split, label, map x, y, z1..zD.
+export async function selectionCsv(model, indices) {
+  return (await call(`${base(model)}/selection.csv`, json({ indices }))).blob();
+}
+
 // Each end is { index }, { z }, { point: [x, y] } (a map point), { image } (a data URL) or { label } (a
 // class name); `via` are the ends passed through between start and end, in order.
 export async function interpolate(model, start, end, steps, method, via = []) {

@@ -11,6 +11,7 @@ import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js"
 import { liveSnapshots } from "./job-watch.js";
 import { evolutionFigure } from "./lab-figures.js";
 import { loadTraversals, traverseAround } from "./traversal.js";
+import { loadSelection, wireSelection } from "./selection.js";
 
 const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
 const DWELL_MS = 350; // resting this long on a point while dragging makes it a waypoint of the path
@@ -22,6 +23,8 @@ const state = {
   model: $("model").value, dataset: null, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null,
 };
 const mode = () => document.querySelector("input[name=mode]:checked").value;
+const DRAG_MODES = { zoom: "zoom", interpolate: false, box: "select", lasso: "lasso" }; // Plotly's dragmode
+const dragmode = () => DRAG_MODES[mode()];
 const steps = () => Number($("steps").value);
 const limit = () => state.map.coordinate_limit; // the server decodes |x|, |y| up to this
 const inRange = (p) => Math.abs(p.x) <= limit() && Math.abs(p.y) <= limit();
@@ -50,7 +53,7 @@ async function loadModel(model) {
       xRange: robustRange(state.map.x), yRange: robustRange(state.map.y), classNames: state.map.class_names,
     }),
     uirevision: model,
-    dragmode: mode() === "zoom" ? "zoom" : false,
+    dragmode: dragmode(),
   };
   await Plotly.react(graph, [...mapTraces(state.map), drawingsTrace([])], layout, PLOT_CONFIG);
   graph.dataset.model = model;
@@ -60,6 +63,7 @@ async function loadModel(model) {
   refreshManifold();
   refreshDecision(true);
   loadTraversals(model, state.map.projection === null);
+  loadSelection(model, state.map);
   decodeUnderCursor({ x: 0, y: 0 });
   await loadGallery();
 }
@@ -334,7 +338,7 @@ $("class-filter").addEventListener("input", () => {
   Plotly.restyle(graph, { visible: indices.map((i) => visible[traceLabel(graph.data[i])]) }, indices);
 });
 document.querySelectorAll("input[name=mode]").forEach((radio) =>
-  radio.addEventListener("change", () => Plotly.relayout(graph, { dragmode: mode() === "zoom" ? "zoom" : false })),
+  radio.addEventListener("change", () => Plotly.relayout(graph, { dragmode: dragmode() })),
 );
 
 // The map of the model a job is training, drawn where the explorer's map will be until a model is served.
@@ -380,6 +384,7 @@ async function start() {
     graph.on("plotly_click", onPlotClick);
     graph.on("plotly_hover", onHover);
     graph.on("plotly_unhover", () => (state.hovered = null));
+    wireSelection(graph);
     graph.on("plotly_relayout", (change) => {
       // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.
       if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) {

@@ -280,3 +280,45 @@ def test_a_wide_model_shows_its_traversals_around_a_pinned_digit(page: Page, liv
     expect(page.locator("#traversal-status")).to_contain_text(f"around test {index} (", timeout=15_000)
     expect(page.locator("#traversal-prior")).to_be_enabled()
     page.screenshot(path=str(ARTIFACTS / "explorer-traversal.png"), full_page=True)
+
+
+IN_BOX = """([[x0, y0], [x1, y1]]) => {
+  const inside = [];
+  document.getElementById('map').data.slice(0, 10).forEach((t) => t.x.forEach((x, i) => {
+    const y = t.y[i];
+    if (x >= Math.min(x0, x1) && x <= Math.max(x0, x1) && y >= Math.min(y0, y1) && y <= Math.max(y0, y1)) {
+      inside.push(t.customdata[i]);
+    }
+  }));
+  return inside.sort((a, b) => a - b);
+}"""
+
+
+def test_a_box_selection_is_counted_exported_and_kept(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    page.check("input[name=mode][value=box]")
+    corners = [[-1.0, -0.5], [0.5, 1.0]]
+    expected = page.evaluate(IN_BOX, corners)
+    assert len(expected) > 20
+    start, end = (page.evaluate(TO_PAGE, corner) for corner in corners)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    panel = page.locator("#selection-panel")
+    # Plotly's box is drawn in pixels: points within a pixel of its edges may fall either way.
+    expect(panel).to_have_attribute("data-count", re.compile(r"^\d+$"), timeout=15_000)
+    count = int(panel.get_attribute("data-count") or 0)
+    assert abs(count - len(expected)) <= max(3, len(expected) // 50)
+    chips = page.locator("#selection-counts .chip")
+    assert sum(int(chips.nth(i).inner_text().split(": ")[1]) for i in range(chips.count())) == count
+    expect(page.locator("#selection-members img")).to_have_count(min(count, 40))
+    expect(page.locator("#selection-mean img")).to_have_count(1)
+    with page.expect_download() as download:
+        page.click("#selection-csv")
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert lines[0] == "index,split,label,x,y,z1,z2" and len(lines) == count + 1
+    page.fill("#selection-name", "middle")
+    page.click("#selection-keep")
+    expect(page.locator("#selection-groups .chip")).to_have_text(f"middle ({count})")
+    page.screenshot(path=str(ARTIFACTS / "explorer-selection.png"), full_page=True)

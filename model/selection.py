@@ -1,0 +1,60 @@
+"""A selection of a latent map's points (a lasso or a box drawn on the map): which digits, how many of
+each class, where their mean encoding sits, and every member's coordinates as CSV for use elsewhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from model.latent_map import LatentMap
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Members of a map's split: indices [M] (sorted, unique), their class counts [classes] and their
+    mean posterior mean [D]."""
+
+    indices: torch.Tensor
+    class_counts: list[int]
+    mean_z: torch.Tensor
+
+
+def members(latent_map: LatentMap, indices: Sequence[int]) -> torch.Tensor:
+    """The distinct indices of a selection, sorted: [M]; ValueError for none or one outside the split."""
+    if len(indices) == 0:
+        raise ValueError("the selection is empty: select at least one point")
+    chosen: torch.Tensor = torch.tensor(list(indices), dtype=torch.long).unique()
+    outside = chosen[(chosen < 0) | (chosen >= len(latent_map))]
+    if len(outside):
+        raise ValueError(f"no test image {int(outside[0])} (0..{len(latent_map) - 1})")
+    return chosen
+
+
+def select(latent_map: LatentMap, indices: Sequence[int], classes: int) -> Selection:
+    """The selection of `indices` from the map's split, counted over `classes` classes."""
+    chosen = members(latent_map, indices)
+    counts = torch.bincount(latent_map.labels[chosen].long(), minlength=classes)
+    return Selection(indices=chosen, class_counts=counts.tolist(), mean_z=latent_map.mu[chosen].mean(dim=0))
+
+
+def selection_csv(latent_map: LatentMap, indices: Sequence[int], class_names: Sequence[str]) -> str:
+    """One row per member: index, split, label (the class's name), map x and y, and the full z (q's mean)."""
+    chosen = members(latent_map, indices)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    latents = [f"z{d + 1}" for d in range(latent_map.latent_dim)]
+    writer.writerow(["index", "split", "label", "x", "y", *latents])
+    rows = zip(
+        chosen.tolist(),
+        latent_map.labels[chosen].tolist(),
+        latent_map.xy[chosen].tolist(),
+        latent_map.mu[chosen].tolist(),
+        strict=True,
+    )
+    for index, label, (x, y), z in rows:
+        writer.writerow([index, "test", class_names[label], f"{x:.6g}", f"{y:.6g}", *(f"{v:.6g}" for v in z)])
+    return out.getvalue()

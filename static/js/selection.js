@@ -1,0 +1,113 @@
+// Selection: a lasso or box drawn on the map picks test digits; the panel counts their classes, decodes
+// their mean encoding, pages through the members, exports them as CSV and keeps them as a named group
+// (latent arithmetic takes groups as its A and B).
+import * as api from "./api.js";
+import { isClassTrace } from "./map-traces.js";
+import { digitImage, figure, guarded } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+const PAGE = 40; // members shown at once
+const state = { model: null, map: null, indices: [], page: 0, groups: new Map() }; // groups: model -> [{ name, indices }]
+
+// The named groups kept for a model: [{ name, indices }].
+export const namedGroups = (model) => state.groups.get(model) ?? [];
+
+function showMembers() {
+  const { indices, page, map } = state;
+  const shown = indices.slice(page * PAGE, (page + 1) * PAGE);
+  $("selection-members").replaceChildren(
+    ...shown.map((index) => digitImage(api.imageUrl(map.dataset, index), `test image ${index}: ${map.class_names[map.label[index]]}`, true)),
+  );
+  const pages = Math.ceil(indices.length / PAGE);
+  $("selection-page").textContent = pages > 1 ? `page ${page + 1} of ${pages}` : "";
+  $("selection-previous").disabled = page === 0;
+  $("selection-next").disabled = page + 1 >= pages;
+}
+
+function showCounts(counts) {
+  const names = state.map.class_names;
+  const ranked = counts.map((count, label) => ({ count, label })).filter((c) => c.count > 0).sort((a, b) => b.count - a.count);
+  $("selection-counts").replaceChildren(
+    ...ranked.map(({ count, label }) => {
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.dataset.label = names[label];
+      chip.textContent = `${names[label]}: ${count}`;
+      return chip;
+    }),
+  );
+}
+
+async function summarise() {
+  const { model, indices } = state;
+  const summary = await api.summariseSelection(model, indices);
+  if (model !== state.model || indices !== state.indices) return;
+  $("selection-status").textContent = `${summary.count} test images selected`;
+  showCounts(summary.class_counts);
+  $("selection-mean").replaceChildren(figure(digitImage(summary.mean_image, "the selection's mean encoding, decoded"), "mean encoding, decoded"));
+  $("selection-panel").dataset.count = String(summary.count);
+}
+
+function clear() {
+  state.indices = [];
+  $("selection-details").hidden = true;
+  $("selection-status").textContent = "Choose box or lasso above, then drag on the map to select digits.";
+  delete $("selection-panel").dataset.count;
+}
+
+function onSelected(event) {
+  const points = (event?.points ?? []).filter((p) => isClassTrace(p.data));
+  if (points.length === 0) return clear();
+  state.indices = [...new Set(points.map((p) => p.customdata))].sort((a, b) => a - b);
+  state.page = 0;
+  $("selection-details").hidden = false;
+  showMembers();
+  guarded(summarise);
+}
+
+async function downloadCsv() {
+  const blob = await api.selectionCsv(state.model, state.indices);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = `${state.model}-selection.csv`;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
+function showGroups() {
+  $("selection-groups").replaceChildren(
+    ...namedGroups(state.model).map(({ name, indices }) => {
+      const chip = document.createElement("span");
+      chip.className = "chip";
+      chip.textContent = `${name} (${indices.length})`;
+      return chip;
+    }),
+  );
+}
+
+function keepGroup() {
+  const name = $("selection-name").value.trim();
+  if (!name) throw new Error("name the selection to keep it as a group");
+  const groups = namedGroups(state.model).filter((group) => group.name !== name);
+  state.groups.set(state.model, [...groups, { name, indices: state.indices }]);
+  $("selection-name").value = "";
+  showGroups();
+  window.dispatchEvent(new CustomEvent("atlas:groups", { detail: { model: state.model } }));
+}
+
+// A new model's map: the selection starts empty, its groups are its own.
+export function loadSelection(model, map) {
+  Object.assign(state, { model, map });
+  clear();
+  showGroups();
+}
+
+export function wireSelection(graph) {
+  graph.on("plotly_selected", onSelected);
+  graph.on("plotly_deselect", clear);
+}
+
+$("selection-previous").addEventListener("click", () => { state.page -= 1; showMembers(); });
+$("selection-next").addEventListener("click", () => { state.page += 1; showMembers(); });
+$("selection-csv").addEventListener("click", () => guarded(downloadCsv));
+$("selection-keep").addEventListener("click", () => guarded(async () => keepGroup()));
