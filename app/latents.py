@@ -13,6 +13,15 @@ from app.schemas import Endpoint
 from app.served_model import ServedModel
 
 
+def class_index(served: ServedModel, label: str, where: str) -> int:
+    """The index of the class named `label` in the model's data set, or the 422 listing the classes."""
+    names = served.dataset.info.class_names
+    if label not in names:
+        shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
+        raise HTTPException(422, f"{where}.label: {label!r} is not a class of this model's data ({shown})")
+    return names.index(label)
+
+
 def latent_of(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
     """The latent z: [D] that `end` names, or the 4xx (prefixed by `where`) saying what was wrong."""
     latent_map = served.latent_map
@@ -27,14 +36,8 @@ def latent_of(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
             raise HTTPException(422, f"{where}.point: give [x, y], got {len(end.point)} values")
         return latent_map.latents_of([check_point(latent_map, end.point, f"{where}.point")])[0]
     if end.label is not None:
-        names = served.dataset.info.class_names
-        if end.label not in names:
-            shown = ", ".join(names[:20]) + (", ..." if len(names) > 20 else "")
-            raise HTTPException(
-                422, f"{where}.label: {end.label!r} is not a class of this model's data ({shown})"
-            )
         try:
-            return latent_map.mu[latent_map.typical(names.index(end.label))]
+            return latent_map.mu[latent_map.typical(class_index(served, end.label, where))]
         except ValueError as error:
             raise HTTPException(404, f"{where}.label: {error}") from error
     image = prepared_data_url(end.image or "", f"{where}.image", served)

@@ -16,6 +16,7 @@ from app.lab_state import LabState
 from app.limits import BodySizeLimit
 from app.registry import ModelRegistry
 from app.routes import (
+    arithmetic,
     data,
     decision_map,
     decode,
@@ -49,6 +50,7 @@ ROUTERS = (
     interpolate.router,
     traversal.router,
     selection.router,
+    arithmetic.router,
     generate.router,
     training.router,
     jobs.router,

@@ -235,6 +235,36 @@ class SelectionSummary(BaseModel):
     mean_image: str = Field(description="the mean encoding decoded, a PNG data URL")
 
 
+class Group(BaseModel):
+    """A set of test images: a class, or a selection (indices). Give exactly one."""
+
+    label: str | None = Field(None, description="a class name: every test image of that class")
+    indices: list[StrictInt] | None = Field(
+        None, min_length=1, max_length=MAX_SELECTION, description="test images, e.g. a lasso's"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Group:
+        if (self.label is None) == (self.indices is None):
+            raise ValueError("give exactly one of label or indices")
+        return self
+
+
+class ArithmeticRequest(BaseModel):
+    """Add the attribute vector mean(a) - mean(b), scaled from 0 to `strength`, to the encoding `to`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"a": {"label": "1"}, "b": {"label": "0"}, "to": {"label": "0"}, "strength": 1}]
+        }
+    )
+    a: Group
+    b: Group
+    to: Endpoint
+    strength: Coordinate = Field(1.0, ge=-5, le=5, description="the last step's multiple of the vector")
+    steps: int = Field(7, ge=MIN_STEPS, le=MAX_STEPS, strict=True, description="points from 0 to strength")
+
+
 class PosteriorRequest(BaseModel):
     """The image whose exact posterior to compute: give exactly one of index or image."""
 
@@ -294,6 +324,16 @@ class DecodedPoints(BaseModel):
     z: list[list[float]]
     map_xy: list[list[float]]
     images: list[str] = Field(description="PNG data URLs in the data set's image shape")
+
+
+class LatentArithmetic(DecodedPoints):
+    """The strip to + s (mean(a) - mean(b)) for s from 0 to the strength, and the vector itself."""
+
+    strengths: list[float]
+    vector: list[float] = Field(description="mean(a) - mean(b), the attribute vector")
+    norm: float = Field(description="its length")
+    a_count: int = Field(description="members of group a")
+    b_count: int = Field(description="members of group b")
 
 
 class EstimatorVariances(BaseModel):

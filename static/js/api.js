@@ -61,6 +61,11 @@ export async function getTraversal(model, body) {
   return (await call(`${base(model)}/traversal`, json(body))).json();
 }
 
+// The strip to + s (mean(a) - mean(b)), s from 0 to body.strength; groups are { label } or { indices }.
+export async function latentArithmetic(model, body) {
+  return (await call(`${base(model)}/arithmetic`, json(body))).json();
+}
+
 // A selection of test images (their indices): its size, class counts and decoded mean encoding.
 export async function summariseSelection(model, indices) {
   return (await call(`${base(model)}/selection`, json({ indices }))).json();

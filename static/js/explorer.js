@@ -10,8 +10,9 @@ import { createDrawPad, acceptImageFiles } from "./drawpad.js";
 import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js";
 import { liveSnapshots } from "./job-watch.js";
 import { evolutionFigure } from "./lab-figures.js";
-import { loadTraversals, traverseAround } from "./traversal.js";
+import { loadTraversals } from "./traversal.js";
 import { loadSelection, wireSelection } from "./selection.js";
+import { loadArithmetic } from "./arithmetic.js";
 
 const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
 const DWELL_MS = 350; // resting this long on a point while dragging makes it a waypoint of the path
@@ -64,6 +65,7 @@ async function loadModel(model) {
   refreshDecision(true);
   loadTraversals(model, state.map.projection === null);
   loadSelection(model, state.map);
+  loadArithmetic(model, state.map.class_names);
   decodeUnderCursor({ x: 0, y: 0 });
   await loadGallery();
 }
@@ -82,6 +84,9 @@ function onHover(event) {
   if (state.drag && point) dwellOn({ x: point.x, y: point.y, spec: { index: point.customdata } });
 }
 
+// The digit last pinned or drawn: traversals centre on it, latent arithmetic adds its vector to it.
+const focusOn = (point, label) => window.dispatchEvent(new CustomEvent("atlas:focus", { detail: { point, label } }));
+
 // --- pins ------------------------------------------------------------------------------------------
 async function pin(x, y, index) {
   const url = await api.decodeAt(state.model, x, y);
@@ -98,7 +103,7 @@ async function pin(x, y, index) {
   entry.append(images);
   $("pins").prepend(entry);
   if (state.map.projection === null) showPosterior({ request: { index }, container: entry }); // 2-D: computable
-  traverseAround({ index }, `test ${index} (${label})`);
+  focusOn({ index }, `test ${index} (${label})`);
 }
 
 function onPlotClick(event) {
@@ -228,7 +233,7 @@ function showEncoding(result) {
   near.append(...neighbors);
   $("encoding").replaceChildren(header, images, near);
   if (state.map.projection === null) showPosterior({ request: { image: result.input }, container: $("encoding") });
-  traverseAround({ image: result.input }, `image #${number}`);
+  focusOn({ image: result.input }, `image #${number}`);
 }
 
 // --- the true posterior of a 2-D model, by quadrature ----------------------------------------------

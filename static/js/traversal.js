@@ -58,9 +58,10 @@ export function loadTraversals(model, twoDimensional) {
   if (!twoDimensional) draw({ model, centre: null, label: "the prior mean" });
 }
 
-// Traverse around a point named as the API names one: { index }, { image }, ...
-export function traverseAround(centre, label) {
-  if (!$("traversal-panel").hidden) draw({ model: current.model, centre, label });
-}
+// A pinned or drawn digit (a point named as the API names one: { index }, { image }, ...) is the centre.
+window.addEventListener("atlas:focus", (event) => {
+  const { point, label } = event.detail;
+  if (!$("traversal-panel").hidden) draw({ model: current.model, centre: point, label });
+});
 
 $("traversal-prior").addEventListener("click", () => draw({ model: current.model, centre: null, label: "the prior mean" }));

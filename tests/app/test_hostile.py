@@ -58,6 +58,13 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "/api/jobs": {"model_id": "hostile", "hidden": [8], "epochs": 1, "train_limit": 100},
     "/api/jobs/zoo": {"zoo": "beta", "dataset": "mnist"},
     "/api/models/{model_id}/posterior": {"index": 0},
+    "/api/models/{model_id}/arithmetic": {
+        "a": {"label": "1"},
+        "b": {"indices": [0, 1]},
+        "to": {"index": 3},
+        "strength": 1.5,
+        "steps": 3,
+    },
     "/api/models/{model_id}/selection": {"indices": [0, 1, 2]},
     "/api/models/{model_id}/selection.csv": {"indices": [0, 1, 2]},
     "/api/models/{model_id}/traversal": {"centre": {"index": 0}, "rows": 2, "steps": 3, "extent": 1.5},

@@ -321,4 +321,36 @@ def test_a_box_selection_is_counted_exported_and_kept(page: Page, live_url: str)
     page.fill("#selection-name", "middle")
     page.click("#selection-keep")
     expect(page.locator("#selection-groups .chip")).to_have_text(f"middle ({count})")
+    page.select_option("#arithmetic-a", "group:middle")  # a kept group is latent arithmetic's A
+    expect(page.locator("#arithmetic-status")).to_contain_text(f"mean of A's {count} ")
     page.screenshot(path=str(ARTIFACTS / "explorer-selection.png"), full_page=True)
+
+
+def test_latent_arithmetic_adds_a_class_vector_to_the_pinned_digit(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
+    status = page.locator("#arithmetic-status")
+    expect(status).to_contain_text(
+        f"the most typical 0 + s \u00d7 (mean of A's {counts[1]} \u2212 mean of B's {counts[0]})"
+    )
+    expect(page.locator("#arithmetic-strip img")).to_have_count(7)
+    x, y, index = page.evaluate(ISOLATED)
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
+    page.wait_for_function(
+        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
+        arg=index,
+    )
+    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    expect(status).to_contain_text(f"test {index} (", timeout=15_000)
+    first = page.locator("#arithmetic-strip img").first.get_attribute("src")
+    decoded = page.evaluate(
+        """(index) => fetch('/api/models/full-2d/interpolate', {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ start: { index }, end: { index }, steps: 2 }),
+        }).then((response) => response.json())""",
+        index,
+    )
+    assert first == decoded["images"][0]  # s = 0 is the pinned digit's own decoding
+    page.locator("#arithmetic-strength").fill("-2")
+    expect(status).to_contain_text(f"test {index} (")
+    expect(status).to_contain_text("s from 0 to -2")
