@@ -39,7 +39,7 @@ const draw = latestOnly(({ model, centre, label }) =>
     for (const offset of result.offsets) {
       const cell = document.createElement("th");
       cell.className = "muted";
-      cell.textContent = `${offset > 0 ? "+" : ""}${offset.toFixed(1)}`;
+      cell.textContent = `${offset > 0 ? "+" : ""}${Number(offset.toFixed(2))}`;
       header.append(cell);
     }
     $("traversal").replaceChildren(header, ...result.rows.map((row) => rowOf(row, result.offsets)));
