@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import torch
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from app.deps import ModelDep
+from app.downloads import attachment, strip_gif, strip_png
 from app.images import png_data_urls
 from app.latents import latent_of
 from app.schemas import ERROR_RESPONSES, DecodedPoints, InterpolateRequest
@@ -21,15 +22,36 @@ def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -
     )
 
 
-@router.post("/{model_id}/interpolate")
-async def interpolate(served: ModelDep, request: InterpolateRequest) -> DecodedPoints:
-    """Decode `steps` points along each leg from start, through each of `via`, to end, every end included
-    once (linear or spherical): the tutorial's Fig. 5 is start @, via [9], end a."""
+def _path(served: ServedModel, request: InterpolateRequest) -> tuple[torch.Tensor, torch.Tensor]:
+    """The path's latents [B, D] and decoded images [B, C, H, W]."""
     ends = [
         latent_of(served, request.start, "start"),
         *(latent_of(served, end, f"via[{i}]") for i, end in enumerate(request.via)),
         latent_of(served, request.end, "end"),
     ]
-    return decoded_points(
-        served, *served.loaded.interpolate(torch.stack(ends), request.steps, request.method)
-    )
+    return served.loaded.interpolate(torch.stack(ends), request.steps, request.method)
+
+
+@router.post("/{model_id}/interpolate")
+async def interpolate(served: ModelDep, request: InterpolateRequest) -> DecodedPoints:
+    """Decode `steps` points along each leg from start, through each of `via`, to end, every end included
+    once (linear or spherical): the tutorial's Fig. 5 is start @, via [9], end a."""
+    return decoded_points(served, *_path(served, request))
+
+
+@router.post(
+    "/{model_id}/interpolate.png", response_class=Response, responses={200: {"content": {"image/png": {}}}}
+)
+async def interpolate_png(served: ModelDep, request: InterpolateRequest) -> Response:
+    """The same strip as one PNG to download: the images side by side, each scaled up 4 times."""
+    _, images = _path(served, request)
+    return attachment(strip_png(images), "image/png", f"{served.model_id}-interpolation.png")
+
+
+@router.post(
+    "/{model_id}/interpolate.gif", response_class=Response, responses={200: {"content": {"image/gif": {}}}}
+)
+async def interpolate_gif(served: ModelDep, request: InterpolateRequest) -> Response:
+    """The same strip as an animated GIF to download: forth along the path and back, looping."""
+    _, images = _path(served, request)
+    return attachment(strip_gif(images), "image/gif", f"{served.model_id}-interpolation.gif")

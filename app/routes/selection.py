@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Response
 
 from app.deps import ModelDep
+from app.downloads import attachment
 from app.images import png_data_urls
 from app.schemas import ERROR_RESPONSES, SelectionRequest, SelectionSummary
 from model.selection import select, selection_csv
@@ -38,7 +39,4 @@ async def export_csv(served: ModelDep, request: SelectionRequest) -> Response:
         body = selection_csv(served.latent_map, request.indices, served.dataset.info.class_names)
     except ValueError as error:
         raise HTTPException(404, str(error)) from error
-    filename = f"{served.model_id}-selection.csv"
-    return Response(
-        body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return attachment(body, "text/csv", f"{served.model_id}-selection.csv")

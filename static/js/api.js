@@ -56,6 +56,11 @@ export async function getPosterior(model, body) {
   return (await call(`${base(model)}/posterior`, json(body))).json();
 }
 
+// The interpolation strip (the body /interpolate takes) as a file: format "png" or "gif".
+export async function interpolationFile(model, body, format) {
+  return (await call(`${base(model)}/interpolate.${format}`, json(body))).blob();
+}
+
 // The traversal grid around `body.centre` (a point named as an interpolation's end; none: the prior mean).
 export async function getTraversal(model, body) {
   return (await call(`${base(model)}/traversal`, json(body))).json();

@@ -7,11 +7,12 @@ import {
 } from "./map-traces.js";
 import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad, acceptImageFiles } from "./drawpad.js";
-import { chosenDataset, digitImage, figure, guarded, latestOnly } from "./ui.js";
+import { chosenDataset, digitImage, figure, guarded, latestOnly, saveBlob } from "./ui.js";
 import { liveSnapshots } from "./job-watch.js";
 import { evolutionFigure } from "./lab-figures.js";
 import { loadTraversals } from "./traversal.js";
-import { loadSelection, wireSelection } from "./selection.js";
+import { loadSelection, restoreSelection, selectedIndices, wireSelection } from "./selection.js";
+import { readView, writeView } from "./view-state.js";
 import { loadArithmetic } from "./arithmetic.js";
 
 const SNAP_PIXELS = 14; // a drag end this close to a point snaps to it
@@ -22,7 +23,15 @@ const graph = $("map");
 
 const state = {
   model: $("model").value, dataset: null, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null,
+  pinned: [], path: null, // what the URL keeps: pinned test indices, the strip's { ends, steps, method }
 };
+
+// The view into the URL (a reload or a shared link restores it).
+function saveView() {
+  writeView({
+    model: state.model, ranges: viewRange(graph), pins: state.pinned, path: state.path, selection: selectedIndices(),
+  });
+}
 const mode = () => document.querySelector("input[name=mode]:checked").value;
 const DRAG_MODES = { zoom: "zoom", interpolate: false, box: "select", lasso: "lasso" }; // Plotly's dragmode
 const dragmode = () => DRAG_MODES[mode()];
@@ -49,6 +58,8 @@ async function loadModel(model) {
   state.drawings = [];
   state.line = null;
   state.hovered = null;
+  state.pinned = [];
+  state.path = null;
   const layout = {
     ...mapLayout({
       xRange: robustRange(state.map.x), yRange: robustRange(state.map.y), classNames: state.map.class_names,
@@ -56,11 +67,14 @@ async function loadModel(model) {
     uirevision: model,
     dragmode: dragmode(),
   };
-  await Plotly.react(graph, [...mapTraces(state.map), drawingsTrace([])], layout, PLOT_CONFIG);
+  const config = { ...PLOT_CONFIG, toImageButtonOptions: { filename: `${model}-latent-map`, scale: 2 } };
+  await Plotly.react(graph, [...mapTraces(state.map), drawingsTrace([])], layout, config);
   graph.dataset.model = model;
   graph.dataset.points = String(state.map.x.length);
   $("strip").replaceChildren();
+  $("strip-downloads").hidden = true;
   $("encoding").replaceChildren();
+  $("pins").replaceChildren();
   refreshManifold();
   refreshDecision(true);
   loadTraversals(model, state.map.projection === null);
@@ -102,6 +116,8 @@ async function pin(x, y, index) {
   entry.className = "pin";
   entry.append(images);
   $("pins").prepend(entry);
+  state.pinned.push(index);
+  saveView();
   if (state.map.projection === null) showPosterior({ request: { index }, container: entry }); // 2-D: computable
   focusOn({ index }, `test ${index} (${label})`);
 }
@@ -110,6 +126,13 @@ function onPlotClick(event) {
   if (mode() !== "zoom") return;
   const point = event.points.find((p) => isClassTrace(p.data));
   if (point) guarded(() => pin(point.x, point.y, point.customdata));
+}
+
+// The strip as a file: one PNG side by side, or an animated GIF forth and back.
+async function downloadStrip(format) {
+  const { ends, steps: count, method } = state.path;
+  const body = { start: ends[0], via: ends.slice(1, -1), end: ends.at(-1), steps: count, method };
+  saveBlob(await api.interpolationFile(state.model, body, format), `${state.model}-interpolation.${format}`);
 }
 
 // --- drag to interpolate ---------------------------------------------------------------------------
@@ -128,6 +151,9 @@ const drawStrip = latestOnly((ends) =>
     const result = await api.interpolate(state.model, specs[0], specs.at(-1), steps(), $("method").value, specs.slice(1, -1));
     $("strip").replaceChildren(...result.images.map((src, i) => digitImage(src, `step ${i + 1}`, true)));
     $("strip").dataset.ends = String(ends.length);
+    $("strip-downloads").hidden = false;
+    state.path = { ends: specs, steps: steps(), method: $("method").value };
+    saveView();
     if (ends[0].x === undefined) {
       // A path named by class: draw where the server's path runs on the map.
       state.line = pathShape(result.map_xy.map(([x, y]) => ({ x, y })));
@@ -331,12 +357,19 @@ async function loadGallery() {
 }
 
 // --- controls --------------------------------------------------------------------------------------
-$("model").addEventListener("change", (event) => guarded(() => loadModel(event.target.value)));
+$("model").addEventListener("change", (event) =>
+  guarded(async () => {
+    await loadModel(event.target.value);
+    saveView();
+  }),
+);
 $("steps").addEventListener("input", () => ($("steps-value").textContent = $("steps").value));
 $("manifold").addEventListener("change", refreshManifold);
 $("decision").addEventListener("change", () => refreshDecision(true));
 $("resample").addEventListener("click", () => guarded(loadGallery));
 $("path-go").addEventListener("click", () => guarded(async () => interpolateNamed()));
+$("strip-png").addEventListener("click", () => guarded(() => downloadStrip("png")));
+$("strip-gif").addEventListener("click", () => guarded(() => downloadStrip("gif")));
 $("class-filter").addEventListener("input", () => {
   const visible = classVisibility(state.map.class_names, $("class-filter").value);
   const indices = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
@@ -377,24 +410,55 @@ function openFirst(event) {
 }
 
 const forming = { job: null, started: null, epochs: [] };
-const requested = new URLSearchParams(location.search).get("model");
-if (requested && [...$("model").options].some((option) => option.value === requested)) {
-  $("model").value = requested;
-  state.model = requested;
+const initial = readView();
+if (initial.model && [...$("model").options].some((option) => option.value === initial.model)) {
+  $("model").value = initial.model;
+  state.model = initial.model;
+} else {
+  Object.assign(initial, { ranges: null, pins: [], path: null, selection: null }); // another model's view
+}
+
+// An end of a path as the URL keeps it (its spec) -> with its map point when it has one, for the line.
+function endOf(spec) {
+  if (spec.index !== undefined) return { x: state.map.x[spec.index], y: state.map.y[spec.index], spec };
+  if (spec.point) return { x: spec.point[0], y: spec.point[1], spec };
+  return { spec };
+}
+
+// The view the page was opened with: zoom, pins, the path, the selection.
+async function restoreView({ ranges, pins, path, selection }) {
+  if (ranges) await Plotly.relayout(graph, { "xaxis.range": ranges.x, "yaxis.range": ranges.y });
+  const known = (index) => Number.isInteger(index) && index >= 0 && index < state.map.x.length;
+  for (const index of pins.filter(known)) await pin(state.map.x[index], state.map.y[index], index);
+  if (path?.ends?.length >= 2) {
+    $("steps").value = String(path.steps);
+    $("steps-value").textContent = $("steps").value;
+    $("method").value = path.method;
+    const ends = path.ends.map(endOf);
+    if (ends[0].x !== undefined) {
+      state.line = pathShape(ends);
+      redrawOverlay();
+    }
+    drawStrip(ends);
+  }
+  if (selection?.length) restoreSelection(graph, selection.filter(known));
 }
 
 async function start() {
   await guarded(async () => {
     await loadModel($("model").value);
+    await restoreView(initial);
+    saveView();
     graph.on("plotly_click", onPlotClick);
     graph.on("plotly_hover", onHover);
     graph.on("plotly_unhover", () => (state.hovered = null));
-    wireSelection(graph);
+    wireSelection(graph, saveView);
     graph.on("plotly_relayout", (change) => {
       // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.
       if (Object.keys(change).some((key) => /^[xy]axis\.(range|autorange)/.test(key))) {
         refreshManifold();
         refreshDecision(true);
+        saveView();
       }
     });
     graph.dataset.ready = "true";

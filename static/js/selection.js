@@ -3,11 +3,12 @@
 // (latent arithmetic takes groups as its A and B).
 import * as api from "./api.js";
 import { isClassTrace } from "./map-traces.js";
-import { digitImage, figure, guarded } from "./ui.js";
+import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 40; // members shown at once
-const state = { model: null, map: null, indices: [], page: 0, groups: new Map() }; // groups: model -> [{ name, indices }]
+// groups: model -> [{ name, indices }]; changed: told when the selection changes (the URL keeps it)
+const state = { model: null, map: null, indices: [], page: 0, groups: new Map(), changed: () => {} };
 
 // The named groups kept for a model: [{ name, indices }].
 export const namedGroups = (model) => state.groups.get(model) ?? [];
@@ -49,29 +50,43 @@ async function summarise() {
 }
 
 function clear() {
+  const had = state.indices.length > 0;
   state.indices = [];
   $("selection-details").hidden = true;
   $("selection-status").textContent = "Choose box or lasso above, then drag on the map to select digits.";
   delete $("selection-panel").dataset.count;
+  if (had) state.changed();
+}
+
+function show(indices) {
+  state.indices = indices;
+  state.page = 0;
+  $("selection-details").hidden = false;
+  showMembers();
+  guarded(summarise);
+  state.changed();
 }
 
 function onSelected(event) {
   const points = (event?.points ?? []).filter((p) => isClassTrace(p.data));
   if (points.length === 0) return clear();
-  state.indices = [...new Set(points.map((p) => p.customdata))].sort((a, b) => a - b);
-  state.page = 0;
-  $("selection-details").hidden = false;
-  showMembers();
-  guarded(summarise);
+  show([...new Set(points.map((p) => p.customdata))].sort((a, b) => a - b));
+}
+
+// The selected test indices, sorted.
+export const selectedIndices = () => state.indices;
+
+// Select `indices` as a lasso would have (a restored view): the panel, and the points marked on the map.
+export function restoreSelection(graph, indices) {
+  const chosen = new Set(indices);
+  const classTraces = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  const selected = classTraces.map((i) => graph.data[i].customdata.flatMap((index, point) => (chosen.has(index) ? [point] : [])));
+  Plotly.restyle(graph, { selectedpoints: selected }, classTraces);
+  show([...chosen].sort((a, b) => a - b));
 }
 
 async function downloadCsv() {
-  const blob = await api.selectionCsv(state.model, state.indices);
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = `${state.model}-selection.csv`;
-  link.click();
-  URL.revokeObjectURL(link.href);
+  saveBlob(await api.selectionCsv(state.model, state.indices), `${state.model}-selection.csv`);
 }
 
 function showGroups() {
@@ -102,7 +117,8 @@ export function loadSelection(model, map) {
   showGroups();
 }
 
-export function wireSelection(graph) {
+export function wireSelection(graph, changed) {
+  state.changed = changed;
   graph.on("plotly_selected", onSelected);
   graph.on("plotly_deselect", clear);
 }

@@ -23,6 +23,15 @@ export async function guarded(action) {
   }
 }
 
+// Have the browser save a blob (a CSV, a PNG, a GIF) as `filename`.
+export function saveBlob(blob, filename) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  link.click();
+  URL.revokeObjectURL(link.href);
+}
+
 export function digitImage(src, alt, small = false) {
   const img = document.createElement("img");
   img.className = small ? "digit small" : "digit";

@@ -75,6 +75,18 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
         "end": {"point": [0.5, 0.5]},
         "steps": 3,
     },
+    "/api/models/{model_id}/interpolate.png": {
+        "start": {"index": 0},
+        "via": [{"label": "3"}],
+        "end": {"point": [0.5, 0.5]},
+        "steps": 3,
+    },
+    "/api/models/{model_id}/interpolate.gif": {
+        "start": {"index": 0},
+        "via": [{"label": "3"}],
+        "end": {"point": [0.5, 0.5]},
+        "steps": 3,
+    },
 }
 MARK = "\x00hostile\x00"
 Target = tuple[str, Any]  # ("query" | "path", name) or ("json", path into the body) or ("form", name)

@@ -354,3 +354,72 @@ def test_latent_arithmetic_adds_a_class_vector_to_the_pinned_digit(page: Page, l
     page.locator("#arithmetic-strength").fill("-2")
     expect(status).to_contain_text(f"test {index} (")
     expect(status).to_contain_text("s from 0 to -2")
+
+
+def test_the_url_keeps_the_view_and_a_shared_link_restores_it(page: Page, live_url: str) -> None:
+    """Zoom, pin, select and interpolate; the link opened in a fresh page shows the same view."""
+    open_explorer(page, live_url)
+    page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-2, 2], 'yaxis.range': [-1.5, 1.5]})")
+    x, y, index = page.evaluate(ISOLATED)
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
+    page.wait_for_function(
+        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
+        arg=index,
+    )
+    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    expect(page.locator("#pins .pin")).to_have_count(1)
+    page.check("input[name=mode][value=box]")
+    start, end = (page.evaluate(TO_PAGE, corner) for corner in ([-0.5, -0.5], [0.5, 0.5]))
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    expect(page.locator("#selection-panel")).to_have_attribute(
+        "data-count", re.compile(r"^\d+$"), timeout=15_000
+    )
+    page.fill("#path-labels", "1 7 0")
+    page.click("#path-go")
+    expect(page.locator("#strip img")).to_have_count(19)  # two legs of 10 steps, the middle end once
+    page.wait_for_function("() => new URLSearchParams(location.search).has('path')")
+    link = page.url
+    count = page.locator("#selection-panel").get_attribute("data-count")
+    assert parse_qs(urlsplit(link).query)["pins"] == [str(index)]
+
+    shared = page.context.new_page()
+    shared.goto(link)
+    expect(shared.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
+    expect(shared.locator("#pins .pin")).to_have_count(1)
+    expect(shared.locator(f"#pins img[alt='test image {index}']")).to_have_count(1)
+    expect(shared.locator("#selection-panel")).to_have_attribute("data-count", count or "", timeout=15_000)
+    expect(shared.locator("#strip img")).to_have_count(19)
+    ranges = "() => ['xaxis', 'yaxis'].map((axis) => document.getElementById('map').layout[axis].range)"
+    zoomed = page.evaluate(ranges)
+    assert zoomed[0][0] == pytest.approx(-2, abs=0.5) and zoomed[0][1] - zoomed[0][0] < 5
+    restored = shared.evaluate(ranges)
+    assert restored[0] == pytest.approx(zoomed[0], abs=1e-3) and restored[1] == pytest.approx(
+        zoomed[1], abs=1e-3
+    )
+    strip = "() => [...document.querySelectorAll('#strip img')].map((image) => image.src)"
+    assert shared.evaluate(strip) == page.evaluate(strip)
+    kept = parse_qs(urlsplit(shared.url).query)  # the restored page keeps the same view
+    assert kept["selection"] == parse_qs(urlsplit(link).query)["selection"] and kept["pins"] == [str(index)]
+    shared.close()
+
+
+def test_the_strip_and_the_map_download_as_pictures(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    expect(page.locator("#strip-downloads")).to_be_hidden()
+    page.fill("#path-labels", "1 0")
+    page.click("#path-go")
+    expect(page.locator("#strip img")).to_have_count(10)
+    for suffix, magic in (("png", b"\x89PNG"), ("gif", b"GIF89a")):
+        with page.expect_download() as download:
+            page.click(f"#strip-{suffix}")
+        assert download.value.suggested_filename == f"full-2d-interpolation.{suffix}"
+        assert Path(download.value.path()).read_bytes().startswith(magic)
+    with page.expect_download() as download:
+        page.locator("#map").hover()
+        page.click("#map .modebar-btn[data-title='Download plot as a PNG']")
+    assert download.value.suggested_filename == "full-2d-latent-map.png"
+    picture = Path(download.value.path()).read_bytes()
+    assert picture.startswith(b"\x89PNG") and len(picture) > 20_000  # the points drawn, not a blank plot
