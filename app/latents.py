@@ -26,9 +26,11 @@ def latent_of(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
     """The latent z: [D] that `end` names, or the 4xx (prefixed by `where`) saying what was wrong."""
     latent_map = served.latent_map
     if end.index is not None:
-        if not 0 <= end.index < len(latent_map):
-            raise HTTPException(404, f"{where}: no test image {end.index} (0..{len(latent_map) - 1})")
-        return latent_map.mu[end.index]
+        split_map = served.map_of(end.split)  # the training split's is encoded on first use
+        if not 0 <= end.index < len(split_map):
+            noun = served.noun(end.split)
+            raise HTTPException(404, f"{where}: no {noun} {end.index} (0..{len(split_map) - 1})")
+        return split_map.mu[end.index]
     if end.z is not None:
         return torch.tensor(check_latent(latent_map, end.z, f"{where}.z"))
     if end.point is not None:

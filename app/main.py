@@ -36,6 +36,7 @@ from app.routes import (
     training,
     traversal,
 )
+from app.schemas import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
 from app.training_jobs import TrainingJobs
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
         app.state.jobs = TrainingJobs(settings.home, registry, app.state.lab, settings.job_process)
         for served in registry.models.values():
-            maps.map_body(served, len(served.latent_map))  # the page's first map request is then instant
+            maps.map_body(served, "test", MAX_POINTS)  # the page's first map request is then instant
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
         # Frozen out of the collector, it no longer makes each full collection a ~100 ms pause during
         # which every request in flight waits. Never unfrozen: the freeze is process-wide, and another

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, cr
 
 from app.params import Coordinate
 from model.config import Architecture, LossMode
+from model.data import MapSplit, Split
 from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
 from model.home import check_model_id
 from model.traversal import EXTENT as TRAVERSAL_EXTENT
@@ -105,11 +106,12 @@ class LatentMap(BaseModel):
     model_id: str
     dataset: str
     class_names: list[str] = Field(description="the name of each label")
-    split: Literal["test"]
+    split: MapSplit
+    test_points: int = Field(description="the first test_points points are test images, the rest training")
     x: list[float]
     y: list[float]
     label: list[int]
-    index: list[int]
+    index: list[int] = Field(description="each point's index in its own split")
     sigma_x: list[float]
     sigma_y: list[float]
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
@@ -157,7 +159,8 @@ class Endpoint(BaseModel):
     """A point in latent space (an interpolation's end, a traversal's centre): give exactly one of index,
     z, point, image or label."""
 
-    index: StrictInt | None = Field(None, description="a test image")
+    index: StrictInt | None = Field(None, description="an image of `split`")
+    split: Split = Field("test", description="the split `index` is in")
     z: list[Coordinate] | None = Field(None, description="a latent vector of length latent_dim")
     point: list[Coordinate] | None = Field(None, description="a map point [x, y], lifted through the plane")
     image: str | None = Field(None, description="a PNG or JPEG data URL, encoded to its mean")
@@ -215,20 +218,24 @@ class LatentTraversal(BaseModel):
     rows: list[TraversedDimension]
 
 
-MAX_SELECTION = 70_000  # every digit of MNIST's two splits
+MAX_POINTS = 200_000  # of one map or selection: both splits of the largest data set (EMNIST: 131,600)
+
+
+POSITIONS = "points of the map of `split` (for all: the test images, then the training images)"
 
 
 class SelectionRequest(BaseModel):
-    """Points of the map chosen by a lasso or a box: their test-split indices."""
+    """Points of a map chosen by a lasso or a box: their positions on the map of a split."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"indices": [0, 3, 7]}]})
-    indices: list[StrictInt] = Field(min_length=1, max_length=MAX_SELECTION, description="test images")
+    model_config = ConfigDict(json_schema_extra={"examples": [{"indices": [0, 3, 7], "split": "test"}]})
+    indices: list[StrictInt] = Field(min_length=1, max_length=MAX_POINTS, description=POSITIONS)
+    split: MapSplit = "test"
 
 
 class SelectionSummary(BaseModel):
     """What a selection holds: its size, its classes, and its mean encoding decoded."""
 
-    count: int = Field(description="distinct test images selected")
+    count: int = Field(description="distinct images selected")
     class_counts: list[int] = Field(description="members per class, in the data set's class order")
     mean_z: list[float] = Field(description="the members' mean posterior mean")
     mean_map_xy: list[float] = Field(description="where that mean sits on the map")
@@ -240,8 +247,9 @@ class Group(BaseModel):
 
     label: str | None = Field(None, description="a class name: every test image of that class")
     indices: list[StrictInt] | None = Field(
-        None, min_length=1, max_length=MAX_SELECTION, description="test images, e.g. a lasso's"
+        None, min_length=1, max_length=MAX_POINTS, description=f"{POSITIONS}, e.g. a lasso's"
     )
+    split: MapSplit = "test"
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Group:
@@ -269,7 +277,8 @@ class PosteriorRequest(BaseModel):
     """The image whose exact posterior to compute: give exactly one of index or image."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"index": 3}]})
-    index: StrictInt | None = Field(None, description="a test image")
+    index: StrictInt | None = Field(None, description="an image of `split`")
+    split: Split = Field("test", description="the split `index` is in")
     image: str | None = Field(None, description="a PNG or JPEG data URL, prepared as uploads are")
 
     @model_validator(mode="after")

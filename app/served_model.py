@@ -3,13 +3,14 @@ and uploads share."""
 
 from __future__ import annotations
 
+import threading
 from functools import cached_property
 
 import torch
 
 from app.batching import MicroBatcher
 from app.images import pngs
-from model.data import Dataset
+from model.data import Dataset, MapSplit, Split
 from model.inference import LoadedModel
 from model.latent_map import LatentMap, Placement
 from model.traversal import DimensionUse
@@ -32,6 +33,8 @@ class ServedModel:
         self.png_decoder: MicroBatcher[list[float], bytes] = MicroBatcher(self._decode_pngs)
         self.encoder: MicroBatcher[torch.Tensor, Placement] = MicroBatcher(self._place)
         self.responses: dict[str, bytes] = {}  # serialised once by the routes: the map, the training record
+        self._maps: dict[MapSplit, LatentMap] = {"test": latent_map}
+        self._maps_lock = threading.Lock()
 
     @classmethod
     def build(cls, loaded: LoadedModel, dataset: Dataset) -> ServedModel:
@@ -40,6 +43,30 @@ class ServedModel:
     @property
     def model_id(self) -> str:
         return self.loaded.model_id
+
+    def map_of(self, split: MapSplit) -> LatentMap:
+        """The map of a split: the test split's is built at load; the training split's (and both together,
+        test first) are encoded on first use, on the test map's plane so that every point sits where the
+        same latent would on the test map."""
+        with self._maps_lock:  # two first requests encode the training split once
+            if split not in self._maps:
+                train = self._maps.get("train") or LatentMap.build(
+                    self.loaded, self.dataset.train, plane=self.latent_map.plane
+                )
+                self._maps["train"] = train
+                self._maps["all"] = self.latent_map.joined(train)
+            return self._maps[split]
+
+    def point_of(self, split: MapSplit, position: int) -> tuple[Split, int]:
+        """A point of a split's map -> (its split, its index there): "all" holds the test split first."""
+        if split != "all":
+            return split, position
+        tests = len(self.latent_map)
+        return ("test", position) if position < tests else ("train", position - tests)
+
+    def noun(self, split: MapSplit) -> str:
+        """What a point of the split's map is called in messages."""
+        return {"test": "test image", "train": "training image", "all": "point of the map"}[split]
 
     @cached_property
     def dimension_use(self) -> DimensionUse:

@@ -26,7 +26,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.lab_state import LabState
 from app.registry import ModelRegistry
-from app.routes.maps import MAX_POINTS, map_body
+from app.routes.maps import map_body
+from app.schemas import MAX_POINTS
 from model.classifier import load_classifier
 from model.home import classifier_folder, data_root
 from model.jobs import Job, JobQueue, JobSpec, JobState, now
@@ -255,7 +256,9 @@ class TrainingJobs:
             return
         folder = await run_in_threadpool(self.queue.publish, job)
         served, dataset = await run_in_threadpool(self.registry.build, folder, data_root(self.home))
-        await run_in_threadpool(map_body, served, MAX_POINTS)  # the page's first map request is then instant
+        await run_in_threadpool(
+            map_body, served, "test", MAX_POINTS
+        )  # the page's first map request is then instant
         self.lab.forget(served.model_id)
         self.registry.add(served, dataset)
 

@@ -14,11 +14,6 @@ def group_mean(mu: torch.Tensor, members: torch.Tensor) -> torch.Tensor:
     return mu[members].mean(dim=0)
 
 
-def attribute_vector(mu: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """mean(mu[a]) - mean(mu[b]): the direction from group b to group a, [D]."""
-    return group_mean(mu, a) - group_mean(mu, b)
-
-
 def with_attribute(z: torch.Tensor, vector: torch.Tensor, strengths: torch.Tensor) -> torch.Tensor:
     """z + s * vector for each strength s: z, vector [D], strengths [S] -> [S, D]."""
     return z[None, :] + strengths[:, None] * vector[None, :]

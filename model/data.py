@@ -24,6 +24,7 @@ from model.storage import readable_folder, replace_folder
 
 Split = Literal["train", "test"]
 SPLITS: tuple[Split, ...] = ("train", "test")
+MapSplit = Literal["test", "train", "all"]  # what a latent map shows; "all": the test split, then training
 # How an uploaded or drawn image is made to look like the data set's images (app/preprocess.py):
 #   ink:    handwriting, framed as MNIST's digits were (ink box scaled into the frame, centre of mass centred)
 #   object: a thing on a plain background, as Fashion-MNIST was made (light on dark, longest side fitted)

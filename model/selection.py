@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,27 +23,37 @@ class Selection:
     mean_z: torch.Tensor
 
 
-def members(latent_map: LatentMap, indices: Sequence[int]) -> torch.Tensor:
-    """The distinct indices of a selection, sorted: [M]; ValueError for none or one outside the split."""
+def members(latent_map: LatentMap, indices: Sequence[int], noun: str = "test image") -> torch.Tensor:
+    """The distinct indices of a selection, sorted: [M]; ValueError for none, or for one outside the map
+    (naming it a `noun`)."""
     if len(indices) == 0:
         raise ValueError("the selection is empty: select at least one point")
     chosen: torch.Tensor = torch.tensor(list(indices), dtype=torch.long).unique()
     outside = chosen[(chosen < 0) | (chosen >= len(latent_map))]
     if len(outside):
-        raise ValueError(f"no test image {int(outside[0])} (0..{len(latent_map) - 1})")
+        raise ValueError(f"no {noun} {int(outside[0])} (0..{len(latent_map) - 1})")
     return chosen
 
 
-def select(latent_map: LatentMap, indices: Sequence[int], classes: int) -> Selection:
-    """The selection of `indices` from the map's split, counted over `classes` classes."""
-    chosen = members(latent_map, indices)
+def select(
+    latent_map: LatentMap, indices: Sequence[int], classes: int, noun: str = "test image"
+) -> Selection:
+    """The selection of `indices` from the map, counted over `classes` classes."""
+    chosen = members(latent_map, indices, noun)
     counts = torch.bincount(latent_map.labels[chosen].long(), minlength=classes)
     return Selection(indices=chosen, class_counts=counts.tolist(), mean_z=latent_map.mu[chosen].mean(dim=0))
 
 
-def selection_csv(latent_map: LatentMap, indices: Sequence[int], class_names: Sequence[str]) -> str:
-    """One row per member: index, split, label (the class's name), map x and y, and the full z (q's mean)."""
-    chosen = members(latent_map, indices)
+def selection_csv(
+    latent_map: LatentMap,
+    indices: Sequence[int],
+    class_names: Sequence[str],
+    point_of: Callable[[int], tuple[str, int]],
+    noun: str = "test image",
+) -> str:
+    """One row per member: its index in its split and that split (`point_of` maps a point of the map to
+    both), label (the class's name), map x and y, and the full z (q's mean)."""
+    chosen = members(latent_map, indices, noun)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     latents = [f"z{d + 1}" for d in range(latent_map.latent_dim)]
@@ -55,6 +65,7 @@ def selection_csv(latent_map: LatentMap, indices: Sequence[int], class_names: Se
         latent_map.mu[chosen].tolist(),
         strict=True,
     )
-    for index, label, (x, y), z in rows:
-        writer.writerow([index, "test", class_names[label], f"{x:.6g}", f"{y:.6g}", *(f"{v:.6g}" for v in z)])
+    for position, label, (x, y), z in rows:
+        split, index = point_of(position)
+        writer.writerow([index, split, class_names[label], f"{x:.6g}", f"{y:.6g}", *(f"{v:.6g}" for v in z)])
     return out.getvalue()

@@ -22,10 +22,11 @@ GRID_STRIDE = 2  # every other node of the fine grid: enough for contours, a qua
 def _image(served: ServedModel, request: PosteriorRequest) -> torch.Tensor:
     """The request's image as pixels [C*H*W] in [0, 1]."""
     if request.index is not None:
-        test = served.dataset.test
-        if not 0 <= request.index < len(test):
-            raise HTTPException(404, f"no test image {request.index} (0..{len(test) - 1})")
-        return test.images[request.index].flatten().float() / 255
+        images = served.dataset.split(request.split)
+        if not 0 <= request.index < len(images):
+            noun = served.noun(request.split)
+            raise HTTPException(404, f"no {noun} {request.index} (0..{len(images) - 1})")
+        return images.images[request.index].flatten().float() / 255
     return prepared_data_url(request.image or "", "image", served).flatten()
 
 

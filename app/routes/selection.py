@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
 from app.downloads import attachment
@@ -15,17 +16,19 @@ router = APIRouter(prefix="/api/models", tags=["selection"], responses=ERROR_RES
 
 @router.post("/{model_id}/selection")
 async def summarise(served: ModelDep, request: SelectionRequest) -> SelectionSummary:
-    """How many test images the selection holds, how many of each class, and its mean encoding (on the
+    """How many images the selection holds, how many of each class, and its mean encoding (on the
     map and decoded)."""
+    latent_map = await run_in_threadpool(served.map_of, request.split)
+    classes = len(served.dataset.info.class_names)
     try:
-        chosen = select(served.latent_map, request.indices, len(served.dataset.info.class_names))
+        chosen = select(latent_map, request.indices, classes, served.noun(request.split))
     except ValueError as error:
         raise HTTPException(404, str(error)) from error
     return SelectionSummary(
         count=len(chosen.indices),
         class_counts=chosen.class_counts,
         mean_z=chosen.mean_z.tolist(),
-        mean_map_xy=served.latent_map.plane.project(chosen.mean_z).tolist(),
+        mean_map_xy=latent_map.plane.project(chosen.mean_z).tolist(),
         mean_image=png_data_urls(served.loaded.decode(chosen.mean_z[None]))[0],
     )
 
@@ -35,8 +38,13 @@ async def summarise(served: ModelDep, request: SelectionRequest) -> SelectionSum
 )
 async def export_csv(served: ModelDep, request: SelectionRequest) -> Response:
     """The selection as CSV: index, split, label, map x, y and the full z (q's mean), one row per member."""
+    latent_map = await run_in_threadpool(served.map_of, request.split)
+    split = request.split
+    names = served.dataset.info.class_names
     try:
-        body = selection_csv(served.latent_map, request.indices, served.dataset.info.class_names)
+        body = selection_csv(
+            latent_map, request.indices, names, lambda p: served.point_of(split, p), served.noun(split)
+        )
     except ValueError as error:
         raise HTTPException(404, str(error)) from error
     return attachment(body, "text/csv", f"{served.model_id}-selection.csv")

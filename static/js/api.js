@@ -29,8 +29,9 @@ const json = (body) => ({
 });
 const base = (model) => `/api/models/${encodeURIComponent(model)}`;
 
-export async function getMap(model, limit = 10000) {
-  return (await call(`${base(model)}/map?limit=${limit}`)).json();
+// A split's map ("test", "train" or "all": the test images, then the training ones), its first `limit` points.
+export async function getMap(model, { limit = 200000, split = "test" } = {}) {
+  return (await call(`${base(model)}/map?${new URLSearchParams({ limit, split })}`)).json();
 }
 
 // The decoded image at map point (x, y), as an object URL (the caller revokes it).
@@ -71,14 +72,14 @@ export async function latentArithmetic(model, body) {
   return (await call(`${base(model)}/arithmetic`, json(body))).json();
 }
 
-// A selection of test images (their indices): its size, class counts and decoded mean encoding.
-export async function summariseSelection(model, indices) {
-  return (await call(`${base(model)}/selection`, json({ indices }))).json();
+// A selection (positions on the map of `split`): its size, class counts and decoded mean encoding.
+export async function summariseSelection(model, indices, split) {
+  return (await call(`${base(model)}/selection`, json({ indices, split }))).json();
 }
 
 // The same selection as a CSV blob: index, split, label, map x, y, z1..zD.
-export async function selectionCsv(model, indices) {
-  return (await call(`${base(model)}/selection.csv`, json({ indices }))).blob();
+export async function selectionCsv(model, indices, split) {
+  return (await call(`${base(model)}/selection.csv`, json({ indices, split }))).blob();
 }
 
 // Each end is { index }, { z }, { point: [x, y] } (a map point), { image } (a data URL) or { label } (a

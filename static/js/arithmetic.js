@@ -7,13 +7,15 @@ import { digitImage, guarded, latestOnly } from "./ui.js";
 const $ = (id) => document.getElementById(id);
 const state = { model: null, classNames: [], target: null }; // target: { to, label } chosen by the user
 
-// A select's value -> the API's group: "class:<name>" or "group:<name>".
+// A select's value -> the API's group ("class:<name>" or "group:<name>") and, for a kept selection, its
+// first member.
 function groupOf(value) {
   const [kind, name] = [value.slice(0, value.indexOf(":")), value.slice(value.indexOf(":") + 1)];
   if (kind === "class") return { label: name };
   const group = namedGroups(state.model).find((g) => g.name === name);
-  return { indices: group.indices };
+  return { indices: group.indices, split: group.split };
 }
+const firstOf = (value) => namedGroups(state.model).find((g) => `group:${g.name}` === value)?.first;
 
 function fillGroups(select, chosen) {
   const options = [
@@ -28,9 +30,9 @@ function fillGroups(select, chosen) {
 function target() {
   if (state.target) return state.target;
   const b = groupOf($("arithmetic-b").value);
-  return b.label !== undefined
-    ? { to: { label: b.label }, label: `the most typical ${b.label}` }
-    : { to: { index: b.indices[0] }, label: `test ${b.indices[0]}, the group's first` };
+  if (b.label !== undefined) return { to: { label: b.label }, label: `the most typical ${b.label}` };
+  const first = firstOf($("arithmetic-b").value);
+  return { to: first, label: `${first.split} ${first.index}, the group's first` };
 }
 
 const apply = latestOnly(() =>

@@ -1,8 +1,8 @@
 // The explorer page: latent map, live decoding, pins, drag-to-interpolate, draw and upload.
 import * as api from "./api.js";
 import {
-  DECISION_TRACE, DRAWINGS_TRACE, LEGEND_LIMIT, PLOT_CONFIG, POSTERIOR_TRACE, classTokens, classVisibility, cursorToData, decisionTrace, drawingOf,
-  drawingsTrace, ellipseShapes, isClassTrace, mapLayout, mapTraces, pathShape, pixelDistance, posteriorTrace, restyleUpdate, robustRange,
+  DECISION_TRACE, DENSITY_TRACE, DRAWINGS_TRACE, LEGEND_LIMIT, PLOT_CONFIG, POSTERIOR_TRACE, classTokens, classVisibility, cursorToData, decisionTrace, drawingOf,
+  densityTrace, drawingsTrace, ellipseShapes, imageOf, isClassTrace, mapLayout, mapTraces, pathShape, pixelDistance, positionOf, posteriorTrace, restyleUpdate, robustRange,
   traceIndex, traceLabel, viewRange,
 } from "./map-traces.js";
 import { wireHoverDecoding } from "./hover-decode.js";
@@ -23,13 +23,21 @@ const graph = $("map");
 
 const state = {
   model: $("model").value, dataset: null, map: null, drawings: [], line: null, drag: null, pins: 0, hovered: null,
-  pinned: [], path: null, // what the URL keeps: pinned test indices, the strip's { ends, steps, method }
+  // What the URL keeps: the split shown, pinned map positions, the strip's { ends, steps, method }.
+  split: "test", pinned: [], path: null,
+};
+const SPLIT_NAMES = { test: "test", train: "training" };
+// A map point (its position) as the API names an image: { index, split }.
+const specOf = (position) => {
+  const { split, index } = imageOf(state.map, position);
+  return { index, split };
 };
 
 // The view into the URL (a reload or a shared link restores it).
 function saveView() {
   writeView({
-    model: state.model, ranges: viewRange(graph), pins: state.pinned, path: state.path, selection: selectedIndices(),
+    model: state.model, points: state.split, ranges: viewRange(graph), pins: state.pinned, path: state.path,
+    selection: selectedIndices(),
   });
 }
 const mode = () => document.querySelector("input[name=mode]:checked").value;
@@ -53,7 +61,7 @@ function showDataset(dataset) {
 async function loadModel(model) {
   state.model = model;
   state.dataset = chosenDataset($("model"));
-  state.map = await api.getMap(model);
+  state.map = await api.getMap(model, { split: state.split });
   showDataset(state.dataset);
   state.drawings = [];
   state.line = null;
@@ -71,6 +79,7 @@ async function loadModel(model) {
   await Plotly.react(graph, [...mapTraces(state.map), drawingsTrace([])], layout, config);
   graph.dataset.model = model;
   graph.dataset.points = String(state.map.x.length);
+  await showDensity();
   $("strip").replaceChildren();
   $("strip-downloads").hidden = true;
   $("encoding").replaceChildren();
@@ -94,32 +103,33 @@ const decodeUnderCursor = wireHoverDecoding(graph, {
 // The digit under the cursor, as Plotly's hover finds it (within the layout's hoverdistance).
 function onHover(event) {
   const point = event.points.find((p) => isClassTrace(p.data));
-  state.hovered = point ? { x: point.x, y: point.y, index: point.customdata } : null;
-  if (state.drag && point) dwellOn({ x: point.x, y: point.y, spec: { index: point.customdata } });
+  state.hovered = point ? { x: point.x, y: point.y, position: point.customdata } : null;
+  if (state.drag && point) dwellOn({ x: point.x, y: point.y, position: point.customdata, spec: specOf(point.customdata) });
 }
 
 // The digit last pinned or drawn: traversals centre on it, latent arithmetic adds its vector to it.
 const focusOn = (point, label) => window.dispatchEvent(new CustomEvent("atlas:focus", { detail: { point, label } }));
 
 // --- pins ------------------------------------------------------------------------------------------
-async function pin(x, y, index) {
+async function pin(x, y, position) {
+  const { split, index } = imageOf(state.map, position);
   const url = await api.decodeAt(state.model, x, y);
   state.pins += 1;
   const images = document.createElement("div");
   images.className = "row";
-  const label = state.map.class_names[state.map.label[index]];
+  const label = state.map.class_names[state.map.label[position]];
   images.append(
     figure(digitImage(url, `decoded at ${x.toFixed(2)}, ${y.toFixed(2)}`, true), `#${state.pins} decoded`),
-    figure(digitImage(api.imageUrl(state.map.dataset, index), `test image ${index}`, true), `test ${index}: ${label}`),
+    figure(digitImage(api.imageUrl(state.map.dataset, index, split), `${split} image ${index}`, true), `${SPLIT_NAMES[split]} ${index}: ${label}`),
   );
   const entry = document.createElement("div");
   entry.className = "pin";
   entry.append(images);
   $("pins").prepend(entry);
-  state.pinned.push(index);
+  state.pinned.push(position);
   saveView();
-  if (state.map.projection === null) showPosterior({ request: { index }, container: entry }); // 2-D: computable
-  focusOn({ index }, `test ${index} (${label})`);
+  if (state.map.projection === null) showPosterior({ request: { index, split }, container: entry }); // 2-D
+  focusOn({ index, split }, `${SPLIT_NAMES[split]} ${index} (${label})`);
 }
 
 function onPlotClick(event) {
@@ -140,7 +150,8 @@ async function downloadStrip(format) {
 // server lifts map points through the model's plane).
 function snapped(p) {
   const near = state.hovered;
-  return near && pixelDistance(graph, near, p) <= SNAP_PIXELS ? { x: near.x, y: near.y, spec: { index: near.index } } : null;
+  if (!near || pixelDistance(graph, near, p) > SNAP_PIXELS) return null;
+  return { x: near.x, y: near.y, position: near.position, spec: specOf(near.position) };
 }
 const endAt = (p, snap) => (snap && snapped(p)) || { x: p.x, y: p.y, spec: { point: [p.x, p.y] } };
 
@@ -174,10 +185,10 @@ function updateDrag(end) {
 // it rests; the timer restarts only when that point changes.
 function dwellOn(near) {
   const drag = state.drag;
-  if (near?.spec.index === drag.candidate?.spec.index) return;
+  if (near?.position === drag.candidate?.position) return;
   clearTimeout(drag.dwell);
   drag.candidate = near;
-  if (!near || near.spec.index === drag.ends.at(-1).spec.index || drag.ends.length >= MAX_ENDS - 1) return;
+  if (!near || near.position === drag.ends.at(-1).position || drag.ends.length >= MAX_ENDS - 1) return;
   drag.dwell = setTimeout(() => {
     if (state.drag !== drag) return;
     drag.ends.push(near);
@@ -305,6 +316,18 @@ $("clear-drawings").addEventListener("click", () => {
   guarded(removePosterior);
 });
 
+// --- all the digits: which split the map shows, and the density view of crowded maps ----------------
+// The density view replaces the points by their counts on a grid (the legend brings a class back on top).
+async function showDensity() {
+  const shown = traceIndex(graph, DENSITY_TRACE);
+  if (shown >= 0) await Plotly.deleteTraces(graph, shown);
+  const on = $("density").checked;
+  const classes = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  await Plotly.restyle(graph, { visible: on ? "legendonly" : true }, classes);
+  if (on) await Plotly.addTraces(graph, densityTrace(state.map));
+  graph.dataset.density = String(on);
+}
+
 // --- the decoded manifold under the points, and the gallery ---------------------------------------
 function refreshManifold() {
   if (!$("manifold").checked) {
@@ -365,6 +388,16 @@ $("model").addEventListener("change", (event) =>
 );
 $("steps").addEventListener("input", () => ($("steps-value").textContent = $("steps").value));
 $("manifold").addEventListener("change", refreshManifold);
+$("density").addEventListener("change", () => guarded(showDensity));
+$("points").addEventListener("change", (event) =>
+  guarded(async () => {
+    state.split = event.target.value;
+    $("points-status").textContent = state.split === "test" ? "" : "encoding the training images (seconds, once)…";
+    await loadModel(state.model);
+    $("points-status").textContent = "";
+    saveView();
+  }),
+);
 $("decision").addEventListener("change", () => refreshDecision(true));
 $("resample").addEventListener("click", () => guarded(loadGallery));
 $("path-go").addEventListener("click", () => guarded(async () => interpolateNamed()));
@@ -417,10 +450,15 @@ if (initial.model && [...$("model").options].some((option) => option.value === i
 } else {
   Object.assign(initial, { ranges: null, pins: [], path: null, selection: null }); // another model's view
 }
+if (initial.points in SPLIT_NAMES || initial.points === "all") {
+  state.split = initial.points;
+  $("points").value = initial.points;
+}
 
 // An end of a path as the URL keeps it (its spec) -> with its map point when it has one, for the line.
 function endOf(spec) {
-  if (spec.index !== undefined) return { x: state.map.x[spec.index], y: state.map.y[spec.index], spec };
+  const position = spec.index === undefined ? -1 : positionOf(state.map, spec);
+  if (position >= 0) return { x: state.map.x[position], y: state.map.y[position], position, spec };
   if (spec.point) return { x: spec.point[0], y: spec.point[1], spec };
   return { spec };
 }
@@ -428,14 +466,14 @@ function endOf(spec) {
 // The view the page was opened with: zoom, pins, the path, the selection.
 async function restoreView({ ranges, pins, path, selection }) {
   if (ranges) await Plotly.relayout(graph, { "xaxis.range": ranges.x, "yaxis.range": ranges.y });
-  const known = (index) => Number.isInteger(index) && index >= 0 && index < state.map.x.length;
-  for (const index of pins.filter(known)) await pin(state.map.x[index], state.map.y[index], index);
+  const known = (position) => Number.isInteger(position) && position >= 0 && position < state.map.x.length;
+  for (const position of pins.filter(known)) await pin(state.map.x[position], state.map.y[position], position);
   if (path?.ends?.length >= 2) {
     $("steps").value = String(path.steps);
     $("steps-value").textContent = $("steps").value;
     $("method").value = path.method;
     const ends = path.ends.map(endOf);
-    if (ends[0].x !== undefined) {
+    if (ends.every((end) => end.x !== undefined)) {
       state.line = pathShape(ends);
       redrawOverlay();
     }

@@ -108,7 +108,7 @@ const showSweepModel = latestOnly((position) =>
   guarded(async () => {
     const point = state.sweep[position];
     $("beta-value").textContent = point.beta === null ? "KL only" : `β = ${point.beta} (${point.model_id})`;
-    const map = await api.getMap(point.model_id, 3000);
+    const map = await api.getMap(point.model_id, { limit: 3000 });
     const layout = {
       ...mapLayout({ xRange: robustRange(map.x), yRange: robustRange(map.y), legend: false }),
       uirevision: point.model_id,

@@ -43,9 +43,28 @@ export const POSTERIOR_TRACE = "posterior";
 // The trace with this uid in a drawn graph (-1 when absent).
 export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
 export const isClassTrace = (trace) => trace.uid?.startsWith(CLASS_TRACE);
+export const DENSITY_TRACE = "density";
+
+// Where the points crowd: counts on a 2-D grid, empty cells see-through (the density view of many points).
+export function densityTrace(map) {
+  return {
+    type: "histogram2d", uid: DENSITY_TRACE, x: map.x, y: map.y, nbinsx: 150, nbinsy: 150, hoverinfo: "skip",
+    colorscale: [[0, "rgba(255,255,255,0)"], [1e-9, "#dbe4ff"], [0.3, "#5b7be0"], [1, "#10205e"]], showscale: false,
+  };
+}
+
+// The image a map point is: { split, index } (a map of both splits holds the test images first).
+export const imageOf = (map, position) => ({ split: position < map.test_points ? "test" : "train", index: map.index[position] });
+
+// An image's position on a map (-1 when the map does not hold its split).
+export function positionOf(map, { split = "test", index }) {
+  if (map.split === split) return index;
+  return map.split === "all" ? (split === "test" ? index : map.test_points + index) : -1;
+}
 
 // One scattergl trace per class, so the legend (or the class filter) toggles classes. customdata holds
-// each test index. With many classes the legend gives way to the class's name on hover.
+// each point's position in the map (imageOf says which image it is). With many classes the legend gives
+// way to the class's name on hover.
 export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
   const names = map.class_names;
   const colors = classColors(names.length);
@@ -55,7 +74,7 @@ export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
     const group = byLabel[map.label[i]];
     group.x.push(map.x[i]);
     group.y.push(map.y[i]);
-    group.index.push(map.index[i]);
+    group.index.push(i);
   }
   return byLabel.map((group, label) => ({
     type: "scattergl",

@@ -2,22 +2,26 @@
 // their mean encoding, pages through the members, exports them as CSV and keeps them as a named group
 // (latent arithmetic takes groups as its A and B).
 import * as api from "./api.js";
-import { isClassTrace } from "./map-traces.js";
+import { imageOf, isClassTrace } from "./map-traces.js";
 import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 40; // members shown at once
-// groups: model -> [{ name, indices }]; changed: told when the selection changes (the URL keeps it)
+// indices: positions on the map (imageOf says which image); groups: model -> [{ name, indices, split,
+// first }] (first: the first member as the API names an image); changed: told when the selection changes (the URL keeps it)
 const state = { model: null, map: null, indices: [], page: 0, groups: new Map(), changed: () => {} };
 
-// The named groups kept for a model: [{ name, indices }].
+// The named groups kept for a model: [{ name, indices, split, first }].
 export const namedGroups = (model) => state.groups.get(model) ?? [];
 
 function showMembers() {
   const { indices, page, map } = state;
   const shown = indices.slice(page * PAGE, (page + 1) * PAGE);
   $("selection-members").replaceChildren(
-    ...shown.map((index) => digitImage(api.imageUrl(map.dataset, index), `test image ${index}: ${map.class_names[map.label[index]]}`, true)),
+    ...shown.map((position) => {
+      const { split, index } = imageOf(map, position);
+      return digitImage(api.imageUrl(map.dataset, index, split), `${split} image ${index}: ${map.class_names[map.label[position]]}`, true);
+    }),
   );
   const pages = Math.ceil(indices.length / PAGE);
   $("selection-page").textContent = pages > 1 ? `page ${page + 1} of ${pages}` : "";
@@ -41,9 +45,10 @@ function showCounts(counts) {
 
 async function summarise() {
   const { model, indices } = state;
-  const summary = await api.summariseSelection(model, indices);
+  const summary = await api.summariseSelection(model, indices, state.map.split);
   if (model !== state.model || indices !== state.indices) return;
-  $("selection-status").textContent = `${summary.count} test images selected`;
+  const what = { test: "test images", train: "training images", all: "images" }[state.map.split];
+  $("selection-status").textContent = `${summary.count} ${what} selected`;
   showCounts(summary.class_counts);
   $("selection-mean").replaceChildren(figure(digitImage(summary.mean_image, "the selection's mean encoding, decoded"), "mean encoding, decoded"));
   $("selection-panel").dataset.count = String(summary.count);
@@ -86,7 +91,7 @@ export function restoreSelection(graph, indices) {
 }
 
 async function downloadCsv() {
-  saveBlob(await api.selectionCsv(state.model, state.indices), `${state.model}-selection.csv`);
+  saveBlob(await api.selectionCsv(state.model, state.indices, state.map.split), `${state.model}-selection.csv`);
 }
 
 function showGroups() {
@@ -104,7 +109,9 @@ function keepGroup() {
   const name = $("selection-name").value.trim();
   if (!name) throw new Error("name the selection to keep it as a group");
   const groups = namedGroups(state.model).filter((group) => group.name !== name);
-  state.groups.set(state.model, [...groups, { name, indices: state.indices }]);
+  const { split, index } = imageOf(state.map, state.indices[0]);
+  const group = { name, indices: state.indices, split: state.map.split, first: { index, split } };
+  state.groups.set(state.model, [...groups, group]);
   $("selection-name").value = "";
   showGroups();
   window.dispatchEvent(new CustomEvent("atlas:groups", { detail: { model: state.model } }));

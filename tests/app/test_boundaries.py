@@ -11,6 +11,9 @@ MODEL_PUBLIC = {
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
     "model.estimators",  # the gradient estimators' variances
     "model.posterior",  # the exact posterior of 2-D models by quadrature, beside the two bounds
+    "model.traversal",  # how each latent dimension is used, and the traversal grid
+    "model.selection",  # a selection's members, class counts, mean encoding and CSV
+    "model.arithmetic",  # attribute vectors between groups, added to an encoding
     "model.classifier",  # load the classifier, classify
     "model.data",  # what a data set is, and its prepared copy
     "model.datasets",  # the data sets by name

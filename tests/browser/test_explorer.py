@@ -423,3 +423,39 @@ def test_the_strip_and_the_map_download_as_pictures(page: Page, live_url: str) -
     assert download.value.suggested_filename == "full-2d-latent-map.png"
     picture = Path(download.value.path()).read_bytes()
     assert picture.startswith(b"\x89PNG") and len(picture) > 20_000  # the points drawn, not a blank plot
+
+
+def test_both_splits_show_70000_points_a_density_view_and_select_across_splits(
+    page: Page, live_url: str
+) -> None:
+    open_explorer(page, live_url)
+    page.select_option("#points", "all")
+    expect(page.locator("#map")).to_have_attribute("data-points", "70000", timeout=60_000)
+    counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
+    assert sum(counts) == 70_000
+    assert parse_qs(urlsplit(page.url).query)["points"] == ["all"]
+    page.check("input[name=mode][value=box]")
+    corners = [[-0.3, -0.3], [0.3, 0.3]]
+    expected = page.evaluate(IN_BOX, corners)
+    start, end = (page.evaluate(TO_PAGE, corner) for corner in corners)
+    page.mouse.move(*start)
+    page.mouse.down()
+    page.mouse.move(*end, steps=8)
+    page.mouse.up()
+    expect(page.locator("#selection-panel")).to_have_attribute(
+        "data-count", re.compile(r"^\d+$"), timeout=15_000
+    )
+    count = int(page.locator("#selection-panel").get_attribute("data-count") or 0)
+    assert abs(count - len(expected)) <= max(3, len(expected) // 50)
+    with page.expect_download() as download:
+        page.click("#selection-csv")
+    splits = [line.split(",")[1] for line in Path(download.value.path()).read_text().splitlines()[1:]]
+    assert {"test", "train"} <= set(splits) and splits.count("train") > splits.count("test")  # 6 to 1
+    page.check("#density")
+    expect(page.locator("#map")).to_have_attribute("data-density", "true")
+    traces = page.evaluate("() => document.getElementById('map').data.map((t) => [t.type, t.visible])")
+    assert ["histogram2d", None] in traces or any(t[0] == "histogram2d" for t in traces)
+    assert all(
+        visible == "legendonly" for kind, visible in traces if kind == "scattergl" and visible is not None
+    )
+    page.screenshot(path=str(ARTIFACTS / "explorer-density.png"), full_page=False)
