@@ -90,7 +90,7 @@ async function loadModel(model) {
   loadSelection(model, state.map);
   loadArithmetic(model, state.map.class_names);
   decodeUnderCursor({ x: 0, y: 0 });
-  await loadGallery();
+  guarded(loadGallery); // below the fold: the map is interactive without waiting for it
 }
 
 // --- live decoding under the cursor ---------------------------------------------------------------
