@@ -52,7 +52,7 @@ def test_evaluation_separates_the_full_elbo_model_from_the_kl_only_one(
     quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
 ) -> None:
     results = {}
-    settings = EvaluationSettings(iwae_k=50, samples=2, test_limit=500)
+    settings = EvaluationSettings(iwae_k=50, samples=2, test_limit=500, exact_limit=2)
     for model_id in ("full-2d", "kl-2d"):
         _, network = load_network(models_root(quick_zoo) / model_id)
         results[model_id] = evaluate_model(network, classifier, test_set, train_set, settings)
@@ -103,7 +103,7 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
     for file in (models_root(quick_zoo) / "full-2d").iterdir():
         (folder / file.name).write_bytes(file.read_bytes())
     _, network = load_network(folder)
-    settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200)
+    settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200, exact_limit=2)
     weights = weights_fingerprint(folder)
     first = cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights=weights)
     assert (folder / EVALUATION_FILE).is_file()
