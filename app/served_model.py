@@ -3,6 +3,7 @@ and uploads share."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from functools import cached_property
 
@@ -34,6 +35,7 @@ class ServedModel:
         self.encoder: MicroBatcher[torch.Tensor, Placement] = MicroBatcher(self._place)
         self.responses: dict[str, bytes] = {}  # serialised once by the routes: the map, the training record
         self._maps: dict[MapSplit, LatentMap] = {"test": latent_map}
+        self.preparing: asyncio.Task[None] | None = None  # the map of both splits, made in the background
         self._maps_lock = threading.Lock()
 
     @classmethod

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -14,6 +16,7 @@ from app.served_model import ServedModel
 from model.data import MapSplit
 
 router = APIRouter(prefix="/api/models", tags=["map"], responses=ERROR_RESPONSES)
+log = logging.getLogger(__name__)
 
 
 def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
@@ -48,6 +51,20 @@ def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
     return cached
 
 
+async def _prepare_all_points(served: ServedModel) -> None:
+    try:
+        await run_in_threadpool(map_body, served, "all", MAX_POINTS)
+    except Exception:  # the request that asks for it will say what is wrong; the server keeps serving
+        log.exception("could not prepare %s's map of both splits", served.model_id)
+
+
+def prepare_all_points(served: ServedModel) -> None:
+    """Encode the model's training split and serialise its map of both splits in the background (once),
+    so that a visitor who turns to all the points does not wait for it (~0.7 s a model on a CPU)."""
+    if served.preparing is None:
+        served.preparing = asyncio.create_task(_prepare_all_points(served))
+
+
 @router.get("/{model_id}/map", response_model=LatentMap)
 async def latent_map(
     served: ModelDep,
@@ -57,4 +74,6 @@ async def latent_map(
     """A split's posterior means on the map plane, with their labels, their index in their split and
     per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept."""
     body = await run_in_threadpool(map_body, served, split, limit)
+    if split == "test":
+        prepare_all_points(served)  # someone is looking: get the other points ready meanwhile
     return Response(body, media_type="application/json")

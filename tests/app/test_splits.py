@@ -3,6 +3,7 @@ as ends, centres, selections and groups."""
 
 import csv
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,16 @@ def test_a_point_outside_a_split_is_named_in_its_split(client: TestClient, train
         )
     bad = client.get("/api/models/full-2d/map?split=validation")
     assert bad.status_code == 422 and "split" in bad.json()["detail"]
+
+
+def test_looking_at_the_test_split_prepares_both_in_the_background(
+    client: TestClient, train_set: ImageSet
+) -> None:
+    served = client.app.state.registry.models["recon-2d"]  # type: ignore[attr-defined]
+    tests = len(client.get("/api/models/recon-2d/map").json()["x"])
+    assert served.preparing is not None
+    deadline = time.monotonic() + 60
+    while not served.preparing.done() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert served.preparing.done() and served.preparing.exception() is None
+    assert f"map:all:{tests + len(train_set)}" in served.responses  # the first request is then instant
