@@ -14,10 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import torch
 import uvicorn
 
 from app.main import create_app
 from app.settings import Settings
+from model.checkpoint import load_network
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, ImageSet, save_prepared
 from model.datasets import open_dataset
@@ -72,6 +74,13 @@ TINY_MODEL = ModelConfig(latent_dim=2, hidden=(64,))
 TINY_TRAINING = TrainConfig(
     epochs=2, batch_size=100, lr=2e-3, device="cpu", train_limit=TINY_TRAIN, test_limit=TINY_TEST
 )
+
+
+def posterior_means(home: Path, model_id: str, images: ImageSet) -> torch.Tensor:
+    """A trained model's posterior means of the images, computed here, beside the server: [N, D]."""
+    _, network = load_network(models_root(home) / model_id)
+    with torch.inference_mode():
+        return network.encode(images.pixels()).mu
 
 
 def train_tiny(folder: Path, dataset: Dataset, **overrides: object) -> None:

@@ -6,19 +6,17 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from model.checkpoint import load_network
 from model.classifier import classify, load_classifier
 from model.data import ImageSet
-from model.home import classifier_folder, models_root
+from model.home import classifier_folder
 from tests.app.images import pixels_of
+from tests.conftest import posterior_means
 
 
 @pytest.fixture(scope="module")
 def mu(quick_zoo: Path, test_set: ImageSet) -> torch.Tensor:
-    """full-16d's posterior means of the test split, computed here."""
-    _, network = load_network(models_root(quick_zoo) / "full-16d")
-    with torch.inference_mode():
-        return network.encode(test_set.pixels()).mu
+    """full-16d's posterior means of the test split."""
+    return posterior_means(quick_zoo, "full-16d", test_set)
 
 
 def test_adding_the_one_minus_zero_vector_turns_a_zero_into_a_one(

@@ -8,17 +8,11 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from model.checkpoint import load_network
 from model.classifier import classify, load_classifier
 from model.data import ImageSet
-from model.home import classifier_folder, models_root
+from model.home import classifier_folder
 from tests.app.images import pixels_of
-
-
-def _encodings(quick_zoo: Path, model_id: str, test_set: ImageSet) -> torch.Tensor:
-    _, network = load_network(models_root(quick_zoo) / model_id)
-    with torch.inference_mode():
-        return network.encode(test_set.pixels()).mu
+from tests.conftest import posterior_means
 
 
 def test_a_selection_counts_its_classes_and_decodes_its_mean(
@@ -31,7 +25,7 @@ def test_a_selection_counts_its_classes_and_decodes_its_mean(
     body = client.post("/api/models/full-16d/selection", json={"indices": [*zeros, *others, zeros[0]]}).json()
     expected = torch.bincount(labels[[*zeros, *others]].long(), minlength=10).tolist()
     assert body["count"] == len(zeros) + 3 and body["class_counts"] == expected
-    mu = _encodings(quick_zoo, "full-16d", test_set)
+    mu = posterior_means(quick_zoo, "full-16d", test_set)
     assert body["mean_z"] == pytest.approx(mu[[*zeros, *others]].mean(dim=0).tolist(), abs=1e-5)
     judge = load_classifier(classifier_folder(quick_zoo, "mnist")).network
     with torch.inference_mode():
@@ -50,7 +44,7 @@ def test_the_csv_holds_each_member_s_label_map_point_and_latent(
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert list(rows[0]) == ["index", "split", "label", "x", "y", "z1", "z2"]
     assert [row["index"] for row in rows] == ["2", "5", "9"] and {row["split"] for row in rows} == {"test"}
-    mu = _encodings(quick_zoo, "full-2d", test_set)
+    mu = posterior_means(quick_zoo, "full-2d", test_set)
     for row in rows:
         index = int(row["index"])
         assert row["label"] == str(int(test_set.labels[index]))

@@ -10,17 +10,14 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from model.checkpoint import load_network
 from model.data import ImageSet
-from model.home import models_root
+from tests.conftest import posterior_means
 
 
 @pytest.fixture(scope="module")
 def train_mu(quick_zoo: Path, train_set: ImageSet) -> torch.Tensor:
-    """full-2d's posterior means of the training split, computed here."""
-    _, network = load_network(models_root(quick_zoo) / "full-2d")
-    with torch.inference_mode():
-        return network.encode(train_set.pixels()).mu
+    """full-2d's posterior means of the training split."""
+    return posterior_means(quick_zoo, "full-2d", train_set)
 
 
 def test_the_map_of_both_splits_holds_the_test_points_then_the_training_ones(

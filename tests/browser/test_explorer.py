@@ -51,6 +51,18 @@ def open_explorer(page: Page, url: str) -> None:
     expect(page.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
 
 
+HOVERS = "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)"
+
+
+def click_isolated_digit(page: Page) -> int:
+    """Click the visible digit farthest from any other, once Plotly's hover is on it; -> its index."""
+    x, y, index = page.evaluate(ISOLATED)
+    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
+    page.wait_for_function(HOVERS, arg=index)
+    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    return int(index)
+
+
 def test_map_holds_the_10000_test_digits(page: Page, live_url: str) -> None:
     open_explorer(page, live_url)
     counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
@@ -71,13 +83,7 @@ def test_hover_changes_the_decoded_image(page: Page, live_url: str) -> None:
 def test_clicking_an_isolated_point_pins_its_decode_and_true_posterior(page: Page, live_url: str) -> None:
     """The pin holds the decode and the test digit, and (2-D model) that digit's exact log p(x)."""
     open_explorer(page, live_url)
-    x, y, index = page.evaluate(ISOLATED)
-    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
-    page.wait_for_function(
-        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
-        arg=index,
-    )
-    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    index = click_isolated_digit(page)
     pins = page.locator("#pins .pin")
     expect(pins).to_have_count(1)
     expect(pins.locator(f"img[alt='test image {index}']")).to_have_count(1)
@@ -118,10 +124,7 @@ def test_resting_on_a_digit_mid_drag_makes_it_a_waypoint(page: Page, live_url: s
     page.mouse.move(*start)
     page.mouse.down()
     page.mouse.move(*page.evaluate(TO_PAGE, [x, y]), steps=6)
-    page.wait_for_function(
-        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
-        arg=index,
-    )
+    page.wait_for_function(HOVERS, arg=index)
     page.wait_for_timeout(600)  # longer than the dwell
     page.mouse.move(*end, steps=6)
     page.mouse.up()
@@ -270,13 +273,7 @@ def test_a_wide_model_shows_its_traversals_around_a_pinned_digit(page: Page, liv
     expect(page.locator("#traversal-status")).to_contain_text(
         f"around the prior mean; {expected['active_units']} of 16 dimensions active"
     )
-    x, y, index = page.evaluate(ISOLATED)
-    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
-    page.wait_for_function(
-        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
-        arg=index,
-    )
-    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    index = click_isolated_digit(page)
     expect(page.locator("#traversal-status")).to_contain_text(f"around test {index} (", timeout=15_000)
     expect(page.locator("#traversal-prior")).to_be_enabled()
     page.screenshot(path=str(ARTIFACTS / "explorer-traversal.png"), full_page=True)
@@ -334,13 +331,7 @@ def test_latent_arithmetic_adds_a_class_vector_to_the_pinned_digit(page: Page, l
         f"the most typical 0 + s \u00d7 (mean of A's {counts[1]} \u2212 mean of B's {counts[0]})"
     )
     expect(page.locator("#arithmetic-strip img")).to_have_count(7)
-    x, y, index = page.evaluate(ISOLATED)
-    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
-    page.wait_for_function(
-        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
-        arg=index,
-    )
-    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    index = click_isolated_digit(page)
     expect(status).to_contain_text(f"test {index} (", timeout=15_000)
     first = page.locator("#arithmetic-strip img").first.get_attribute("src")
     decoded = page.evaluate(
@@ -360,13 +351,7 @@ def test_the_url_keeps_the_view_and_a_shared_link_restores_it(page: Page, live_u
     """Zoom, pin, select and interpolate; the link opened in a fresh page shows the same view."""
     open_explorer(page, live_url)
     page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-2, 2], 'yaxis.range': [-1.5, 1.5]})")
-    x, y, index = page.evaluate(ISOLATED)
-    page.mouse.move(*page.evaluate(TO_PAGE, [x, y]))
-    page.wait_for_function(
-        "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)",
-        arg=index,
-    )
-    page.mouse.click(*page.evaluate(TO_PAGE, [x, y]))
+    index = click_isolated_digit(page)
     expect(page.locator("#pins .pin")).to_have_count(1)
     page.check("input[name=mode][value=box]")
     start, end = (page.evaluate(TO_PAGE, corner) for corner in ([-0.5, -0.5], [0.5, 0.5]))
