@@ -73,7 +73,10 @@ async def latent_map(
 ) -> Response:
     """A split's posterior means on the map plane, with their labels, their index in their split and
     per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept."""
-    body = await run_in_threadpool(map_body, served, split, limit)
-    if split == "test":
-        prepare_all_points(served)  # someone is looking: get the other points ready meanwhile
-    return Response(body, media_type="application/json")
+    # The test split's map is serialised at start-up: served from memory without a thread hop. The
+    # others may first have to encode the training split, which must not hold the event loop.
+    if split != "test":
+        body = await run_in_threadpool(map_body, served, split, limit)
+        return Response(body, media_type="application/json")
+    prepare_all_points(served)  # someone is looking: get the other points ready meanwhile
+    return Response(map_body(served, split, limit), media_type="application/json")

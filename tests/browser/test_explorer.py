@@ -291,22 +291,28 @@ IN_BOX = """([[x0, y0], [x1, y1]]) => {
 }"""
 
 
-def test_a_box_selection_is_counted_exported_and_kept(page: Page, live_url: str) -> None:
-    open_explorer(page, live_url)
-    page.check("input[name=mode][value=box]")
-    corners = [[-1.0, -0.5], [0.5, 1.0]]
+def select_box(page: Page, corners: list[list[float]]) -> tuple[int, list[int]]:
+    """Drag a selection box between two map points -> (the selection panel's count, the points inside
+    the box by the page's own data). Plotly's box is drawn in pixels: points within a pixel of its edges
+    may fall either way."""
     expected = page.evaluate(IN_BOX, corners)
-    assert len(expected) > 20
+    page.check("input[name=mode][value=box]")
     start, end = (page.evaluate(TO_PAGE, corner) for corner in corners)
     page.mouse.move(*start)
     page.mouse.down()
     page.mouse.move(*end, steps=8)
     page.mouse.up()
     panel = page.locator("#selection-panel")
-    # Plotly's box is drawn in pixels: points within a pixel of its edges may fall either way.
     expect(panel).to_have_attribute("data-count", re.compile(r"^\d+$"), timeout=15_000)
     count = int(panel.get_attribute("data-count") or 0)
     assert abs(count - len(expected)) <= max(3, len(expected) // 50)
+    return count, expected
+
+
+def test_a_box_selection_is_counted_exported_and_kept(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    count, expected = select_box(page, [[-1.0, -0.5], [0.5, 1.0]])
+    assert len(expected) > 20
     chips = page.locator("#selection-counts .chip")
     assert sum(int(chips.nth(i).inner_text().split(": ")[1]) for i in range(chips.count())) == count
     expect(page.locator("#selection-members img")).to_have_count(min(count, 40))
@@ -353,15 +359,7 @@ def test_the_url_keeps_the_view_and_a_shared_link_restores_it(page: Page, live_u
     page.evaluate("() => Plotly.relayout('map', {'xaxis.range': [-2, 2], 'yaxis.range': [-1.5, 1.5]})")
     index = click_isolated_digit(page)
     expect(page.locator("#pins .pin")).to_have_count(1)
-    page.check("input[name=mode][value=box]")
-    start, end = (page.evaluate(TO_PAGE, corner) for corner in ([-0.5, -0.5], [0.5, 0.5]))
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
-    expect(page.locator("#selection-panel")).to_have_attribute(
-        "data-count", re.compile(r"^\d+$"), timeout=15_000
-    )
+    select_box(page, [[-0.5, -0.5], [0.5, 0.5]])
     page.fill("#path-labels", "1 7 0")
     page.click("#path-go")
     expect(page.locator("#strip img")).to_have_count(19)  # two legs of 10 steps, the middle end once
@@ -419,19 +417,7 @@ def test_both_splits_show_70000_points_a_density_view_and_select_across_splits(
     counts = page.evaluate("() => document.getElementById('map').data.slice(0, 10).map((t) => t.x.length)")
     assert sum(counts) == 70_000
     assert parse_qs(urlsplit(page.url).query)["points"] == ["all"]
-    page.check("input[name=mode][value=box]")
-    corners = [[-0.3, -0.3], [0.3, 0.3]]
-    expected = page.evaluate(IN_BOX, corners)
-    start, end = (page.evaluate(TO_PAGE, corner) for corner in corners)
-    page.mouse.move(*start)
-    page.mouse.down()
-    page.mouse.move(*end, steps=8)
-    page.mouse.up()
-    expect(page.locator("#selection-panel")).to_have_attribute(
-        "data-count", re.compile(r"^\d+$"), timeout=15_000
-    )
-    count = int(page.locator("#selection-panel").get_attribute("data-count") or 0)
-    assert abs(count - len(expected)) <= max(3, len(expected) // 50)
+    select_box(page, [[-0.3, -0.3], [0.3, 0.3]])
     with page.expect_download() as download:
         page.click("#selection-csv")
     splits = [line.split(",")[1] for line in Path(download.value.path()).read_text().splitlines()[1:]]
