@@ -137,3 +137,7 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     return run(build_parser(add_serve), argv)
+
+
+if __name__ == "__main__":  # `torchrun ... -m app.cli train ...` runs the CLI as a module
+    raise SystemExit(main())

@@ -14,6 +14,7 @@ from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, ModelConfig,
 from model.data import Dataset, DataUnavailableError
 from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
+from model.distributed import RankFailure, Ranks, process_group, torchrun_ranks
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
 from model.metrics import mean_image_baseline
@@ -23,6 +24,7 @@ from model.zoo import ZOO_NAMES, classifier_config, train_zoo, zoo_entries
 EXIT_USAGE = 2
 EXIT_NO_DATA = 3
 EXIT_WRITE_FAILED = 4
+EXIT_RANK_FAILED = 5
 EXIT_INTERRUPTED = 130
 
 
@@ -53,33 +55,55 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    home = _home(args)
     if (args.zoo is not None) == (args.model_id is not None):
         raise ValueError("name one MODEL_ID to train, or pass --zoo for the default models")
-    if args.zoo is not None and args.zoo not in ZOO_NAMES:
+    if args.parallel < 1:
+        raise ValueError(f"--parallel must be >= 1, got {args.parallel}")
+    if args.zoo is not None:
+        return _train_zoo(args)
+    if args.parallel != 1:
+        raise ValueError(
+            "--parallel trains the models of a --zoo side by side; one model trains in one process"
+        )
+    with process_group(args.device) as ranks:
+        return _train_one(args, ranks)
+
+
+def _train_zoo(args: argparse.Namespace) -> int:
+    if torchrun_ranks() is not None:
+        raise ValueError(
+            "torchrun trains one MODEL_ID across its processes; a --zoo trains side by side with --parallel N"
+        )
+    home = _home(args)
+    if args.zoo not in ZOO_NAMES:
         if args.zoo not in DATASET_NAMES and folder_path(args.zoo) is None:
             raise ValueError(
                 f"--zoo {args.zoo} is neither a zoo ({', '.join(ZOO_NAMES)}) nor a data set ({DATASET_HELP})"
             )
         args.dataset, args.zoo = args.zoo, "default"  # --zoo DATASET: that data set's default zoo
     dataset = load_dataset(home, args)
-    if args.zoo is not None:
-        trained = train_zoo(
-            home,
-            zoo_entries(
-                dataset=dataset.info,
-                train_size=len(dataset.train),
-                quick=args.quick,
-                device=args.device,
-                zoo=args.zoo,
-            ),
-            dataset,
-            classifier=classifier_config(quick=args.quick, device=args.device),
-        )
-        names = ", ".join(info.model_id for info in trained) or "nothing (all present)"
-        print(f"trained {names} under {models_root(home)}")
-        return 0
+    trained = train_zoo(
+        home,
+        zoo_entries(
+            dataset=dataset.info,
+            train_size=len(dataset.train),
+            quick=args.quick,
+            device=args.device,
+            zoo=args.zoo,
+        ),
+        dataset,
+        classifier=classifier_config(quick=args.quick, device=args.device),
+        parallel=args.parallel,
+    )
+    names = ", ".join(info.model_id for info in trained) or "nothing (all present)"
+    print(f"trained {names} under {models_root(home)}")
+    return 0
+
+
+def _train_one(args: argparse.Namespace, ranks: Ranks) -> int:
+    home = _home(args)
     model_id = check_model_id(args.model_id)
+    dataset = load_dataset(home, args)
     hidden = tuple(int(width) for width in args.hidden.split(",")) if args.hidden else ()
     info = train(
         models_root(home) / model_id,
@@ -103,8 +127,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         ),
         dataset=dataset,
         resume=args.resume,
+        ranks=ranks,
     )
-    print(f"{model_id}: test -ELBO {info.metrics['neg_elbo']:.2f} nats after {info.epochs_completed} epochs")
+    if ranks.is_main:
+        print(
+            f"{model_id}: test -ELBO {info.metrics['neg_elbo']:.2f} nats after {info.epochs_completed} epochs"
+        )
     return 0
 
 
@@ -231,6 +259,14 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.add_argument("--title", help="display name (default: the id)")
     tr.add_argument("--resume", action="store_true", help="continue from the last complete epoch")
     tr.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    tr.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --zoo: train N models at a time, each in a process of its own (one GPU each when there "
+        "are several; the CPU's threads shared out otherwise)",
+    )
     add_dataset_options(tr)
     tr.set_defaults(run=cmd_train)
 
@@ -277,6 +313,9 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
     except DataUnavailableError as error:
         print(f"latent-atlas: {error}", file=sys.stderr)
         return EXIT_NO_DATA
+    except RankFailure as error:
+        print(f"latent-atlas: error: {error}", file=sys.stderr)
+        return EXIT_RANK_FAILED
     except (CheckpointError, ValueError) as error:
         print(f"latent-atlas: error: {error}", file=sys.stderr)
         return EXIT_USAGE

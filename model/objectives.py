@@ -44,16 +44,22 @@ class ObjectiveParts:
 
 
 def objective(
-    network: LatentModel, x: torch.Tensor, config: TrainConfig, generator: torch.Generator | None = None
+    network: LatentModel,
+    x: torch.Tensor,
+    config: TrainConfig,
+    generator: torch.Generator | None = None,
+    *,
+    eps: torch.Tensor | None = None,
 ) -> ObjectiveParts:
-    """Evaluate the training objective of `config.loss` on x: [B, 784].
+    """Evaluate the training objective of `config.loss` on x: [B, 784], with the reparametrisation's noise
+    eps: [B, D] when given (drawn from `generator` otherwise).
 
     full: -ELBO. beta: -(recon - beta * KL). recon: -recon, a plain autoencoder with noise.
     kl: KL only for the encoder; the decoder still learns to decode z, but on a detached z, so no
     reconstruction gradient reaches the encoder and the latent map is shaped by the KL term alone.
     """
     posterior = network.encode(x)
-    z = posterior.sample(generator)
+    z = posterior.sample(generator) if eps is None else posterior.reparametrise(eps)
     if config.loss == "kl":
         z = z.detach()
     reconstruction = bernoulli_log_likelihood(network.decode(z), x)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import time
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from model.checkpoint import (
@@ -28,7 +31,7 @@ from model.checkpoint import (
 )
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset
-from model.device import resolve_device
+from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
 from model.objectives import objective
 from model.storage import recover_folder
@@ -114,6 +117,68 @@ def _resumed_run(
     )
 
 
+def _shared_run(
+    ranks: Ranks,
+    build: Callable[[], _Run],
+    model_config: ModelConfig,
+    config: TrainConfig,
+    device: torch.device,
+) -> _Run:
+    """Rank 0's run (fresh or resumed from its folder) on every rank: only rank 0 needs to see the model
+    folder, so the ranks may be on machines that share no disk. A run rank 0 cannot start fails them all
+    with its message. Only rank 0 keeps the history and snapshots it saves."""
+    if not ranks.distributed:
+        return build()
+    run, failure = None, None
+    if ranks.is_main:
+        try:
+            run = build()
+        except ValueError as error:
+            failure = error
+    state = ranks.from_main(
+        {"failure": str(failure)}
+        if run is None
+        else {
+            "weights": run.network.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "shuffle_rng": run.shuffle_rng.get_state(),
+            "noise_rng": run.noise_rng.get_state(),
+            "epochs": len(run.history),
+            "created": run.created,
+        }
+    )
+    if failure is not None:
+        raise failure
+    if "failure" in state:
+        raise ValueError(f"rank 0 could not start the run: {state['failure']}")
+    if run is not None:
+        return run
+    run = _fresh_run(model_config, config, device)
+    run.network.load_state_dict(state["weights"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.shuffle_rng.set_state(state["shuffle_rng"])
+    run.noise_rng.set_state(state["noise_rng"])
+    run.history = [
+        {} for _ in range(state["epochs"])
+    ]  # rank 0 keeps the records; the count says where to start
+    run.created = state["created"]
+    return run
+
+
+class _Step(nn.Module):
+    """One minibatch's objective as a module's forward: DistributedDataParallel hooks `forward`, so this is
+    what it wraps. -> per-example loss, reconstruction and KL: [B] each."""
+
+    def __init__(self, network: VAE, config: TrainConfig) -> None:
+        super().__init__()
+        self.network = network
+        self.config = config
+
+    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        parts = objective(self.network, x, self.config, eps=eps)
+        return parts.loss, parts.reconstruction, parts.kl
+
+
 def train(
     folder: Path,
     *,
@@ -126,6 +191,7 @@ def train(
     progress: bool = True,
     on_epoch: EpochHook | None = None,
     should_stop: Callable[[], bool] | None = None,
+    ranks: Ranks = SINGLE,
 ) -> CheckpointInfo:
     """Train a VAE into `folder`, saving a complete checkpoint after every epoch.
 
@@ -135,9 +201,17 @@ def train(
     snapshot digits' latent means after its checkpoint is saved. `should_stop` is asked after every step:
     True ends training with TrainingStopped, the partial epoch discarded. A loss that is no longer finite
     fails the epoch with ValueError before anything of it is saved.
+
+    Under torchrun (`ranks` of a joined process group, model.distributed) every rank takes its share of
+    each global minibatch and DistributedDataParallel averages the gradients, so the model equals one
+    process's with the same batch size and seed (to float rounding); rank 0 alone writes the folder and
+    calls `on_epoch`. A failed rank fails the others with RankFailure; the last complete epoch is kept.
     """
-    device = resolve_device(config.device)
-    recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
+    if ranks.distributed and should_stop is not None:
+        raise ValueError("should_stop cannot be asked on one rank of a distributed run")
+    device = ranks.device(config.device)
+    if ranks.is_main:
+        recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
     if model_config.image_shape != dataset.info.image_shape:
         raise ValueError(
             f"the model is for {model_config.image_shape} images, "
@@ -146,10 +220,19 @@ def train(
     used = Dataset(dataset.info, dataset.train.head(config.train_limit), dataset.test.head(config.test_limit))
     train_set, test_set = used.train, used.test
     data = {**used.fingerprint(), "dataset": dataset.info.as_dict()}
-    if folder.exists() and not resume:
-        raise ValueError(f"{folder} already holds a model: pass --resume to continue it, or remove it")
-    run = _resumed_run(folder, model_config, config, data, device) if folder.exists() else None
-    run = run or _fresh_run(model_config, config, device)
+    if len({json.dumps(seen, sort_keys=True) for seen in ranks.gather(data)}) > 1:
+        raise ValueError(f"the ranks hold different data ({', '.join(map(str, ranks.gather(data)))})")
+
+    def build() -> _Run:
+        if folder.exists() and not resume:
+            raise ValueError(f"{folder} already holds a model: pass --resume to continue it, or remove it")
+        if folder.exists():
+            return _resumed_run(folder, model_config, config, data, device)
+        return _fresh_run(model_config, config, device)
+
+    run = _shared_run(ranks, build, model_config, config, device)
+    step = _Step(run.network, config)
+    module = DistributedDataParallel(step) if ranks.distributed else step
 
     x_train = train_set.pixels(device)
     x_test = test_set.pixels(device)
@@ -163,95 +246,134 @@ def train(
         initial=start * batches_per_epoch,
         desc=title,
         unit="batch",
-        disable=not progress or not sys.stderr.isatty(),
+        disable=not progress or not ranks.is_main or not sys.stderr.isatty(),
         dynamic_ncols=True,
     )
-    with bar:
-        for epoch in range(start + 1, config.epochs + 1):
-            began = time.perf_counter()
-            run.network.train()
-            totals = torch.zeros(3, device=device)  # loss, reconstruction, kl summed over the epoch
-            order = torch.randperm(len(x_train), generator=run.shuffle_rng, device=device)
-            for step, batch_indices in enumerate(order.split(config.batch_size)):
-                progress_fraction = ((epoch - 1) * batches_per_epoch + step) / (
-                    config.epochs * batches_per_epoch
-                )
-                for group in run.optimizer.param_groups:
-                    group["lr"] = config.lr_at(progress_fraction)
-                x = x_train[batch_indices]
-                parts = objective(run.network, x, config, run.noise_rng)
-                run.optimizer.zero_grad(set_to_none=True)
-                parts.loss.mean().backward()
-                run.optimizer.step()
-                totals += torch.stack([parts.loss.sum(), parts.reconstruction.sum(), parts.kl.sum()]).detach()
-                bar.update()
-                if should_stop is not None and should_stop():
-                    raise TrainingStopped(epoch - 1)
-                if step % 25 == 0 and not bar.disable:
-                    seen = min((step + 1) * config.batch_size, len(x_train))
-                    loss, reconstruction, kl = (totals / seen).tolist()
-                    bar.set_postfix(
-                        epoch=epoch,
-                        loss=f"{loss:.1f}",
-                        recon=f"{-reconstruction:.1f}",
-                        kl=f"{kl:.2f}",
-                        img_s=f"{seen / (time.perf_counter() - began):.0f}",
+    completed = start
+    try:
+        with bar:
+            for epoch in range(start + 1, config.epochs + 1):
+                began = time.perf_counter()
+                totals = _train_epoch(module, run, x_train, config, epoch, ranks, bar, should_stop)
+                seconds = time.perf_counter() - began
+                loss, reconstruction, kl = (totals / len(x_train)).tolist()
+                if not math.isfinite(loss):
+                    raise ValueError(
+                        f"the loss became {loss} in epoch {epoch}; the weights diverged (a smaller learning "
+                        "rate or beta may help); the last complete epoch is kept"
                     )
-            seconds = time.perf_counter() - began
-            loss, reconstruction, kl = (totals / len(x_train)).tolist()
-            if not math.isfinite(loss):
-                raise ValueError(
-                    f"the loss became {loss} in epoch {epoch}; the weights diverged (a smaller learning rate "
-                    "or beta may help); the last complete epoch is kept"
+                if not ranks.is_main:
+                    completed = epoch
+                    continue
+                run.network.eval()
+                metrics = elbo_metrics(run.network, x_test)
+                with torch.inference_mode():
+                    run.snapshots.append(run.network.encode(x_snapshot).mu.cpu())
+                run.history.append(
+                    {
+                        "epoch": epoch,
+                        "train_loss": loss,
+                        "train_neg_elbo": kl - reconstruction,
+                        "train_reconstruction_nll": -reconstruction,
+                        "train_kl": kl,
+                        "test_neg_elbo": metrics.neg_elbo,
+                        "test_reconstruction_nll": metrics.reconstruction_nll,
+                        "test_kl": metrics.kl,
+                        "test_active_units": metrics.active_units,
+                        "seconds": seconds,
+                        "images_per_second": len(x_train) / seconds,
+                    }
                 )
-            run.network.eval()
-            metrics = elbo_metrics(run.network, x_test)
-            with torch.inference_mode():
-                run.snapshots.append(run.network.encode(x_snapshot).mu.cpu())
-            run.history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": loss,
-                    "train_neg_elbo": kl - reconstruction,
-                    "train_reconstruction_nll": -reconstruction,
-                    "train_kl": kl,
-                    "test_neg_elbo": metrics.neg_elbo,
-                    "test_reconstruction_nll": metrics.reconstruction_nll,
-                    "test_kl": metrics.kl,
-                    "test_active_units": metrics.active_units,
-                    "seconds": seconds,
-                    "images_per_second": len(x_train) / seconds,
-                }
-            )
-            info = CheckpointInfo(
-                model_id=model_id,
-                title=title,
-                model_config=model_config,
-                train_config=config,
-                data=data,
-                metrics=metrics.as_dict(),
-                epochs_completed=epoch,
-                versions=library_versions(),
-                created=run.created,
-            )
-            save_checkpoint(
-                folder,
-                info=info,
-                network=run.network,
-                history=run.history,
-                latents=LatentSnapshots(indices=indices, mu=torch.stack(run.snapshots)),
-                training_state=TrainingState(
-                    optimizer=run.optimizer.state_dict(),
-                    shuffle_rng=run.shuffle_rng.get_state(),
-                    noise_rng=run.noise_rng.get_state(),
-                ),
-            )
-            if on_epoch is not None:
-                on_epoch(run.history[-1], run.snapshots[-1])
-            if bar.disable and progress:
-                sys.stderr.write(
-                    f"{title}: epoch {epoch}/{config.epochs} loss {loss:.2f} recon {-reconstruction:.2f} "
-                    f"kl {kl:.2f} | test -ELBO {metrics.neg_elbo:.2f} | "
-                    f"{len(x_train) / seconds:.0f} img/s\n"
+                info = CheckpointInfo(
+                    model_id=model_id,
+                    title=title,
+                    model_config=model_config,
+                    train_config=config,
+                    data=data,
+                    metrics=metrics.as_dict(),
+                    epochs_completed=epoch,
+                    versions=library_versions(),
+                    created=run.created,
                 )
-    return load_info(folder)
+                save_checkpoint(
+                    folder,
+                    info=info,
+                    network=run.network,
+                    history=run.history,
+                    latents=LatentSnapshots(indices=indices, mu=torch.stack(run.snapshots)),
+                    training_state=TrainingState(
+                        optimizer=run.optimizer.state_dict(),
+                        shuffle_rng=run.shuffle_rng.get_state(),
+                        noise_rng=run.noise_rng.get_state(),
+                    ),
+                )
+                completed = epoch
+                if on_epoch is not None:
+                    on_epoch(run.history[-1], run.snapshots[-1])
+                if bar.disable and progress:
+                    sys.stderr.write(
+                        f"{title}: epoch {epoch}/{config.epochs} loss {loss:.2f} recon {-reconstruction:.2f} "
+                        f"kl {kl:.2f} | test -ELBO {metrics.neg_elbo:.2f} | "
+                        f"{len(x_train) / seconds:.0f} img/s\n"
+                    )
+        trained: CheckpointInfo = ranks.from_main(load_info(folder) if ranks.is_main else None)
+    except RuntimeError as error:
+        if not ranks.distributed or isinstance(error, RankFailure):
+            raise
+        raise RankFailure(
+            f"rank {ranks.rank} of {ranks.world_size} failed in epoch {completed + 1}: {error} (when another "
+            f"rank died, its own output says why); the last complete epoch, {completed}, is saved in "
+            f"{folder}: run the same command with --resume to continue"
+        ) from error
+    return trained
+
+
+def _train_epoch(
+    module: nn.Module,
+    run: _Run,
+    x_train: torch.Tensor,
+    config: TrainConfig,
+    epoch: int,
+    ranks: Ranks,
+    bar: tqdm,
+    should_stop: Callable[[], bool] | None,
+) -> torch.Tensor:
+    """One pass over x_train in minibatches of the seeded permutation; -> loss, reconstruction and KL summed
+    over the whole epoch (all ranks'): [3]."""
+    run.network.train()
+    began = time.perf_counter()
+    totals = torch.zeros(3, device=x_train.device)  # this rank's share
+    seen = 0
+    batches_per_epoch = -(-len(x_train) // config.batch_size)
+    order = torch.randperm(len(x_train), generator=run.shuffle_rng, device=x_train.device)
+    for step, batch_indices in enumerate(order.split(config.batch_size)):
+        progress = ((epoch - 1) * batches_per_epoch + step) / (config.epochs * batches_per_epoch)
+        for group in run.optimizer.param_groups:
+            group["lr"] = config.lr_at(progress)
+        # Every rank draws the whole global batch's noise from the same generator and keeps its share, so
+        # each image meets the same eps as in one process.
+        eps = torch.randn(
+            (len(batch_indices), run.network.latent_dim), generator=run.noise_rng, device=x_train.device
+        )
+        mine = ranks.share(batch_indices)
+        loss, reconstruction, kl = module(x_train[mine], ranks.share(eps))
+        run.optimizer.zero_grad(set_to_none=True)
+        # DDP averages the ranks' gradients: each rank's sum scaled by world_size / B makes that average the
+        # mean over the global batch, however unevenly the batch splits.
+        (loss.sum() * (ranks.world_size / len(batch_indices))).backward()
+        run.optimizer.step()
+        totals += torch.stack([loss.sum(), reconstruction.sum(), kl.sum()]).detach()
+        seen += len(mine)
+        bar.update()
+        if should_stop is not None and should_stop():
+            raise TrainingStopped(epoch - 1)
+        if step % 25 == 0 and not bar.disable:
+            loss_so_far, reconstruction_so_far, kl_so_far = (totals / max(seen, 1)).tolist()
+            bar.set_postfix(
+                epoch=epoch,
+                loss=f"{loss_so_far:.1f}",
+                recon=f"{-reconstruction_so_far:.1f}",
+                kl=f"{kl_so_far:.2f}",
+                img_s=f"{seen * ranks.world_size / (time.perf_counter() - began):.0f}",
+            )
+    return ranks.sum(totals)

@@ -28,6 +28,10 @@ class DiagonalGaussian:
         """Reparametrised draw z = mu + sigma * eps, eps ~ N(0, I) (tutorial Eq. 22): gradients reach mu
         and logvar through z."""
         eps = torch.randn(self.mu.shape, generator=generator, device=self.mu.device, dtype=self.mu.dtype)
+        return self.reparametrise(eps)
+
+    def reparametrise(self, eps: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps for given noise eps: [B, D]."""
         return self.mu + self.sigma * eps
 
     def kl_per_dim(self) -> torch.Tensor:

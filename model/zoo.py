@@ -3,6 +3,7 @@ beta sweep behind the rate-distortion curve, and the classifier behind their eva
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
@@ -13,6 +14,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
 from model.jobs import JobSpec
+from model.parallel import run_side_by_side
 from model.sources import mnist
 from model.train import train
 
@@ -190,25 +192,67 @@ def train_zoo(
     *,
     progress: bool = True,
     classifier: ClassifierConfig | None = None,
+    parallel: int = 1,
 ) -> list[CheckpointInfo]:
     """Train what is missing of `entries` on `dataset` under `home`, then the data set's classifier
     with `classifier`'s settings if there is none yet (and the data set has labels); a partly trained
-    model resumes where it stopped."""
-    trained = []
-    for entry in missing_entries(home, entries):
-        trained.append(
-            train(
-                models_root(home) / entry.model_id,
-                model_id=entry.model_id,
-                title=entry.title,
-                model_config=entry.model_config,
-                config=entry.train_config,
-                dataset=dataset,
-                resume=True,
-                progress=progress,
-            )
-        )
-    folder = classifier_folder(home, dataset.info.key)
-    if classifier is not None and dataset.info.labelled and not is_trained(folder):
-        train_classifier(folder, classifier, dataset, progress=progress)
-    return trained
+    model resumes where it stopped. `parallel` > 1 trains that many at a time in worker processes
+    (model.parallel); a model that fails there ends only itself, and the failures are raised together
+    once the others are done."""
+    parts: list[ZooEntry | ClassifierConfig] = list(missing_entries(home, entries))
+    if (
+        classifier is not None
+        and dataset.info.labelled
+        and not is_trained(classifier_folder(home, dataset.info.key))
+    ):
+        parts.append(classifier)
+    if parallel == 1:
+        trained = [_train_part(dataset, None, (home, part, progress)) for part in parts]
+        return [info for info in trained if info is not None]
+    devices = {
+        part.device if isinstance(part, ClassifierConfig) else part.train_config.device for part in parts
+    }
+    outcomes = run_side_by_side(
+        _train_part,
+        [(home, part, False) for part in parts],
+        dataset,
+        workers=parallel,
+        device=devices.pop() if len(devices) == 1 else "auto",  # the workers' devices
+    )
+    failures = []
+    for outcome in outcomes:
+        name = _part_name(outcome.item[1], dataset)
+        if outcome.error is not None:
+            failures.append(f"{name}: {outcome.error}")
+        elif progress:
+            print(f"{name}: trained", file=sys.stderr, flush=True)
+    if failures:
+        raise ValueError(f"{len(failures)} of {len(parts)} trainings failed: " + "; ".join(failures))
+    return [outcome.result for outcome in outcomes if outcome.result is not None]
+
+
+def _part_name(part: ZooEntry | ClassifierConfig, dataset: Dataset) -> str:
+    return part.model_id if isinstance(part, ZooEntry) else f"classifier of {dataset.info.title}"
+
+
+def _train_part(
+    dataset: Dataset, device: str | None, item: tuple[Path, ZooEntry | ClassifierConfig, bool]
+) -> CheckpointInfo | None:
+    """Train one model of a zoo (-> its checkpoint) or the data set's classifier (-> None), on `device`
+    when a worker was given one."""
+    home, part, progress = item
+    if isinstance(part, ClassifierConfig):
+        config = part if device is None else replace(part, device=device)
+        train_classifier(classifier_folder(home, dataset.info.key), config, dataset, progress=progress)
+        return None
+    train_config = part.train_config if device is None else replace(part.train_config, device=device)
+    return train(
+        models_root(home) / part.model_id,
+        model_id=part.model_id,
+        title=part.title,
+        model_config=part.model_config,
+        config=train_config,
+        dataset=dataset,
+        resume=True,
+        progress=progress,
+    )

@@ -1,0 +1,178 @@
+"""Training under torchrun: two Gloo processes on this CPU, over loopback, train the model one process
+trains; a killed rank fails the run with a message and keeps the last complete epoch; --resume works
+under DDP; and `train --zoo --parallel 2` trains the beta sweep side by side."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+
+from model.checkpoint import load_history, load_info, load_network
+from model.cli import EXIT_USAGE, main
+from model.distributed import Ranks, torchrun_ranks
+from model.home import classifier_folder, data_root, models_root
+from model.zoo import sweep_ids
+
+# Gradients summed over two ranks round differently from one process's sum, and Adam divides each step by
+# the root of the gradients' second moment, so a weight whose gradient is near zero may move by up to the
+# learning rate either way: a few 1e-5 after 32 steps (measured), far below what training moves.
+WEIGHT_TOLERANCE = 1e-4
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+DDP_RUN = ["--train-limit", "2048", "--epochs", "2", "--seed", "3", "--device", "cpu"]
+
+
+def torchrun(home: Path, *train_args: str) -> subprocess.Popen[str]:
+    """`torchrun --standalone --nproc-per-node 2 -m app.cli --home HOME train ...`, started."""
+    return subprocess.Popen(
+        [*TORCHRUN, "-m", "app.cli", "--home", str(home), "train", *train_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finished(process: subprocess.Popen[str]) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=600)
+    return process.returncode, output
+
+
+def assert_same_weights(folder: Path, reference: Path) -> None:
+    _, network = load_network(folder)
+    _, expected = load_network(reference)
+    for (name, weights), wanted in zip(
+        network.state_dict().items(), expected.state_dict().values(), strict=True
+    ):
+        assert (weights - wanted).abs().max().item() < WEIGHT_TOLERANCE, name
+
+
+@pytest.fixture(scope="module")
+def ddp_home(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Path:
+    """A home of its own over the test home's MNIST, holding one model trained by one process."""
+    home = tmp_path_factory.mktemp("ddp-home")
+    data_root(home).symlink_to(mnist_root)
+    assert main(["--home", str(home), "train", "one-process", *DDP_RUN]) == 0
+    return home
+
+
+def test_two_gloo_ranks_train_the_model_one_process_trains(ddp_home: Path) -> None:
+    code, output = finished(torchrun(ddp_home, "two-ranks", *DDP_RUN))
+    assert code == 0, output
+    folder = models_root(ddp_home) / "two-ranks"
+    assert_same_weights(folder, models_root(ddp_home) / "one-process")
+    # Rank 0 alone wrote the folder and reported, once per epoch, over the whole training slice.
+    assert [record["epoch"] for record in load_history(folder)] == [1, 2]
+    assert output.count("two-ranks: epoch 1/2") == 1 and "two-ranks: test -ELBO" in output
+    one = load_history(models_root(ddp_home) / "one-process")
+    assert load_history(folder)[-1]["train_loss"] == pytest.approx(one[-1]["train_loss"], rel=1e-4)
+
+
+def test_resume_under_ddp_continues_to_the_same_model(ddp_home: Path) -> None:
+    run = [*DDP_RUN[:2], "--epochs", "1", *DDP_RUN[4:]]
+    code, output = finished(torchrun(ddp_home, "resumed", *run))
+    assert code == 0, output
+    code, output = finished(torchrun(ddp_home, "resumed", *DDP_RUN, "--resume"))
+    assert code == 0, output
+    assert load_info(models_root(ddp_home) / "resumed").epochs_completed == 2
+    assert_same_weights(models_root(ddp_home) / "resumed", models_root(ddp_home) / "one-process")
+
+
+def test_a_run_rank_zero_cannot_start_fails_every_rank_with_its_message(ddp_home: Path) -> None:
+    code, output = finished(torchrun(ddp_home, "one-process", *DDP_RUN))
+    assert code != 0
+    assert f"{models_root(ddp_home) / 'one-process'} already holds a model: pass --resume" in output
+    assert "rank 0 could not start the run" in output  # what rank 1 says
+
+
+def _descendants(pid: int) -> Iterator[int]:
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            yield int(child)
+            yield from _descendants(int(child))
+
+
+def _rank_process(torchrun_pid: int, local_rank: int) -> int:
+    for pid in _descendants(torchrun_pid):
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        if f"LOCAL_RANK={local_rank}".encode() in environment:
+            return pid
+    raise AssertionError(f"torchrun started no process of local rank {local_rank}")
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the ranks' processes in /proc")
+def test_a_killed_rank_fails_the_run_and_keeps_the_last_complete_epoch(ddp_home: Path) -> None:
+    folder = models_root(ddp_home) / "killed"
+    # Long enough that the kill lands in the middle: 30 epochs of 12,000 digits.
+    process = torchrun(ddp_home, "killed", "--train-limit", "12000", "--epochs", "30", "--device", "cpu")
+    deadline = time.monotonic() + 300
+    while not (folder / "config.json").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "no epoch was saved"
+        time.sleep(0.1)
+    os.kill(_rank_process(process.pid, 1), signal.SIGKILL)
+    code, output = finished(process)
+    assert code != 0
+    saved = load_info(folder).epochs_completed
+    assert 1 <= saved < 30
+    assert f"rank 0 of 2 failed in epoch {saved + 1}:" in output
+    assert (
+        f"the last complete epoch, {saved}, is saved in {folder}: run the same command with --resume"
+        in output
+    )
+    resume = ["--train-limit", "12000", "--epochs", str(saved + 1), "--device", "cpu", "--resume"]
+    code, output = finished(torchrun(ddp_home, "killed", *resume))
+    assert code == 0 and load_info(folder).epochs_completed == saved + 1, output
+
+
+def test_torchrun_environment_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    assert torchrun_ranks() is None
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert torchrun_ranks() == Ranks(rank=3, world_size=4, local_rank=1)
+    monkeypatch.setenv("RANK", "x")
+    with pytest.raises(ValueError, match="RANK, WORLD_SIZE and LOCAL_RANK must be integers"):
+        torchrun_ranks()
+    with pytest.raises(ValueError, match="rank 4 of world size 4 is not a place in a run"):
+        Ranks(rank=4, world_size=4)
+
+
+def test_the_ranks_shares_cover_a_batch_once_in_order() -> None:
+    batch = torch.arange(13)
+    shares = [Ranks(rank=rank, world_size=3).share(batch) for rank in range(3)]
+    assert torch.equal(torch.cat(shares), batch) and [len(share) for share in shares] == [5, 4, 4]
+    assert [len(Ranks(rank=rank, world_size=3).share(torch.arange(2))) for rank in range(3)] == [1, 1, 0]
+
+
+def test_a_zoo_under_torchrun_is_refused(
+    ddp_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert main(["--home", str(ddp_home), "train", "--zoo", "--quick"]) == EXIT_USAGE
+    assert "torchrun trains one MODEL_ID across its processes; a --zoo trains side by side" in (
+        capsys.readouterr().err
+    )
+
+
+def test_parallel_two_trains_the_beta_sweep_side_by_side(quick_zoo: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    data_root(home).symlink_to(data_root(quick_zoo))
+    for model_id in ("full-2d", "recon-2d", "kl-2d", "beta-4-2d"):  # the quick zoo's; the rest train
+        shutil.copytree(models_root(quick_zoo) / model_id, models_root(home) / model_id)
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
+    assert main(["--home", str(home), "train", "--zoo", "beta", "--quick", "--parallel", "2"]) == 0
+    rates = [load_info(models_root(home) / model_id).metrics["kl"] for model_id in sweep_ids()]
+    assert all(load_info(models_root(home) / model_id).epochs_completed == 3 for model_id in sweep_ids())
+    # Rate falls as beta grows, from recon-2d (beta = 0) to kl-2d: each model trained with its own beta.
+    assert rates == sorted(rates, reverse=True)
