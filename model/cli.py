@@ -10,7 +10,7 @@ from pathlib import Path
 
 from model.checkpoint import CheckpointError, load_network, weights_fingerprint
 from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
-from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, ModelConfig, TrainConfig
+from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, LR_SCHEDULES, ModelConfig, TrainConfig
 from model.data import Dataset, DataUnavailableError
 from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
@@ -121,6 +121,7 @@ def _train_one(args: argparse.Namespace, ranks: Ranks) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
+            lr_schedule=args.lr_schedule,
             seed=args.seed,
             device=args.device,
             train_limit=args.train_limit,
@@ -254,6 +255,9 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     tr.add_argument("--lr", type=float, default=TrainConfig.lr)
+    tr.add_argument(
+        "--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule, help="cosine decays it to 0"
+    )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--train-limit", type=int, help="train on the first N training images only")
     tr.add_argument("--title", help="display name (default: the id)")
