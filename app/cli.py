@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
 import os
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 import uvicorn
+from fastapi import FastAPI
 
 from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
@@ -20,8 +23,12 @@ from model.home import HOME_ENV, atlas_home
 from model.jobs import JobQueue
 from model.zoo import classifier_job, zoo_jobs
 
+WORKER_SETTINGS_ENV = "LATENT_ATLAS_WORKER_SETTINGS"  # what `serve --workers N` hands its workers
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    if args.workers < 1 or args.threads < 1:
+        raise ValueError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
     home = atlas_home(args.home)
     os.environ[HOME_ENV] = str(home)  # a --model factory (latent_atlas.home()) sees the server's home
     dataset = load_dataset(home, args)
@@ -47,25 +54,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if specs:
         names = ", ".join(spec.target for spec in specs)
         print(f"training in the background, each served when done: {names}", flush=True)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    settings = Settings(
-        home=home,
-        device=args.device,
-        allowed_hosts=allowed_hosts(args),
-        training=training_allowed(args),
-        outside=outside,
-    )
-    app = create_app(settings)
-    if not settings.training:
+    training = training_allowed(args)
+    if not training:
         print("training from the page is off (--allow-training turns it on)", flush=True)
     print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     # No proxy sits in front of a local tool, and per-request access logs cost more than a decode.
-    uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", access_log=False, proxy_headers=False
+    serving = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    if args.workers > 1:
+        # Each worker is a process of its own that builds the app from these settings: uvicorn starts
+        # them, restarts one that dies, and shares the port between them.
+        os.environ[WORKER_SETTINGS_ENV] = json.dumps(
+            {
+                "home": str(home),
+                "device": args.device,
+                "allowed_hosts": allowed_hosts(args),
+                "training": training,
+                "models": args.model,
+                "queued": sorted(queued),
+                "threads": args.threads,
+                "workers": args.workers,
+            }
+        )
+        del outside  # the workers build their own: this process only watches over them
+        uvicorn.run(
+            f"{__name__}:worker_app", factory=True, workers=args.workers, proxy_headers=False, **serving
+        )
+        return 0
+    torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    settings = Settings(
+        home=home, device=args.device, allowed_hosts=allowed_hosts(args), training=training, outside=outside
     )
+    uvicorn.run(create_app(settings), proxy_headers=False, **serving)
     return 0
+
+
+def worker_app() -> FastAPI:
+    """The app of one worker of `serve --workers N`, from the settings `serve` left in the environment.
+    Each worker loads every model (calling the user's factories again), read-only; the home's job queue
+    runs in one worker at a time, and every worker serves what its jobs publish."""
+    given = json.loads(os.environ[WORKER_SETTINGS_ENV])
+    home = Path(given["home"])
+    torch.set_num_threads(given["threads"])
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    queued = set(given["queued"])
+    outside = tuple(_not_queued(from_factory(spec, home), queued) for spec in given["models"])
+    settings = Settings(
+        home=home,
+        device=given["device"],
+        allowed_hosts=tuple(given["allowed_hosts"]),
+        training=given["training"],
+        outside=outside,
+        workers=given["workers"],
+    )
+    return create_app(settings)
 
 
 def _not_queued(model: OutsideModel, queued: set[str]) -> OutsideModel:
@@ -130,7 +172,17 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     )
     serve.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     serve.add_argument("--quick", action="store_true", help="train missing models the quick way (demos)")
-    serve.add_argument("--threads", type=int, default=1, help="torch threads (1 suits many tiny requests)")
+    serve.add_argument(
+        "--threads", type=int, default=1, help="torch threads per worker (1 suits many tiny requests)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port, each with its own copy of the models (for more visitors "
+        "than one process answers); training jobs and evaluations still run once",
+    )
     add_dataset_options(serve)
     serve.set_defaults(run=cmd_serve)
 

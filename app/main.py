@@ -81,7 +81,9 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
-        app.state.jobs = TrainingJobs(settings.home, registry, app.state.lab, settings.job_process)
+        app.state.jobs = TrainingJobs(
+            settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
+        )
         for served in registry.models.values():
             maps.map_body(served, "test", MAX_POINTS)  # the page's first map request is then instant
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.

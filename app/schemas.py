@@ -48,6 +48,7 @@ class Health(BaseModel):
     )
     device: str
     problems: dict[str, str] = Field(default_factory=dict, description="model id -> why it is not served")
+    process: int = Field(description="the id of the server process that answered (one of serve --workers N)")
 
 
 class ModelMetrics(BaseModel):

@@ -32,6 +32,8 @@ class Settings:
     job_process: JobProcess | None = None  # how a job's process starts (None: the defaults)
     # Models the user's own code built (serve --model, explore()), served beside the home's.
     outside: tuple[OutsideModel, ...] = ()
+    # Server processes on this home (`serve --workers N`): above 1, each follows the jobs the others run.
+    workers: int = 1
     home_models: bool = True  # False: serve the outside models only (explore() shows the user's model)
     # Which pages may show this server's pages in a frame: none, but a notebook's for explore().
     frame_ancestors: str = "'none'"

@@ -10,6 +10,7 @@ the job it ran, and the next job starts a new process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -29,12 +30,14 @@ from app.registry import ModelRegistry
 from app.routes.maps import map_body
 from app.schemas import MAX_POINTS
 from model.classifier import load_classifier
-from model.home import classifier_folder, data_root
+from model.home import classifier_folder, data_root, models_root
 from model.jobs import Job, JobQueue, JobSpec, JobState, now
 
 log = logging.getLogger("latent_atlas")
 STOP_GRACE_SECONDS = 10.0  # a stopped job finishes its current step, then exits; after this it is killed
 BUSY_RETRY_SECONDS = 2.0  # another server runs this home's queue: look again after this
+KEPT_MESSAGE = "cancelled; the partial model is served"
+FOLLOW_SECONDS = 1.0  # with other workers on the home: how often to look for the jobs they end or cancel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,10 +125,22 @@ class _Worker:
 
 
 class TrainingJobs:
+    """The home's queue as one server process sees it. With `follow` (other workers of `serve --workers`
+    share the home), it also serves what the jobs the others ran have published, and stops a job it runs
+    when another worker asked to cancel it."""
+
     def __init__(
-        self, home: Path, registry: ModelRegistry, lab: LabState, process: JobProcess | None = None
+        self,
+        home: Path,
+        registry: ModelRegistry,
+        lab: LabState,
+        process: JobProcess | None = None,
+        *,
+        follow: bool = False,
     ) -> None:
         self.queue = JobQueue(home)
+        self.follow = follow
+        self._ended = {job.id for job in self.queue.jobs() if job.ended_state}  # served at start-up
         self.home = home
         self.registry = registry
         self.lab = lab
@@ -175,6 +190,8 @@ class TrainingJobs:
 
     async def _run_queue(self) -> None:
         while not self._closing:
+            if self.follow:
+                await self._serve_what_others_ended()
             pending = self.queue.pending()
             if not pending:
                 if self._worker is not None:  # an idle process would hold torch and the data in memory
@@ -182,14 +199,20 @@ class TrainingJobs:
                     self._worker = None
                     continue  # a job may have come while it closed
                 self._wake.clear()
-                await self._wake.wait()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), FOLLOW_SECONDS if self.follow else None)
                 continue
             try:
                 self._lock.acquire(timeout=0)
             except Timeout:
-                await asyncio.sleep(BUSY_RETRY_SECONDS)
+                await asyncio.sleep(FOLLOW_SECONDS if self.follow else BUSY_RETRY_SECONDS)
+                if self.follow:  # another worker's job reports to its folder: the streams here read it
+                    await self.notify()
                 continue
             try:
+                pending = self.queue.pending()  # again, under the lock: the runner before may have ended it
+                if not pending:
+                    continue
                 await self._run(pending[0])
             except Exception:  # the queue must outlive any one job's trouble
                 log.exception("job %s could not be run", pending[0].id)
@@ -213,10 +236,13 @@ class TrainingJobs:
         self._running = job.id
         if (self.queue.get(job.id) or job).cancel is not None:  # cancelled while its process started
             worker.stop_job()
+        watching = asyncio.create_task(self._watch_cancel(job.id, worker)) if self.follow else None
         try:
             outcome = await worker.outcome(self.notify) if await worker.send(job.id) else None
         finally:
             self._running = None
+            if watching is not None:
+                watching.cancel()
         if self._closing:
             return
         if outcome is None:  # it died before it could say why: its last words are the message
@@ -224,6 +250,28 @@ class TrainingJobs:
             self._worker = None
             outcome = {"outcome": "failed", "message": worker.crash_message()}
         await self._finish(self.queue.get(job.id) or job, outcome)
+
+    async def _watch_cancel(self, job_id: int, worker: _Worker) -> None:
+        """Stop the job when another worker asked to cancel it (its request is in job.json)."""
+        while True:
+            await asyncio.sleep(FOLLOW_SECONDS)
+            job = self.queue.get(job_id)
+            if job is not None and job.cancel is not None:
+                worker.stop_job()
+                return
+
+    async def _serve_what_others_ended(self) -> None:
+        """Serve the models and classifiers that jobs run by other workers published since the last look."""
+        for job in self.queue.jobs():
+            if not job.ended_state or job.id in self._ended:
+                continue
+            self._ended.add(job.id)
+            if job.state == "done" or job.message == KEPT_MESSAGE:
+                try:
+                    await self._load(job)
+                except Exception:  # a model another worker served but this one cannot: it says why
+                    log.exception("job %s: published by another worker, not served here", job.id)
+            await self.notify()
 
     async def _finish(self, job: Job, outcome: dict[str, Any]) -> None:
         kind = outcome["outcome"]
@@ -248,13 +296,19 @@ class TrainingJobs:
 
     async def _serve(self, job: Job) -> None:
         """Publish a job's result and serve it without a restart."""
+        if job.spec.kind == "model":
+            await run_in_threadpool(self.queue.publish, job)
+        await self._load(job)
+
+    async def _load(self, job: Job) -> None:
+        """Serve a job's published model (or classifier), replacing what was served under its id."""
         spec = job.spec
         if spec.kind == "classifier":
             folder = classifier_folder(self.home, spec.target)
             classifier = await run_in_threadpool(load_classifier, folder, self.registry.device)
             self.lab.add_classifier(spec.target, classifier)
             return
-        folder = await run_in_threadpool(self.queue.publish, job)
+        folder = models_root(self.home) / spec.target
         served, dataset = await run_in_threadpool(self.registry.build, folder, data_root(self.home))
         await run_in_threadpool(
             map_body, served, "test", MAX_POINTS
@@ -265,8 +319,9 @@ class TrainingJobs:
     async def _end(self, job: Job, state: JobState, detail: dict[str, Any]) -> Job:
         message = detail.get("message", "")
         if state == "cancelled":
-            message = "cancelled; the partial model is served" if detail.get("kept") else "cancelled"
+            message = KEPT_MESSAGE if detail.get("kept") else "cancelled"
         completed = job.spec.epochs if state == "done" else self.queue.epochs_reported(job.id)
+        self._ended.add(job.id)
         ended = self.queue.update(job, state=state, ended=now(), message=message, epochs_completed=completed)
         self.queue.append_event(job.id, {"type": state, **detail, "message": message})
         # What is left of the model being trained: nothing once published, else a partial model not kept.

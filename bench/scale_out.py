@@ -7,7 +7,8 @@ recon-2d, kl-2d, the five beta models and the classifier. The DDP runs train ful
 60,000 digits, batch 128, cosine schedule); as DDP trains the same model as one process, every run reaches
 the same test loss after the same epoch, and the time to it is the sum of the epochs' seconds.
 
-Usage: python bench/scale_out.py [--quick]   (--quick: the quick sweep and 2 epochs of 12,000 digits)
+Usage: python bench/scale_out.py [--quick] [--only sweep|ddp]
+(--quick: the quick sweep, and 2 epochs of 12,000 digits)
 """
 
 from __future__ import annotations
@@ -94,10 +95,13 @@ def ddp(scratch: Path, quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=("sweep", "ddp"), help="run one of the two comparisons")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        sweep(Path(scratch), args.quick)
-        ddp(Path(scratch), args.quick)
+        if args.only in (None, "sweep"):
+            sweep(Path(scratch), args.quick)
+        if args.only in (None, "ddp"):
+            ddp(Path(scratch), args.quick)
 
 
 if __name__ == "__main__":

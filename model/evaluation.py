@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from filelock import FileLock
 
 from model.classifier import Classifier, LoadedClassifier
 from model.data import ImageSet
@@ -25,6 +26,7 @@ from model.storage import readable_folder, write_file_atomically
 from model.vae import LatentModel
 
 EVALUATION_FILE = "evaluation.json"
+EVALUATION_LOCK = ".evaluation.lock"  # held while one process computes the evaluation
 SEED = 0  # every evaluation draws the same z: the same model and settings always give the same numbers
 
 
@@ -320,8 +322,14 @@ def cached_evaluation(
     cached = None if refresh else read_cached(folder, key)
     if cached is not None:
         return cached
-    evaluation = evaluate_model(network, classifier, test_set, train_set, settings)
-    body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
     readable_folder(folder).mkdir(parents=True, exist_ok=True)  # an outside model's cache folder starts empty
-    write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
+    # Several processes may ask at once (the workers of `serve --workers N`, a CLI beside a server): one
+    # computes, the others wait and read what it wrote.
+    with FileLock(readable_folder(folder) / EVALUATION_LOCK):
+        cached = None if refresh else read_cached(folder, key)
+        if cached is not None:
+            return cached
+        evaluation = evaluate_model(network, classifier, test_set, train_set, settings)
+        body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
+        write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
     return evaluation

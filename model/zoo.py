@@ -3,6 +3,7 @@ beta sweep behind the rate-distortion curve, and the classifier behind their eva
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -212,9 +213,12 @@ def train_zoo(
     devices = {
         part.device if isinstance(part, ClassifierConfig) else part.train_config.device for part in parts
     }
+    # Longest first, so no worker is left with a long training while the other idles: the classifier
+    # (the costliest per image), then the models by their epochs.
+    parts.sort(key=lambda part: math.inf if isinstance(part, ClassifierConfig) else part.train_config.epochs)
     outcomes = run_side_by_side(
         _train_part,
-        [(home, part, False) for part in parts],
+        [(home, part, False) for part in reversed(parts)],
         dataset,
         workers=parallel,
         device=devices.pop() if len(devices) == 1 else "auto",  # the workers' devices

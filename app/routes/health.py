@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter
 
 from app.deps import LabDep, RegistryDep, problems
@@ -23,4 +25,5 @@ async def health(registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> Health:
         training=training,
         device=str(registry.device),
         problems=found,
+        process=os.getpid(),
     )

@@ -2,6 +2,7 @@
 
 import io
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,7 @@ def test_health_lists_the_zoo(client: TestClient) -> None:
         "training": [],
         "device": "cpu",
         "problems": {},
+        "process": os.getpid(),  # the test client serves in this process
     }
 
 
