@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -60,12 +60,12 @@ def _run(task: Task[Item, Result], item: Item) -> Result:
     return task(_dataset, _device, item)
 
 
-def run_side_by_side(
+def side_by_side(
     task: Task[Item, Result], items: Sequence[Item], dataset: Dataset, *, workers: int, device: str = "auto"
-) -> list[Outcome[Item, Result]]:
+) -> Iterator[Outcome[Item, Result]]:
     """task(dataset, device, item) for every item, `workers` at a time in spawned processes (`task` must be
-    a module-level function); -> the outcomes in the order the items finish. An item that fails ends only
-    itself: the others run on."""
+    a module-level function, the items started in their order); -> each item's outcome as it finishes. An
+    item that fails ends only itself: the others run on."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     workers = min(workers, len(items)) or 1
@@ -74,7 +74,6 @@ def run_side_by_side(
     devices: multiprocessing.Queue[str] = context.Queue()
     for name in worker_devices(workers, device):
         devices.put(name)
-    outcomes: list[Outcome[Item, Result]] = []
     with ProcessPoolExecutor(
         max_workers=workers,
         mp_context=context,
@@ -85,5 +84,4 @@ def run_side_by_side(
         for future in as_completed(futures):
             error = future.exception()
             item = futures[future]
-            outcomes.append(Outcome(item, error=error) if error else Outcome(item, result=future.result()))
-    return outcomes
+            yield Outcome(item, error=error) if error else Outcome(item, result=future.result())

@@ -133,7 +133,7 @@ def _shared_run(
     if ranks.is_main:
         try:
             run = build()
-        except ValueError as error:
+        except Exception as error:  # raised below, once the others know: they would wait for it forever
             failure = error
     state = ranks.from_main(
         {"failure": str(failure)}
@@ -158,9 +158,8 @@ def _shared_run(
     run.optimizer.load_state_dict(state["optimizer"])
     run.shuffle_rng.set_state(state["shuffle_rng"])
     run.noise_rng.set_state(state["noise_rng"])
-    run.history = [
-        {} for _ in range(state["epochs"])
-    ]  # rank 0 keeps the records; the count says where to start
+    # Rank 0 keeps the records; here their number says where to start.
+    run.history = [{} for _ in range(state["epochs"])]
     run.created = state["created"]
     return run
 

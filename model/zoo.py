@@ -15,7 +15,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
 from model.jobs import JobSpec
-from model.parallel import run_side_by_side
+from model.parallel import side_by_side
 from model.sources import mnist
 from model.train import train
 
@@ -208,31 +208,33 @@ def train_zoo(
     ):
         parts.append(classifier)
     if parallel == 1:
-        trained = [_train_part(dataset, None, (home, part, progress)) for part in parts]
-        return [info for info in trained if info is not None]
+        infos = [_train_part(dataset, None, (home, part, progress)) for part in parts]
+        return [info for info in infos if info is not None]
     devices = {
         part.device if isinstance(part, ClassifierConfig) else part.train_config.device for part in parts
     }
     # Longest first, so no worker is left with a long training while the other idles: the classifier
     # (the costliest per image), then the models by their epochs.
     parts.sort(key=lambda part: math.inf if isinstance(part, ClassifierConfig) else part.train_config.epochs)
-    outcomes = run_side_by_side(
+    trained: list[CheckpointInfo] = []
+    failures: list[str] = []
+    for outcome in side_by_side(
         _train_part,
         [(home, part, False) for part in reversed(parts)],
         dataset,
         workers=parallel,
         device=devices.pop() if len(devices) == 1 else "auto",  # the workers' devices
-    )
-    failures = []
-    for outcome in outcomes:
+    ):
         name = _part_name(outcome.item[1], dataset)
         if outcome.error is not None:
             failures.append(f"{name}: {outcome.error}")
-        elif progress:
-            print(f"{name}: trained", file=sys.stderr, flush=True)
+        elif outcome.result is not None:
+            trained.append(outcome.result)
+        if progress:
+            print(f"{name}: {'failed' if outcome.error else 'trained'}", file=sys.stderr, flush=True)
     if failures:
         raise ValueError(f"{len(failures)} of {len(parts)} trainings failed: " + "; ".join(failures))
-    return [outcome.result for outcome in outcomes if outcome.result is not None]
+    return trained
 
 
 def _part_name(part: ZooEntry | ClassifierConfig, dataset: Dataset) -> str:

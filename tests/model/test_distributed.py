@@ -1,6 +1,7 @@
 """Training under torchrun: two Gloo processes on this CPU, over loopback, train the model one process
 trains; a killed rank fails the run with a message and keeps the last complete epoch; --resume works
-under DDP; and `train --zoo --parallel 2` trains the beta sweep side by side."""
+under DDP; and `train --zoo --parallel 2` trains the beta sweep side by side, a failure ending only
+itself."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ import torch
 
 from model.checkpoint import load_history, load_info, load_network
 from model.cli import EXIT_USAGE, main
+from model.data import Dataset
 from model.distributed import Ranks, torchrun_ranks
 from model.home import classifier_folder, data_root, models_root
+from model.parallel import side_by_side, threads_per_worker
 from model.zoo import sweep_ids
 
 # Gradients summed over two ranks round differently from one process's sum, and Adam divides each step by
@@ -176,3 +179,21 @@ def test_parallel_two_trains_the_beta_sweep_side_by_side(quick_zoo: Path, tmp_pa
     assert all(load_info(models_root(home) / model_id).epochs_completed == 3 for model_id in sweep_ids())
     # Rate falls as beta grows, from recon-2d (beta = 0) to kl-2d: each model trained with its own beta.
     assert rates == sorted(rates, reverse=True)
+
+
+def square_unless_three(dataset: Dataset, device: str, item: int) -> tuple[int, int, int, str]:
+    """A task for the worker processes: item squared, with what the worker was given."""
+    if item == 3:
+        raise ValueError("three is refused")
+    return item * item, torch.get_num_threads(), len(dataset.train), device
+
+
+def test_side_by_side_runs_every_item_when_one_fails(mnist: Dataset) -> None:
+    small = Dataset(mnist.info, mnist.train.head(100), mnist.test.head(10))
+    outcomes = {
+        outcome.item: outcome for outcome in side_by_side(square_unless_three, range(5), small, workers=2)
+    }
+    assert sorted(outcomes) == [0, 1, 2, 3, 4]
+    assert str(outcomes[3].error) == "three is refused" and outcomes[3].result is None
+    for item in (0, 1, 2, 4):
+        assert outcomes[item].result == (item * item, threads_per_worker(2), 100, "auto")
