@@ -1,8 +1,13 @@
 """The lab's evaluation: FID-MNIST, reconstruction accuracy, IWAE beside the ELBO, and its cache."""
 
 import math
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -14,6 +19,7 @@ from model.data import ImageSet
 from model.evaluation import (
     EVALUATION_FILE,
     FIGURE_ROWS,
+    Evaluation,
     EvaluationSettings,
     cached_evaluation,
     evaluate_model,
@@ -90,20 +96,25 @@ def test_a_2d_model_s_evaluation_measures_the_exact_gap(
     assert not any(row.applies_to(beyond) for row in FIGURE_ROWS if row.key.startswith("exact"))
 
 
+QUICK_SETTINGS = EvaluationSettings(iwae_k=10, samples=1, test_limit=200, exact_limit=2)
+
+
+@pytest.fixture
+def full_2d_copy(quick_zoo: Path, tmp_path: Path) -> Path:
+    """A copy of the quick zoo's full-2d folder, to cache evaluations in."""
+    return Path(shutil.copytree(models_root(quick_zoo) / "full-2d", tmp_path / "full-2d"))
+
+
 def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
-    quick_zoo: Path,
-    tmp_path: Path,
+    full_2d_copy: Path,
     classifier: LoadedClassifier,
     train_set: ImageSet,
     test_set: ImageSet,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    folder = tmp_path / "full-2d"
-    folder.mkdir()
-    for file in (models_root(quick_zoo) / "full-2d").iterdir():
-        (folder / file.name).write_bytes(file.read_bytes())
+    folder = full_2d_copy
     _, network = load_network(folder)
-    settings = EvaluationSettings(iwae_k=10, samples=1, test_limit=200, exact_limit=2)
+    settings = QUICK_SETTINGS
     weights = weights_fingerprint(folder)
     first = cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights=weights)
     assert (folder / EVALUATION_FILE).is_file()
@@ -126,3 +137,33 @@ def test_evaluation_is_cached_beside_the_model_until_its_inputs_change(
     with pytest.raises(AssertionError, match="recomputed"):  # other weights are another evaluation
         cached_evaluation(folder, network, classifier, test_set, train_set, settings, weights="retrained")
     assert math.isfinite(first.fid_prior) and first.test_images == 200
+
+
+def test_an_evaluation_asked_for_at_once_is_computed_once(
+    full_2d_copy: Path,
+    classifier: LoadedClassifier,
+    train_set: ImageSet,
+    test_set: ImageSet,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As by two workers of `serve --workers 2`: the second waits for the first's evaluation.json."""
+    _, network = load_network(full_2d_copy)
+    weights = weights_fingerprint(full_2d_copy)
+    computed = []
+    compute = evaluation.evaluate_model
+
+    def slowly(*args: Any, **kwargs: Any) -> Evaluation:
+        computed.append(threading.get_ident())
+        time.sleep(0.5)  # long enough that the other request comes while this one computes
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "evaluate_model", slowly)
+
+    def ask(_: int) -> Evaluation:
+        return cached_evaluation(
+            full_2d_copy, network, classifier, test_set, train_set, QUICK_SETTINGS, weights=weights
+        )
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(ask, range(2))
+    assert len(computed) == 1 and first == second
