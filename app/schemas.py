@@ -81,6 +81,7 @@ class ModelSummary(BaseModel):
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     loss: str | None = None
     beta: float | None = None
+    iwae_k: int | None = Field(None, description="the bound it was trained on: 1 for the ELBO, k for IWAE")
     architecture: Literal["mlp", "conv"] | None = None
     epochs: int | None = None
     test_metrics: ModelMetrics | None = None
@@ -425,6 +426,7 @@ MAX_EPOCHS = 200
 MAX_LATENT_DIM = 64
 MAX_HIDDEN_LAYERS = 4
 MAX_HIDDEN_WIDTH = 2048
+MAX_IWAE_K = 100  # each step decodes k samples per image: the paper's largest is 50
 
 
 class TrainingRequest(BaseModel):
@@ -438,8 +440,14 @@ class TrainingRequest(BaseModel):
     )
     title: str | None = Field(None, max_length=80, description="display name (default: from the choices)")
     dataset: str = Field("mnist", description="a data set key from /api/datasets")
-    loss: LossMode = Field("full", description="full ELBO, beta-weighted KL, reconstruction only or KL only")
+    loss: LossMode = Field(
+        "full",
+        description="full ELBO, beta-weighted KL, reconstruction only, KL only, or the IWAE bound",
+    )
     beta: float = Field(1.0, ge=0, le=100, description="the KL term's weight, with loss 'beta'")
+    iwae_k: int = Field(
+        1, ge=1, le=MAX_IWAE_K, description="importance samples per image in the bound, with loss 'iwae'"
+    )
     latent_dim: int = Field(2, ge=1, le=MAX_LATENT_DIM)
     architecture: Architecture = "mlp"
     hidden: list[Annotated[int, Field(ge=1, le=MAX_HIDDEN_WIDTH)]] | None = Field(

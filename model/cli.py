@@ -118,6 +118,7 @@ def _train_one(args: argparse.Namespace, ranks: Ranks) -> int:
         config=TrainConfig(
             loss=args.loss,
             beta=args.beta,
+            iwae_k=args.iwae_k,
             epochs=args.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
@@ -252,6 +253,9 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     tr.add_argument("--architecture", choices=ARCHITECTURES, default="mlp")
     tr.add_argument("--loss", choices=LOSS_MODES, default="full")
     tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")
+    tr.add_argument(
+        "--iwae-k", type=int, default=1, help="importance samples per image in the bound, with --loss iwae"
+    )
     tr.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     tr.add_argument("--lr", type=float, default=TrainConfig.lr)

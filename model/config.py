@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 Architecture = Literal["mlp", "conv"]
-LossMode = Literal["full", "beta", "recon", "kl"]
+LossMode = Literal["full", "beta", "recon", "kl", "iwae"]
 LrSchedule = Literal["constant", "cosine"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
@@ -60,6 +60,9 @@ class ModelConfig:
 class TrainConfig:
     loss: LossMode = "full"
     beta: float = 1.0  # weight of the KL term; only "beta" mode may change it from 1
+    # "iwae" mode: importance samples per example in the bound it maximises (Burda et al., 2016); k = 1 is
+    # the ELBO, and a larger k a tighter bound on log p(x)
+    iwae_k: int = 1
     epochs: int = 20
     batch_size: int = 128  # minibatch AEVB (Kingma & Welling, Algorithm 1)
     lr: float = 1e-3
@@ -78,7 +81,9 @@ class TrainConfig:
             raise ValueError(f"beta must be a number >= 0, got {self.beta}")
         if self.loss != "beta" and self.beta != 1.0:
             raise ValueError(f"beta={self.beta} needs loss='beta' (loss={self.loss!r} fixes its weights)")
-        for name in ("epochs", "batch_size", "snapshot_size"):
+        if self.loss != "iwae" and self.iwae_k != 1:
+            raise ValueError(f"iwae_k={self.iwae_k} needs loss='iwae' (loss={self.loss!r} draws one z)")
+        for name in ("epochs", "batch_size", "snapshot_size", "iwae_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
@@ -101,7 +106,7 @@ class TrainConfig:
     @property
     def kl_weight(self) -> float:
         """Weight of KL(q(z|x) || p(z)) in the objective for this loss mode."""
-        return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0}[self.loss]
+        return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0, "iwae": 1.0}[self.loss]
 
 
 def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:

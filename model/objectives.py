@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +44,11 @@ class ObjectiveParts:
         return self.reconstruction - self.kl
 
 
+def noise_shape(config: TrainConfig, latent_dim: int) -> tuple[int, ...]:
+    """The reparametrisation noise one example needs: [D], or [k, D] for the IWAE objective."""
+    return (config.iwae_k, latent_dim) if config.loss == "iwae" else (latent_dim,)
+
+
 def objective(
     network: LatentModel,
     x: torch.Tensor,
@@ -52,13 +58,19 @@ def objective(
     eps: torch.Tensor | None = None,
 ) -> ObjectiveParts:
     """Evaluate the training objective of `config.loss` on x: [B, 784], with the reparametrisation's noise
-    eps: [B, D] when given (drawn from `generator` otherwise).
+    eps: [B, *noise_shape] when given (drawn from `generator` otherwise).
 
     full: -ELBO. beta: -(recon - beta * KL). recon: -recon, a plain autoencoder with noise.
     kl: KL only for the encoder; the decoder still learns to decode z, but on a detached z, so no
     reconstruction gradient reaches the encoder and the latent map is shaped by the KL term alone.
+    iwae: minus the importance-weighted bound with k = config.iwae_k samples (Burda et al., 2016, Eq. 8).
     """
     posterior = network.encode(x)
+    if config.loss == "iwae":
+        if eps is None:
+            shape = (x.shape[0], *noise_shape(config, network.latent_dim))
+            eps = torch.randn(shape, generator=generator, device=x.device, dtype=posterior.mu.dtype)
+        return _importance_weighted(network, x, posterior, eps)
     z = posterior.sample(generator) if eps is None else posterior.reparametrise(eps)
     if config.loss == "kl":
         z = z.detach()
@@ -66,3 +78,20 @@ def objective(
     kl = posterior.kl()
     loss = config.kl_weight * kl - reconstruction
     return ObjectiveParts(loss=loss, reconstruction=reconstruction, kl=kl, posterior=posterior)
+
+
+def _importance_weighted(
+    network: LatentModel, x: torch.Tensor, posterior: DiagonalGaussian, eps: torch.Tensor
+) -> ObjectiveParts:
+    """The IWAE objective for eps: [B, k, D]: loss = -(log (1/k) sum_i w_i), w_i = p(x, z_i) / q(z_i|x). Its
+    gradient weights each sample by its normalised importance weight; at k = 1 it is the ELBO with the KL
+    term estimated from the one z (equal to the ELBO in expectation)."""
+    eps = eps.transpose(0, 1)  # [k, B, D]: samples first, as the importance weights are taken
+    z = posterior.reparametrise(eps)
+    logits = network.decode(z)
+    reconstruction = bernoulli_log_likelihood(logits, x.expand_as(logits))  # [k, B]
+    log_w = reconstruction + prior_log_prob(z) - posterior.log_prob_of_noise(eps)
+    bound = torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
+    return ObjectiveParts(
+        loss=-bound, reconstruction=reconstruction.mean(dim=0), kl=posterior.kl(), posterior=posterior
+    )

@@ -33,7 +33,7 @@ from model.config import ModelConfig, TrainConfig
 from model.data import Dataset
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
-from model.objectives import objective
+from model.objectives import noise_shape, objective
 from model.storage import recover_folder
 from model.vae import VAE
 
@@ -351,9 +351,8 @@ def _train_epoch(
             group["lr"] = config.lr_at(progress)
         # Every rank draws the whole global batch's noise from the same generator and keeps its share, so
         # each image meets the same eps as in one process.
-        eps = torch.randn(
-            (len(batch_indices), run.network.latent_dim), generator=run.noise_rng, device=x_train.device
-        )
+        shape = (len(batch_indices), *noise_shape(config, run.network.latent_dim))
+        eps = torch.randn(shape, generator=run.noise_rng, device=x_train.device)
         mine = ranks.share(batch_indices)
         loss, reconstruction, kl = module(x_train[mine], ranks.share(eps))
         run.optimizer.zero_grad(set_to_none=True)

@@ -127,6 +127,7 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
             RECIPE,
             loss=request.loss,
             beta=request.beta,
+            iwae_k=request.iwae_k,
             epochs=request.epochs,
             seed=request.seed,
             train_limit=request.train_limit,
@@ -139,6 +140,7 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
         "beta": f"beta = {request.beta:g}",
         "recon": "Reconstruction only",
         "kl": "KL only",
+        "iwae": f"IWAE, k = {request.iwae_k}",
     }
     title = request.title or f"{loss[request.loss]}, {request.latent_dim}-D latent"
     return JobSpec(

@@ -17,6 +17,7 @@ def summary(served: ServedModel) -> ModelSummary:
         {
             "loss": info.train_config.loss,
             "beta": info.train_config.kl_weight,
+            "iwae_k": info.train_config.iwae_k,
             "architecture": info.model_config.architecture,
             "epochs": info.epochs_completed,
             "test_metrics": info.metrics,

@@ -13,7 +13,7 @@ from fastapi.templating import Jinja2Templates
 from app.deps import LabDep, RegistryDep, problems
 from app.registry import ModelRegistry
 from app.routes.data import summary
-from app.schemas import MAX_EPOCHS, MAX_LATENT_DIM
+from app.schemas import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
 from model.zoo import zoo_model_id
 
@@ -97,7 +97,7 @@ async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTML
 
 @router.get("/train", response_class=HTMLResponse)
 async def train_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
-    limits = {"epochs": MAX_EPOCHS, "latent_dim": MAX_LATENT_DIM}
+    limits = {"epochs": MAX_EPOCHS, "latent_dim": MAX_LATENT_DIM, "iwae_k": MAX_IWAE_K}
     return _page(
         request,
         "train.html",

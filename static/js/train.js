@@ -16,7 +16,10 @@ let idEdited = false;
 function suggestedId() {
   const dataset = $("train-dataset").value;
   const loss = $("train-loss").value;
-  const named = loss === "beta" ? `beta-${$("train-beta").value}`.replace(".", "p") : loss;
+  const named = {
+    beta: `beta-${$("train-beta").value}`.replace(".", "p"),
+    iwae: `iwae-k${$("train-iwae-k").value}`,
+  }[loss] ?? loss;
   const arch = $("train-architecture").value === "conv" ? "-conv" : "";
   const prefix = dataset === "mnist" ? "" : `${dataset.replace(/[^a-z0-9_-]/g, "-").slice(0, 24)}-`;
   const base = `${prefix}${named}-${$("train-latent").value}d${arch}`;
@@ -27,6 +30,7 @@ function suggestedId() {
 
 function syncForm() {
   $("beta-field").hidden = $("train-loss").value !== "beta";
+  $("iwae-field").hidden = $("train-loss").value !== "iwae";
   if (!idEdited) $("train-id").value = suggestedId();
 }
 
@@ -43,6 +47,7 @@ function request() {
     replace: $("train-replace").checked,
   };
   if (body.loss === "beta") body.beta = Number($("train-beta").value);
+  if (body.loss === "iwae") body.iwae_k = Number($("train-iwae-k").value);
   if (hidden) body.hidden = hidden.split(",").map((width) => Number(width.trim()));
   return body;
 }

@@ -1,11 +1,15 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+from model.checkpoint import load_history, load_info, load_network
 from model.config import ModelConfig, TrainConfig
+from model.data import Dataset, ImageSet
 from model.objectives import bernoulli_log_likelihood, objective
 from model.vae import VAE, DiagonalGaussian, prior_log_prob
+from tests.conftest import train_tiny
 
 
 def test_analytic_kl_matches_monte_carlo() -> None:
@@ -103,3 +107,43 @@ def test_kl_mode_shapes_the_encoder_by_kl_alone() -> None:
 def test_beta_needs_beta_mode() -> None:
     with pytest.raises(ValueError, match="needs loss='beta'"):
         TrainConfig(loss="full", beta=0.5)
+
+
+def test_iwae_k_needs_iwae_mode() -> None:
+    with pytest.raises(ValueError, match=r"iwae_k=5 needs loss='iwae' \(loss='full' draws one z\)"):
+        TrainConfig(loss="full", iwae_k=5)
+    with pytest.raises(ValueError, match="iwae_k must be >= 1, got 0"):
+        TrainConfig(loss="iwae", iwae_k=0)
+
+
+def _mean_loss(network: VAE, x: torch.Tensor, config: TrainConfig, draws: int) -> float:
+    generator = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        return sum(objective(network, x, config, generator).loss.mean().item() for _ in range(draws)) / draws
+
+
+def test_the_iwae_objective_at_k_1_is_the_elbo(tiny_model: Path, test_set: ImageSet) -> None:
+    """At k = 1 the bound is the ELBO with its KL estimated from the same z: equal in expectation."""
+    _, network = load_network(tiny_model)
+    x = test_set.head(50).pixels()
+    elbo_loss = _mean_loss(network, x, TrainConfig(loss="full"), draws=400)
+    assert _mean_loss(network, x, TrainConfig(loss="iwae", iwae_k=1), draws=400) == pytest.approx(
+        elbo_loss, abs=0.2
+    )
+
+
+def test_the_iwae_bound_rises_with_k_on_a_fixed_model(tiny_model: Path, test_set: ImageSet) -> None:
+    _, network = load_network(tiny_model)
+    x = test_set.head(300).pixels()
+    losses = [_mean_loss(network, x, TrainConfig(loss="iwae", iwae_k=k), draws=3) for k in (1, 5, 50)]
+    assert losses[0] > losses[1] > losses[2]  # the loss is minus the bound
+
+
+def test_a_model_trains_on_the_iwae_objective(tmp_path: Path, mnist: Dataset) -> None:
+    folder = tmp_path / "iwae-5"
+    train_tiny(folder, mnist, loss="iwae", iwae_k=5)
+    history = load_history(folder)
+    assert load_info(folder).train_config.iwae_k == 5
+    assert history[-1]["train_loss"] < history[0]["train_loss"] and math.isfinite(
+        history[-1]["test_neg_elbo"]
+    )
