@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from model.classifier import LoadedClassifier, is_trained, load_classifier
-from model.data import DatasetInfo
+from model.data import DatasetInfo, ImageSet, evaluated_split
 from model.datasets import DATASET_NAMES
 from model.estimators import compare_estimators
 from model.evaluation import Evaluation, EvaluationSettings, cached_evaluation, evaluation_key, read_cached
@@ -97,7 +97,7 @@ class LabState:
         return classifier
 
     def _read_cached(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation | None:
-        key = evaluation_key(served.loaded.weights, classifier, served.dataset.test, self.settings)
+        key = evaluation_key(served.loaded.weights, classifier, _evaluated(served), self.settings)
         return read_cached(served.loaded.folder, key)
 
     def _compute(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation:
@@ -106,7 +106,7 @@ class LabState:
             loaded.folder,
             loaded.network,
             classifier,
-            data.test,
+            _evaluated(served),
             data.train,
             self.settings,
             weights=loaded.weights,
@@ -153,3 +153,9 @@ class LabState:
         if known is None:
             known = self._estimators[key] = await run_in_threadpool(self._measure, served, counts)
         return known
+
+
+def _evaluated(served: ServedModel) -> ImageSet:
+    """The test images the model is evaluated on: binarized if it was trained on binarized data."""
+    checkpoint = served.loaded.checkpoint
+    return evaluated_split(served.dataset.test, checkpoint.train_config if checkpoint else None)

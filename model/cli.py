@@ -6,18 +6,21 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from model.checkpoint import CheckpointError, load_network, weights_fingerprint
 from model.classifier import LoadedClassifier, is_trained, load_classifier, train_classifier
 from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, LR_SCHEDULES, ModelConfig, TrainConfig
-from model.data import Dataset, DataUnavailableError
+from model.data import Dataset, DataUnavailableError, evaluated_split
 from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
 from model.distributed import RankFailure, Ranks, process_group, torchrun_ranks
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
 from model.metrics import mean_image_baseline
+from model.presets import PRESETS
 from model.train import train
 from model.zoo import ZOO_NAMES, classifier_config, train_zoo, zoo_entries
 
@@ -100,33 +103,67 @@ def _train_zoo(args: argparse.Namespace) -> int:
     return 0
 
 
+# What a --preset fixes (its model and optimiser); each flag's default when there is no preset.
+PRESET_FIXES: dict[str, Any] = {
+    "latent_dim": 2,
+    "hidden": None,
+    "architecture": "mlp",
+    "batch_size": TrainConfig.batch_size,
+    "lr": TrainConfig.lr,
+    "lr_schedule": TrainConfig.lr_schedule,
+}
+
+
+def train_configs(
+    args: argparse.Namespace, image_shape: tuple[int, int, int]
+) -> tuple[ModelConfig, TrainConfig]:
+    """The model and its training that `train MODEL_ID`'s flags describe, from --preset when one is named
+    (the loss, k, epochs, seed, slice and device still apply to it)."""
+    chosen = {"loss": args.loss, "beta": args.beta, "iwae_k": args.iwae_k, "seed": args.seed}
+    chosen |= {"device": args.device, "train_limit": args.train_limit}
+    if args.preset is not None:
+        given = [name for name in PRESET_FIXES if getattr(args, name) is not None]
+        if given:
+            named = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ValueError(f"--preset {args.preset} fixes the model and its optimiser: drop {named}")
+        preset = PRESETS[args.preset]
+        epochs = {"epochs": args.epochs} if args.epochs is not None else {}
+        return (
+            replace(preset.model_config, image_shape=image_shape),
+            replace(preset.train_config, **chosen, **epochs),
+        )
+    flags: dict[str, Any] = {
+        name: default if getattr(args, name) is None else getattr(args, name)
+        for name, default in PRESET_FIXES.items()
+    }
+    model_config = ModelConfig(
+        latent_dim=flags["latent_dim"],
+        hidden=tuple(int(width) for width in flags["hidden"].split(",")) if flags["hidden"] else (),
+        architecture=flags["architecture"],
+        image_shape=image_shape,
+    )
+    train_config = TrainConfig(
+        **chosen,
+        epochs=TrainConfig.epochs if args.epochs is None else args.epochs,
+        batch_size=flags["batch_size"],
+        lr=flags["lr"],
+        lr_schedule=flags["lr_schedule"],
+        binarized=args.binarized,
+    )
+    return model_config, train_config
+
+
 def _train_one(args: argparse.Namespace, ranks: Ranks) -> int:
     home = _home(args)
     model_id = check_model_id(args.model_id)
     dataset = load_dataset(home, args)
-    hidden = tuple(int(width) for width in args.hidden.split(",")) if args.hidden else ()
+    model_config, train_config = train_configs(args, dataset.info.image_shape)
     info = train(
         models_root(home) / model_id,
         model_id=model_id,
         title=args.title or model_id,
-        model_config=ModelConfig(
-            latent_dim=args.latent_dim,
-            hidden=hidden,
-            architecture=args.architecture,
-            image_shape=dataset.info.image_shape,
-        ),
-        config=TrainConfig(
-            loss=args.loss,
-            beta=args.beta,
-            iwae_k=args.iwae_k,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            lr_schedule=args.lr_schedule,
-            seed=args.seed,
-            device=args.device,
-            train_limit=args.train_limit,
-        ),
+        model_config=model_config,
+        config=train_config,
         dataset=dataset,
         resume=args.resume,
         ranks=ranks,
@@ -164,7 +201,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"{info.model_id} was trained on {info.dataset.title}, which has no labels to evaluate with"
         )
     dataset = open_recorded(info.dataset, data_root(home), args.data_dir)
-    train_set, test_set = dataset.train, dataset.test
+    train_set, test_set = dataset.train, evaluated_split(dataset.test, info.train_config)
     settings = EvaluationSettings(
         iwae_k=args.iwae_k, samples=args.samples, test_limit=args.test_limit, exact_limit=args.exact_limit
     )
@@ -241,7 +278,7 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         "or a data set's default models (--zoo characters)",
     )
     tr.add_argument("--quick", action="store_true", help="with --zoo: a few epochs on a slice, for tests")
-    tr.add_argument("--latent-dim", type=int, default=2)
+    tr.add_argument("--latent-dim", type=int, help="default 2")
     tr.add_argument(
         "--hidden",
         help="comma-separated widths: the MLP's layers (default "
@@ -250,17 +287,31 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         + ",".join(map(str, DEFAULT_HIDDEN["conv"]))
         + ")",
     )
-    tr.add_argument("--architecture", choices=ARCHITECTURES, default="mlp")
+    tr.add_argument("--architecture", choices=ARCHITECTURES, help="default mlp")
     tr.add_argument("--loss", choices=LOSS_MODES, default="full")
     tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")
     tr.add_argument(
         "--iwae-k", type=int, default=1, help="importance samples per image in the bound, with --loss iwae"
     )
-    tr.add_argument("--epochs", type=int, default=TrainConfig.epochs)
-    tr.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    tr.add_argument("--lr", type=float, default=TrainConfig.lr)
+    tr.add_argument("--epochs", type=int, help=f"default {TrainConfig.epochs}, or the preset's")
+    tr.add_argument("--batch-size", type=int, help=f"default {TrainConfig.batch_size}")
+    tr.add_argument("--lr", type=float, help=f"default {TrainConfig.lr}")
     tr.add_argument(
-        "--lr-schedule", choices=LR_SCHEDULES, default=TrainConfig.lr_schedule, help="cosine decays it to 0"
+        "--lr-schedule",
+        choices=LR_SCHEDULES,
+        help=f"default {TrainConfig.lr_schedule}; cosine decays it to 0, iwae-paper is Burda et al.'s stages",
+    )
+    tr.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        help="a recipe from the literature, its model and optimiser fixed: iwae-paper-vae is Burda et al.'s "
+        "784-200-200-50 tanh VAE on binarized data (3,280 epochs; --loss iwae --iwae-k 50 for their IWAE)",
+    )
+    tr.add_argument(
+        "--binarized",
+        action="store_true",
+        help="dynamically binarized data: each epoch's images drawn as x ~ Bernoulli(intensity), the test "
+        "set binarized once (seeded)",
     )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--train-limit", type=int, help="train on the first N training images only")

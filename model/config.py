@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
 Architecture = Literal["mlp", "conv"]
+Activation = Literal["relu", "tanh"]
 LossMode = Literal["full", "beta", "recon", "kl", "iwae"]
-LrSchedule = Literal["constant", "cosine"]
+LrSchedule = Literal["constant", "cosine", "iwae-paper"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
+ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # mlp: the widths of the encoder's layers; conv: the channels of its stride-2 stages, each halving the
 # image's sides (28 -> 14 -> 7 for two). The decoder mirrors them.
 DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
 MNIST_SHAPE = (1, 28, 28)
+IWAE_PAPER_STAGES = 8  # the learning-rate stages of Burda et al.'s schedule: 3^0 + ... + 3^7 = 3,280 passes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,10 +31,13 @@ class ModelConfig:
     architecture: Architecture = "mlp"
     hidden: tuple[int, ...] = ()  # empty: the architecture's DEFAULT_HIDDEN
     image_shape: tuple[int, int, int] = MNIST_SHAPE  # channels, height, width of the images modelled
+    activation: Activation = "relu"  # of every hidden layer; the IWAE paper's models use tanh
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
@@ -66,8 +72,14 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 128  # minibatch AEVB (Kingma & Welling, Algorithm 1)
     lr: float = 1e-3
-    # cosine decays the learning rate to 0 over the run: the same epochs reach a lower loss
+    # cosine decays the learning rate to 0 over the run: the same epochs reach a lower loss; iwae-paper is
+    # Burda et al.'s stages (see lr_at)
     lr_schedule: LrSchedule = "constant"
+    adam_eps: float = 1e-8  # Adam's epsilon: PyTorch's default; the IWAE paper's is 1e-4
+    # Dynamically binarized data, as the literature's log-likelihoods are measured: training images drawn as
+    # x ~ Bernoulli(intensity) afresh every epoch, the test set once with a fixed seed (ImageSet.binarized).
+    # Its numbers are not comparable with those of a model of the intensities.
+    binarized: bool = False
     seed: int = 0
     device: str = "auto"  # cuda > mps > cpu
     train_limit: int | None = None  # first N training digits: a fixed slice for quick runs
@@ -88,6 +100,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
+        if self.adam_eps <= 0:
+            raise ValueError(f"adam_eps must be > 0, got {self.adam_eps}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(
                 f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}"
@@ -101,6 +115,14 @@ class TrainConfig:
         """The learning rate after `progress` (0 to 1) of all training steps."""
         if self.lr_schedule == "cosine":
             return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
+        if self.lr_schedule == "iwae-paper":
+            # Burda et al. (2016), Sec. 5: 3^i passes over the data at lr * 10^(-i/7), i = 0..7 (3,280 passes
+            # in all); by the passes done, so a run cut short has followed the paper's schedule so far.
+            passes, stage, stage_end = progress * self.epochs, 0, 1
+            while passes >= stage_end and stage < IWAE_PAPER_STAGES - 1:
+                stage += 1
+                stage_end += 3**stage
+            return self.lr * 10 ** (-stage / (IWAE_PAPER_STAGES - 1))
         return self.lr
 
     @property

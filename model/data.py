@@ -20,6 +20,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from model.config import TrainConfig
 from model.storage import readable_folder, replace_folder
 
 Split = Literal["train", "test"]
@@ -32,6 +33,7 @@ MapSplit = Literal["test", "train", "all"]  # what a latent map shows; "all": th
 Preprocessing = Literal["ink", "object", "resize"]
 PREPROCESSINGS: tuple[str, ...] = get_args(Preprocessing)
 INFO_FILE = "dataset.json"
+BINARIZE_SEED = 0  # of the binarized test set: one seed, so every evaluation sees the same images
 
 
 class DataUnavailableError(RuntimeError):
@@ -68,6 +70,13 @@ class ImageSet:
     def pixels(self, device: torch.device | str = "cpu") -> torch.Tensor:
         """The whole split as one float tensor [N, C*H*W] in [0, 1] on `device`."""
         return self.images.to(device).reshape(len(self), -1).float().div_(255.0)
+
+    def binarized(self, seed: int = BINARIZE_SEED) -> ImageSet:
+        """Every pixel drawn once as Bernoulli(intensity), seeded: images of 0 and 255 only. The test set a
+        binarized model is evaluated on, the same on every run."""
+        generator = torch.Generator().manual_seed(seed)
+        ink = torch.bernoulli(self.images.float().div(255.0), generator=generator)
+        return ImageSet(ink.to(torch.uint8).mul_(255), self.labels)
 
     def head(self, limit: int | None) -> ImageSet:
         """The first `limit` images (all when None): a fixed slice for quick runs."""
@@ -203,3 +212,9 @@ def load_prepared(data_root: Path, key: str) -> Dataset:
             f"data set {key!r} is not prepared under {data_root} ({error}); "
             f"prepare it with `latent-atlas data --dataset {key}`"
         ) from error
+
+
+def evaluated_split(test_set: ImageSet, config: TrainConfig | None) -> ImageSet:
+    """The test images a model is measured on: binarized once (seeded) when it was trained on binarized
+    data (`config`: its TrainConfig, or None for a model trained elsewhere), else as they are."""
+    return test_set.binarized() if config is not None and config.binarized else test_set

@@ -30,7 +30,7 @@ from model.checkpoint import (
     save_checkpoint,
 )
 from model.config import ModelConfig, TrainConfig
-from model.data import Dataset
+from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
 from model.objectives import noise_shape, objective
@@ -75,7 +75,7 @@ def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.dev
         network = VAE(model_config).to(device)
     return _Run(
         network=network,
-        optimizer=torch.optim.Adam(network.parameters(), lr=config.lr),
+        optimizer=torch.optim.Adam(network.parameters(), lr=config.lr, eps=config.adam_eps),
         shuffle_rng=torch.Generator(device=device).manual_seed(config.seed),
         noise_rng=torch.Generator(device=device).manual_seed(config.seed + 1),
         history=[],
@@ -100,7 +100,7 @@ def _resumed_run(
         raise ValueError(f"cannot resume {folder}: it was trained on other data ({info.data})")
     state = load_training_state(folder)
     network.train()
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.lr, eps=config.adam_eps)
     optimizer.load_state_dict(state.optimizer)
     shuffle_rng = torch.Generator(device=device)
     shuffle_rng.set_state(state.shuffle_rng)
@@ -217,7 +217,7 @@ def train(
             f"{dataset.info.key} has {dataset.info.image_shape}"
         )
     used = Dataset(dataset.info, dataset.train.head(config.train_limit), dataset.test.head(config.test_limit))
-    train_set, test_set = used.train, used.test
+    train_set, test_set = used.train, evaluated_split(used.test, config)
     data = {**used.fingerprint(), "dataset": dataset.info.as_dict()}
     if len({json.dumps(seen, sort_keys=True) for seen in ranks.gather(data)}) > 1:
         raise ValueError(f"the ranks hold different data ({', '.join(map(str, ranks.gather(data)))})")
@@ -341,6 +341,8 @@ def _train_epoch(
     over the whole epoch (all ranks'): [3]."""
     run.network.train()
     began = time.perf_counter()
+    if config.binarized:  # drawn afresh every epoch, the same on every rank (their generators agree)
+        x_train = torch.bernoulli(x_train, generator=run.shuffle_rng)
     totals = torch.zeros(3, device=x_train.device)  # this rank's share
     seen = 0
     batches_per_epoch = -(-len(x_train) // config.batch_size)

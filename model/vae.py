@@ -63,10 +63,13 @@ def _gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tenso
     return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(dim=-1)
 
 
-def _mlp(widths: list[int]) -> nn.Sequential:
+_ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
+
+def _mlp(widths: list[int], activation: str) -> nn.Sequential:
     layers: list[nn.Module] = []
     for width_in, width_out in itertools.pairwise(widths):
-        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        layers += [nn.Linear(width_in, width_out), _ACTIVATIONS[activation]()]
     return nn.Sequential(*layers)
 
 
@@ -86,7 +89,10 @@ def _conv_encoder(config: ModelConfig) -> tuple[nn.Sequential, int]:
     depth = [channels, *config.hidden]
     layers: list[nn.Module] = []
     for c_in, c_out in itertools.pairwise(depth):
-        layers += [nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+        layers += [
+            nn.Conv2d(c_in, c_out, kernel_size=4, stride=2, padding=1),
+            _ACTIVATIONS[config.activation](),
+        ]
     stages = len(config.hidden)
     features = depth[-1] * _halvings(height, stages)[-1] * _halvings(width, stages)[-1]
     return nn.Sequential(*layers, nn.Flatten()), features
@@ -99,7 +105,7 @@ def _conv_decoder(config: ModelConfig) -> nn.Sequential:
     heights, widths = _halvings(height, stages), _halvings(width, stages)
     layers: list[nn.Module] = [
         nn.Linear(config.latent_dim, depth[-1] * heights[-1] * widths[-1]),
-        nn.ReLU(),
+        _ACTIVATIONS[config.activation](),
         nn.Unflatten(1, (depth[-1], heights[-1], widths[-1])),
     ]
     for stage in reversed(range(stages)):
@@ -111,7 +117,7 @@ def _conv_decoder(config: ModelConfig) -> nn.Sequential:
             )
         )
         if stage > 0:
-            layers.append(nn.ReLU())
+            layers.append(_ACTIVATIONS[config.activation]())
     return nn.Sequential(*layers)
 
 
@@ -119,7 +125,8 @@ def _mlp_decoder(config: ModelConfig) -> nn.Sequential:
     """z [..., D] -> logits [..., C*H*W], mirroring the encoder's widths."""
     widths = [config.pixels, *config.hidden]
     return nn.Sequential(
-        _mlp([config.latent_dim, *reversed(widths[1:])]), nn.Linear(widths[1], config.pixels)
+        _mlp([config.latent_dim, *reversed(widths[1:])], config.activation),
+        nn.Linear(widths[1], config.pixels),
     )
 
 
@@ -169,7 +176,10 @@ class VAE(LatentModel):
         if conv:
             self.encoder, features = _conv_encoder(config)
         else:
-            self.encoder, features = _mlp([config.pixels, *config.hidden]), config.hidden[-1]
+            self.encoder, features = (
+                _mlp([config.pixels, *config.hidden], config.activation),
+                config.hidden[-1],
+            )
         # One head for mu and logvar together: a single matmul instead of two.
         self.posterior_head = nn.Linear(features, 2 * config.latent_dim)
         self.decoder = _conv_decoder(config) if conv else _mlp_decoder(config)

@@ -82,7 +82,13 @@ def test_a_conv_checkpoint_round_trips_and_records_its_architecture(conv_model: 
     assert saved.keys() == network.state_dict().keys()
     assert all(torch.equal(tensor, network.state_dict()[name]) for name, tensor in saved.items())
     config = json.loads((conv_model / CONFIG_FILE).read_text())["model"]
-    assert config == {"latent_dim": 4, "architecture": "conv", "hidden": [8, 16], "image_shape": [1, 28, 28]}
+    assert config == {
+        "latent_dim": 4,
+        "architecture": "conv",
+        "hidden": [8, 16],
+        "image_shape": [1, 28, 28],
+        "activation": "relu",
+    }
     assert info.model_config.architecture == "conv"
 
 
