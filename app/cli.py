@@ -10,6 +10,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 import uvicorn
@@ -60,32 +61,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Latent Atlas on http://{args.host}:{args.port}  (API docs at /docs)", flush=True)
     # No proxy sits in front of a local tool, and per-request access logs cost more than a decode.
     serving = {"host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
-    if args.workers > 1:
-        # Each worker is a process of its own that builds the app from these settings: uvicorn starts
-        # them, restarts one that dies, and shares the port between them.
-        os.environ[WORKER_SETTINGS_ENV] = json.dumps(
-            {
-                "home": str(home),
-                "device": args.device,
-                "allowed_hosts": allowed_hosts(args),
-                "training": training,
-                "models": args.model,
-                "queued": sorted(queued),
-                "threads": args.threads,
-                "workers": args.workers,
-            }
-        )
-        del outside  # the workers build their own: this process only watches over them
-        uvicorn.run(
-            f"{__name__}:worker_app", factory=True, workers=args.workers, proxy_headers=False, **serving
-        )
+    served = {
+        "home": str(home),
+        "device": args.device,
+        "allowed_hosts": allowed_hosts(args),
+        "training": training,
+        "threads": args.threads,
+        "workers": args.workers,
+    }
+    if args.workers == 1:
+        uvicorn.run(_served_app(served, outside), proxy_headers=False, **serving)
         return 0
-    torch.set_num_threads(args.threads)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    settings = Settings(
-        home=home, device=args.device, allowed_hosts=allowed_hosts(args), training=training, outside=outside
-    )
-    uvicorn.run(create_app(settings), proxy_headers=False, **serving)
+    # Each worker is a process of its own that builds the app from these settings: uvicorn starts them,
+    # restarts one that dies, and shares the port between them.
+    given = {**served, "models": args.model, "queued": sorted(queued)}
+    os.environ[WORKER_SETTINGS_ENV] = json.dumps(given)
+    del outside  # the workers build their own: this process only watches over them
+    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, proxy_headers=False, **serving)
     return 0
 
 
@@ -94,18 +86,22 @@ def worker_app() -> FastAPI:
     Each worker loads every model (calling the user's factories again), read-only; the home's job queue
     runs in one worker at a time, and every worker serves what its jobs publish."""
     given = json.loads(os.environ[WORKER_SETTINGS_ENV])
-    home = Path(given["home"])
-    torch.set_num_threads(given["threads"])
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    queued = set(given["queued"])
+    home, queued = Path(given["home"]), set(given["queued"])
     outside = tuple(_not_queued(from_factory(spec, home), queued) for spec in given["models"])
+    return _served_app(given, outside)
+
+
+def _served_app(served: dict[str, Any], outside: tuple[OutsideModel, ...]) -> FastAPI:
+    """The app of one server process, from `serve`'s settings as plain values."""
+    torch.set_num_threads(served["threads"])
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     settings = Settings(
-        home=home,
-        device=given["device"],
-        allowed_hosts=tuple(given["allowed_hosts"]),
-        training=given["training"],
+        home=Path(served["home"]),
+        device=served["device"],
+        allowed_hosts=tuple(served["allowed_hosts"]),
+        training=served["training"],
         outside=outside,
-        workers=given["workers"],
+        workers=served["workers"],
     )
     return create_app(settings)
 

@@ -26,8 +26,16 @@ def log_importance_weight(
     """log w = log p(x|z) + log p(z) - log q(z|x), the log of one importance weight p(x, z) / q(z|x):
     x [B, 784], z [S, B, D], log_q [S, B] -> [S, B]. Its mean over z ~ q is the ELBO (Eq. 30); the log of
     its mean is the importance-weighted bound (Burda et al., 2016)."""
+    return _log_weight_and_reconstruction(network, x, z, log_q)[0]
+
+
+def _log_weight_and_reconstruction(
+    network: LatentModel, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """log w and its log p(x|z) term, [S, B] each: the IWAE objective reports the term beside the bound."""
     logits = network.decode(z)
-    return bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z) - log_q
+    reconstruction = bernoulli_log_likelihood(logits, x.expand_as(logits))
+    return reconstruction + prior_log_prob(z) - log_q, reconstruction
 
 
 @dataclass(frozen=True)
@@ -87,10 +95,9 @@ def _importance_weighted(
     gradient weights each sample by its normalised importance weight; at k = 1 it is the ELBO with the KL
     term estimated from the one z (equal to the ELBO in expectation)."""
     eps = eps.transpose(0, 1)  # [k, B, D]: samples first, as the importance weights are taken
-    z = posterior.reparametrise(eps)
-    logits = network.decode(z)
-    reconstruction = bernoulli_log_likelihood(logits, x.expand_as(logits))  # [k, B]
-    log_w = reconstruction + prior_log_prob(z) - posterior.log_prob_of_noise(eps)
+    log_w, reconstruction = _log_weight_and_reconstruction(
+        network, x, posterior.reparametrise(eps), posterior.log_prob_of_noise(eps)
+    )
     bound = torch.logsumexp(log_w, dim=0) - math.log(eps.shape[0])
     return ObjectiveParts(
         loss=-bound, reconstruction=reconstruction.mean(dim=0), kl=posterior.kl(), posterior=posterior

@@ -219,8 +219,9 @@ def train(
     used = Dataset(dataset.info, dataset.train.head(config.train_limit), dataset.test.head(config.test_limit))
     train_set, test_set = used.train, evaluated_split(used.test, config)
     data = {**used.fingerprint(), "dataset": dataset.info.as_dict()}
-    if len({json.dumps(seen, sort_keys=True) for seen in ranks.gather(data)}) > 1:
-        raise ValueError(f"the ranks hold different data ({', '.join(map(str, ranks.gather(data)))})")
+    held = ranks.gather(data)
+    if len({json.dumps(seen, sort_keys=True) for seen in held}) > 1:
+        raise ValueError(f"the ranks hold different data ({', '.join(map(str, held))})")
 
     def build() -> _Run:
         if folder.exists() and not resume:
