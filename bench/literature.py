@@ -1,0 +1,224 @@
+"""Burda et al.'s Table 1 on this machine: their VAE and IWAEs (`--preset iwae-paper-vae`, k = 1, 5, 50)
+trained on dynamically binarized MNIST for a wall-clock budget each, then test log p(x) estimated at
+k = 5,000 beside the paper's figure.
+
+Each model first times a few hundred of its own training steps, then trains for the epochs that fit its
+budget with the paper's learning-rate stages in their proportions over those epochs (3,280 epochs: the
+paper's schedule exactly, as on a GPU with `--budget` of a day); a run the budget still cuts short keeps its
+last complete epoch. The curve (nats against minutes) is log p(x) at k = 5,000 on the first
+`--curve-limit` test digits of the weights kept every `--curve-every` minutes; the table's figure is on
+`--test-limit` digits (default all 10,000, as the paper). Models train one after another with the whole
+machine unless `--parallel N` runs N side by side (the cores shared out). `--keep` trains into the home's
+models (ids paper-vae, paper-iwae-5, paper-iwae-50) so the app shows them; otherwise a temporary home.
+
+Usage: python bench/literature.py [--budget MINUTES] [--only vae,iwae-5,iwae-50] [--parallel N]
+       [--test-limit N] [--curve-every MINUTES] [--curve-limit N] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from model.checkpoint import load_network
+from model.config import TrainConfig
+from model.data import Dataset, evaluated_split, load_prepared
+from model.device import resolve_device
+from model.home import atlas_home, data_root, models_root
+from model.metrics import importance_weighted_log_likelihood
+from model.parallel import side_by_side
+from model.presets import PRESETS
+from model.train import TrainingStopped, train
+
+# Table 1 of Burda, Grosse & Salakhutdinov (2016), MNIST, one stochastic layer: test log p(x) at k = 5,000.
+PAPER = {"vae": (1, -86.76), "iwae-5": (5, -85.54), "iwae-50": (50, -84.78)}
+EVAL_K = 5000
+CALIBRATION_STEPS = 300  # timed after 30 warm-up steps
+EPOCH_OVERHEAD = 1.0  # seconds an epoch spends beyond its steps: test ELBO, snapshot, checkpoint
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    budget_seconds: float
+    folder: Path
+    test_limit: int | None
+    curve_every: float
+    curve_limit: int
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    epochs_planned: int
+    epochs_done: int
+    train_minutes: float
+    test_neg_elbo: float
+    log_likelihood: float
+    eval_minutes: float
+    curve: list[tuple[float, float, float]]  # (minutes, test -ELBO, log p(x) on the curve's digits)
+
+
+def recipe(name: str, epochs: int) -> TrainConfig:
+    k, _ = PAPER[name]
+    loss = {"loss": "iwae", "iwae_k": k} if k > 1 else {}
+    return replace(PRESETS["iwae-paper-vae"].train_config, epochs=epochs, device="auto", **loss)  # type: ignore[arg-type]
+
+
+def seconds_per_step(dataset: Dataset, name: str, scratch: Path) -> float:
+    """This model's training step, timed on its own objective in a throwaway folder."""
+    marks: list[float] = []
+
+    def stop_after_calibration() -> bool:
+        marks.append(time.perf_counter())
+        return len(marks) > 30 + CALIBRATION_STEPS
+
+    preset = PRESETS["iwae-paper-vae"]
+    with contextlib.suppress(TrainingStopped):
+        train(
+            scratch,
+            model_id="calibration",
+            title="calibration",
+            model_config=preset.model_config,
+            config=recipe(name, 1),
+            dataset=dataset,
+            progress=False,
+            should_stop=stop_after_calibration,
+        )
+    shutil.rmtree(scratch, ignore_errors=True)
+    return (marks[-1] - marks[30]) / CALIBRATION_STEPS
+
+
+def train_for_budget(dataset: Dataset, device: str, run: Run) -> Measured:
+    step = seconds_per_step(dataset, run.name, run.folder.with_name(run.folder.name + "-calibration"))
+    preset = PRESETS["iwae-paper-vae"]
+    steps_per_epoch = -(-len(dataset.train) // preset.train_config.batch_size)
+    epochs = max(1, int(run.budget_seconds / (steps_per_epoch * step + EPOCH_OVERHEAD)))
+    config = recipe(run.name, epochs)
+    marks_folder = run.folder.with_name(run.folder.name + "-curve")
+    marks_folder.mkdir(parents=True, exist_ok=True)
+    curve_points: list[tuple[float, float, Path]] = []
+    began = time.perf_counter()
+    deadline = began + run.budget_seconds
+
+    def keep_curve_point(record: dict[str, Any], _snapshot: torch.Tensor) -> None:
+        minutes = (time.perf_counter() - began) / 60
+        if minutes >= run.curve_every * (len(curve_points) + 1) or record["epoch"] == epochs:
+            kept = marks_folder / f"epoch-{record['epoch']}"
+            shutil.copytree(run.folder, kept, ignore=shutil.ignore_patterns("latents*", "training*"))
+            curve_points.append((minutes, record["test_neg_elbo"], kept))
+
+    with contextlib.suppress(TrainingStopped):  # the budget ran out first: the last complete epoch is kept
+        train(
+            run.folder,
+            model_id=run.folder.name,
+            title=run.folder.name,
+            model_config=replace(preset.model_config, image_shape=dataset.info.image_shape),
+            config=config,
+            dataset=dataset,
+            progress=False,
+            on_epoch=keep_curve_point,
+            should_stop=lambda: time.perf_counter() > deadline,
+        )
+    train_minutes = (time.perf_counter() - began) / 60
+    if not curve_points:
+        raise ValueError(f"the budget of {run.budget_seconds / 60:g} min ended before the first epoch did")
+
+    test_set = evaluated_split(dataset.test, config)
+    evaluated = time.perf_counter()
+    info, network = load_network(run.folder, resolve_device(device))
+    x_test = test_set.head(run.test_limit).pixels(network_device(network))
+    log_likelihood = importance_weighted_log_likelihood(network, x_test, k=EVAL_K)
+    eval_minutes = (time.perf_counter() - evaluated) / 60
+    curve = []
+    for minutes, neg_elbo, kept in curve_points:
+        _, marked = load_network(kept, resolve_device(device))
+        x_curve = test_set.head(run.curve_limit).pixels(network_device(marked))
+        curve.append((minutes, neg_elbo, importance_weighted_log_likelihood(marked, x_curve, k=EVAL_K)))
+    shutil.rmtree(marks_folder)
+    return Measured(
+        name=run.name,
+        epochs_planned=epochs,
+        epochs_done=info.epochs_completed,
+        train_minutes=train_minutes,
+        test_neg_elbo=info.metrics["neg_elbo"],
+        log_likelihood=log_likelihood,
+        eval_minutes=eval_minutes,
+        curve=curve,
+    )
+
+
+def network_device(network: torch.nn.Module) -> torch.device:
+    return next(network.parameters()).device
+
+
+def report(outcome: Measured, test_images: int, curve_limit: int) -> None:
+    k, paper = PAPER[outcome.name]
+    trained_on = "ELBO (VAE)" if k == 1 else f"IWAE bound, k = {k}"
+    print(
+        f"{outcome.name:<8} {trained_on:<19} {outcome.epochs_done:>5}/{outcome.epochs_planned:<5} "
+        f"{outcome.train_minutes:>6.1f} {outcome.test_neg_elbo:>9.2f} {outcome.log_likelihood:>10.2f} "
+        f"{paper:>7.2f} {outcome.log_likelihood - paper:>+6.2f} {outcome.eval_minutes:>6.1f}",
+        flush=True,
+    )
+    points = ", ".join(f"{minutes:.0f} min {nats:.2f}" for minutes, _, nats in outcome.curve)
+    print(f"  curve, log p(x) on {curve_limit} test digits: {points}", flush=True)
+    elbos = ", ".join(f"{minutes:.0f} min {-neg:.2f}" for minutes, neg, _ in outcome.curve)
+    print(f"  curve, test ELBO on all {test_images}: {elbos}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=45, help="minutes of training per model (default 45)")
+    parser.add_argument("--only", default=",".join(PAPER), help=f"some of {', '.join(PAPER)}")
+    parser.add_argument("--parallel", type=int, default=1, help="models trained side by side (default 1)")
+    parser.add_argument("--test-limit", type=int, help="test digits for the table's log p(x) (default all)")
+    parser.add_argument("--curve-every", type=float, default=9, help="minutes between curve points")
+    parser.add_argument("--curve-limit", type=int, default=1000, help="test digits for each curve point")
+    parser.add_argument("--keep", action="store_true", help="train into the home's models, kept")
+    parser.add_argument("--device", default="auto")
+    args = parser.parse_args()
+    names = args.only.split(",")
+    unknown = sorted(set(names) - set(PAPER))
+    if unknown:
+        parser.error(f"--only takes {', '.join(PAPER)}, not {', '.join(unknown)}")
+    dataset = load_prepared(data_root(atlas_home()), "mnist")
+    with tempfile.TemporaryDirectory() as scratch:
+        models = models_root(atlas_home()) if args.keep else Path(scratch)
+        runs = [
+            Run(
+                name=name,
+                budget_seconds=args.budget * 60,
+                folder=models / f"paper-{name}",
+                test_limit=args.test_limit,
+                curve_every=args.curve_every,
+                curve_limit=args.curve_limit,
+            )
+            for name in names
+        ]
+        test_images = len(dataset.test.head(args.test_limit))
+        print(
+            f"budget {args.budget:g} min each, {args.parallel} side by side; log p(x) at k = {EVAL_K} on "
+            f"{test_images} binarized test digits",
+            flush=True,
+        )
+        print("model    trained on          epochs      min  test-ELBO   log p(x)   paper   diff  eval min")
+        trained = side_by_side(train_for_budget, runs, dataset, workers=args.parallel, device=args.device)
+        for finished in trained:
+            if finished.error is not None:
+                print(f"{finished.item.name}: failed: {finished.error}", flush=True)
+                continue
+            assert finished.result is not None
+            report(finished.result, len(dataset.test), args.curve_limit)
+
+
+if __name__ == "__main__":
+    main()
