@@ -82,6 +82,10 @@ class ModelSummary(BaseModel):
     loss: str | None = None
     beta: float | None = None
     iwae_k: int | None = Field(None, description="the bound it was trained on: 1 for the ELBO, k for IWAE")
+    objective: str | None = Field(None, description='what training maximised, named ("IWAE, k = 50")')
+    binarized: bool | None = Field(
+        None, description="trained and measured on binarized images: its nats compare only with such models'"
+    )
     architecture: Literal["mlp", "conv"] | None = None
     epochs: int | None = None
     test_metrics: ModelMetrics | None = None
@@ -413,6 +417,9 @@ class SweepPoint(BaseModel):
     trained: bool
     rate: float | None = Field(description="test KL(q(z|x) || p(z)), nats")
     distortion: float | None = Field(description="test -E_q[log p(x|z)], nats")
+    left_out: str | None = Field(
+        None, description="why a trained model is off the curve: its nats are not comparable with the others'"
+    )
 
 
 class Sweep(BaseModel):

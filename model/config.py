@@ -117,15 +117,26 @@ class TrainConfig:
         if self.lr_schedule == "cosine":
             return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         if self.lr_schedule == "iwae-paper":
-            # Burda et al. (2016), Sec. 5: 3^i passes over the data at lr * 10^(-i/7), i = 0..7, 3,280 passes in
-            # all. A run of other length keeps the stages' proportions (so a wall-clock budget still ends at
-            # the last stage's rate): at 3,280 epochs it is the paper's schedule exactly.
+            # Burda et al. (2016), Sec. 5: 3^i passes over the data at lr * 10^(-i/7), i = 0..7, 3,280 passes
+            # in all. A run of other length keeps the stages' proportions (so a wall-clock budget still ends
+            # at the last stage's rate): at 3,280 epochs it is the paper's schedule exactly.
             paper_passes, stage, stage_end = progress * IWAE_PAPER_PASSES, 0, 1
             while paper_passes >= stage_end and stage < IWAE_PAPER_STAGES - 1:
                 stage += 1
                 stage_end += 3**stage
             return self.lr * 10 ** (-stage / (IWAE_PAPER_STAGES - 1))
         return self.lr
+
+    @property
+    def objective_title(self) -> str:
+        """What training maximised, as the app names it ("Full ELBO", "IWAE, k = 50")."""
+        return {
+            "full": "Full ELBO",
+            "beta": f"beta = {self.beta:g}",
+            "recon": "Reconstruction only",
+            "kl": "KL only",
+            "iwae": f"IWAE, k = {self.iwae_k}",
+        }[self.loss]
 
     @property
     def kl_weight(self) -> float:

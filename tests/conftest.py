@@ -150,16 +150,35 @@ def example_models(atlas_home: Path, mnist: Dataset) -> dict[str, str]:
     return EXAMPLE_MODELS
 
 
-@pytest.fixture(scope="session")
-def notebook_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path) -> Path:
-    """A home of its own for latent_atlas.explore(), holding the test home's MNIST and classifier (linked)
-    and no model."""
-    home = tmp_path_factory.mktemp("notebook-home")
+def _home_sharing_data(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path, name: str) -> Path:
+    """A home of its own holding the test home's MNIST and classifier (linked), and no model."""
+    home = tmp_path_factory.mktemp(name)
     data_root(home).mkdir()
     (data_root(home) / "mnist").symlink_to(data_root(quick_zoo) / "mnist")
     classifier_folder(home, "mnist").parent.mkdir()
     classifier_folder(home, "mnist").symlink_to(classifier_folder(quick_zoo, "mnist"))
     return home
+
+
+@pytest.fixture(scope="session")
+def notebook_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path) -> Path:
+    """A home of its own for latent_atlas.explore(): the test home's MNIST and classifier, no model."""
+    return _home_sharing_data(tmp_path_factory, quick_zoo, "notebook-home")
+
+
+@pytest.fixture(scope="session")
+def binarized_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path, mnist: Dataset) -> Path:
+    """The test home's MNIST and classifier with two tiny models: full-2d on intensities, and an IWAE
+    (k = 3) on binarized images under a beta-sweep id (beta-2-2d), whose nats the sweep must not compare."""
+    home = _home_sharing_data(tmp_path_factory, quick_zoo, "binarized-home")
+    train_tiny(models_root(home) / "full-2d", mnist)
+    train_tiny(models_root(home) / "beta-2-2d", mnist, loss="iwae", iwae_k=3, binarized=True)
+    return home
+
+
+@pytest.fixture(scope="session")
+def binarized_url(binarized_home: Path) -> Iterator[str]:
+    yield from _serve(binarized_home)
 
 
 def _free_port() -> int:

@@ -135,14 +135,7 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     # Named as the zoo's models are ("Full ELBO, 2-D latent").
-    loss = {
-        "full": "Full ELBO",
-        "beta": f"beta = {request.beta:g}",
-        "recon": "Reconstruction only",
-        "kl": "KL only",
-        "iwae": f"IWAE, k = {request.iwae_k}",
-    }
-    title = request.title or f"{loss[request.loss]}, {request.latent_dim}-D latent"
+    title = request.title or f"{train_config.objective_title}, {request.latent_dim}-D latent"
     return JobSpec(
         kind="model",
         target=request.model_id,

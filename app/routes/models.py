@@ -18,6 +18,8 @@ def summary(served: ServedModel) -> ModelSummary:
             "loss": info.train_config.loss,
             "beta": info.train_config.kl_weight,
             "iwae_k": info.train_config.iwae_k,
+            "objective": info.train_config.objective_title,
+            "binarized": info.train_config.binarized,
             "architecture": info.model_config.architecture,
             "epochs": info.epochs_completed,
             "test_metrics": info.metrics,

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from app.deps import LabDep, RegistryDep, problems
 from app.registry import ModelRegistry
 from app.routes.data import summary
+from app.routes.models import summary as model_summary
 from app.schemas import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
 from model.zoo import zoo_model_id
@@ -27,26 +28,27 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
-    models = [
-        {
-            "id": model_id,
-            "title": served.loaded.title,
-            "origin": served.loaded.origin.kind,
-            "latent_dim": served.loaded.latent_dim,
-            "dataset": served.dataset.info.key,
-        }
-        for model_id, served in registry.models.items()
-    ]
+    models = [model_summary(served).model_dump() for served in registry.models.values()]
     datasets = {key: summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
-    # The pickers group models by data set; a data set prepared with no model yet has no group.
-    grouped = [key for key in datasets if any(model["dataset"] == key for model in models)]
+    # The pickers group models by data set, binarized ones apart (their nats are another scale); a data set
+    # prepared with no model yet has no group.
+    groups = [
+        {
+            "dataset": key,
+            "binarized": binarized,
+            "title": dataset["title"] + (", binarized" if binarized else ""),
+        }
+        for key, dataset in datasets.items()
+        for binarized in (False, True)
+        if any(m["dataset"] == key and bool(m["binarized"]) == binarized for m in models)
+    ]
     return templates.TemplateResponse(
         request,
         name,
         {
             "models": models,
             "datasets": datasets,
-            "grouped": grouped,
+            "groups": groups,
             "plotly_url": PLOTLY_URL,
             "problems": problems(registry, lab),
             **context,

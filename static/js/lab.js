@@ -4,7 +4,7 @@ import { PLOT_CONFIG, mapLayout, mapTraces, robustRange } from "./map-traces.js"
 import {
   RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
 } from "./lab-figures.js";
-import { chosenDataset, guarded, latestOnly } from "./ui.js";
+import { chosenDataset, guarded, latestOnly, trainedOn } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
@@ -33,6 +33,19 @@ async function loadTraining(model) {
   $("evolution").dataset.model = model;
 }
 
+// --- what the model was trained on ------------------------------------------------------------------
+// The estimators below measure the ELBO's gradient; a model trained on the IWAE bound is told apart.
+function showTrainedOn() {
+  const trained = trainedOn($("model"));
+  $("trained-on").textContent = trained ? trained.text : "Built by your own code: no training record.";
+  $("estimator-bound").textContent = !trained
+    ? "The estimators measure the gradient of the ELBO (one sample of z per estimate)."
+    : trained.iwaeK > 1
+      ? `This model was trained on the IWAE bound with k = ${trained.iwaeK}, whose gradient weighs k samples by ` +
+        "their importance weights; the estimators here are the ELBO's (k = 1), the bound's one-sample case."
+      : `This model was trained on: ${trained.objective}; the estimators measure the ELBO's gradient.`;
+}
+
 // --- evaluation table --------------------------------------------------------------------------------
 // The rows come from the server's one list of evaluation figures: key, label, description, format.
 const EVALUATION_ROWS = JSON.parse($("evaluation").dataset.rows);
@@ -56,7 +69,9 @@ function showEvaluation(result) {
     return row;
   });
   $("evaluation").replaceChildren(...rows);
-  $("evaluation-status").textContent = `${result.test_images} test images, computed in ${result.seconds.toFixed(0)} s`;
+  const binarized = trainedOn($("model"))?.binarized;
+  $("evaluation-status").textContent =
+    `${result.test_images} ${binarized ? "binarized " : ""}test images, computed in ${result.seconds.toFixed(0)} s`;
 }
 
 async function loadCachedEvaluation(model) {
@@ -121,10 +136,11 @@ const showSweepModel = latestOnly((position) =>
 
 async function loadSweep() {
   const sweep = await api.getSweep();
-  state.sweep = sweep.points.filter((p) => p.trained);
+  state.sweep = sweep.points.filter((p) => p.trained && !p.left_out);
   state.sweepIds = sweep.points.map((p) => p.model_id);
   const missing = sweep.points.filter((p) => !p.trained).map((p) => p.model_id);
-  $("sweep-missing").hidden = missing.length === 0;
+  const leftOut = sweep.points.filter((p) => p.left_out).map((p) => `${p.model_id} (${p.left_out})`);
+  $("sweep-missing").hidden = missing.length === 0 && leftOut.length === 0;
   const command = document.createElement("code");
   command.textContent = sweep.command;
   const train = document.createElement("button");
@@ -139,9 +155,11 @@ async function loadSweep() {
       window.dispatchEvent(new Event("atlas:refresh"));
     }),
   );
-  $("sweep-missing").replaceChildren(
-    `Not trained yet: ${missing.join(", ")}. `, train, " (a few minutes on 2 cores), or run ", command, ".",
-  );
+  const notTrained = missing.length
+    ? [`Not trained yet: ${missing.join(", ")}. `, train, " (a few minutes on 2 cores), or run ", command, ". "]
+    : [];
+  const notComparable = leftOut.length ? [`Off the curve, their nats not comparable: ${leftOut.join(", ")}.`] : [];
+  $("sweep-missing").replaceChildren(...notTrained, ...notComparable);
   if (state.sweep.length === 0) return;
   const slider = $("beta");
   slider.max = String(state.sweep.length - 1);
@@ -152,6 +170,7 @@ async function loadSweep() {
 // --- controls ----------------------------------------------------------------------------------------
 async function loadModel(model) {
   state.model = model;
+  showTrainedOn();
   clearEstimators();
   await Promise.all([loadTraining(model), loadCachedEvaluation(model)]);
 }

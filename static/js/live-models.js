@@ -28,12 +28,13 @@ function showStatus(text) {
   status.replaceChildren(text, " — ", link);
 }
 
-// Add a served model to the page's picker (#model), under its data set's group.
+// Add a served model to the page's picker (#model), under its group as _model_select.html builds them: its
+// data set, binarized models apart.
 function addToPicker(model) {
   const select = document.getElementById("model");
   if (!select || [...select.options].some((option) => option.value === model.id)) return;
   const datasets = JSON.parse(select.dataset.datasets);
-  const title = datasets[model.dataset]?.title ?? model.dataset;
+  const title = (datasets[model.dataset]?.title ?? model.dataset) + (model.binarized ? ", binarized" : "");
   let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === title);
   if (!group) {
     group = document.createElement("optgroup");
@@ -42,8 +43,14 @@ function addToPicker(model) {
   }
   const option = document.createElement("option");
   option.value = model.id;
-  option.dataset.dataset = model.dataset;
-  option.dataset.origin = model.origin.kind;
+  Object.assign(option.dataset, {
+    dataset: model.dataset,
+    origin: model.origin.kind,
+    objective: model.objective ?? "",
+    iwaeK: model.iwae_k ?? "",
+    binarized: String(Boolean(model.binarized)),
+    epochs: model.epochs ?? "",
+  });
   option.textContent = model.title + (model.latent_dim > 2 ? " (PCA plane)" : "");
   group.append(option);
 }

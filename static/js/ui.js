@@ -84,3 +84,19 @@ export function chosenDataset(select) {
   const datasets = JSON.parse(select.dataset.datasets);
   return datasets[select.selectedOptions[0].dataset.dataset];
 }
+
+// What the chosen model was trained on, from its picker option (templates/_model_select.html): the objective
+// it maximised (iwaeK > 1: the IWAE bound), its data and epochs; null for a model built by the user's own code.
+export function trainedOn(select) {
+  const option = select.selectedOptions[0];
+  if (!option || option.dataset.origin !== "checkpoint") return null;
+  const { objective, iwaeK, binarized, epochs } = option.dataset;
+  const binary = binarized === "true";
+  const data = binary ? "binarized images (the test set binarized once, seed 0)" : "pixel intensities";
+  return {
+    objective,
+    iwaeK: Number(iwaeK),
+    binarized: binary,
+    text: `Trained to maximise: ${objective}, on ${data}, for ${epochs} epochs.`,
+  };
+}
