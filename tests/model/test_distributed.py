@@ -79,9 +79,9 @@ def test_two_gloo_ranks_train_the_model_one_process_trains(ddp_home: Path) -> No
 
 
 def test_resume_under_ddp_continues_to_the_same_model(ddp_home: Path) -> None:
-    run = [*DDP_RUN[:2], "--epochs", "1", *DDP_RUN[4:]]
-    code, output = finished(torchrun(ddp_home, "resumed", *run))
-    assert code == 0, output
+    """The first epoch by one process, the second by two ranks resuming it: the one-process model."""
+    first_epoch = [*DDP_RUN[:2], "--epochs", "1", *DDP_RUN[4:]]
+    assert main(["--home", str(ddp_home), "train", "resumed", *first_epoch]) == 0
     code, output = finished(torchrun(ddp_home, "resumed", *DDP_RUN, "--resume"))
     assert code == 0, output
     assert load_info(models_root(ddp_home) / "resumed").epochs_completed == 2
@@ -130,8 +130,8 @@ def test_a_killed_rank_fails_the_run_and_keeps_the_last_complete_epoch(ddp_home:
         in output
     )
     resume = ["--train-limit", "12000", "--epochs", str(saved + 1), "--device", "cpu", "--resume"]
-    code, output = finished(torchrun(ddp_home, "killed", *resume))
-    assert code == 0 and load_info(folder).epochs_completed == saved + 1, output
+    assert main(["--home", str(ddp_home), "train", "killed", *resume]) == 0
+    assert load_info(folder).epochs_completed == saved + 1
 
 
 def test_torchrun_environment_is_read_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
