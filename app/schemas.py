@@ -12,6 +12,7 @@ from model.config import Architecture, LossMode
 from model.data import MapSplit, Split
 from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
 from model.home import check_model_id
+from model.train import MAX_SNAPSHOTS
 from model.traversal import EXTENT as TRAVERSAL_EXTENT
 from model.traversal import STEPS as TRAVERSAL_STEPS
 
@@ -390,12 +391,14 @@ class TrainingHistory(BaseModel):
 
 
 class LatentEvolution(BaseModel):
-    """Where a fixed subset of test digits sat on the map after each epoch."""
+    """Where a fixed subset of test digits sat on the map after each epoch (a long run's thinned evenly)."""
 
     model_id: str
     index: list[int] = Field(description="test digit indices")
     label: list[int]
-    epochs: list[int]
+    epochs: list[int] = Field(
+        description=f"the epochs kept: every one up to {MAX_SNAPSHOTS}, then that many evenly spaced"
+    )
     x: list[list[float]] = Field(description="per epoch, per digit")
     y: list[list[float]]
 

@@ -87,10 +87,12 @@ class CheckpointInfo:
 
 @dataclass(frozen=True)
 class LatentSnapshots:
-    """Latent means of a fixed test subset after each epoch: indices [K], mu [E, K, D]."""
+    """Latent means of a fixed test subset after the epochs kept (model.train.snapshot_epochs): indices [K],
+    mu [E, K, D], epochs [E]."""
 
     indices: torch.Tensor
     mu: torch.Tensor
+    epochs: torch.Tensor
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def save_checkpoint(
         weights = {name: t.detach().cpu().contiguous() for name, t in network.state_dict().items()}
         save_file(weights, str(staging / WEIGHTS_FILE), metadata={"format_version": str(FORMAT_VERSION)})
         save_file(
-            {"indices": latents.indices.cpu().contiguous(), "mu": latents.mu.cpu().contiguous()},
+            {name: getattr(latents, name).cpu().contiguous() for name in ("indices", "mu", "epochs")},
             str(staging / LATENTS_FILE),
         )
         buffer = io.BytesIO()
@@ -234,7 +236,9 @@ def load_history(folder: Path) -> list[dict[str, Any]]:
 def load_latents(folder: Path) -> LatentSnapshots:
     tensors = _load_tensors(folder, LATENTS_FILE)
     try:
-        return LatentSnapshots(indices=tensors["indices"], mu=tensors["mu"])
+        # Checkpoints from before thinning kept every epoch and said so by their number.
+        epochs = tensors.get("epochs", torch.arange(1, len(tensors["mu"]) + 1))
+        return LatentSnapshots(indices=tensors["indices"], mu=tensors["mu"], epochs=epochs)
     except KeyError as error:
         raise CheckpointError(f"model folder {folder}: {LATENTS_FILE} lacks {error}") from error
 

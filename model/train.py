@@ -38,6 +38,9 @@ from model.storage import recover_folder
 from model.vae import VAE
 
 SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent animations compare
+# Epochs of snapshots a long run keeps, thinned evenly: the IWAE paper's 3,280 epochs of every epoch would
+# rewrite a 650 MB file with each checkpoint, and no animation shows thousands of frames.
+MAX_SNAPSHOTS = 200
 
 EpochHook = Callable[[dict[str, Any], torch.Tensor], None]  # (history record, snapshot latent means [K, D])
 
@@ -59,8 +62,20 @@ class _Run:
     shuffle_rng: torch.Generator
     noise_rng: torch.Generator
     history: list[dict[str, Any]]
-    snapshots: list[torch.Tensor]
+    snapshots: dict[int, torch.Tensor]  # epoch -> the snapshot digits' latent means then
     created: str
+
+
+def snapshot_epochs(latest: int, limit: int = MAX_SNAPSHOTS) -> list[int]:
+    """The epochs whose snapshots a run `latest` epochs long keeps: all of them up to `limit`, then the
+    first, the last and every stride-th, the stride the smallest power of two that keeps at most `limit`
+    (so each kept set holds the next one's older epochs, and a resumed run keeps the same)."""
+    stride = 1
+    while True:
+        kept = sorted({1, latest, *range(stride, latest + 1, stride)})
+        if len(kept) <= limit or stride >= latest:
+            return kept
+        stride *= 2
 
 
 def snapshot_indices(test_size: int, size: int) -> torch.Tensor:
@@ -86,7 +101,7 @@ def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.dev
         shuffle_rng=torch.Generator(device=device).manual_seed(config.seed),
         noise_rng=torch.Generator(device=device).manual_seed(config.seed + 1),
         history=[],
-        snapshots=[],
+        snapshots={},
         created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
 
@@ -106,6 +121,7 @@ def _resumed_run(
     if any(info.data.get(key) != value for key, value in data.items() if key != "dataset"):
         raise ValueError(f"cannot resume {folder}: it was trained on other data ({info.data})")
     state = load_training_state(folder)
+    latents = load_latents(folder)
     network.train()
     optimizer = _adam(network, config)
     optimizer.load_state_dict(state.optimizer)
@@ -119,7 +135,7 @@ def _resumed_run(
         shuffle_rng=shuffle_rng,
         noise_rng=noise_rng,
         history=load_history(folder),
-        snapshots=list(load_latents(folder).mu.unbind(0)),
+        snapshots=dict(zip(latents.epochs.tolist(), latents.mu.unbind(0), strict=True)),
         created=info.created,
     )
 
@@ -275,7 +291,8 @@ def train(
                 run.network.eval()
                 metrics = elbo_metrics(run.network, x_test)
                 with torch.inference_mode():
-                    run.snapshots.append(run.network.encode(x_snapshot).mu.cpu())
+                    run.snapshots[epoch] = run.network.encode(x_snapshot).mu.cpu()
+                run.snapshots = {kept: run.snapshots[kept] for kept in snapshot_epochs(epoch, MAX_SNAPSHOTS)}
                 run.history.append(
                     {
                         "epoch": epoch,
@@ -307,7 +324,11 @@ def train(
                     info=info,
                     network=run.network,
                     history=run.history,
-                    latents=LatentSnapshots(indices=indices, mu=torch.stack(run.snapshots)),
+                    latents=LatentSnapshots(
+                        indices=indices,
+                        mu=torch.stack(list(run.snapshots.values())),
+                        epochs=torch.tensor(list(run.snapshots)),
+                    ),
                     training_state=TrainingState(
                         optimizer=run.optimizer.state_dict(),
                         shuffle_rng=run.shuffle_rng.get_state(),
@@ -316,7 +337,7 @@ def train(
                 )
                 completed = epoch
                 if on_epoch is not None:
-                    on_epoch(run.history[-1], run.snapshots[-1])
+                    on_epoch(run.history[-1], run.snapshots[epoch])
                 if bar.disable and progress:
                     sys.stderr.write(
                         f"{title}: epoch {epoch}/{config.epochs} loss {loss:.2f} recon {-reconstruction:.2f} "

@@ -28,7 +28,7 @@ def _snapshots(served: ServedModel) -> dict[str, object]:
         model_id=served.model_id,
         index=snapshots.indices.tolist(),
         label=served.latent_map.labels[snapshots.indices].tolist(),
-        epochs=list(range(1, xy.shape[0] + 1)),
+        epochs=snapshots.epochs.tolist(),
         x=xy[..., 0].round(decimals=3).tolist(),
         y=xy[..., 1].round(decimals=3).tolist(),
     ).model_dump()

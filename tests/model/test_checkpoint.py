@@ -52,6 +52,7 @@ def test_round_trip_restores_every_tensor_and_the_config(tiny_model: Path) -> No
     assert [record["epoch"] for record in load_history(tiny_model)] == [1, 2]
     latents = load_latents(tiny_model)
     assert latents.indices.shape == (TINY_TEST,) and latents.mu.shape == (2, TINY_TEST, 2)
+    assert latents.epochs.tolist() == [1, 2]
     assert load_training_state(tiny_model).optimizer["state"], "Adam moments are kept for --resume"
 
 

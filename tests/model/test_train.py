@@ -1,3 +1,4 @@
+import itertools
 from dataclasses import replace
 from pathlib import Path
 
@@ -6,10 +7,10 @@ import torch
 from safetensors.torch import load_file
 
 from model import checkpoint
-from model.checkpoint import WEIGHTS_FILE, load_history, load_info
+from model.checkpoint import WEIGHTS_FILE, load_history, load_info, load_latents
 from model.data import Dataset, ImageSet
 from model.metrics import elbo_metrics
-from model.train import train
+from model.train import snapshot_epochs, train
 from model.vae import VAE
 from tests.conftest import TINY_MODEL, TINY_TEST, TINY_TRAINING, train_tiny
 
@@ -36,6 +37,33 @@ def test_resumed_run_ends_with_the_same_weights(tiny_model: Path, tmp_path: Path
     assert metrics == [
         {k: v for k, v in record.items() if k not in timing} for record in load_history(tiny_model)
     ]
+
+
+@pytest.mark.parametrize("limit", [4, 7, 200])
+def test_a_long_run_keeps_evenly_spaced_snapshots_the_first_and_the_last(limit: int) -> None:
+    for latest in range(1, 3281):
+        kept = snapshot_epochs(latest, limit)
+        assert len(kept) <= limit and kept[0] == 1 and kept[-1] == latest, (latest, kept)
+        assert kept == list(range(1, latest + 1)) or latest > limit, (latest, kept)
+        gaps = {after - before for before, after in itertools.pairwise(kept[1:-1])}
+        assert len(gaps) <= 1, (latest, kept)  # between the first and the last, one stride
+        # each epoch kept now was kept before it (or is new): thinning never needs a dropped one back
+        assert set(kept) <= set(snapshot_epochs(latest - 1, limit)) | {latest} or latest == 1
+
+
+def test_snapshots_thinned_by_a_resumed_run_are_those_of_a_straight_one(
+    tmp_path: Path, mnist: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("model.train.MAX_SNAPSHOTS", 4)
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    train_tiny(straight, mnist, epochs=6)
+    train_tiny(resumed, mnist, epochs=3)
+    train_tiny(resumed, mnist, epochs=6)
+    expected = load_latents(straight)
+    assert expected.epochs.tolist() == snapshot_epochs(6, 4) == [1, 2, 4, 6]
+    assert expected.mu.shape == (4, TINY_TEST, 2)
+    got = load_latents(resumed)
+    assert torch.equal(got.epochs, expected.epochs) and torch.equal(got.mu, expected.mu)
 
 
 def test_interrupt_during_a_save_keeps_the_last_complete_checkpoint(
