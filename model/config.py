@@ -12,10 +12,12 @@ from typing import Any, Literal, get_args
 
 Architecture = Literal["mlp", "conv"]
 Activation = Literal["relu", "tanh"]
+Initialisation = Literal["pytorch", "glorot"]
 LossMode = Literal["full", "beta", "recon", "kl", "iwae"]
 LrSchedule = Literal["constant", "cosine", "iwae-paper"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
+INITIALISATIONS: tuple[str, ...] = get_args(Initialisation)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # mlp: the widths of the encoder's layers; conv: the channels of its stride-2 stages, each halving the
@@ -33,12 +35,16 @@ class ModelConfig:
     hidden: tuple[int, ...] = ()  # empty: the architecture's DEFAULT_HIDDEN
     image_shape: tuple[int, int, int] = MNIST_SHAPE  # channels, height, width of the images modelled
     activation: Activation = "relu"  # of every hidden layer; the IWAE paper's models use tanh
+    # the weights': PyTorch's layer defaults, or Glorot & Bengio's uniform, zero biases (the IWAE paper's)
+    init: Initialisation = "pytorch"
 
     def __post_init__(self) -> None:
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}")
+        if self.init not in INITIALISATIONS:
+            raise ValueError(f"init must be one of {', '.join(INITIALISATIONS)}, got {self.init!r}")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"

@@ -183,6 +183,12 @@ class VAE(LatentModel):
         # One head for mu and logvar together: a single matmul instead of two.
         self.posterior_head = nn.Linear(features, 2 * config.latent_dim)
         self.decoder = _conv_decoder(config) if conv else _mlp_decoder(config)
+        if config.init == "glorot":
+            for layer in self.modules():
+                if isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+                    nn.init.xavier_uniform_(layer.weight)
+                    if layer.bias is not None:
+                        nn.init.zeros_(layer.bias)
 
     @property
     def latent_dim(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ def test_the_iwae_paper_preset_builds_the_papers_shapes() -> None:
     assert linears == [(784, 200), (200, 200), (200, 100), (50, 200), (200, 200), (200, 784)]
     activations = [type(m) for m in network.modules() if isinstance(m, (nn.Tanh, nn.ReLU))]
     assert activations == [nn.Tanh] * 4
+    for layer in (m for m in network.modules() if isinstance(m, nn.Linear)):
+        # Glorot & Bengio's uniform: bound sqrt(6 / (fan_in + fan_out)), its std bound / sqrt(3); zero biases
+        bound = math.sqrt(6 / (layer.in_features + layer.out_features))
+        weights = layer.weight.detach()
+        assert 0.95 * bound < weights.abs().max() <= bound, layer
+        assert weights.std() == pytest.approx(bound / math.sqrt(3), rel=0.05), layer
+        assert not layer.bias.detach().any(), layer
     training = PRESETS["iwae-paper-vae"].train_config
     assert (training.batch_size, training.adam_eps, training.epochs, training.binarized) == (
         20,

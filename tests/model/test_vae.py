@@ -88,6 +88,7 @@ def test_a_conv_checkpoint_round_trips_and_records_its_architecture(conv_model: 
         "hidden": [8, 16],
         "image_shape": [1, 28, 28],
         "activation": "relu",
+        "init": "pytorch",
     }
     assert info.model_config.architecture == "conv"
 
