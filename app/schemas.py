@@ -458,6 +458,11 @@ class TrainingRequest(BaseModel):
     iwae_k: int = Field(
         1, ge=1, le=MAX_IWAE_K, description="importance samples per image in the bound, with loss 'iwae'"
     )
+    binarized: bool = Field(
+        False,
+        description="train on images binarized afresh every epoch and measure on the test set binarized once "
+        "(the literature's setting: its nats compare only with other binarized models')",
+    )
     latent_dim: int = Field(2, ge=1, le=MAX_LATENT_DIM)
     architecture: Architecture = "mlp"
     hidden: list[Annotated[int, Field(ge=1, le=MAX_HIDDEN_WIDTH)]] | None = Field(

@@ -128,6 +128,7 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
             loss=request.loss,
             beta=request.beta,
             iwae_k=request.iwae_k,
+            binarized=request.binarized,
             epochs=request.epochs,
             seed=request.seed,
             train_limit=request.train_limit,

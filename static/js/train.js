@@ -20,7 +20,7 @@ function suggestedId() {
     beta: `beta-${$("train-beta").value}`.replace(".", "p"),
     iwae: `iwae-k${$("train-iwae-k").value}`,
   }[loss] ?? loss;
-  const arch = $("train-architecture").value === "conv" ? "-conv" : "";
+  const arch = ($("train-architecture").value === "conv" ? "-conv" : "") + ($("train-binarized").checked ? "-bin" : "");
   const prefix = dataset === "mnist" ? "" : `${dataset.replace(/[^a-z0-9_-]/g, "-").slice(0, 24)}-`;
   const base = `${prefix}${named}-${$("train-latent").value}d${arch}`;
   let id = base;
@@ -44,6 +44,7 @@ function request() {
     architecture: $("train-architecture").value,
     epochs: Number($("train-epochs").value),
     seed: Number($("train-seed").value),
+    binarized: $("train-binarized").checked,
     replace: $("train-replace").checked,
   };
   if (body.loss === "beta") body.beta = Number($("train-beta").value);

@@ -112,6 +112,14 @@ def test_a_job_queues_trains_reports_each_epoch_and_is_served_when_done(client: 
     assert events(client, job["id"], last_event_id=4) == []
 
 
+def test_a_job_trains_the_iwae_bound_on_binarized_images(client: TestClient) -> None:
+    job = submit(client, model_id="iwae-bin", loss="iwae", iwae_k=4, binarized=True)
+    assert events(client, job["id"])[-1]["event"] == "done"
+    served = {m["id"]: m for m in client.get("/api/models").json()}["iwae-bin"]
+    assert (served["title"], served["objective"]) == ("IWAE, k = 4, 2-D latent", "IWAE, k = 4")
+    assert (served["iwae_k"], served["binarized"]) == (4, True)
+
+
 def test_a_cancelled_job_keeps_its_complete_epochs_when_asked(client: TestClient) -> None:
     running = submit(client, model_id="stopped", epochs=200)
     waiting = submit(client, model_id="waiting")
