@@ -24,8 +24,7 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # image's sides (28 -> 14 -> 7 for two). The decoder mirrors them.
 DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
 MNIST_SHAPE = (1, 28, 28)
-IWAE_PAPER_STAGES = 8  # the learning-rate stages of Burda et al.'s schedule, 3^i passes each
-IWAE_PAPER_PASSES = (3**IWAE_PAPER_STAGES - 1) // 2  # 3^0 + ... + 3^7 = 3,280
+IWAE_PAPER_STAGES = 8  # the learning-rate stages of Burda et al.'s schedule: 3^0 + ... + 3^7 = 3,280 passes
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,11 +122,11 @@ class TrainConfig:
         if self.lr_schedule == "cosine":
             return self.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
         if self.lr_schedule == "iwae-paper":
-            # Burda et al. (2016), Sec. 5: 3^i passes over the data at lr * 10^(-i/7), i = 0..7, 3,280 passes
-            # in all. A run of other length keeps the stages' proportions (so a wall-clock budget still ends
-            # at the last stage's rate): at 3,280 epochs it is the paper's schedule exactly.
-            paper_passes, stage, stage_end = progress * IWAE_PAPER_PASSES, 0, 1
-            while paper_passes >= stage_end and stage < IWAE_PAPER_STAGES - 1:
+            # Burda et al. (2016), Sec. 5: 3^i passes over the data at lr * 10^(-i/7), i = 0..7 (3,280 passes
+            # in all), by the passes done: a run cut short, or resumed for more epochs, has followed the
+            # paper's schedule so far.
+            passes, stage, stage_end = progress * self.epochs, 0, 1
+            while passes >= stage_end and stage < IWAE_PAPER_STAGES - 1:
                 stage += 1
                 stage_end += 3**stage
             return self.lr * 10 ** (-stage / (IWAE_PAPER_STAGES - 1))
