@@ -8,11 +8,10 @@ from typing import Annotated, Any, Literal, get_type_hints
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, create_model, model_validator
 
 from app.params import Coordinate
-from model.config import Architecture, LossMode
+from model.config import MAX_SNAPSHOTS, Architecture, LossMode
 from model.data import MapSplit, Split
 from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
 from model.home import check_model_id
-from model.train import MAX_SNAPSHOTS
 from model.traversal import EXTENT as TRAVERSAL_EXTENT
 from model.traversal import STEPS as TRAVERSAL_STEPS
 

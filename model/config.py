@@ -24,6 +24,9 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # image's sides (28 -> 14 -> 7 for two). The decoder mirrors them.
 DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
 MNIST_SHAPE = (1, 28, 28)
+# Epochs of snapshots a long run keeps, thinned evenly (model.train.snapshot_epochs): the IWAE paper's 3,280
+# epochs of every epoch would rewrite a 650 MB file with each checkpoint, and no animation shows thousands.
+MAX_SNAPSHOTS = 200
 IWAE_PAPER_STAGES = 8  # the learning-rate stages of Burda et al.'s schedule: 3^0 + ... + 3^7 = 3,280 passes
 
 

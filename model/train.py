@@ -29,7 +29,7 @@ from model.checkpoint import (
     load_training_state,
     save_checkpoint,
 )
-from model.config import ModelConfig, TrainConfig
+from model.config import MAX_SNAPSHOTS, ModelConfig, TrainConfig
 from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
@@ -38,9 +38,6 @@ from model.storage import recover_folder
 from model.vae import VAE
 
 SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent animations compare
-# Epochs of snapshots a long run keeps, thinned evenly: the IWAE paper's 3,280 epochs of every epoch would
-# rewrite a 650 MB file with each checkpoint, and no animation shows thousands of frames.
-MAX_SNAPSHOTS = 200
 
 EpochHook = Callable[[dict[str, Any], torch.Tensor], None]  # (history record, snapshot latent means [K, D])
 
