@@ -8,8 +8,8 @@ first always runs), so its last complete epoch is what is measured. The curve (n
 log p(x) at k = 5,000 on the first `--curve-limit` test digits of the weights kept every `--curve-every`
 minutes; the table's figure is on `--test-limit` digits (default all 10,000, as the paper). Models train
 one after another with the whole machine unless `--parallel N` runs N side by side (the cores shared
-out). `--keep` trains into the home's models (ids paper-vae, paper-iwae-5, paper-iwae-50) so the app
-shows them; otherwise a temporary home.
+out). `--keep` trains into the home's models (ids paper-vae, paper-iwae-5, paper-iwae-50, with -batch-N and
+-fitted for another recipe) so the app shows them; otherwise a temporary home.
 
 `--schedule fitted` asks what the budget, not the paper's 3,280 epochs, can do: the paper's model and
 Adam, with the learning rate annealed from 1e-3 to 0 (cosine) over the epochs the budget holds, counted
@@ -17,7 +17,7 @@ from two trial epochs timed first (their time is taken from the budget); `--batc
 paper's minibatches of 20 (small steps leave a CPU idle between kernels).
 
 Usage: python bench/literature.py [--budget MINUTES] [--only vae,iwae-5,iwae-50] [--parallel N]
-       [--schedule paper|fitted] [--batch-size N] [--test-limit N] [--curve-every MINUTES]
+       [--schedule paper|fitted] [--batch-size N[,N...]] [--test-limit N] [--curve-every MINUTES]
        [--curve-limit N] [--keep]
 """
 
@@ -47,7 +47,7 @@ from model.train import TrainingStopped, train
 # Table 1 of Burda, Grosse & Salakhutdinov (2016), MNIST, one stochastic layer: test log p(x) at k = 5,000.
 PAPER = {"vae": (1, -86.76), "iwae-5": (5, -85.54), "iwae-50": (50, -84.78)}
 EVAL_K = 5000
-
+PAPER_BATCH = PRESETS["iwae-paper-vae"].train_config.batch_size
 
 TRIAL_EPOCHS = 2  # timed before a fitted schedule: the first epoch also pays for warming up
 
@@ -76,17 +76,23 @@ class Measured:
     curve: list[tuple[float, float, float]]  # (minutes, test -ELBO, log p(x) on the curve's digits)
 
 
-def recipe(name: str, schedule: str, batch_size: int | None) -> TrainConfig:
+def recipe(name: str, schedule: str, batch_size: int) -> TrainConfig:
     k, _ = PAPER[name]
     loss = {"loss": "iwae", "iwae_k": k} if k > 1 else {}
     paper = PRESETS["iwae-paper-vae"].train_config
     return replace(
         paper,
         device="auto",
-        batch_size=batch_size or paper.batch_size,
+        batch_size=batch_size,
         lr_schedule="cosine" if schedule == "fitted" else paper.lr_schedule,
         **loss,  # type: ignore[arg-type]
     )
+
+
+def run_id(name: str, schedule: str, batch_size: int) -> str:
+    """paper-vae for the paper's recipe; paper-vae-batch-100-fitted for another."""
+    batch = [f"batch-{batch_size}"] if batch_size != PAPER_BATCH else []
+    return "-".join([f"paper-{name}", *batch, *(["fitted"] if schedule == "fitted" else [])])
 
 
 def seconds_per_epoch(dataset: Dataset, run: Run, model_config: ModelConfig) -> float:
@@ -197,7 +203,9 @@ def main() -> None:
         "--schedule", choices=("paper", "fitted"), default="paper", help="the learning rates (default paper)"
     )
     parser.add_argument(
-        "--batch-size", default="20", help="minibatch sizes, comma-separated: each trains every model"
+        "--batch-size",
+        default=str(PAPER_BATCH),
+        help=f"minibatch sizes, comma-separated: each trains every model (default the paper's {PAPER_BATCH})",
     )
     parser.add_argument("--test-limit", type=int, help="test digits for the table's log p(x) (default all)")
     parser.add_argument("--curve-every", type=float, default=9, help="minutes between curve points")
@@ -212,23 +220,19 @@ def main() -> None:
     try:
         batch_sizes = [int(size) for size in args.batch_size.split(",")]
     except ValueError:
-        parser.error(f"--batch-size takes whole numbers, comma-separated, not {args.batch_size!r}")
+        batch_sizes = []
+    if not batch_sizes or min(batch_sizes) < 1:
+        parser.error(f"--batch-size takes whole numbers >= 1, comma-separated, not {args.batch_size!r}")
     dataset = load_prepared(data_root(atlas_home()), "mnist")
     with tempfile.TemporaryDirectory() as scratch:
         models = models_root(atlas_home()) if args.keep else Path(scratch)
-        paper_batch = PRESETS["iwae-paper-vae"].train_config.batch_size
         runs = [
             Run(
                 name=name,
                 config=recipe(name, args.schedule, batch_size),
                 fitted=args.schedule == "fitted",
                 budget_seconds=args.budget * 60,
-                folder=models
-                / "-".join(
-                    [f"paper-{name}"]
-                    + ([f"batch-{batch_size}"] if batch_size != paper_batch else [])
-                    + (["fitted"] if args.schedule == "fitted" else [])
-                ),
+                folder=models / run_id(name, args.schedule, batch_size),
                 test_limit=args.test_limit,
                 curve_every=args.curve_every,
                 curve_limit=args.curve_limit,
@@ -249,7 +253,7 @@ def main() -> None:
         trained = side_by_side(train_for_budget, runs, dataset, workers=args.parallel, device=args.device)
         for finished in trained:
             if finished.error is not None:
-                print(f"{finished.item.name}: failed: {finished.error}", flush=True)
+                print(f"{finished.item.folder.name}: failed: {finished.error}", flush=True)
                 continue
             assert finished.result is not None
             report(finished.item, finished.result, len(dataset.test), args.curve_limit)
