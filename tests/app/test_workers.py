@@ -4,7 +4,9 @@ either runs once and is then served by both."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,33 +20,38 @@ import pytest
 
 from model.home import classifier_folder, data_root, models_root
 from model.jobs import JobQueue
+from model.zoo import zoo_entries
 from tests.app.test_jobs import QUICK_JOB
 from tests.conftest import _free_port
 
-SERVED = ("full-2d", "full-16d")
 ASKS = 48  # requests of each kind, eight at a time on connections of their own
 
 
 @pytest.fixture(scope="module")
 def workers(quick_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`latent-atlas serve --workers 2` over a home of two of the quick zoo's models: its URL and home."""
+    """`latent-atlas serve --workers 2` over a home of the quick zoo's default models: its URL and home.
+    With every default model there, the server trains none in the background, so a job runs at once."""
     home = tmp_path_factory.mktemp("workers-home")
     data_root(home).symlink_to(data_root(quick_zoo))
-    for model_id in SERVED:
-        shutil.copytree(models_root(quick_zoo) / model_id, models_root(home) / model_id)
+    for entry in zoo_entries(quick=True, device="cpu"):
+        shutil.copytree(models_root(quick_zoo) / entry.model_id, models_root(home) / entry.model_id)
     shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
     port = _free_port()
     command = [sys.executable, "-m", "app.cli", "--home", str(home), "serve", "--port", str(port)]
     log = home / "server.log"
     with log.open("wb") as output:
         server = subprocess.Popen(
-            [*command, "--workers", "2", "--device", "cpu"], stdout=output, stderr=subprocess.STDOUT
+            [*command, "--workers", "2", "--device", "cpu"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its workers in its process group: a failed start kills them too
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while not _both_answer(url):  # each worker starts serving once it has loaded every model
         if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
             pytest.fail(f"serve --workers 2 did not start: {log.read_text()[-2000:]}")
         time.sleep(0.2)
     yield url, home
