@@ -3,6 +3,7 @@ either runs once and is then served by both."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -50,7 +51,8 @@ def workers(quick_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     deadline = time.monotonic() + 120
     while not _both_answer(url):  # each worker starts serving once it has loaded every model
         if server.poll() is not None or time.monotonic() > deadline:
-            os.killpg(server.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # the whole group may have exited already
+                os.killpg(server.pid, signal.SIGKILL)
             server.wait()
             pytest.fail(f"serve --workers 2 did not start: {log.read_text()[-2000:]}")
         time.sleep(0.2)
