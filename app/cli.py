@@ -25,6 +25,10 @@ from model.jobs import JobQueue
 from model.zoo import classifier_job, zoo_jobs
 
 WORKER_SETTINGS_ENV = "LATENT_ATLAS_WORKER_SETTINGS"  # what `serve --workers N` hands its workers
+# How long uvicorn's supervisor waits for a worker to answer its health check before killing it. A new
+# worker answers only once it has imported this module (torch and all, ~3 s idle); uvicorn's default of
+# 5 s killed and restarted starting workers over and over on a busy machine, so none ever served.
+WORKER_ANSWER_SECONDS = 60
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -77,7 +81,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     given = {**served, "models": args.model, "queued": sorted(queued)}
     os.environ[WORKER_SETTINGS_ENV] = json.dumps(given)
     del outside  # the workers build their own: this process only watches over them
-    uvicorn.run(f"{__name__}:worker_app", factory=True, workers=args.workers, proxy_headers=False, **serving)
+    uvicorn.run(
+        f"{__name__}:worker_app",
+        factory=True,
+        workers=args.workers,
+        timeout_worker_healthcheck=WORKER_ANSWER_SECONDS,
+        proxy_headers=False,
+        **serving,
+    )
     return 0
 
 
