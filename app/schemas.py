@@ -78,6 +78,9 @@ class ModelSummary(BaseModel):
     origin: ModelOrigin
     latent_dim: int
     dataset: str = Field(description="the key of its data set (see /api/datasets)")
+    group: str = Field(
+        description="the group the model pickers list it under: its data set, binarized models apart"
+    )
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     loss: str | None = None
     beta: float | None = None

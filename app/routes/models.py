@@ -13,6 +13,7 @@ router = APIRouter(prefix="/api/models", tags=["models"])
 
 def summary(served: ServedModel) -> ModelSummary:
     loaded, info = served.loaded, served.loaded.checkpoint
+    binarized = info is not None and info.train_config.binarized  # its nats are on another scale
     trained_here = (
         {
             "loss": info.train_config.loss,
@@ -34,6 +35,7 @@ def summary(served: ServedModel) -> ModelSummary:
             "origin": {"kind": loaded.origin.kind, "source": loaded.origin.source},
             "latent_dim": loaded.latent_dim,
             "dataset": served.dataset.info.key,
+            "group": served.dataset.info.title + (", binarized" if binarized else ""),
             "coordinate_limit": served.latent_map.coordinate_limit,
             **trained_here,
         }

@@ -30,18 +30,10 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
     models = [model_summary(served).model_dump() for served in registry.models.values()]
     datasets = {key: summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
-    # The pickers group models by data set, binarized ones apart (their nats are another scale); a data set
-    # prepared with no model yet has no group.
-    groups = [
-        {
-            "dataset": key,
-            "binarized": binarized,
-            "title": dataset["title"] + (", binarized" if binarized else ""),
-        }
-        for key, dataset in datasets.items()
-        for binarized in (False, True)
-        if any(m["dataset"] == key and bool(m["binarized"]) == binarized for m in models)
-    ]
+    # The pickers' groups in data set order, binarized models after the others; a data set prepared with no
+    # model yet has no group.
+    place = {m["group"]: (list(datasets).index(m["dataset"]), bool(m["binarized"])) for m in models}
+    groups = sorted(place, key=place.__getitem__)
     return templates.TemplateResponse(
         request,
         name,

@@ -28,17 +28,15 @@ function showStatus(text) {
   status.replaceChildren(text, " — ", link);
 }
 
-// Add a served model to the page's picker (#model), under its group as _model_select.html builds them: its
-// data set, binarized models apart.
+// Add a served model to the page's picker (#model), under the group the server names, as
+// _model_select.html builds them.
 function addToPicker(model) {
   const select = document.getElementById("model");
   if (!select || [...select.options].some((option) => option.value === model.id)) return;
-  const datasets = JSON.parse(select.dataset.datasets);
-  const title = (datasets[model.dataset]?.title ?? model.dataset) + (model.binarized ? ", binarized" : "");
-  let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === title);
+  let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === model.group);
   if (!group) {
     group = document.createElement("optgroup");
-    group.label = title;
+    group.label = model.group;
     select.append(group);
   }
   const option = document.createElement("option");

@@ -49,15 +49,18 @@ class PickerGroups(HTMLParser):
 
 def test_models_say_what_they_were_trained_on(binarized_client: TestClient) -> None:
     models = {m["id"]: m for m in binarized_client.get("/api/models").json()}
-    assert {key: models["full-2d"][key] for key in ("objective", "iwae_k", "binarized")} == {
+    told = ("objective", "iwae_k", "binarized", "group")
+    assert {key: models["full-2d"][key] for key in told} == {
         "objective": "Full ELBO",
         "iwae_k": 1,
         "binarized": False,
+        "group": "MNIST handwritten digits",
     }
-    assert {key: models["beta-2-2d"][key] for key in ("objective", "iwae_k", "binarized")} == {
+    assert {key: models["beta-2-2d"][key] for key in told} == {
         "objective": "IWAE, k = 3",
         "iwae_k": 3,
         "binarized": True,
+        "group": "MNIST handwritten digits, binarized",
     }
 
 

@@ -61,6 +61,8 @@ def test_a_job_queued_on_the_train_page_animates_its_map_and_opens_in_the_explor
     # The explorer that waited opens on the model, now in its picker, without a reload.
     expect(explorer.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
     assert explorer.eval_on_selector("#model", "el => el.value") == "browser-quick"
+    group = explorer.eval_on_selector("#model option:checked", "el => el.parentElement.label")
+    assert group == "MNIST handwritten digits"  # under its data set, as the server names the group
     assert explorer.eval_on_selector("#map", "el => el.dataset.points") == "10000"
     expect(explorer.locator("#map-waiting")).to_have_count(0)
     explorer.close()
