@@ -17,17 +17,24 @@ import torch
 
 from model.checkpoint import load_history, load_info, load_network
 from model.cli import EXIT_RANK_FAILED, EXIT_USAGE, main
-from model.data import Dataset
+from model.data import Dataset, ImageSet
 from model.distributed import Ranks, torchrun_ranks
 from model.home import classifier_folder, data_root, models_root
 from model.parallel import side_by_side, threads_per_worker
 from model.zoo import sweep_ids
 from tests.conftest import _free_port
 
-# Gradients summed over two ranks round differently from one process's sum, and Adam divides each step by
-# the root of the gradients' second moment, so a weight whose gradient is near zero may move by up to the
-# learning rate either way: a few 1e-5 after 32 steps (measured), far below what training moves.
-WEIGHT_TOLERANCE = 1e-4
+# Two ranks sum each gradient in another order than one process, so the runs agree to float rounding, not
+# bit for bit. Adam then divides each step by the root of the gradient's second moment: a weight whose
+# gradient is rounding noise (a collapsed posterior's encoder, seen on CI and with this seed here) moves by
+# up to the learning rate either way in each run, and such weights end up ~0.02 apart. They barely change
+# what the model computes, so the runs are compared by that: the losses of every epoch and the
+# reconstructions of test images. Measured with this recipe over seeds 0-9, collapsed or not: losses
+# within 5e-5 of each other (relative), reconstructions within 1e-3 of an intensity; the tolerances are
+# ten times that. One process trained with other noise misses both eightfold (loss 4e-3, 0.08).
+LOSS_TOLERANCE = 5e-4  # relative
+RECONSTRUCTION_TOLERANCE = 1e-2  # of an intensity in [0, 1]
+RECONSTRUCTED = 500  # test images
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
 DDP_RUN = ["--train-limit", "2048", "--epochs", "2", "--seed", "3", "--device", "cpu"]
 
@@ -47,14 +54,23 @@ def finished(process: subprocess.Popen[str]) -> tuple[int, str]:
     return process.returncode, output
 
 
-def assert_same_weights(folder: Path, reference: Path) -> None:
-    _, network = load_network(folder)
-    _, expected = load_network(reference)
-    for (name, weights), wanted in zip(
-        network.state_dict().items(), expected.state_dict().values(), strict=True
-    ):
-        difference = (weights - wanted).abs().max().item()
-        assert difference < WEIGHT_TOLERANCE, f"{name} differs by up to {difference}"
+def assert_same_training(folder: Path, reference: Path, test_set: ImageSet) -> None:
+    """The model in `folder` trained as the one in `reference`: the same losses in every epoch and the same
+    reconstructions, to float rounding."""
+    history, expected = load_history(folder), load_history(reference)
+    assert [record["epoch"] for record in history] == [record["epoch"] for record in expected]
+    for key in ("train_loss", "test_neg_elbo"):
+        assert [record[key] for record in history] == pytest.approx(
+            [record[key] for record in expected], rel=LOSS_TOLERANCE
+        ), key
+    x = test_set.head(RECONSTRUCTED).pixels()
+    with torch.inference_mode():
+        reconstructed, expected_images = (
+            torch.sigmoid(network.decode(network.encode(x).mu))
+            for _, network in (load_network(folder), load_network(reference))
+        )
+        difference = (reconstructed - expected_images).abs().max().item()
+    assert difference < RECONSTRUCTION_TOLERANCE, f"reconstructions differ by up to {difference}"
 
 
 @pytest.fixture(scope="module")
@@ -66,28 +82,29 @@ def ddp_home(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path) -> Path
     return home
 
 
-def test_two_gloo_ranks_train_the_model_one_process_trains(ddp_home: Path) -> None:
+@pytest.mark.slow
+def test_two_gloo_ranks_train_the_model_one_process_trains(ddp_home: Path, test_set: ImageSet) -> None:
     code, output = finished(torchrun(ddp_home, "two-ranks", *DDP_RUN))
     assert code == 0, output
     folder = models_root(ddp_home) / "two-ranks"
-    assert_same_weights(folder, models_root(ddp_home) / "one-process")
+    assert_same_training(folder, models_root(ddp_home) / "one-process", test_set)
     # Rank 0 alone wrote the folder and reported, once per epoch, over the whole training slice.
     assert [record["epoch"] for record in load_history(folder)] == [1, 2]
     assert output.count("two-ranks: epoch 1/2") == 1 and "two-ranks: test -ELBO" in output, output
-    one = load_history(models_root(ddp_home) / "one-process")
-    assert load_history(folder)[-1]["train_loss"] == pytest.approx(one[-1]["train_loss"], rel=1e-4)
 
 
-def test_resume_under_ddp_continues_to_the_same_model(ddp_home: Path) -> None:
+@pytest.mark.slow
+def test_resume_under_ddp_continues_to_the_same_model(ddp_home: Path, test_set: ImageSet) -> None:
     """The first epoch by one process, the second by two ranks resuming it: the one-process model."""
     first_epoch = [*DDP_RUN[:2], "--epochs", "1", *DDP_RUN[4:]]
     assert main(["--home", str(ddp_home), "train", "resumed", *first_epoch]) == 0
     code, output = finished(torchrun(ddp_home, "resumed", *DDP_RUN, "--resume"))
     assert code == 0, output
     assert load_info(models_root(ddp_home) / "resumed").epochs_completed == 2
-    assert_same_weights(models_root(ddp_home) / "resumed", models_root(ddp_home) / "one-process")
+    assert_same_training(models_root(ddp_home) / "resumed", models_root(ddp_home) / "one-process", test_set)
 
 
+@pytest.mark.slow
 def test_a_run_rank_zero_cannot_start_fails_every_rank_with_its_message(ddp_home: Path) -> None:
     code, output = finished(torchrun(ddp_home, "one-process", *DDP_RUN))
     assert code != 0
@@ -95,6 +112,7 @@ def test_a_run_rank_zero_cannot_start_fails_every_rank_with_its_message(ddp_home
     assert "rank 0 could not start the run" in output  # what rank 1 says
 
 
+@pytest.mark.slow
 def test_a_killed_rank_fails_the_run_and_keeps_the_last_complete_epoch(ddp_home: Path) -> None:
     """The ranks started by hand, as torchrun would set them up: without torchrun's agent, which stops the
     survivors with SIGTERM at a moment of its own, rank 0 meets the dead peer in its next collective."""
@@ -167,6 +185,7 @@ def test_a_zoo_under_torchrun_is_refused(
     )
 
 
+@pytest.mark.slow
 def test_parallel_two_trains_the_beta_sweep_side_by_side(quick_zoo: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -188,6 +207,7 @@ def square_unless_three(dataset: Dataset, device: str, item: int) -> tuple[int, 
     return item * item, torch.get_num_threads(), len(dataset.train), device
 
 
+@pytest.mark.slow
 def test_side_by_side_runs_every_item_when_one_fails(mnist: Dataset) -> None:
     small = Dataset(mnist.info, mnist.train.head(100), mnist.test.head(10))
     outcomes = {
