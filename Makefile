@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 CLI := $(BIN)/latent-atlas
 ZOO := full-2d recon-2d kl-2d full-16d
 
-.PHONY: run eval test setup data zoo zoo-beta zoo-characters lint bench bench-literature clean
+.PHONY: run eval test check setup data zoo zoo-beta zoo-characters lint bench bench-literature clean
 
 # Create the virtual environment and install Latent Atlas with its test tools (re-run when pyproject changes)
 $(VENV)/.installed: pyproject.toml
@@ -43,9 +43,14 @@ run: setup
 eval: zoo
 	@for model in $(ZOO); do $(CLI) eval $$model || exit 1; done
 
-# Lint, type-check and run every test (trains small models in a temporary home)
+# Lint, type-check and run every test: the browser, the servers, torchrun and the soak included (what CI runs)
 test: setup lint
 	$(BIN)/python -m pytest
+
+# The fast tier, for working: lint, types and every test that starts no browser, server, torchrun or job
+# process and does not soak (about a minute once the trained fixtures are cached)
+check: setup lint
+	$(BIN)/python -m pytest -m "not browser and not slow"
 
 # ruff (lint + format) and mypy
 lint: setup

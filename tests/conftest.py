@@ -1,5 +1,6 @@
-"""Session fixtures: one temporary LATENT_ATLAS_HOME, real MNIST fetched into it once, small real models
-trained once, and a live server over them, so tests never touch the user's own data or models."""
+"""Session fixtures: one temporary LATENT_ATLAS_HOME, real MNIST in it, small real models trained in it,
+and a live server over them, so tests never touch the user's own data or models. What is fetched or
+trained comes from the fixture cache (tests/fixture_cache.py): made once, copied into each run's home."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 import uvicorn
+from hypothesis import HealthCheck, settings
 
 from app.main import create_app
 from app.settings import Settings
@@ -28,6 +30,21 @@ from model.home import HOME_ENV, classifier_folder, data_root, models_root
 from model.sources import characters
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
+from tests.fixture_cache import MODEL_SOURCES, cached, copy_tree
+
+# Property tests draw the same examples every run (a failure in CI fails the same way here), few of them
+# while working and the full count where CI=true (.ci/run sets it).
+FULL_RUN = os.environ.get("CI") == "true"
+settings.register_profile(
+    "atlas", deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile("atlas")
+
+
+def examples(full: int) -> int:
+    """How many examples a property test draws: `full` in CI, a fifth of it (at least 5) while working."""
+    return full if FULL_RUN else max(5, full // 5)
+
 
 SWEEP_MODEL = "beta-4-2d"  # the beta-sweep model the quick zoo adds to the default ones
 # /evaluation in tests: a slice of the test set and few importance samples, so it takes a second
@@ -48,10 +65,15 @@ def atlas_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ[HOME_ENV] = previous
 
 
+def _fetch_mnist(folder: Path) -> None:
+    open_dataset("mnist", folder)
+
+
 @pytest.fixture(scope="session")
-def mnist(atlas_home: Path) -> Dataset:
-    """Real MNIST, fetched and prepared in the test home."""
-    return open_dataset("mnist", data_root(atlas_home))[0]
+def mnist(atlas_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Dataset:
+    """Real MNIST, fetched and prepared once (md5-checked), copied into the test home."""
+    fetched = cached("mnist", {"dataset": "mnist"}, _fetch_mnist, scratch=tmp_path_factory.mktemp("mnist"))
+    return open_dataset("mnist", copy_tree(fetched, data_root(atlas_home)))[0]
 
 
 @pytest.fixture(scope="session")
@@ -100,32 +122,37 @@ def train_tiny(folder: Path, dataset: Dataset, **overrides: object) -> None:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, mnist: Dataset) -> Path:
     """A 2-D VAE trained for 2 epochs on the fixed 2,000-digit slice: its folder, in a home of its own."""
-    folder = models_root(tmp_path_factory.mktemp("tiny-home")) / "tiny-2d"
-    train(
-        folder,
-        model_id="tiny-2d",
-        title="Tiny 2-D",
-        model_config=TINY_MODEL,
-        config=TINY_TRAINING,
-        dataset=mnist,
-        progress=False,
-    )
-    return folder
+
+    def build(folder: Path) -> None:
+        train(
+            folder / "tiny-2d",
+            model_id="tiny-2d",
+            title="Tiny 2-D",
+            model_config=TINY_MODEL,
+            config=TINY_TRAINING,
+            dataset=mnist,
+            progress=False,
+        )
+
+    settings = {"model": TINY_MODEL, "training": TINY_TRAINING}
+    trained = cached("tiny-model", settings, build, scratch=tmp_path_factory.mktemp("tiny-build"))
+    return copy_tree(trained, models_root(tmp_path_factory.mktemp("tiny-home"))) / "tiny-2d"
 
 
 @pytest.fixture(scope="session")
-def quick_zoo(atlas_home: Path, mnist: Dataset) -> Path:
+def quick_zoo(atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default zoo, one model of the beta sweep and the digit classifier, trained the quick way
     (3 epochs, and 2 for the classifier, on the first 12,000 digits) in the test home."""
     sweep_model = [e for e in zoo_entries(quick=True, device="cpu", zoo="beta") if e.model_id == SWEEP_MODEL]
-    train_zoo(
-        atlas_home,
-        [*zoo_entries(quick=True, device="cpu"), *sweep_model],
-        mnist,
-        progress=False,
-        classifier=classifier_config(quick=True, device="cpu"),
-    )
-    return atlas_home
+    entries = [*zoo_entries(quick=True, device="cpu"), *sweep_model]
+    classifier = classifier_config(quick=True, device="cpu")
+
+    def build(home: Path) -> None:
+        train_zoo(home, entries, mnist, progress=False, classifier=classifier)
+
+    settings = {"entries": entries, "classifier": classifier}
+    trained = cached("quick-zoo", settings, build, scratch=tmp_path_factory.mktemp("quick-zoo"))
+    return copy_tree(trained, atlas_home)
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -136,17 +163,35 @@ EXAMPLE_MODELS = {
 }
 
 
+EXAMPLE_TRAINING = ["--epochs", "3", "--limit", "10000"]
+
+
 @pytest.fixture(scope="session")
-def example_models(atlas_home: Path, mnist: Dataset) -> dict[str, str]:
+def example_models(
+    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
     """examples/'s two models trained by examples/train.py as a user would (3 epochs on the first 10,000
     digits, a few seconds each), their weights in the test home: id -> the --model value serving it."""
-    for name in ("pytorch_vae", "conv_vae"):
-        subprocess.run(
-            [sys.executable, str(EXAMPLES / "train.py"), name, "--epochs", "3", "--limit", "10000"],
-            check=True,
-            capture_output=True,
-            env={**os.environ, HOME_ENV: str(atlas_home)},
-        )
+
+    def build(home: Path) -> None:
+        (home / "data").symlink_to(data_root(atlas_home))
+        for name in ("pytorch_vae", "conv_vae"):
+            subprocess.run(
+                [sys.executable, str(EXAMPLES / "train.py"), name, *EXAMPLE_TRAINING],
+                check=True,
+                capture_output=True,
+                env={**os.environ, HOME_ENV: str(home)},
+            )
+        (home / "data").unlink()
+
+    trained = cached(
+        "example-models",
+        {"training": EXAMPLE_TRAINING},
+        build,
+        sources=(*MODEL_SOURCES, EXAMPLES),
+        scratch=tmp_path_factory.mktemp("example-models"),
+    )
+    copy_tree(trained, atlas_home)
     return EXAMPLE_MODELS
 
 
@@ -170,9 +215,16 @@ def notebook_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path) -> 
 def binarized_home(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path, mnist: Dataset) -> Path:
     """The test home's MNIST and classifier with two tiny models: full-2d on intensities, and an IWAE
     (k = 3) on binarized images under a beta-sweep id (beta-2-2d), whose nats the sweep must not compare."""
+    iwae = {"loss": "iwae", "iwae_k": 3, "binarized": True}
+
+    def build(models: Path) -> None:
+        train_tiny(models / "full-2d", mnist)
+        train_tiny(models / "beta-2-2d", mnist, **iwae)
+
+    settings = {"model": TINY_MODEL, "training": TINY_TRAINING, "iwae": iwae}
+    trained = cached("binarized-models", settings, build, scratch=tmp_path_factory.mktemp("binarized"))
     home = _home_sharing_data(tmp_path_factory, quick_zoo, "binarized-home")
-    train_tiny(models_root(home) / "full-2d", mnist)
-    train_tiny(models_root(home) / "beta-2-2d", mnist, loss="iwae", iwae_k=3, binarized=True)
+    copy_tree(trained, models_root(home))
     return home
 
 
@@ -220,20 +272,20 @@ def live_url(quick_zoo: Path) -> Iterator[str]:
 CHARACTERS_TRAIN_PER_CLASS, CHARACTERS_TEST_PER_CLASS = 200, 24
 
 
-@pytest.fixture(scope="session")
-def characters_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("characters-home")
+def _train_characters_home(home: Path) -> None:
     dataset = characters.build(CHARACTERS_TRAIN_PER_CLASS, CHARACTERS_TEST_PER_CLASS)
     save_prepared(data_root(home), dataset, {"renderer": "tests"})
     entries = [e for e in zoo_entries(dataset=dataset.info, quick=True, device="cpu") if "full" in e.model_id]
-    train_zoo(
-        home,
-        entries,
-        dataset,
-        progress=False,
-        classifier=classifier_config(quick=True, device="cpu"),
+    train_zoo(home, entries, dataset, progress=False, classifier=classifier_config(quick=True, device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def characters_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    settings = {"train_per_class": CHARACTERS_TRAIN_PER_CLASS, "test_per_class": CHARACTERS_TEST_PER_CLASS}
+    built = cached(
+        "characters-home", settings, _train_characters_home, scratch=tmp_path_factory.mktemp("characters")
     )
-    return home
+    return copy_tree(built, tmp_path_factory.mktemp("characters-home"))
 
 
 @pytest.fixture(scope="session")

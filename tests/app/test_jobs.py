@@ -32,12 +32,16 @@ QUICK_JOB = {"model_id": "quick", "hidden": [32], "epochs": 2, "train_limit": 50
 FAULT_PROCESS = JobProcess(command=(sys.executable, str(Path(__file__).with_name("fault_job.py"))))
 
 
+def _home_with_mnist(home: Path, mnist_root: Path) -> Path:
+    """`home` holding nothing but MNIST, prepared (linked from the session's test home)."""
+    data_root(home).mkdir()
+    (data_root(home) / "mnist").symlink_to(mnist_root / "mnist")
+    return home
+
+
 @pytest.fixture
 def jobs_home(tmp_path: Path, mnist_root: Path, mnist: Dataset) -> Path:
-    """An empty home whose only content is MNIST, prepared (linked from the session's test home)."""
-    data_root(tmp_path).mkdir()
-    (data_root(tmp_path) / "mnist").symlink_to(mnist_root / "mnist")
-    return tmp_path
+    return _home_with_mnist(tmp_path, mnist_root)
 
 
 def client_for(home: Path, **settings: Any) -> TestClient:
@@ -49,6 +53,19 @@ def client_for(home: Path, **settings: Any) -> TestClient:
 @pytest.fixture
 def client(jobs_home: Path) -> Iterator[TestClient]:
     with client_for(jobs_home) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def refusing_home(tmp_path_factory: pytest.TempPathFactory, mnist_root: Path, mnist: Dataset) -> Path:
+    """A home for the tests of refused requests: no job is ever queued in it."""
+    return _home_with_mnist(tmp_path_factory.mktemp("refusing-home"), mnist_root)
+
+
+@pytest.fixture(scope="module")
+def refusing(refusing_home: Path) -> Iterator[TestClient]:
+    """One server for every refused request (they change nothing, so they can share it)."""
+    with client_for(refusing_home) as client:
         yield client
 
 
@@ -85,6 +102,7 @@ def first_epoch(client: TestClient, job_id: int) -> None:
                 return
 
 
+@pytest.mark.slow
 def test_a_job_queues_trains_reports_each_epoch_and_is_served_when_done(client: TestClient) -> None:
     job = submit(client)
     assert (job["state"], job["model_id"], job["epochs"]) == ("queued", "quick", 2)
@@ -112,6 +130,7 @@ def test_a_job_queues_trains_reports_each_epoch_and_is_served_when_done(client: 
     assert events(client, job["id"], last_event_id=4) == []
 
 
+@pytest.mark.slow
 def test_a_job_trains_the_iwae_bound_on_binarized_images(client: TestClient) -> None:
     job = submit(client, model_id="iwae-bin", loss="iwae", iwae_k=4, binarized=True)
     assert events(client, job["id"])[-1]["event"] == "done"
@@ -120,6 +139,7 @@ def test_a_job_trains_the_iwae_bound_on_binarized_images(client: TestClient) -> 
     assert (served["iwae_k"], served["binarized"]) == (4, True)
 
 
+@pytest.mark.slow
 def test_a_cancelled_job_keeps_its_complete_epochs_when_asked(client: TestClient) -> None:
     running = submit(client, model_id="stopped", epochs=200)
     waiting = submit(client, model_id="waiting")
@@ -143,6 +163,7 @@ def test_a_cancelled_job_keeps_its_complete_epochs_when_asked(client: TestClient
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
@@ -168,6 +189,7 @@ def test_a_failing_job_fails_alone_and_the_server_keeps_serving(
         assert events(client, retry["id"])[-1]["event"] == "failed"
 
 
+@pytest.mark.slow
 def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs_home: Path) -> None:
     with client_for(jobs_home) as client:
         job = submit(client, epochs=6)
@@ -211,36 +233,38 @@ def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs
     ],
 )
 def test_a_bad_training_request_is_refused_with_its_reason(
-    client: TestClient, jobs_home: Path, change: dict[str, Any], detail: str
+    refusing: TestClient, refusing_home: Path, change: dict[str, Any], detail: str
 ) -> None:
-    (models_root(jobs_home) / "taken").mkdir(parents=True)
-    response = client.post("/api/jobs", json={**QUICK_JOB, **change})
+    (models_root(refusing_home) / "taken").mkdir(parents=True, exist_ok=True)
+    response = refusing.post("/api/jobs", json={**QUICK_JOB, **change})
     assert (response.status_code, response.json()["detail"]) == (422, detail)
-    assert client.get("/api/jobs").json() == []
+    assert refusing.get("/api/jobs").json() == []
 
 
-def test_a_full_queue_refuses_more(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_queue_refuses_more(refusing: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(jobs_route, "MAX_PENDING", 0)
-    response = client.post("/api/jobs", json=QUICK_JOB)
+    response = refusing.post("/api/jobs", json=QUICK_JOB)
     assert (response.status_code, response.json()["detail"]) == (
         422,
         "the queue is full (0 jobs waiting or running, at most 0): cancel one or wait for one to finish",
     )
 
 
-def test_training_is_refused_when_it_is_off_and_from_other_sites(jobs_home: Path, client: TestClient) -> None:
-    with client_for(jobs_home, training=False) as off:
+def test_training_is_refused_when_it_is_off_and_from_other_sites(
+    refusing_home: Path, refusing: TestClient
+) -> None:
+    with client_for(refusing_home, training=False) as off:
         response = off.post("/api/jobs", json=QUICK_JOB)
         assert (response.status_code, response.json()["detail"]) == (403, jobs_route.TRAINING_OFF)
         assert off.delete("/api/jobs/1").status_code == 403
         assert off.get("/api/jobs").json() == []  # reading stays open
-    foreign = client.post("/api/jobs", json=QUICK_JOB, headers={"Origin": "http://elsewhere.example"})
+    foreign = refusing.post("/api/jobs", json=QUICK_JOB, headers={"Origin": "http://elsewhere.example"})
     assert foreign.status_code == 403
-    assert client.get("/api/jobs").json() == []
+    assert refusing.get("/api/jobs").json() == []
 
 
-def test_an_unknown_job_is_a_404_naming_the_jobs(client: TestClient) -> None:
-    response = client.get("/api/jobs/7/events")
+def test_an_unknown_job_is_a_404_naming_the_jobs(refusing: TestClient) -> None:
+    response = refusing.get("/api/jobs/7/events")
     assert (response.status_code, response.json()["detail"]) == (404, "unknown job 7; jobs: none")
 
 
@@ -273,6 +297,7 @@ def _job_process_of(server: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the job process through /proc")
 def test_a_killed_server_leaves_its_job_to_resume_on_the_next_start(jobs_home: Path) -> None:
     queue, port = JobQueue(jobs_home), _free_port()

@@ -72,6 +72,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_over_10000_mixed_requests(live_url: str, test_set: ImageSet) -> None:
     uploads = [encode(digit_image(test_set.images, i)) for i in range(20)]
     rng = random.Random(0)

@@ -27,6 +27,7 @@ from tests.app.test_jobs import QUICK_JOB
 from tests.conftest import _free_port
 
 ASKS = 48  # requests of each kind, eight at a time on connections of their own
+pytestmark = pytest.mark.slow
 SLOW_START = Path(__file__).with_name("slow_start")  # its sitecustomize delays each spawned worker
 
 Workers = tuple[str, Path, set[int]]  # the server's URL, its home and the pids of the workers that answered

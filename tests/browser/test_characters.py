@@ -1,13 +1,11 @@
 """The explorer on a characters model: many classes on the map, names and the class filter, the
 tutorial's Fig. 5 strip, and a drawn letter encoded among its class."""
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from model.sources import characters
 from tests.browser.conftest import PageWatch
 
-pytestmark = pytest.mark.browser
 MODEL = "characters-full-16d"
 
 

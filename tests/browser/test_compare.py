@@ -1,7 +1,5 @@
-import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = pytest.mark.browser
 MODELS = ("recon-2d", "kl-2d", "full-2d")
 POINTS = "(id) => document.getElementById('map-' + id).data.slice(0, 10).reduce((n, t) => n + t.x.length, 0)"
 

@@ -1,10 +1,7 @@
 """The API docs render from this server alone: no CDN (the machines these tests run on have no internet,
 like many a user's), no console errors (the page watch checks both)."""
 
-import pytest
 from playwright.sync_api import Page, expect
-
-pytestmark = pytest.mark.browser
 
 
 def test_swagger_ui_lists_the_api_and_shows_decode_png_parameters(page: Page, live_url: str) -> None:

@@ -43,7 +43,6 @@ SHOWS_COORDINATES = """([x, y]) => {
   const m = document.getElementById('hover-coords').textContent.match(/x (\\S+), y (\\S+)/);
   return m && Math.abs(m[1] - x) < 0.05 && Math.abs(m[2] - y) < 0.05;
 }"""
-pytestmark = pytest.mark.browser
 
 
 def open_explorer(page: Page, url: str) -> None:

@@ -1,11 +1,9 @@
 """The lab page in a real browser: every panel renders from the quick zoo's real data."""
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from model.zoo import QUICK_EPOCHS
 
-pytestmark = pytest.mark.browser
 TRACES = "(id) => document.getElementById(id).data.length"
 FIRST_EPOCH = """async () => {
   const graph = document.getElementById('evolution');

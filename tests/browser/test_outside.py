@@ -14,7 +14,6 @@ from app.notebook import Atlas
 from model.factories import build
 from tests.browser.test_explorer import SHOWS_COORDINATES, TO_PAGE, open_explorer
 
-pytestmark = pytest.mark.browser
 CLASS_MEANS = """() => document.getElementById('map').data.slice(0, 2).map((trace) =>
   [trace.x, trace.y].map((values) => values.reduce((a, b) => a + b, 0) / values.length))"""
 

@@ -7,16 +7,29 @@ from model.checkpoint import CheckpointError
 from model.classifier import ClassifierConfig, accuracy, classify, load_classifier, train_classifier
 from model.data import Dataset, ImageSet
 from model.home import classifier_folder
+from tests.fixture_cache import cached
+
+
+@pytest.fixture(scope="module")
+def default_classifier(mnist: Dataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The classifier behind FID-MNIST and reconstruction accuracy, trained exactly as the zoo trains it."""
+    config = ClassifierConfig(device="cpu")
+
+    def build(folder: Path) -> None:
+        train_classifier(folder / "classifier", config, mnist, progress=False)
+
+    trained = cached("default-classifier", {"config": config}, build, scratch=tmp_path_factory.mktemp("c"))
+    return trained / "classifier"
 
 
 def test_default_classifier_reaches_99_percent_on_the_test_set(
-    tmp_path: Path, mnist: Dataset, test_set: ImageSet
+    default_classifier: Path, test_set: ImageSet
 ) -> None:
-    # The classifier behind FID-MNIST and reconstruction accuracy: trained exactly as the zoo trains it.
-    info = train_classifier(tmp_path / "classifier", ClassifierConfig(device="cpu"), mnist, progress=False)
-    assert info.test_accuracy >= 0.99
-    classifier = load_classifier(tmp_path / "classifier").network
-    assert accuracy(classifier, test_set.pixels(), test_set.labels) == pytest.approx(info.test_accuracy)
+    loaded = load_classifier(default_classifier)
+    assert loaded.info.test_accuracy >= 0.99
+    assert accuracy(loaded.network, test_set.pixels(), test_set.labels) == pytest.approx(
+        loaded.info.test_accuracy
+    )
 
 
 def test_classifier_folder_round_trips_and_classifies_test_digits(

@@ -72,6 +72,7 @@ def test_a_crash_between_the_two_renames_loses_nothing(tmp_path: Path, mnist: Da
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cut"]
 
 
+@pytest.mark.slow
 def test_sigkill_at_a_random_moment_then_resume(mnist_root: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"  # of its own, so the killed model never joins the shared test home's models
     home.mkdir()
