@@ -43,13 +43,16 @@ run: setup
 eval: zoo
 	@for model in $(ZOO); do $(CLI) eval $$model || exit 1; done
 
-# Lint, type-check and run every test: the browser, the servers, torchrun and the soak included (what CI runs)
+# Lint, type-check and run every test: the page scripts' unit tests (Node's own runner, no packages), then
+# pytest with the browser, the servers, torchrun and the soak included (what CI runs)
 test: setup lint
+	node --test --test-reporter=dot tests/js/
 	$(BIN)/python -m pytest
 
 # The fast tier, for working: lint, types and every test that starts no browser, server, torchrun or job
 # process and does not soak (about a minute once the trained fixtures are cached)
 check: setup lint
+	node --test --test-reporter=dot tests/js/
 	$(BIN)/python -m pytest -m "not browser and not slow"
 
 # ruff (lint + format) and mypy

@@ -1,6 +1,7 @@
 // Latent arithmetic: the attribute vector mean(A) - mean(B) of two groups' encodings (classes, or
 // selections kept as groups) added to a digit with a strength; the strip runs from 0 to that strength.
 import * as api from "./api.js";
+import { EVENTS, listen } from "./events.js";
 import { namedGroups } from "./selection.js";
 import { digitImage, guarded, latestOnly } from "./ui.js";
 
@@ -61,27 +62,30 @@ function showPanel() {
 }
 
 // A new model: classes as groups, its kept selections after them; A = the second class, B = the first.
-export function loadArithmetic(model, classNames) {
+function loadArithmetic(model, classNames) {
   Object.assign(state, { model, classNames, target: null });
   fillGroups($("arithmetic-a"), `class:${classNames[1]}`);
   fillGroups($("arithmetic-b"), `class:${classNames[0]}`);
   if (showPanel()) apply();
 }
 
-window.addEventListener("atlas:groups", (event) => {
-  if (event.detail.model !== state.model) return;
-  const [a, b] = [$("arithmetic-a").value, $("arithmetic-b").value];
-  fillGroups($("arithmetic-a"), a);
-  fillGroups($("arithmetic-b"), b);
-  if (showPanel() && !(a && b)) apply();
-});
-// A pinned or drawn digit becomes the one the vector is added to.
-window.addEventListener("atlas:focus", (event) => {
-  state.target = { to: event.detail.point, label: event.detail.label };
-  if (!$("arithmetic-panel").hidden) apply();
-});
-for (const id of ["arithmetic-a", "arithmetic-b"]) $(id).addEventListener("change", () => apply());
-$("arithmetic-strength").addEventListener("input", () => {
-  $("arithmetic-strength-value").textContent = $("arithmetic-strength").value;
-  apply();
-});
+export function init() {
+  listen(EVENTS.mapShown, ({ model, map }) => loadArithmetic(model, map.class_names));
+  listen(EVENTS.groups, ({ model }) => {
+    if (model !== state.model) return;
+    const [a, b] = [$("arithmetic-a").value, $("arithmetic-b").value];
+    fillGroups($("arithmetic-a"), a);
+    fillGroups($("arithmetic-b"), b);
+    if (showPanel() && !(a && b)) apply();
+  });
+  // A pinned or drawn image becomes the one the vector is added to.
+  listen(EVENTS.focus, ({ point, label }) => {
+    state.target = { to: point, label };
+    if (!$("arithmetic-panel").hidden) apply();
+  });
+  for (const id of ["arithmetic-a", "arithmetic-b"]) $(id).addEventListener("change", () => apply());
+  $("arithmetic-strength").addEventListener("input", () => {
+    $("arithmetic-strength-value").textContent = $("arithmetic-strength").value;
+    apply();
+  });
+}

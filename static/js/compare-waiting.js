@@ -1,6 +1,7 @@
 // The compare page while its models train: once the last of them is served, the page's main part is
 // fetched again (now with the three maps) and compare.js starts on it, without a reload.
 import { guarded } from "./ui.js";
+import { EVENTS, listen } from "./events.js";
 
 const notice = document.getElementById("compare-waiting");
 const missing = new Set(JSON.parse(notice.dataset.missing));
@@ -12,7 +13,7 @@ async function open() {
   await import("./compare.js");
 }
 
-window.addEventListener("atlas:model", (event) => {
-  missing.delete(event.detail.model.id);
+listen(EVENTS.model, ({ model }) => {
+  missing.delete(model.id);
   if (missing.size === 0) guarded(open);
 });

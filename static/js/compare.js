@@ -1,9 +1,7 @@
 // The compare page: reconstruction-only, KL-only and full-ELBO latent maps, linked, at the same scale.
 import * as api from "./api.js";
-import {
-  DRAWINGS_TRACE, HIGHLIGHT_TRACE, PLOT_CONFIG, drawingOf, drawingsTrace, ellipseShapes, highlightTrace, isClassTrace,
-  mapLayout, mapTraces, restyleUpdate, robustRange, traceIndex,
-} from "./map-traces.js";
+import { PLOT_CONFIG, isClassTrace, mapLayout, mapTraces, restyleUpdate, robustRange, traceIndex } from "./map-traces.js";
+import { DRAWINGS_TRACE, HIGHLIGHT_TRACE, drawingOf, drawingsTrace, ellipseShapes, highlightTrace } from "./overlay-traces.js";
 import { wireHoverDecoding } from "./hover-decode.js";
 import { createDrawPad } from "./drawpad.js";
 import { digitImage, guarded } from "./ui.js";

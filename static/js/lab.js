@@ -5,6 +5,7 @@ import {
   RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
 } from "./lab-figures.js";
 import { chosenDataset, guarded, latestOnly, trainedOn } from "./ui.js";
+import { EVENTS, emit, listen } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
 const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
@@ -152,7 +153,7 @@ async function loadSweep() {
       const queued = await api.submitZoo("beta");
       train.disabled = true;
       train.textContent = queued.length ? `Queued ${queued.length}: the curve fills in as each is done` : "Already queued";
-      window.dispatchEvent(new Event("atlas:refresh"));
+      emit(EVENTS.refresh);
     }),
   );
   const notTrained = missing.length
@@ -181,8 +182,7 @@ $("measure").addEventListener("click", () => guarded(measureEstimators));
 $("evaluate").addEventListener("click", () => guarded(evaluate));
 
 // A model just trained: the first one opens the lab; a sweep model joins the curve.
-window.addEventListener("atlas:model", (event) => {
-  const { id } = event.detail.model;
+listen(EVENTS.model, ({ model: { id } }) => {
   if (!state.model) {
     $("model").value = id;
     guarded(() => loadModel(id));

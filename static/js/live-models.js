@@ -1,9 +1,9 @@
 // On every page: the training queue in a status line under the top bar, and each model that a job
-// finishes added to the page's model picker, without a reload. Pages that show more listen for
-// "atlas:queue" (the jobs, whenever they change), "atlas:job" (the running job's events, from its first)
-// and "atlas:model" (a model just served).
+// finishes added to the page's model picker, without a reload. Pages that show more listen for its
+// events (events.js: queue, job, model).
 import * as api from "./api.js";
 import { followQueue } from "./job-watch.js";
+import { EVENTS, emit, listen } from "./events.js";
 
 const status = document.getElementById("training-status");
 
@@ -59,11 +59,11 @@ if (status) {
     change: (current) => {
       jobs = current;
       showStatus(describe(jobs));
-      window.dispatchEvent(new CustomEvent("atlas:queue", { detail: { jobs } }));
+      emit(EVENTS.queue, { jobs });
     },
     event: (job, type, data) => {
       if (type === "epoch") showStatus(describe(jobs, data.epoch));
-      window.dispatchEvent(new CustomEvent("atlas:job", { detail: { job, type, data } }));
+      emit(EVENTS.job, { job, type, data });
     },
     finished: async (job, data) => {
       const kept = data.type === "done" || (data.type === "cancelled" && data.kept);
@@ -71,8 +71,8 @@ if (status) {
       const model = (await api.listModels()).find((m) => m.id === job.model_id);
       if (!model) return;
       addToPicker(model);
-      window.dispatchEvent(new CustomEvent("atlas:model", { detail: { job, model } }));
+      emit(EVENTS.model, { job, model });
     },
   });
-  window.addEventListener("atlas:refresh", () => queue.refresh()); // a page queued or cancelled a job
+  listen(EVENTS.refresh, () => queue.refresh()); // a page queued or cancelled a job
 }

@@ -2,14 +2,16 @@
 // their mean encoding, pages through the members, exports them as CSV and keeps them as a named group
 // (latent arithmetic takes groups as its A and B).
 import * as api from "./api.js";
+import { EVENTS, emit, listen } from "./events.js";
+import { keepInView, saveView, view } from "./explorer-map.js";
 import { imageOf, isClassTrace } from "./map-traces.js";
 import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 40; // members shown at once
 // indices: positions on the map (imageOf says which image); groups: model -> [{ name, indices, split,
-// first }] (first: the first member as the API names an image); changed: told when the selection changes (the URL keeps it)
-const state = { model: null, map: null, indices: [], page: 0, groups: new Map(), changed: () => {} };
+// first }] (first: the first member as the API names an image)
+const state = { model: null, map: null, indices: [], page: 0, groups: new Map() };
 
 // The named groups kept for a model: [{ name, indices, split, first }].
 export const namedGroups = (model) => state.groups.get(model) ?? [];
@@ -60,7 +62,7 @@ function clear() {
   $("selection-details").hidden = true;
   $("selection-status").textContent = "Choose box or lasso above, then drag on the map to select digits.";
   delete $("selection-panel").dataset.count;
-  if (had) state.changed();
+  if (had) saveView();
 }
 
 function show(indices) {
@@ -69,7 +71,7 @@ function show(indices) {
   $("selection-details").hidden = false;
   showMembers();
   guarded(summarise);
-  state.changed();
+  saveView();
 }
 
 function onSelected(event) {
@@ -78,12 +80,14 @@ function onSelected(event) {
   show([...new Set(points.map((p) => p.customdata))].sort((a, b) => a - b));
 }
 
-// The selected test indices, sorted.
-export const selectedIndices = () => state.indices;
+// The selected positions on the map, sorted.
+const selectedIndices = () => state.indices;
 
 // Select `indices` as a lasso would have (a restored view): the panel, and the points marked on the map.
-export function restoreSelection(graph, indices) {
-  const chosen = new Set(indices);
+export function restoreSelection(indices) {
+  const { graph } = view;
+  const chosen = new Set(indices.filter((i) => Number.isInteger(i) && i >= 0 && i < view.map.x.length));
+  if (!chosen.size) return;
   const classTraces = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
   const selected = classTraces.map((i) => graph.data[i].customdata.flatMap((index, point) => (chosen.has(index) ? [point] : [])));
   Plotly.restyle(graph, { selectedpoints: selected }, classTraces);
@@ -114,23 +118,27 @@ function keepGroup() {
   state.groups.set(state.model, [...groups, group]);
   $("selection-name").value = "";
   showGroups();
-  window.dispatchEvent(new CustomEvent("atlas:groups", { detail: { model: state.model } }));
+  emit(EVENTS.groups, { model: state.model });
 }
 
 // A new model's map: the selection starts empty, its groups are its own.
-export function loadSelection(model, map) {
+function loadSelection(model, map) {
   Object.assign(state, { model, map });
   clear();
   showGroups();
 }
 
-export function wireSelection(graph, changed) {
-  state.changed = changed;
-  graph.on("plotly_selected", onSelected);
-  graph.on("plotly_deselect", clear);
+export function init() {
+  keepInView("selection", selectedIndices);
+  listen(EVENTS.mapShown, ({ model, map }) => loadSelection(model, map));
+  $("selection-previous").addEventListener("click", () => { state.page -= 1; showMembers(); });
+  $("selection-next").addEventListener("click", () => { state.page += 1; showMembers(); });
+  $("selection-csv").addEventListener("click", () => guarded(downloadCsv));
+  $("selection-keep").addEventListener("click", () => guarded(async () => keepGroup()));
 }
 
-$("selection-previous").addEventListener("click", () => { state.page -= 1; showMembers(); });
-$("selection-next").addEventListener("click", () => { state.page += 1; showMembers(); });
-$("selection-csv").addEventListener("click", () => guarded(downloadCsv));
-$("selection-keep").addEventListener("click", () => guarded(async () => keepGroup()));
+// Plotly's selection events on the drawn graph.
+export function wireGraph() {
+  view.graph.on("plotly_selected", onSelected);
+  view.graph.on("plotly_deselect", clear);
+}

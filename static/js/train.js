@@ -5,6 +5,7 @@ import { liveSnapshots } from "./job-watch.js";
 import { curvesFigure, evolutionFigure } from "./lab-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
 import { guarded } from "./ui.js";
+import { EVENTS, emit, listen } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
 const live = { jobId: null, started: null, epochs: [] };
@@ -62,7 +63,7 @@ $("train-form").addEventListener("submit", (event) => {
   guarded(async () => {
     await api.submitJob(request());
     idEdited = false;
-    window.dispatchEvent(new Event("atlas:refresh"));
+    emit(EVENTS.refresh);
   });
 });
 syncForm();
@@ -75,7 +76,7 @@ function cancelButton(job, label, keep) {
   button.addEventListener("click", () =>
     guarded(async () => {
       await api.cancelJob(job.id, keep);
-      window.dispatchEvent(new Event("atlas:refresh"));
+      emit(EVENTS.refresh);
     }),
   );
   return button;
@@ -111,8 +112,8 @@ function jobRow(job) {
   return row;
 }
 
-window.addEventListener("atlas:queue", (event) => {
-  const jobs = [...event.detail.jobs].reverse(); // newest first
+listen(EVENTS.queue, ({ jobs: current }) => {
+  const jobs = [...current].reverse(); // newest first
   for (const job of jobs) if (job.kind === "model" && job.state !== "failed" && job.state !== "cancelled") taken.add(job.model_id);
   syncForm();
   $("jobs").replaceChildren(...jobs.map(jobRow));
@@ -142,8 +143,7 @@ async function drawLive(job) {
   $("live-terms").textContent = termsText(job, live.epochs.at(-1));
 }
 
-window.addEventListener("atlas:job", (event) => {
-  const { job, type, data } = event.detail;
+listen(EVENTS.job, ({ job, type, data }) => {
   if (job.kind !== "model") return;
   if (type === "started") {
     if (live.jobId !== job.id) Object.assign(live, { jobId: job.id, epochs: [] });

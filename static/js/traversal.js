@@ -2,6 +2,7 @@
 // prior standard deviations; dead dimensions (inactive units) marked. For models beyond two dimensions,
 // where the map is only a projection.
 import * as api from "./api.js";
+import { EVENTS, listen } from "./events.js";
 import { digitImage, guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -51,17 +52,18 @@ const draw = latestOnly(({ model, centre, label }) =>
 );
 
 // Show the model's traversals around the prior mean (hidden for 2-D models, whose map is the whole space).
-export function loadTraversals(model, twoDimensional) {
+function loadTraversals(model, twoDimensional) {
   current.model = model;
   $("traversal-panel").hidden = twoDimensional;
   $("traversal").replaceChildren();
   if (!twoDimensional) draw({ model, centre: null, label: "the prior mean" });
 }
 
-// A pinned or drawn digit (a point named as the API names one: { index }, { image }, ...) is the centre.
-window.addEventListener("atlas:focus", (event) => {
-  const { point, label } = event.detail;
-  if (!$("traversal-panel").hidden) draw({ model: current.model, centre: point, label });
-});
-
-$("traversal-prior").addEventListener("click", () => draw({ model: current.model, centre: null, label: "the prior mean" }));
+export function init() {
+  listen(EVENTS.mapShown, ({ model, map }) => loadTraversals(model, map.projection === null));
+  // A pinned or drawn image (a point named as the API names one: { index }, { image }, ...) is the centre.
+  listen(EVENTS.focus, ({ point, label }) => {
+    if (!$("traversal-panel").hidden) draw({ model: current.model, centre: point, label });
+  });
+  $("traversal-prior").addEventListener("click", () => draw({ model: current.model, centre: null, label: "the prior mean" }));
+}

@@ -42,10 +42,10 @@ export function readView(search = location.search) {
   return view;
 }
 
-// Write the view into the URL without a new history entry: { model, points (the split shown), ranges,
-// pins, path, selection }; pins and selection are positions on that split's map.
-export function writeView({ model, points, ranges, pins, path, selection }) {
-  const params = new URLSearchParams(location.search);
+// The query that keeps the view { model, points (the split shown), ranges, pins, path, selection } (pins and
+// selection are positions on that split's map), beside what else `search` holds.
+export function viewQuery({ model, points, ranges, pins, path, selection }, search = "") {
+  const params = new URLSearchParams(search);
   for (const name of PARAMS) params.delete(name);
   params.set("model", model);
   if (points !== "test") params.set("points", points);
@@ -53,5 +53,10 @@ export function writeView({ model, points, ranges, pins, path, selection }) {
   if (pins.length) params.set("pins", pins.join(","));
   if (path) params.set("path", JSON.stringify(path));
   if (selection?.length) params.set("selection", bitsetOf(selection));
-  history.replaceState(null, "", `${location.pathname}?${params}`);
+  return `?${params}`;
+}
+
+// Write the view into the URL without a new history entry.
+export function writeView(view) {
+  history.replaceState(null, "", `${location.pathname}${viewQuery(view, location.search)}`);
 }
