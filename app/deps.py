@@ -1,4 +1,6 @@
-"""Dependencies declared once: the model registry, the model a path names, and the lab's state."""
+"""Dependencies declared once: the server's settings, the model registry, the model a path names, the lab's
+state and the training jobs (refused when training from the page is off). Handlers take these, never
+`request.app.state` itself."""
 
 from __future__ import annotations
 
@@ -9,6 +11,18 @@ from fastapi import Depends, HTTPException, Path, Request
 from app.lab_state import LabState
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
+from app.settings import Settings
+from app.training_jobs import TrainingJobs
+
+TRAINING_OFF = (
+    "training from the page is off on this server: it was started with --no-training, or it binds to a "
+    "non-local address without --allow-training"
+)
+
+
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -35,9 +49,24 @@ async def get_lab(request: Request) -> LabState:
     return lab
 
 
+async def get_jobs(request: Request) -> TrainingJobs:
+    jobs: TrainingJobs = request.app.state.jobs
+    return jobs
+
+
+async def training_jobs(request: Request) -> TrainingJobs:
+    """The jobs, for a request that changes them: refused when training from the page is off."""
+    if not (await get_settings(request)).training:
+        raise HTTPException(403, TRAINING_OFF)
+    return await get_jobs(request)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
+JobsDep = Annotated[TrainingJobs, Depends(get_jobs)]
+TrainingDep = Annotated[TrainingJobs, Depends(training_jobs)]
 
 
 def problems(registry: ModelRegistry, lab: LabState) -> dict[str, str]:

@@ -8,9 +8,9 @@ import torch
 from fastapi import HTTPException
 
 from app.params import check_latent, check_point
-from app.routes.encode import prepared_data_url
-from app.schemas import Endpoint
+from app.schemas.latents import Endpoint
 from app.served_model import ServedModel
+from app.uploads import prepared_data_url
 
 
 def class_index(served: ServedModel, label: str, where: str) -> int:

@@ -15,6 +15,7 @@ from app.errors import install_error_handlers
 from app.lab_state import LabState
 from app.limits import BodySizeLimit
 from app.registry import ModelRegistry
+from app.responses import map_body
 from app.routes import (
     arithmetic,
     data,
@@ -36,7 +37,7 @@ from app.routes import (
     training,
     traversal,
 )
-from app.schemas import MAX_POINTS
+from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
 from app.training_jobs import TrainingJobs
@@ -85,7 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )
         for served in registry.models.values():
-            maps.map_body(served, "test", MAX_POINTS)  # the page's first map request is then instant
+            map_body(served, "test", MAX_POINTS)  # the page's first map request is then instant
         # What start-up built (~220,000 objects: the libraries, models, caches) lives as long as the server.
         # Frozen out of the collector, it no longer makes each full collection a ~100 ms pause during
         # which every request in flight waits. Never unfrozen: the freeze is process-wide, and another

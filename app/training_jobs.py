@@ -27,8 +27,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.lab_state import LabState
 from app.registry import ModelRegistry
-from app.routes.maps import map_body
-from app.schemas import MAX_POINTS
+from app.responses import map_body
+from app.schemas.models import MAX_POINTS
 from model.classifier import load_classifier
 from model.home import classifier_folder, data_root, models_root
 from model.jobs import Job, JobQueue, JobSpec, JobState, now
@@ -37,6 +37,7 @@ log = logging.getLogger("latent_atlas")
 STOP_GRACE_SECONDS = 10.0  # a stopped job finishes its current step, then exits; after this it is killed
 BUSY_RETRY_SECONDS = 2.0  # another server runs this home's queue: look again after this
 KEPT_MESSAGE = "cancelled; the partial model is served"
+MAX_PENDING = 16  # queued and running jobs together
 FOLLOW_SECONDS = 1.0  # with other workers on the home: how often to look for the jobs they end or cancel
 
 
@@ -168,6 +169,15 @@ class TrainingJobs:
             self._worker.stop_job()
             await self._worker.close()
             self._worker = None
+
+    def check_room(self, wanted: int) -> None:
+        """ValueError saying so when `wanted` more jobs would overfill the queue."""
+        pending = len(self.queue.pending())
+        if pending + wanted > MAX_PENDING:
+            raise ValueError(
+                f"the queue is full ({pending} jobs waiting or running, at most {MAX_PENDING}): "
+                "cancel one or wait for one to finish"
+            )
 
     def submit(self, spec: JobSpec) -> Job:
         job = self.queue.submit(spec)

@@ -8,8 +8,9 @@ from fastapi import APIRouter, HTTPException
 
 from app.deps import ModelDep
 from app.latents import class_index, latent_of
-from app.routes.interpolate import decoded_points
-from app.schemas import ERROR_RESPONSES, ArithmeticRequest, Group, LatentArithmetic
+from app.responses import decoded_points
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.selection import ArithmeticRequest, Group, LatentArithmetic
 from app.served_model import ServedModel
 from model.arithmetic import group_mean, with_attribute
 from model.selection import members

@@ -8,7 +8,9 @@ from fastapi import APIRouter, HTTPException, Path, Response
 
 from app.deps import RegistryDep
 from app.images import png_bytes
-from app.schemas import ERROR_RESPONSES, DatasetSummary
+from app.responses import dataset_summary
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.models import DatasetSummary
 from model.data import Dataset, Split
 
 router = APIRouter(prefix="/api/datasets", tags=["data"], responses=ERROR_RESPONSES)
@@ -32,7 +34,7 @@ def summary(dataset: Dataset) -> DatasetSummary:
 @router.get("")
 async def list_datasets(registry: RegistryDep) -> list[DatasetSummary]:
     """The data sets prepared in the home: the served models' and any other a job can train on."""
-    return [summary(dataset) for dataset in registry.datasets.values()]
+    return [dataset_summary(dataset) for dataset in registry.datasets.values()]
 
 
 @router.get(

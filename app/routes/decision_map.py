@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import LabDep, ModelDep
 from app.params import Range, check_range
-from app.schemas import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE, DecisionMap
+from app.schemas.errors import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE
+from app.schemas.lab import DecisionMap
 from app.served_model import ServedModel
 from model.classifier import LoadedClassifier, classify
 

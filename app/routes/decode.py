@@ -10,7 +10,8 @@ from pydantic import FiniteFloat
 from app.deps import ModelDep
 from app.images import png_data_urls
 from app.params import Numbers, check_latent, check_point, invalid
-from app.schemas import ERROR_RESPONSES, DecodeRequest, Images
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.latents import DecodeRequest, Images
 
 router = APIRouter(prefix="/api/models", tags=["decode"], responses=ERROR_RESPONSES)
 PNG = "image/png"

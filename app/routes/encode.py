@@ -9,25 +9,12 @@ import torch
 from fastapi import APIRouter, File, HTTPException, UploadFile
 
 from app.deps import ModelDep
-from app.images import ImageInputError, decode_data_url, open_image, png_data_urls
-from app.preprocess import prepare
-from app.schemas import ERROR_RESPONSES, Encoding, Neighbor
-from app.served_model import ServedModel
+from app.images import ImageInputError, png_data_urls
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.latents import Encoding, Neighbor
+from app.uploads import prepared_image
 
 router = APIRouter(prefix="/api/models", tags=["encode"], responses=ERROR_RESPONSES)
-
-
-def prepared_image(data: bytes, served: ServedModel) -> torch.Tensor:
-    """PNG or JPEG bytes -> the [C, H, W] image the model sees; ImageInputError says what was wrong."""
-    return prepare(open_image(data), served.dataset.info)
-
-
-def prepared_data_url(url: str, where: str, served: ServedModel) -> torch.Tensor:
-    """A data URL's image -> the [C, H, W] image the model sees, or the 4xx saying what was wrong."""
-    try:
-        return prepared_image(decode_data_url(url), served)
-    except ImageInputError as error:
-        raise HTTPException(error.status, f"{where}: {error.detail}") from error
 
 
 @router.post("/{model_id}/encode")

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Query
 from app.deps import LabDep, ModelDep
 from app.lab_state import ESTIMATOR_DIGITS, ESTIMATOR_REPETITIONS
 from app.params import CommaSeparated
-from app.schemas import ERROR_RESPONSES, EstimatorVariances
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.lab import EstimatorVariances
 from model.estimators import MAX_SAMPLES
 
 router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)

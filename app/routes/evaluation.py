@@ -7,7 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from app.deps import LabDep, ModelDep
-from app.schemas import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE, ModelEvaluation
+from app.schemas.errors import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE
+from app.schemas.lab import ModelEvaluation
 
 router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)
 NOT_YET: dict[int | str, dict[str, Any]] = {

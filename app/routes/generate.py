@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query, Response
 from app.deps import ModelDep
 from app.images import png_bytes
 from app.params import Range, check_range
-from app.routes.interpolate import decoded_points
-from app.schemas import ERROR_RESPONSES, DecodedPoints
+from app.responses import decoded_points
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.latents import DecodedPoints
 from model.latent_map import cell_centres, gaussian_axis
 
 router = APIRouter(prefix="/api/models", tags=["generate"], responses=ERROR_RESPONSES)

@@ -6,9 +6,8 @@ import os
 
 from fastapi import APIRouter
 
-from app.deps import LabDep, RegistryDep, problems
-from app.routes.jobs import JobsDep
-from app.schemas import Health
+from app.deps import JobsDep, LabDep, RegistryDep, problems
+from app.schemas.models import Health
 
 router = APIRouter(prefix="/api", tags=["health"])
 

@@ -7,19 +7,13 @@ from fastapi import APIRouter, Response
 
 from app.deps import ModelDep
 from app.downloads import attachment, strip_gif, strip_png
-from app.images import png_data_urls
 from app.latents import latent_of
-from app.schemas import ERROR_RESPONSES, DecodedPoints, InterpolateRequest
+from app.responses import decoded_points
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.latents import DecodedPoints, InterpolateRequest
 from app.served_model import ServedModel
 
 router = APIRouter(prefix="/api/models", tags=["interpolate"], responses=ERROR_RESPONSES)
-
-
-def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -> DecodedPoints:
-    """Latents [B, D] with their map points and decoded images [B, C, H, W]."""
-    return DecodedPoints(
-        z=z.tolist(), map_xy=served.latent_map.plane.project(z).tolist(), images=png_data_urls(images)
-    )
 
 
 def _path(served: ServedModel, request: InterpolateRequest) -> tuple[torch.Tensor, torch.Tensor]:

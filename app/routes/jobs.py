@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
-from app.deps import RegistryDep
+from app.deps import JobsDep, RegistryDep, TrainingDep
 from app.registry import ModelRegistry
-from app.schemas import ERROR_RESPONSES, ErrorDetail, JobEvent, JobView, TrainingRequest, ZooRequest
+from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
+from app.schemas.jobs import JobEvent, JobView, TrainingRequest, ZooRequest
 from app.training_jobs import TrainingJobs
 from model.config import ModelConfig
 from model.home import models_root
@@ -36,28 +37,7 @@ JOB_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorDetail"}
 router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=JOB_RESPONSES)
-MAX_PENDING = 16  # queued and running jobs together
 WAIT_SECONDS = 10.0  # an idle stream looks at the job again after this, notified or not
-TRAINING_OFF = (
-    "training from the page is off on this server: it was started with --no-training, or it binds to a "
-    "non-local address without --allow-training"
-)
-
-
-async def get_jobs(request: Request) -> TrainingJobs:
-    jobs: TrainingJobs = request.app.state.jobs
-    return jobs
-
-
-async def training_jobs(request: Request) -> TrainingJobs:
-    """The jobs, for a request that changes them: refused when training is off."""
-    if not request.app.state.settings.training:
-        raise HTTPException(403, TRAINING_OFF)
-    return await get_jobs(request)
-
-
-JobsDep = Annotated[TrainingJobs, Depends(get_jobs)]
-TrainingDep = Annotated[TrainingJobs, Depends(training_jobs)]
 
 
 async def existing_job(job_id: int, jobs: JobsDep) -> Job:
@@ -96,13 +76,10 @@ def view(jobs: TrainingJobs, job: Job) -> JobView:
 
 
 def _check_room(jobs: TrainingJobs, wanted: int) -> None:
-    pending = len(jobs.queue.pending())
-    if pending + wanted > MAX_PENDING:
-        raise HTTPException(
-            422,
-            f"the queue is full ({pending} jobs waiting or running, at most {MAX_PENDING}): "
-            "cancel one or wait for one to finish",
-        )
+    try:
+        jobs.check_room(wanted)
+    except ValueError as error:
+        raise HTTPException(422, str(error)) from error
 
 
 def _check_dataset(registry: ModelRegistry, key: str) -> None:

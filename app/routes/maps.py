@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Annotated
 
@@ -11,44 +10,14 @@ from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
-from app.schemas import ERROR_RESPONSES, MAX_POINTS, LatentMap
+from app.responses import map_body
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.models import MAX_POINTS, LatentMap
 from app.served_model import ServedModel
 from model.data import MapSplit
 
 router = APIRouter(prefix="/api/models", tags=["map"], responses=ERROR_RESPONSES)
 log = logging.getLogger(__name__)
-
-
-def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
-    """The map response for the first `limit` points of a split, serialised once: it is the largest
-    response and the same for every visitor."""
-    latent_map = served.map_of(split)
-    shown = min(limit, len(latent_map))
-    key = f"map:{split}:{shown}"
-    cached = served.responses.get(key)
-    if cached is None:
-        xy, sigma_xy = latent_map.xy[:shown], latent_map.sigma_xy[:shown]
-        tests = {"test": shown, "train": 0, "all": min(shown, len(served.latent_map))}[split]
-        plane = latent_map.plane
-        body = {  # LatentMap's fields (the schema tests check the response against it)
-            "model_id": served.model_id,
-            "dataset": served.dataset.info.key,
-            "class_names": list(served.dataset.info.class_names),
-            "split": split,
-            "test_points": tests,
-            "x": [round(v, 4) for v in xy[:, 0].tolist()],
-            "y": [round(v, 4) for v in xy[:, 1].tolist()],
-            "label": latent_map.labels[:shown].tolist(),
-            "index": [*range(tests), *range(shown - tests)],
-            "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
-            "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
-            "coordinate_limit": served.latent_map.coordinate_limit,  # what decoding accepts, any split
-            "projection": None
-            if plane.is_identity
-            else {"mean": plane.mean.tolist(), "components": plane.components.tolist()},
-        }
-        cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
-    return cached
 
 
 async def _prepare_all_points(served: ServedModel) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import RegistryDep
-from app.schemas import ModelSummary
+from app.responses import model_summary
+from app.schemas.models import ModelSummary
 from app.served_model import ServedModel
 
 router = APIRouter(prefix="/api/models", tags=["models"])
@@ -44,4 +45,4 @@ def summary(served: ServedModel) -> ModelSummary:
 
 @router.get("")
 async def list_models(registry: RegistryDep) -> list[ModelSummary]:
-    return [summary(served) for served in registry.models.values()]
+    return [model_summary(served) for served in registry.models.values()]

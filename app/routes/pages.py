@@ -10,11 +10,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.deps import LabDep, RegistryDep, problems
+from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, problems
 from app.registry import ModelRegistry
-from app.routes.data import summary
-from app.routes.models import summary as model_summary
-from app.schemas import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
+from app.responses import dataset_summary, model_summary
+from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
 from model.zoo import zoo_model_id
 
@@ -29,7 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
     models = [model_summary(served).model_dump() for served in registry.models.values()]
-    datasets = {key: summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
+    datasets = {key: dataset_summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
     # The pickers' groups in data set order, binarized models after the others; a data set prepared with no
     # model yet has no group.
     place = {m["group"]: (list(datasets).index(m["dataset"]), bool(m["binarized"])) for m in models}
@@ -55,21 +54,21 @@ def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def explorer(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
-    pending = bool(request.app.state.jobs.queue.pending())
+async def explorer(request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> HTMLResponse:
+    pending = bool(jobs.queue.pending())
     return _page(request, "explorer.html", registry, lab, jobs_pending=pending)
 
 
 @router.get("/compare", response_class=HTMLResponse)
 async def compare(
-    request: Request, registry: RegistryDep, lab: LabDep, dataset: str = "mnist"
+    request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep, dataset: str = "mnist"
 ) -> HTMLResponse:
     """The three loss variants of one data set (?dataset=KEY, among those with all three trained)."""
     choices = comparable(registry)
     chosen = dataset if dataset in choices else next(iter(choices), dataset)
     compared = choices.get(chosen, [zoo_model_id(chosen, base) for base in COMPARED])
     missing = [model_id for model_id in compared if model_id not in registry.models]
-    pending = request.app.state.jobs.queue.pending_targets()
+    pending = jobs.queue.pending_targets()
     return _page(
         request,
         "compare.html",
@@ -90,7 +89,9 @@ async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTML
 
 
 @router.get("/train", response_class=HTMLResponse)
-async def train_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+async def train_page(
+    request: Request, registry: RegistryDep, lab: LabDep, settings: SettingsDep
+) -> HTMLResponse:
     limits = {"epochs": MAX_EPOCHS, "latent_dim": MAX_LATENT_DIM, "iwae_k": MAX_IWAE_K}
     return _page(
         request,
@@ -98,7 +99,7 @@ async def train_page(request: Request, registry: RegistryDep, lab: LabDep) -> HT
         registry,
         lab,
         limits=limits,
-        training=request.app.state.settings.training,
+        training=settings.training,
     )
 
 

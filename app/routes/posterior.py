@@ -10,9 +10,10 @@ from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import LabDep, ModelDep
-from app.routes.encode import prepared_data_url
-from app.schemas import ERROR_RESPONSES, ExactPosterior, PosteriorRequest
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.lab import ExactPosterior, PosteriorRequest
 from app.served_model import ServedModel
+from app.uploads import prepared_data_url
 from model.posterior import evidence_and_bounds
 
 router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)

@@ -8,7 +8,8 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import ModelDep
 from app.downloads import attachment
 from app.images import png_data_urls
-from app.schemas import ERROR_RESPONSES, SelectionRequest, SelectionSummary
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.selection import SelectionRequest, SelectionSummary
 from model.selection import select, selection_csv
 
 router = APIRouter(prefix="/api/models", tags=["selection"], responses=ERROR_RESPONSES)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import RegistryDep
-from app.schemas import Sweep, SweepPoint
+from app.schemas.lab import Sweep, SweepPoint
 from model.zoo import BETA_SWEEP, sweep_ids
 
 router = APIRouter(prefix="/api", tags=["lab"])

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, HTTPException, Response
 
 from app.deps import ModelDep
-from app.schemas import ERROR_RESPONSES, LatentEvolution, TrainingHistory
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.lab import LatentEvolution, TrainingHistory
 from app.served_model import ServedModel
 from model.inference import CheckpointError
 

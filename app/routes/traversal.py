@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from app.deps import ModelDep
 from app.images import png_data_urls
 from app.latents import latent_of
-from app.schemas import ERROR_RESPONSES, LatentTraversal, TraversalRequest, TraversedDimension
+from app.schemas.errors import ERROR_RESPONSES
+from app.schemas.latents import LatentTraversal, TraversalRequest, TraversedDimension
 from app.served_model import ServedModel
 from model.traversal import traverse
 

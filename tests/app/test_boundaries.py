@@ -50,3 +50,39 @@ def test_app_uses_only_the_public_model_modules() -> None:
 def test_the_check_sees_a_private_import() -> None:
     source = "from model.checkpoint import load_network\nimport model.train\nfrom model.inference import X"
     assert _model_imports(source) - MODEL_PUBLIC == {"model.checkpoint", "model.train"}
+
+
+ROOT = APP_PACKAGE.parent
+ROUTES = "app.routes"
+
+
+def _route_imports(source: str) -> set[str]:
+    """The route modules a source imports (`from app.routes import x` names app.routes.x)."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith(ROUTES)}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(ROUTES):
+            modules = [f"{node.module}.{alias.name}" for alias in node.names]
+            found |= set(modules) if node.module == ROUTES else {node.module}
+    return found
+
+
+def test_only_the_app_factory_imports_route_modules() -> None:
+    """Routes are leaves: what two of them share (response builders, uploads, dependencies) has a home of
+    its own, so no route module is used as a library, by the app or by the tests."""
+    files = [
+        path
+        for folder in ("app", "tests", "bench", "examples", "latent_atlas")
+        for path in (ROOT / folder).rglob("*.py")
+    ]
+    assert len(files) > 50
+    importers = {f.relative_to(ROOT).as_posix() for f in files if _route_imports(f.read_text())}
+    assert importers == {"app/main.py"}
+
+
+def test_the_check_sees_a_route_module_imported() -> None:
+    source = (
+        "from app.routes.maps import map_body\nfrom app.routes import jobs, health\nfrom app.deps import X"
+    )
+    assert _route_imports(source) == {"app.routes.maps", "app.routes.jobs", "app.routes.health"}

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from app import training_jobs
+from app.deps import TRAINING_OFF
 from app.main import create_app
-from app.routes import jobs as jobs_route
 from app.settings import Settings
 from app.training_jobs import JobProcess
 from model.checkpoint import load_history, load_info
@@ -242,7 +243,7 @@ def test_a_bad_training_request_is_refused_with_its_reason(
 
 
 def test_a_full_queue_refuses_more(refusing: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs_route, "MAX_PENDING", 0)
+    monkeypatch.setattr(training_jobs, "MAX_PENDING", 0)
     response = refusing.post("/api/jobs", json=QUICK_JOB)
     assert (response.status_code, response.json()["detail"]) == (
         422,
@@ -255,7 +256,7 @@ def test_training_is_refused_when_it_is_off_and_from_other_sites(
 ) -> None:
     with client_for(refusing_home, training=False) as off:
         response = off.post("/api/jobs", json=QUICK_JOB)
-        assert (response.status_code, response.json()["detail"]) == (403, jobs_route.TRAINING_OFF)
+        assert (response.status_code, response.json()["detail"]) == (403, TRAINING_OFF)
         assert off.delete("/api/jobs/1").status_code == 403
         assert off.get("/api/jobs").json() == []  # reading stays open
     foreign = refusing.post("/api/jobs", json=QUICK_JOB, headers={"Origin": "http://elsewhere.example"})

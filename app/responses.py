@@ -1,0 +1,101 @@
+"""Response bodies more than one module builds: a model's map (serialised once: the largest response, and
+the same for every visitor), decoded points, and the summaries of a served model and of a data set."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from app.images import png_data_urls
+from app.schemas.latents import DecodedPoints
+from app.schemas.models import DatasetSummary, ModelSummary
+from app.served_model import ServedModel
+from model.data import Dataset, MapSplit
+
+
+def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
+    """The map response for the first `limit` points of a split, serialised once: it is the largest
+    response and the same for every visitor."""
+    latent_map = served.map_of(split)
+    shown = min(limit, len(latent_map))
+    key = f"map:{split}:{shown}"
+    cached = served.responses.get(key)
+    if cached is None:
+        xy, sigma_xy = latent_map.xy[:shown], latent_map.sigma_xy[:shown]
+        tests = {"test": shown, "train": 0, "all": min(shown, len(served.latent_map))}[split]
+        plane = latent_map.plane
+        body = {  # LatentMap's fields (the schema tests check the response against it)
+            "model_id": served.model_id,
+            "dataset": served.dataset.info.key,
+            "class_names": list(served.dataset.info.class_names),
+            "split": split,
+            "test_points": tests,
+            "x": [round(v, 4) for v in xy[:, 0].tolist()],
+            "y": [round(v, 4) for v in xy[:, 1].tolist()],
+            "label": latent_map.labels[:shown].tolist(),
+            "index": [*range(tests), *range(shown - tests)],
+            "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
+            "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
+            "coordinate_limit": served.latent_map.coordinate_limit,  # what decoding accepts, any split
+            "projection": None
+            if plane.is_identity
+            else {"mean": plane.mean.tolist(), "components": plane.components.tolist()},
+        }
+        cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
+    return cached
+
+
+def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -> DecodedPoints:
+    """Latents [B, D] with their map points and decoded images [B, C, H, W]."""
+    return DecodedPoints(
+        z=z.tolist(), map_xy=served.latent_map.plane.project(z).tolist(), images=png_data_urls(images)
+    )
+
+
+def model_summary(served: ServedModel) -> ModelSummary:
+    """A served model as /api/models and the pages' pickers list it."""
+    loaded, info = served.loaded, served.loaded.checkpoint
+    binarized = info is not None and info.train_config.binarized  # its nats are on another scale
+    trained_here = (
+        {
+            "loss": info.train_config.loss,
+            "beta": info.train_config.kl_weight,
+            "iwae_k": info.train_config.iwae_k,
+            "objective": info.train_config.objective_title,
+            "binarized": info.train_config.binarized,
+            "architecture": info.model_config.architecture,
+            "epochs": info.epochs_completed,
+            "test_metrics": info.metrics,
+        }
+        if info is not None
+        else {}
+    )
+    return ModelSummary.model_validate(
+        {
+            "id": served.model_id,
+            "title": loaded.title,
+            "origin": {"kind": loaded.origin.kind, "source": loaded.origin.source},
+            "latent_dim": loaded.latent_dim,
+            "dataset": served.dataset.info.key,
+            "group": served.dataset.info.title + (", binarized" if binarized else ""),
+            "coordinate_limit": served.latent_map.coordinate_limit,
+            **trained_here,
+        }
+    )
+
+
+def dataset_summary(dataset: Dataset) -> DatasetSummary:
+    """A prepared data set as /api/datasets and the pages describe it."""
+    info = dataset.info
+    return DatasetSummary(
+        key=info.key,
+        title=info.title,
+        image_shape=list(info.image_shape),
+        class_names=list(info.class_names),
+        labelled=info.labelled,
+        drawable=info.drawable,
+        note=info.note,
+        train_size=len(dataset.train),
+        test_size=len(dataset.test),
+    )
