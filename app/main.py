@@ -14,6 +14,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app.errors import install_error_handlers
 from app.lab_state import LabState
 from app.limits import BodySizeLimit
+from app.openapi import install_openapi
 from app.registry import ModelRegistry
 from app.responses import map_body
 from app.routes import (
@@ -110,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     add_middlewares(app, settings)
     install_error_handlers(app)
+    install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")

@@ -4,10 +4,12 @@ the same for every visitor), decoded points, and the summaries of a served model
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import torch
 
 from app.images import png_data_urls
+from app.registry import ModelRegistry
 from app.schemas.latents import DecodedPoints
 from app.schemas.models import DatasetSummary, ModelSummary
 from app.served_model import ServedModel
@@ -53,8 +55,7 @@ def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -
     )
 
 
-def model_summary(served: ServedModel) -> ModelSummary:
-    """A served model as /api/models and the pages' pickers list it."""
+def _summary(served: ServedModel) -> dict[str, Any]:
     loaded, info = served.loaded, served.loaded.checkpoint
     binarized = info is not None and info.train_config.binarized  # its nats are on another scale
     trained_here = (
@@ -71,18 +72,29 @@ def model_summary(served: ServedModel) -> ModelSummary:
         if info is not None
         else {}
     )
-    return ModelSummary.model_validate(
-        {
-            "id": served.model_id,
-            "title": loaded.title,
-            "origin": {"kind": loaded.origin.kind, "source": loaded.origin.source},
-            "latent_dim": loaded.latent_dim,
-            "dataset": served.dataset.info.key,
-            "group": served.dataset.info.title + (", binarized" if binarized else ""),
-            "coordinate_limit": served.latent_map.coordinate_limit,
-            **trained_here,
-        }
-    )
+    return {
+        "id": served.model_id,
+        "title": loaded.title,
+        "origin": {"kind": loaded.origin.kind, "source": loaded.origin.source},
+        "latent_dim": loaded.latent_dim,
+        "dataset": served.dataset.info.key,
+        "group": served.dataset.info.title + (", binarized" if binarized else ""),
+        "coordinate_limit": served.latent_map.coordinate_limit,
+        **trained_here,
+    }
+
+
+def model_summaries(registry: ModelRegistry) -> list[ModelSummary]:
+    """The served models as /api/models lists them and the pages' pickers show them, each with its label:
+    its group first when models of several groups are served (a closed picker shows no group), then its
+    title, "(PCA plane)" above two dimensions and "(your model)" for one built by the user's own code."""
+    summaries = [_summary(served) for served in registry.models.values()]
+    grouped = len({summary["group"] for summary in summaries}) > 1
+    for summary in summaries:
+        marks = [" (PCA plane)" if summary["latent_dim"] > 2 else ""]
+        marks.append(" (your model)" if summary["origin"]["kind"] != "checkpoint" else "")
+        summary["label"] = (f"{summary['group']}: " if grouped else "") + summary["title"] + "".join(marks)
+    return [ModelSummary.model_validate(summary) for summary in summaries]
 
 
 def dataset_summary(dataset: Dataset) -> DatasetSummary:

@@ -31,7 +31,8 @@ from app.responses import map_body
 from app.schemas.models import MAX_POINTS
 from model.classifier import load_classifier
 from model.home import classifier_folder, data_root, models_root
-from model.jobs import Job, JobQueue, JobSpec, JobState, now
+from model.jobs import Job, JobQueue, JobSpec, now
+from model.records import JobState
 
 log = logging.getLogger("latent_atlas")
 STOP_GRACE_SECONDS = 10.0  # a stopped job finishes its current step, then exits; after this it is killed

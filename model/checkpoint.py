@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import platform
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -121,7 +122,7 @@ def save_checkpoint(
     *,
     info: CheckpointInfo,
     network: VAE,
-    history: list[dict[str, Any]],
+    history: Sequence[Mapping[str, Any]],
     latents: LatentSnapshots,
     training_state: TrainingState,
 ) -> None:

@@ -7,7 +7,8 @@ import re
 from pathlib import Path
 
 HOME_ENV = "LATENT_ATLAS_HOME"
-MODEL_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# Also the Train page's input pattern: browsers read it as a `v`-flag regex, where a class's '-' is escaped.
+MODEL_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9_\-]{0,63}")
 
 
 def atlas_home(override: Path | str | None = None) -> Path:

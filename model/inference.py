@@ -76,13 +76,16 @@ def interpolate_path(ends: torch.Tensor, steps: int, method: InterpolationMethod
     return torch.cat([legs[0], *(leg[1:] for leg in legs[1:])])
 
 
+OriginKind = Literal["checkpoint", "factory", "notebook"]
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a served model came from: a model folder trained here ("checkpoint", source: its folder), a
     factory named on the command line ("factory", source: MODULE:FACTORY) or a notebook's
     latent_atlas.explore() ("notebook", source: the module's class)."""
 
-    kind: Literal["checkpoint", "factory", "notebook"]
+    kind: OriginKind
     source: str
 
 

@@ -29,6 +29,7 @@ from model.data import Dataset, load_prepared
 from model.home import classifier_folder, data_root
 from model.jobs import Job, JobQueue
 from model.latent_map import MapPlane
+from model.records import EpochRecord
 from model.train import TrainingStopped, snapshot_indices, train
 
 COORDINATE_DECIMALS = 3  # the map's points, as the page draws them
@@ -85,7 +86,7 @@ def _train_model(queue: JobQueue, job: Job, dataset: Dataset, stop: _StopFlag) -
     )
     previous: list[torch.Tensor] = []
 
-    def on_epoch(record: dict[str, Any], mu: torch.Tensor) -> None:
+    def on_epoch(record: EpochRecord, mu: torch.Tensor) -> None:
         xy = snapshot_xy(mu, previous[-1] if previous else None)
         previous[:] = [xy]
         rounded = xy.round(decimals=COORDINATE_DECIMALS)

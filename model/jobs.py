@@ -14,16 +14,14 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from model.classifier import ClassifierConfig
 from model.config import ModelConfig, TrainConfig, model_config_from_dict, train_config_from_dict
 from model.home import models_root
+from model.records import ENDED_STATES, JobKind, JobState
 from model.storage import move_into_place, recover_folder, write_file_atomically
 
-JobKind = Literal["model", "classifier"]
-JobState = Literal["queued", "running", "done", "failed", "cancelled"]
-ENDED_STATES: tuple[JobState, ...] = ("done", "failed", "cancelled")
 JOB_FILE = "job.json"
 EVENTS_FILE = "events.jsonl"
 MODEL_FOLDER = "model"

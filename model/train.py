@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -34,12 +34,13 @@ from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
 from model.objectives import noise_shape, objective
+from model.records import EpochRecord
 from model.storage import recover_folder
 from model.vae import VAE
 
 SNAPSHOT_SEED = 0  # the same test subset for every model, so their latent animations compare
 
-EpochHook = Callable[[dict[str, Any], torch.Tensor], None]  # (history record, snapshot latent means [K, D])
+EpochHook = Callable[[EpochRecord, torch.Tensor], None]  # (the epoch's record, snapshot latent means [K, D])
 
 
 class TrainingStopped(Exception):
@@ -58,7 +59,7 @@ class _Run:
     optimizer: torch.optim.Adam
     shuffle_rng: torch.Generator
     noise_rng: torch.Generator
-    history: list[dict[str, Any]]
+    history: list[EpochRecord]
     snapshots: dict[int, torch.Tensor]  # epoch -> the snapshot digits' latent means then
     created: str
 
@@ -131,7 +132,7 @@ def _resumed_run(
         optimizer=optimizer,
         shuffle_rng=shuffle_rng,
         noise_rng=noise_rng,
-        history=load_history(folder),
+        history=cast(list[EpochRecord], load_history(folder)),
         snapshots=dict(zip(latents.epochs.tolist(), latents.mu.unbind(0), strict=True)),
         created=info.created,
     )
@@ -179,7 +180,7 @@ def _shared_run(
     run.shuffle_rng.set_state(state["shuffle_rng"])
     run.noise_rng.set_state(state["noise_rng"])
     # Rank 0 keeps the records; here their number says where to start.
-    run.history = [{} for _ in range(state["epochs"])]
+    run.history = cast(list[EpochRecord], [{} for _ in range(state["epochs"])])
     run.created = state["created"]
     return run
 
@@ -290,21 +291,20 @@ def train(
                 with torch.inference_mode():
                     run.snapshots[epoch] = run.network.encode(x_snapshot).mu.cpu()
                 run.snapshots = {kept: run.snapshots[kept] for kept in snapshot_epochs(epoch, MAX_SNAPSHOTS)}
-                run.history.append(
-                    {
-                        "epoch": epoch,
-                        "train_loss": loss,
-                        "train_neg_elbo": kl - reconstruction,
-                        "train_reconstruction_nll": -reconstruction,
-                        "train_kl": kl,
-                        "test_neg_elbo": metrics.neg_elbo,
-                        "test_reconstruction_nll": metrics.reconstruction_nll,
-                        "test_kl": metrics.kl,
-                        "test_active_units": metrics.active_units,
-                        "seconds": seconds,
-                        "images_per_second": len(x_train) / seconds,
-                    }
-                )
+                record: EpochRecord = {
+                    "epoch": epoch,
+                    "train_loss": loss,
+                    "train_neg_elbo": kl - reconstruction,
+                    "train_reconstruction_nll": -reconstruction,
+                    "train_kl": kl,
+                    "test_neg_elbo": metrics.neg_elbo,
+                    "test_reconstruction_nll": metrics.reconstruction_nll,
+                    "test_kl": metrics.kl,
+                    "test_active_units": metrics.active_units,
+                    "seconds": seconds,
+                    "images_per_second": len(x_train) / seconds,
+                }
+                run.history.append(record)
                 info = CheckpointInfo(
                     model_id=model_id,
                     title=title,

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
 
 from model.checkpoint import CheckpointInfo, load_info
 from model.classifier import ClassifierConfig, is_trained, train_classifier
-from model.config import ModelConfig, TrainConfig
+from model.config import Architecture, ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
 from model.jobs import JobSpec
@@ -83,6 +84,27 @@ def zoo_model_id(dataset_key: str, base_id: str) -> str:
     """A zoo model's id for a data set: MNIST's keep the bare ids (full-2d), others are prefixed
     (characters-full-2d), so every data set's zoo can live in one home."""
     return base_id if dataset_key == mnist.INFO.key else f"{dataset_key}-{base_id}"
+
+
+def model_title(config: TrainConfig, latent_dim: int) -> str:
+    """A model's display name from what it was trained with, as the zoo's are named ("Full ELBO, 2-D
+    latent")."""
+    return f"{config.objective_title}, {latent_dim}-D latent"
+
+
+def suggested_model_id(
+    dataset_key: str, architecture: Architecture, latent_dim: int, config: TrainConfig, taken: Collection[str]
+) -> str:
+    """An id for a new model from what it trains with: [data set-]objective-<D>d[-conv][-bin] (beta-0p5-2d,
+    iwae-k5-16d-conv-bin, characters-full-2d), numbered past the ids `taken` (-2, -3, ...)."""
+    objective = {"beta": f"beta-{config.beta:g}".replace(".", "p"), "iwae": f"iwae-k{config.iwae_k}"}
+    named = objective.get(config.loss, config.loss)
+    suffix = ("-conv" if architecture == "conv" else "") + ("-bin" if config.binarized else "")
+    base = zoo_model_id(dataset_key, f"{named}-{latent_dim}d{suffix}")
+    found, number = base, 2
+    while found in taken:
+        found, number = f"{base}-{number}", number + 1
+    return found
 
 
 QUICK_EPOCHS = 3  # for tests and demos: minutes become seconds, the maps keep their shape

@@ -15,12 +15,13 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 from app.deps import JobsDep, RegistryDep, TrainingDep
 from app.registry import ModelRegistry
 from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
-from app.schemas.jobs import JobEvent, JobView, TrainingRequest, ZooRequest
+from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, TrainingRequest, ZooRequest
 from app.training_jobs import TrainingJobs
-from model.config import ModelConfig
+from model.config import ModelConfig, TrainConfig
 from model.home import models_root
-from model.jobs import ENDED_STATES, Job, JobSpec
-from model.zoo import RECIPE, zoo_jobs
+from model.jobs import Job, JobSpec
+from model.records import ENDED_STATES
+from model.zoo import RECIPE, model_title, suggested_model_id, zoo_jobs
 
 JOB_RESPONSES: dict[int | str, dict[str, object]] = {
     **ERROR_RESPONSES,
@@ -90,7 +91,8 @@ def _check_dataset(registry: ModelRegistry, key: str) -> None:
         )
 
 
-def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
+def _configs(request: TrainingChoices, registry: ModelRegistry) -> tuple[ModelConfig, TrainConfig]:
+    """The model and training configs a request's choices make, or the 422 saying what was wrong."""
     _check_dataset(registry, request.dataset)
     dataset = registry.datasets[request.dataset].info
     try:
@@ -112,12 +114,15 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
         )
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
-    # Named as the zoo's models are ("Full ELBO, 2-D latent").
-    title = request.title or f"{train_config.objective_title}, {request.latent_dim}-D latent"
+    return model_config, train_config
+
+
+def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
+    model_config, train_config = _configs(request, registry)
     return JobSpec(
         kind="model",
         target=request.model_id,
-        title=title,
+        title=request.title or model_title(train_config, model_config.latent_dim),
         dataset=request.dataset,
         model_config=model_config,
         train_config=train_config,
@@ -146,6 +151,26 @@ def _check_target(jobs: TrainingJobs, spec: JobSpec) -> None:
 async def list_jobs(jobs: JobsDep) -> list[JobView]:
     """Every job, oldest first: the queue, the running job and the ended ones."""
     return [view(jobs, job) for job in jobs.queue.jobs()]
+
+
+@router.post("/suggestion")
+async def suggest(body: TrainingChoices, jobs: JobsDep, registry: RegistryDep) -> Suggestion:
+    """The id and title a model of these choices would get: an id that no served model, model folder or
+    pending job has (the Train page fills its form with it). A suggestion is never refused: beta and k
+    count only with the loss that uses them, and the choices are checked when the model is queued."""
+    config = replace(
+        RECIPE,
+        loss=body.loss,
+        beta=body.beta if body.loss == "beta" else 1.0,
+        iwae_k=body.iwae_k if body.loss == "iwae" else 1,
+        binarized=body.binarized,
+    )
+    taken = {*registry.models, *jobs.queue.pending_targets()}
+    taken |= {folder.name for folder in models_root(jobs.home).glob("*")}
+    return Suggestion(
+        model_id=suggested_model_id(body.dataset, body.architecture, body.latent_dim, config, taken),
+        title=model_title(config, body.latent_dim),
+    )
 
 
 @router.post("", status_code=202)

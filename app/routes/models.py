@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.deps import RegistryDep
-from app.responses import model_summary
+from app.responses import model_summaries
 from app.schemas.models import ModelSummary
 from app.served_model import ServedModel
 
@@ -45,4 +45,4 @@ def summary(served: ServedModel) -> ModelSummary:
 
 @router.get("")
 async def list_models(registry: RegistryDep) -> list[ModelSummary]:
-    return [model_summary(served) for served in registry.models.values()]
+    return model_summaries(registry)

@@ -12,9 +12,11 @@ from fastapi.templating import Jinja2Templates
 
 from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, problems
 from app.registry import ModelRegistry
-from app.responses import dataset_summary, model_summary
+from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
+from model.home import MODEL_ID_PATTERN
+from model.records import ENDED_STATES, EVENT_TYPES
 from model.zoo import zoo_model_id
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +29,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **context: object) -> HTMLResponse:
-    models = [model_summary(served).model_dump() for served in registry.models.values()]
+    models = [summary.model_dump() for summary in model_summaries(registry)]
     datasets = {key: dataset_summary(dataset).model_dump() for key, dataset in registry.datasets.items()}
     # The pickers' groups in data set order, binarized models after the others; a data set prepared with no
     # model yet has no group.
@@ -42,6 +44,7 @@ def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **con
             "groups": groups,
             "plotly_url": PLOTLY_URL,
             "problems": problems(registry, lab),
+            "job_events": {"types": EVENT_TYPES, "ended": ENDED_STATES},
             **context,
         },
     )
@@ -100,6 +103,7 @@ async def train_page(
         lab,
         limits=limits,
         training=settings.training,
+        id_pattern=MODEL_ID_PATTERN.pattern,
     )
 
 

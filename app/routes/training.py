@@ -19,7 +19,8 @@ JSON = "application/json"
 
 
 def _history(served: ServedModel) -> dict[str, object]:
-    return TrainingHistory(model_id=served.model_id, epochs=served.loaded.history()).model_dump()
+    # The records as training wrote them (model.records.EpochRecord, which TrainingHistory declares).
+    return {"model_id": served.model_id, "epochs": served.loaded.history()}
 
 
 def _snapshots(served: ServedModel) -> dict[str, object]:

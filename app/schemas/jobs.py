@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from model.config import Architecture, LossMode
 from model.home import check_model_id
+from model.records import EndedEvent, EpochEvent, JobKind, JobState, StartedEvent
 
 MAX_EPOCHS = 200
 MAX_LATENT_DIM = 64
@@ -16,16 +17,12 @@ MAX_HIDDEN_WIDTH = 2048
 MAX_IWAE_K = 100  # each step decodes k samples per image: the paper's largest is 50
 
 
-class TrainingRequest(BaseModel):
-    """A model to train: the zoo's recipe (Adam, batch 128, cosine-decayed learning rate) with these
-    choices."""
+class TrainingChoices(BaseModel):
+    """What a model trains with: the zoo's recipe (Adam, batch 128, cosine-decayed learning rate) with
+    these choices."""
 
     model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
-    model_id: Annotated[str, AfterValidator(check_model_id)] = Field(
-        description="the new model's id: 1-64 lowercase letters, digits, '-' or '_'", examples=["beta-3-2d"]
-    )
-    title: str | None = Field(None, max_length=80, description="display name (default: from the choices)")
     dataset: str = Field("mnist", description="a data set key from /api/datasets")
     loss: LossMode = Field(
         "full",
@@ -51,7 +48,23 @@ class TrainingRequest(BaseModel):
     epochs: int = Field(10, ge=1, le=MAX_EPOCHS)
     seed: int = Field(0, ge=0, le=2**31 - 1)
     train_limit: int | None = Field(None, ge=100, description="train on the first N training images only")
+
+
+class TrainingRequest(TrainingChoices):
+    """A model to train: its id and the choices it trains with."""
+
+    model_id: Annotated[str, AfterValidator(check_model_id)] = Field(
+        description="the new model's id: 1-64 lowercase letters, digits, '-' or '_'", examples=["beta-3-2d"]
+    )
+    title: str | None = Field(None, max_length=80, description="display name (default: from the choices)")
     replace: bool = Field(False, description="replace a served model of the same id when the job is done")
+
+
+class Suggestion(BaseModel):
+    """What a model of these choices would be called: an id no model or job has, and its title."""
+
+    model_id: str = Field(examples=["beta-3-2d"])
+    title: str = Field(examples=["beta = 3, 2-D latent"])
 
 
 class ZooRequest(BaseModel):
@@ -65,11 +78,11 @@ class JobView(BaseModel):
     """A training job and where it stands."""
 
     id: int
-    kind: Literal["model", "classifier"]
+    kind: JobKind
     model_id: str = Field(description="the model it trains, or for a classifier its data set's key")
     title: str
     dataset: str
-    state: Literal["queued", "running", "done", "failed", "cancelled"]
+    state: JobState
     message: str = Field(description="why it failed, or what became of a cancelled job's model")
     epochs: int
     epochs_completed: int
@@ -80,12 +93,6 @@ class JobView(BaseModel):
     spec: dict[str, Any] = Field(description="everything it trains with: model and training configs")
 
 
-class JobEvent(BaseModel):
-    """One Server-Sent Event's data: `started` (the snapshot images' indices and labels), `epoch` (its
-    losses, images/s and the snapshot images' latent means on the map plane), then one of `done`,
-    `failed` (with `message`) or `cancelled` (with `kept`)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: int
-    type: Literal["started", "epoch", "done", "failed", "cancelled"]
+# One Server-Sent Event's data, as the job wrote it (model.records): `started`, an `epoch` for each epoch,
+# then one of `done`, `failed` (with `message`) or `cancelled` (with `kept`).
+JobEvent = Annotated[StartedEvent | EpochEvent | EndedEvent, Field(discriminator="type")]

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, mode
 from model.config import MAX_SNAPSHOTS
 from model.data import Split
 from model.evaluation import FIELD_DESCRIPTIONS, Evaluation
+from model.records import EpochRecord
 
 
 class PosteriorRequest(BaseModel):
@@ -82,7 +83,7 @@ ModelEvaluation = _evaluation_schema()
 
 class TrainingHistory(BaseModel):
     model_id: str
-    epochs: list[dict[str, float | int]] = Field(description="per epoch: train_* and test_* losses in nats")
+    epochs: list[EpochRecord] = Field(description="per epoch: train_* and test_* losses in nats")
 
 
 class LatentEvolution(BaseModel):

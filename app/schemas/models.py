@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from model.data import MapSplit
+from model.inference import OriginKind
 
 
 class Health(BaseModel):
@@ -31,7 +32,7 @@ class ModelMetrics(BaseModel):
 
 
 class ModelOrigin(BaseModel):
-    kind: Literal["checkpoint", "factory", "notebook"] = Field(
+    kind: OriginKind = Field(
         description="trained here (a model folder), built by a factory named on the command line "
         "(serve --model), or given to latent_atlas.explore() in a notebook"
     )
@@ -49,6 +50,10 @@ class ModelSummary(BaseModel):
     dataset: str = Field(description="the key of its data set (see /api/datasets)")
     group: str = Field(
         description="the group the model pickers list it under: its data set, binarized models apart"
+    )
+    label: str = Field(
+        description="how the model pickers name it: its group first when models of several groups are "
+        "served, '(PCA plane)' above two dimensions, '(your model)' for one built by the user's own code"
     )
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
     loss: str | None = None

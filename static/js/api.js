@@ -141,6 +141,11 @@ export async function submitJob(request) {
   return (await call("/api/jobs", json(request))).json();
 }
 
+// A model's choices (TrainingRequest without its id) -> { model_id, title } a new model of them would get.
+export async function suggestModel(choices) {
+  return (await call("/api/jobs/suggestion", json(choices))).json();
+}
+
 // Queue whatever of a zoo ("default" or "beta") of a data set is missing -> the queued jobs.
 export async function submitZoo(zoo, dataset = "mnist") {
   return (await call("/api/jobs/zoo", json({ zoo, dataset }))).json();

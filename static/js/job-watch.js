@@ -2,23 +2,27 @@
 // itself), and the home's queue, one running job at a time, so a page holds a single stream open.
 import * as api from "./api.js";
 
-export const ENDED = ["done", "failed", "cancelled"];
 const IDLE_POLL_MS = 5000; // with no job to follow, how often to look for a new one
+
+// The events a job sends, in order, and those that end it, as the server names them (model/records.py,
+// carried by the page's body).
+const jobEvents = () => JSON.parse(document.body.dataset.jobEvents);
 
 // Calls on.started(data), on.epoch(data) for every epoch so far and each new one, then on.end(data)
 // once; returns the EventSource (close() it to stop following).
-export function watchJob(id, on) {
+function watchJob(id, on) {
+  const { types, ended } = jobEvents();
   const source = new EventSource(api.jobEventsUrl(id));
   const handle = (type) => (message) => {
     const data = JSON.parse(message.data);
-    if (ENDED.includes(type)) {
+    if (ended.includes(type)) {
       source.close();
       on.end?.(data);
     } else {
       on[type]?.(data);
     }
   };
-  for (const type of ["started", "epoch", ...ENDED]) source.addEventListener(type, handle(type));
+  for (const type of types) source.addEventListener(type, handle(type));
   return source;
 }
 

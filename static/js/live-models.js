@@ -29,8 +29,8 @@ function showStatus(text) {
 }
 
 // Add a served model to the page's picker (#model), under the group the server names, as
-// _model_select.html builds them.
-function addToPicker(model) {
+// _model_select.html builds them; every option takes the server's label (a new group prefixes them all).
+function addToPicker(model, models) {
   const select = document.getElementById("model");
   if (!select || [...select.options].some((option) => option.value === model.id)) return;
   let group = [...select.querySelectorAll("optgroup")].find((g) => g.label === model.group);
@@ -49,8 +49,9 @@ function addToPicker(model) {
     binarized: String(Boolean(model.binarized)),
     epochs: model.epochs ?? "",
   });
-  option.textContent = model.title + (model.latent_dim > 2 ? " (PCA plane)" : "");
   group.append(option);
+  const labels = new Map(models.map((m) => [m.id, m.label]));
+  for (const each of select.options) each.textContent = labels.get(each.value) ?? each.textContent;
 }
 
 let jobs = [];
@@ -68,9 +69,10 @@ if (status) {
     finished: async (job, data) => {
       const kept = data.type === "done" || (data.type === "cancelled" && data.kept);
       if (!kept || job.kind !== "model") return;
-      const model = (await api.listModels()).find((m) => m.id === job.model_id);
+      const models = await api.listModels();
+      const model = models.find((m) => m.id === job.model_id);
       if (!model) return;
-      addToPicker(model);
+      addToPicker(model, models);
       emit(EVENTS.model, { job, model });
     },
   });

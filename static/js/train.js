@@ -4,41 +4,17 @@ import * as api from "./api.js";
 import { liveSnapshots } from "./job-watch.js";
 import { curvesFigure, evolutionFigure } from "./lab-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
-import { guarded } from "./ui.js";
+import { guarded, latestOnly } from "./ui.js";
 import { EVENTS, emit, listen } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
 const live = { jobId: null, started: null, epochs: [] };
-// getAttribute: a form's own properties are shadowed by its fields (its "dataset" is the data set field)
-const taken = new Set(JSON.parse($("train-form").getAttribute("data-taken"))); // served ids, and jobs' ids
 let idEdited = false;
 
 // --- the form ---------------------------------------------------------------------------------------
-function suggestedId() {
-  const dataset = $("train-dataset").value;
-  const loss = $("train-loss").value;
-  const named = {
-    beta: `beta-${$("train-beta").value}`.replace(".", "p"),
-    iwae: `iwae-k${$("train-iwae-k").value}`,
-  }[loss] ?? loss;
-  const arch = ($("train-architecture").value === "conv" ? "-conv" : "") + ($("train-binarized").checked ? "-bin" : "");
-  const prefix = dataset === "mnist" ? "" : `${dataset.replace(/[^a-z0-9_-]/g, "-").slice(0, 24)}-`;
-  const base = `${prefix}${named}-${$("train-latent").value}d${arch}`;
-  let id = base;
-  for (let n = 2; taken.has(id); n += 1) id = `${base}-${n}`;
-  return id;
-}
-
-function syncForm() {
-  $("beta-field").hidden = $("train-loss").value !== "beta";
-  $("iwae-field").hidden = $("train-loss").value !== "iwae";
-  if (!idEdited) $("train-id").value = suggestedId();
-}
-
-function request() {
+function choices() {
   const hidden = $("train-hidden").value.trim();
   const body = {
-    model_id: $("train-id").value.trim(),
     dataset: $("train-dataset").value,
     loss: $("train-loss").value,
     latent_dim: Number($("train-latent").value),
@@ -46,13 +22,31 @@ function request() {
     epochs: Number($("train-epochs").value),
     seed: Number($("train-seed").value),
     binarized: $("train-binarized").checked,
-    replace: $("train-replace").checked,
   };
   if (body.loss === "beta") body.beta = Number($("train-beta").value);
   if (body.loss === "iwae") body.iwae_k = Number($("train-iwae-k").value);
   if (hidden) body.hidden = hidden.split(",").map((width) => Number(width.trim()));
   return body;
 }
+
+// The id the server suggests for these choices, unless the user typed one (a choice the server refuses
+// is said when the model is queued).
+const suggestId = latestOnly(async () => {
+  try {
+    const { model_id: suggested } = await api.suggestModel(choices());
+    if (!idEdited) $("train-id").value = suggested;
+  } catch {
+    // the form says what is wrong when it is sent
+  }
+});
+
+function syncForm() {
+  $("beta-field").hidden = $("train-loss").value !== "beta";
+  $("iwae-field").hidden = $("train-loss").value !== "iwae";
+  if (!idEdited) suggestId(true);
+}
+
+const request = () => ({ ...choices(), model_id: $("train-id").value.trim(), replace: $("train-replace").checked });
 
 $("train-form").addEventListener("input", (event) => {
   if (event.target.id === "train-id") idEdited = $("train-id").value !== "";
@@ -114,8 +108,7 @@ function jobRow(job) {
 
 listen(EVENTS.queue, ({ jobs: current }) => {
   const jobs = [...current].reverse(); // newest first
-  for (const job of jobs) if (job.kind === "model" && job.state !== "failed" && job.state !== "cancelled") taken.add(job.model_id);
-  syncForm();
+  syncForm(); // a job's id is taken now: the suggestion moves on
   $("jobs").replaceChildren(...jobs.map(jobRow));
   $("no-jobs").hidden = jobs.length > 0;
   const running = jobs.find((job) => job.state === "running");

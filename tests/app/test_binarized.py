@@ -24,13 +24,15 @@ def binarized_client(binarized_home: Path) -> Iterator[TestClient]:
 
 
 class PickerGroups(HTMLParser):
-    """The model picker's groups (#model): label -> the option values under it."""
+    """The model picker's groups (#model): label -> the option values under it; and each option's text."""
 
     def __init__(self) -> None:
         super().__init__()
         self.groups: dict[str, list[str]] = {}
+        self.texts: dict[str, str] = {}
         self._in_picker = False
         self._label = ""
+        self._option = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
@@ -40,11 +42,19 @@ class PickerGroups(HTMLParser):
             self._label = found["label"] or ""
             self.groups[self._label] = []
         elif tag == "option" and self._in_picker:
-            self.groups[self._label].append(found["value"] or "")
+            self._option = found["value"] or ""
+            self.groups[self._label].append(self._option)
+            self.texts[self._option] = ""
+
+    def handle_data(self, data: str) -> None:
+        if self._option:
+            self.texts[self._option] += data
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "select":
             self._in_picker = False
+        elif tag == "option":
+            self._option = ""
 
 
 def test_models_say_what_they_were_trained_on(binarized_client: TestClient) -> None:
@@ -72,6 +82,16 @@ def test_pickers_keep_binarized_models_in_a_group_of_their_own(
     picker.feed(binarized_client.get(page).text)
     mnist = "MNIST handwritten digits"
     assert picker.groups == {mnist: ["full-2d"], f"{mnist}, binarized": ["beta-2-2d"]}
+
+
+def test_the_pickers_name_each_model_by_the_servers_label(binarized_client: TestClient) -> None:
+    """The page's options and /api/models (what a picker adds without a reload) say the same; with two
+    groups served, each label starts with its group (a closed picker shows no group)."""
+    picker = PickerGroups()
+    picker.feed(binarized_client.get("/").text)
+    labels = {m["id"]: m["label"] for m in binarized_client.get("/api/models").json()}
+    assert picker.texts == labels
+    assert labels["beta-2-2d"] == "MNIST handwritten digits, binarized: beta-2-2d"  # titled by its id
 
 
 def test_the_sweep_leaves_a_binarized_model_off_its_curve(binarized_client: TestClient) -> None:

@@ -20,6 +20,7 @@ MODEL_PUBLIC = {
     "model.framing",  # framing handwriting as MNIST's digits were (uploads)
     "model.zoo",  # the default models and the beta sweep, and the jobs that would complete them
     "model.jobs",  # training jobs: the queue on disk and each job's events (trained by model.job_run)
+    "model.records",  # what training writes, typed: each epoch's record, a job's states and events
     "model.config",  # the model and training configs a training request is made of
     "model.home",  # where data and models live
     "model.factories",  # the user's own models: factories named on the command line, images in memory

@@ -57,6 +57,7 @@ VALID_PATH = {"model_id": "full-16d", "key": "mnist", "split": "test", "index": 
 VALID_BODIES: dict[str, dict[str, Any]] = {
     # Training is off in the tests' server: these reach the 403 unless a field is refused first.
     "/api/jobs": {"model_id": "hostile", "hidden": [8], "epochs": 1, "train_limit": 100},
+    "/api/jobs/suggestion": {"loss": "beta", "beta": 2.5, "hidden": [8], "train_limit": 100},
     "/api/jobs/zoo": {"zoo": "beta", "dataset": "mnist"},
     "/api/models/{model_id}/posterior": {"index": 0},
     "/api/models/{model_id}/arithmetic": {

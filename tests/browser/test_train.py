@@ -65,5 +65,12 @@ def test_a_job_queued_on_the_train_page_animates_its_map_and_opens_in_the_explor
     assert group == "MNIST handwritten digits"  # under its data set, as the server names the group
     assert explorer.eval_on_selector("#map", "el => el.dataset.points") == "10000"
     expect(explorer.locator("#map-waiting")).to_have_count(0)
+    # The picker a model joined without a reload reads as the server's own page does.
+    options = "els => els.map((option) => [option.value, option.textContent, option.parentElement.label])"
+    joined = explorer.eval_on_selector_all("#model option", options)
+    explorer.reload()
+    expect(explorer.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
+    assert explorer.eval_on_selector_all("#model option", options) == joined
+    assert joined == [["browser-quick", "Full ELBO, 2-D latent", "MNIST handwritten digits"]]
     explorer.close()
     assert explorer_errors == []
