@@ -21,7 +21,7 @@ from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
 from model.factories import OutsideModel, from_factory
 from model.home import HOME_ENV, atlas_home
-from model.jobs import JobQueue
+from model.job_queue import JobQueue, JobSpec
 from model.zoo import classifier_job, zoo_jobs
 
 WORKER_SETTINGS_ENV = "LATENT_ATLAS_WORKER_SETTINGS"  # what `serve --workers N` hands its workers
@@ -43,13 +43,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     queue = JobQueue(home)
     pending = queue.pending_targets()
     specs = zoo_jobs(home, dataset.info, len(dataset.train), quick=args.quick, device=args.device)
+    if args.no_training:  # serve what exists, and say what is missing
+        if specs:
+            missing = _named(specs)
+            print(
+                f"not training (--no-training): missing {missing}; `latent-atlas train --zoo` trains them",
+                flush=True,
+            )
+        specs, pending = [], []
     # The user's own models: each factory imported and called now, on this machine, its data set fetched;
     # one that fails is reported by the server (health, the pages) and the others are served. Their data
     # sets' classifiers train too, for the lab.
     queued = {*pending, *(spec.target for spec in specs)}
     outside = tuple(_not_queued(from_factory(spec, home), queued) for spec in args.model)
     for model in outside:
-        if model.dataset is not None:
+        if model.dataset is not None and not args.no_training:
             job = classifier_job(home, model.dataset, quick=args.quick, device=args.device)
             if job is not None and all(job.target != spec.target for spec in specs):
                 specs.append(job)
@@ -57,8 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if spec.target not in pending:
             queue.submit(spec)
     if specs:
-        names = ", ".join(spec.target for spec in specs)
-        print(f"training in the background, each served when done: {names}", flush=True)
+        print(f"training in the background, each served when done: {_named(specs)}", flush=True)
     training = training_allowed(args)
     if not training:
         print("training from the page is off (--allow-training turns it on)", flush=True)
@@ -70,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "device": args.device,
         "allowed_hosts": allowed_hosts(args),
         "training": training,
+        "run_queue": not args.no_training,
         "threads": args.threads,
         "workers": args.workers,
     }
@@ -111,10 +119,18 @@ def _served_app(served: dict[str, Any], outside: tuple[OutsideModel, ...]) -> Fa
         device=served["device"],
         allowed_hosts=tuple(served["allowed_hosts"]),
         training=served["training"],
+        run_queue=served["run_queue"],
         outside=outside,
         workers=served["workers"],
     )
     return create_app(settings)
+
+
+def _named(specs: list[JobSpec]) -> str:
+    """What jobs train, named for the console: model ids, and "the classifier of KEY"."""
+    return ", ".join(
+        spec.target if spec.kind == "model" else f"the classifier of {spec.target}" for spec in specs
+    )
 
 
 def _not_queued(model: OutsideModel, queued: set[str]) -> OutsideModel:
@@ -167,7 +183,10 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="let visitors queue training jobs even when binding beyond loopback",
     )
     training.add_argument(
-        "--no-training", action="store_true", help="no training jobs from the page (the API refuses them)"
+        "--no-training",
+        action="store_true",
+        help="train nothing: serve the models the home has (missing ones are named), and refuse training "
+        "jobs from the page",
     )
     serve.add_argument(
         "--model",

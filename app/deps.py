@@ -8,11 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request
 
+from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from app.settings import Settings
-from app.training_jobs import TrainingJobs
 
 TRAINING_OFF = (
     "training from the page is off on this server: it was started with --no-training, or it binds to a "
@@ -49,12 +49,12 @@ async def get_lab(request: Request) -> LabState:
     return lab
 
 
-async def get_jobs(request: Request) -> TrainingJobs:
-    jobs: TrainingJobs = request.app.state.jobs
+async def get_jobs(request: Request) -> JobRunner:
+    jobs: JobRunner = request.app.state.jobs
     return jobs
 
 
-async def training_jobs(request: Request) -> TrainingJobs:
+async def require_training(request: Request) -> JobRunner:
     """The jobs, for a request that changes them: refused when training from the page is off."""
     if not (await get_settings(request)).training:
         raise HTTPException(403, TRAINING_OFF)
@@ -65,10 +65,17 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
-JobsDep = Annotated[TrainingJobs, Depends(get_jobs)]
-TrainingDep = Annotated[TrainingJobs, Depends(training_jobs)]
+JobsDep = Annotated[JobRunner, Depends(get_jobs)]
+TrainingDep = Annotated[JobRunner, Depends(require_training)]
 
 
 def problems(registry: ModelRegistry, lab: LabState) -> dict[str, str]:
-    """What is not served and why: damaged model folders, and a classifier that could not be loaded."""
+    """What is not served and why: damaged model folders, the user's models that failed, and classifiers
+    that could not be loaded (by model id, or "classifier of KEY")."""
     return {**registry.failures, **{f"classifier of {key}": problem for key, problem in lab.problems.items()}}
+
+
+def page_problems(registry: ModelRegistry, lab: LabState) -> list[tuple[str, str, str]]:
+    """The same for the pages' banner, each named with what it is: (name, what, why)."""
+    found = problems(registry, lab)
+    return [(name, registry.failed.get(name, "classifier"), why) for name, why in found.items()]

@@ -11,7 +11,7 @@ import torch
 from fastapi import Response
 from PIL import Image
 
-SCALE = 4  # a 28-pixel digit becomes 112 pixels: large enough to see, nearest-neighbour so still crisp
+SCALE = 4  # a 28-pixel image becomes 112 pixels: large enough to see, nearest-neighbour so still crisp
 GAP = 2  # pixels between images of the PNG strip
 FRAME_MS = 120  # per frame of the GIF
 

@@ -124,7 +124,7 @@ def pngs(batch: torch.Tensor) -> list[bytes]:
     one per image.
 
     Written directly rather than through Pillow: Pillow's encoder spends ~170 us setting up per image,
-    more than decoding the digit costs, and live hover decoding sends one image per mouse move. What all
+    more than decoding the image costs, and live hover decoding sends one image per mouse move. What all
     images share (pixel conversion, row filters, header) is done once per batch."""
     pixels = _to_uint8(batch if batch.ndim == 4 else batch.unsqueeze(1))
     count, channels, height, width = pixels.shape

@@ -22,7 +22,7 @@ from model.home import classifier_folder
 from model.inference import CheckpointError
 
 log = logging.getLogger("latent_atlas")
-ESTIMATOR_DIGITS = 4  # the first test digits: a fixed batch, so results are comparable across models
+ESTIMATOR_DIGITS = 4  # the first test images: a fixed batch, so results are comparable across models
 ESTIMATOR_REPETITIONS = 20  # independent S-sample estimates behind each variance
 
 Variances = dict[str, list[float]]  # reparam, score, reparam_encoder, score_encoder -> per S

@@ -1,5 +1,5 @@
-"""A point in latent space as a request names it (an `Endpoint`): a test digit's encoding, a latent
-vector, a map point, an image's encoding or a class's most typical digit. Interpolation's ends,
+"""A point in latent space as a request names it (an `Endpoint`): a test image's encoding, a latent
+vector, a map point, an image's encoding or a class's most typical image. Interpolation's ends,
 traversals' centres and latent arithmetic's targets are all named this way."""
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.errors import install_error_handlers
+from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.limits import BodySizeLimit
 from app.openapi import install_openapi
@@ -35,13 +36,12 @@ from app.routes import (
     posterior,
     selection,
     sweep,
-    training,
+    training_record,
     traversal,
 )
 from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
-from app.training_jobs import TrainingJobs
 from model.evaluation import EvaluationSettings
 
 ROUTERS = (
@@ -55,7 +55,7 @@ ROUTERS = (
     selection.router,
     arithmetic.router,
     generate.router,
-    training.router,
+    training_record.router,
     jobs.router,
     evaluation.router,
     estimators.router,
@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
-        app.state.jobs = TrainingJobs(
+        app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )
         for served in registry.models.values():
@@ -94,7 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
         # app in the same process (tests) may still be serving.
         gc.collect()
         gc.freeze()
-        app.state.jobs.start()
+        if settings.run_queue:
+            app.state.jobs.start()
         yield
         await app.state.jobs.close()
 

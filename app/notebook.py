@@ -21,7 +21,7 @@ from app.settings import Settings
 from model.factories import OutsideModel, memory_dataset, prepare, prepare_in_memory
 from model.home import atlas_home, check_model_id
 from model.inference import Origin
-from model.jobs import JobQueue
+from model.job_queue import JobQueue
 from model.outside import wrap
 from model.zoo import classifier_job
 

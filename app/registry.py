@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -38,6 +38,13 @@ class ModelRegistry:
     failures: dict[str, str]  # model id -> why it could not be loaded
     datasets: dict[str, Dataset]  # by key: the data sets the models are mapped and evaluated on
     device: torch.device
+    # model id -> what failed, for the pages: "model folder", "your model, built by M:F", "data set"
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def _fail(self, name: str, what: str, error: Exception) -> None:
+        log.warning("skipping %s %s: %s", what, name, error)
+        self.failures[name] = str(error)
+        self.failed[name] = what
 
     @classmethod
     def load(
@@ -55,8 +62,7 @@ class ModelRegistry:
             try:
                 served, dataset = registry.build(folder, data_root(home))
             except (CheckpointError, DataUnavailableError, ValueError) as error:
-                log.warning("skipping model %s: %s", folder.name, error)
-                registry.failures[folder.name] = str(error)
+                registry._fail(folder.name, "model folder", error)
                 continue
             registry.datasets.setdefault(dataset.info.key, dataset)
             registry.models[folder.name] = served
@@ -64,15 +70,13 @@ class ModelRegistry:
             try:
                 registry.add(*registry.build_outside(model, home))
             except (DataUnavailableError, ValueError) as error:
-                log.warning("skipping model %s (%s): %s", model.model_id, model.origin.source, error)
-                registry.failures[model.model_id] = str(error)
+                registry._fail(model.model_id, f"your model, built by {model.origin.source}", error)
         for key in prepared_keys(data_root(home)):
             if key not in registry.datasets:  # prepared, with no model yet: a job can train on it
                 try:
                     registry.datasets[key] = load_prepared(data_root(home), key)
                 except DataUnavailableError as error:
-                    log.warning("skipping data set %s: %s", key, error)
-                    registry.failures[f"data set {key}"] = str(error)
+                    registry._fail(f"data set {key}", "prepared data", error)
         return registry
 
     def build(self, folder: Path, data_folder: Path) -> tuple[ServedModel, Dataset]:
@@ -120,3 +124,4 @@ class ModelRegistry:
         models = {**self.models, served.model_id: served}
         self.models = {model_id: models[model_id] for model_id in sorted(models, key=_order_of)}
         self.failures.pop(served.model_id, None)
+        self.failed.pop(served.model_id, None)

@@ -16,7 +16,7 @@ from model.inference import LoadedModel
 from model.latent_map import LatentMap, Placement
 from model.traversal import DimensionUse
 
-NEIGHBORS = 8  # nearest test digits reported with an encoding
+NEIGHBORS = 8  # nearest test images reported with an encoding
 
 
 class ServedModel:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from app.limits import MAX_BODY_BYTES
 
 if TYPE_CHECKING:
-    from app.training_jobs import JobProcess
+    from app.job_runner import JobProcess
     from model.evaluation import EvaluationSettings
     from model.factories import OutsideModel
 
@@ -30,6 +30,9 @@ class Settings:
     # Off unless asked for: `serve` turns it on when bound to loopback, or with --allow-training.
     training: bool = False
     job_process: JobProcess | None = None  # how a job's process starts (None: the defaults)
+    # Whether this server runs the home's training jobs (off with serve --no-training: nothing trains, and
+    # jobs already queued wait for a server that runs them).
+    run_queue: bool = True
     # Models the user's own code built (serve --model, explore()), served beside the home's.
     outside: tuple[OutsideModel, ...] = ()
     # Server processes on this home (`serve --workers N`): above 1, each follows the jobs the others run.

@@ -339,7 +339,7 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         "--samples",
         type=int,
         default=EvaluationSettings.samples,
-        help="z draws per digit for E_q[log p(x|z)]",
+        help="z draws per image for E_q[log p(x|z)]",
     )
     ev.add_argument(
         "--iwae-k",
@@ -347,12 +347,12 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         default=EvaluationSettings.iwae_k,
         help="importance samples for the log p(x) bound",
     )
-    ev.add_argument("--test-limit", type=int, help="evaluate on the first N test digits only")
+    ev.add_argument("--test-limit", type=int, help="evaluate on the first N test images only")
     ev.add_argument(
         "--exact-limit",
         type=int,
         default=EvaluationSettings.exact_limit,
-        help="2-D models: the first N test digits whose log p(x) is integrated exactly",
+        help="2-D models: the first N test images whose log p(x) is integrated exactly",
     )
     ev.add_argument("--fresh", action="store_true", help="recompute even if evaluation.json matches")
     ev.add_argument("--device", default="auto")

@@ -91,9 +91,9 @@ class TrainConfig:
     binarized: bool = False
     seed: int = 0
     device: str = "auto"  # cuda > mps > cpu
-    train_limit: int | None = None  # first N training digits: a fixed slice for quick runs
+    train_limit: int | None = None  # first N training images: a fixed slice for quick runs
     test_limit: int | None = None
-    snapshot_size: int = 1000  # test digits whose latent means are kept every epoch
+    snapshot_size: int = 1000  # test images whose latent means are kept every epoch
 
     def __post_init__(self) -> None:
         if self.loss not in LOSS_MODES:

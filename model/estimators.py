@@ -1,7 +1,7 @@
 """Two Monte Carlo estimators of the ELBO's gradient with respect to the variational parameters, and their
 variances: the score function (REINFORCE, tutorial Eq. 20) and the reparametrization trick (Eq. 22-27).
 
-Both estimators differentiate with respect to phi = (mu, logvar) of q(z|x) for each digit. The gradient
+Both estimators differentiate with respect to phi = (mu, logvar) of q(z|x) for each image. The gradient
 with respect to the encoder's weights follows by the chain rule, sum_b J_b^T g_b with J_b = d(mu_b,
 logvar_b)/d(weights): J is deterministic, so applying it to each S-sample estimate of g gives an S-sample
 estimate of the weights' gradient, whose variance is reported too.
@@ -28,7 +28,7 @@ class EstimatorStats:
     gradient component, averaged over components."""
 
     samples: int
-    mean: torch.Tensor  # [B, 2D]: gradient w.r.t. (mu, logvar) of each digit
+    mean: torch.Tensor  # [B, 2D]: gradient w.r.t. (mu, logvar) of each image
     variance: float  # per-component average
     standard_error: torch.Tensor  # [B, 2D]: of the mean over the R estimates
     encoder_mean: torch.Tensor  # [P]: gradient w.r.t. the encoder's P weights
@@ -90,7 +90,7 @@ def compare_estimators(
     repetitions: int = 20,
     seed: int = 0,
 ) -> dict[str, list[EstimatorStats]]:
-    """For digits x: [B, 784] and each S in `sample_counts`, draw `repetitions` independent S-sample
+    """For images x: [B, C*H*W] and each S in `sample_counts`, draw `repetitions` independent S-sample
     estimates of grad_(mu, logvar) ELBO, and of the gradient w.r.t. the encoder's weights, with each
     estimator -> {"reparam": [...], "score": [...]}."""
     if not sample_counts or any(not 1 <= s <= MAX_SAMPLES for s in sample_counts):

@@ -32,12 +32,12 @@ SEED = 0  # every evaluation draws the same z: the same model and settings alway
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluationSettings:
-    """How an evaluation computes: importance samples, z draws per digit, test digits (None: all)."""
+    """How an evaluation computes: importance samples, z draws per image, test images (None: all)."""
 
     iwae_k: int = 500  # Burda et al. (2016) report log p(x) with k = 5000; 500 is within ~0.1 nats here
-    samples: int = 10  # z draws per digit behind E_q[log p(x|z)]
+    samples: int = 10  # z draws per image behind E_q[log p(x|z)]
     test_limit: int | None = None
-    exact_limit: int = 100  # test digits whose log p(x) is integrated exactly (2-D models; ~0.4 s each)
+    exact_limit: int = 100  # test images whose log p(x) is integrated exactly (2-D models; ~0.4 s each)
 
     def __post_init__(self) -> None:
         for name in ("iwae_k", "samples", "exact_limit"):
@@ -67,10 +67,10 @@ def _detail(description: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Test-set figures in nats per digit (log-likelihood scale: higher is better) and FID-MNIST."""
+    """Test-set figures in nats per image (log-likelihood scale: higher is better) and FID-MNIST."""
 
     elbo: float = field(
-        metadata=_figure("ELBO (nats per digit)", "E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
+        metadata=_figure("ELBO (nats per image)", "E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
     )
     reconstruction_log_likelihood: float = field(
         metadata=_figure("E_q[log p(x|z)]", "the reconstruction term", part=True)
@@ -92,20 +92,20 @@ class Evaluation:
     )
     exact_log_likelihood: float | None = field(
         metadata=_figure(
-            "exact log p(x), first {exact_images} digits",
+            "exact log p(x), first {exact_images} images",
             "log p(x) by quadrature over the latent plane (2-D models only): no bound, the evidence itself",
         )
     )
     exact_gap: float | None = field(
         metadata=_figure(
-            "log p(x) - ELBO = KL(q(z|x) ‖ p(z|x)), same digits",
-            "the ELBO's exact gap (tutorial Eq. 10) over the digits integrated exactly",
+            "log p(x) - ELBO = KL(q(z|x) ‖ p(z|x)), same images",
+            "the ELBO's exact gap (tutorial Eq. 10) over the images integrated exactly",
             part=True,
         )
     )
     exact_iwae_part: float | None = field(
         metadata=_figure(
-            "IWAE - ELBO, same digits", "how much of that exact gap the IWAE bound recovers", part=True
+            "IWAE - ELBO, same images", "how much of that exact gap the IWAE bound recovers", part=True
         )
     )
     kl_per_dim: list[float] = field(
@@ -114,37 +114,37 @@ class Evaluation:
     active_units: int = field(
         metadata=_figure(
             "active units",
-            "dimensions whose posterior mean varies across digits: Cov_x(E_q[z_d]) > 0.01 (Burda et al.)",
+            "dimensions whose posterior mean varies across images: Cov_x(E_q[z_d]) > 0.01 (Burda et al.)",
             decimals=0,
         )
     )
     fid_prior: float = field(
         metadata=_figure(
             "FID-MNIST, prior samples",
-            "Frechet distance (Eq. 31), test digits vs decoded prior samples",
+            "Frechet distance (Eq. 31), test images vs decoded prior samples",
             decimals=1,
         )
     )
     fid_reconstruction: float = field(
         metadata=_figure(
-            "FID-MNIST, reconstructions", "Frechet distance, test digits vs their reconstructions", decimals=1
+            "FID-MNIST, reconstructions", "Frechet distance, test images vs their reconstructions", decimals=1
         )
     )
     fid_data: float = field(
         metadata=_figure(
-            "FID-MNIST, training digits (the floor)", "Frechet distance, test vs training digits", decimals=1
+            "FID-MNIST, training images (the floor)", "Frechet distance, test vs training images", decimals=1
         )
     )
     reconstruction_accuracy: float = field(
         metadata=_figure(
-            "reconstruction accuracy (digit kept)",
+            "reconstruction accuracy (class kept)",
             "the classifier's accuracy on the reconstructions",
             percent=True,
         )
     )
     classifier_accuracy: float = field(
         metadata=_figure(
-            "classifier accuracy on test digits", "the classifier's accuracy on the test digits", percent=True
+            "classifier accuracy on test images", "the classifier's accuracy on the test images", percent=True
         )
     )
     iwae_k: int = field(metadata=_detail("importance samples behind the IWAE bound"))
@@ -152,7 +152,7 @@ class Evaluation:
     exact_images: int = field(
         metadata=_detail("test images whose log p(x) was computed by quadrature (0 unless the model is 2-D)")
     )
-    samples: int = field(metadata=_detail("z draws per digit behind E_q[log p(x|z)]"))
+    samples: int = field(metadata=_detail("z draws per image behind E_q[log p(x|z)]"))
     seconds: float = field(metadata=_detail("how long the computation took"))
 
     def as_dict(self) -> dict[str, Any]:
@@ -206,14 +206,14 @@ def evaluation_key(
 
 @torch.inference_mode()
 def _features(classifier: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """x: [N, 784] -> (penultimate features [N, 128], predicted labels [N])."""
+    """x: [N, C*H*W] -> (penultimate features [N, 128], predicted labels [N])."""
     features = torch.cat([classifier.features(batch) for batch in x.split(2000)])
     return features, classifier.head(features).argmax(dim=1)
 
 
 @dataclass(frozen=True)
 class _Exact:
-    """Exact log p(x) and the two bounds over the first test digits, in nats per digit."""
+    """Exact log p(x) and the two bounds over the first test images, in nats per image."""
 
     log_likelihood: float
     elbo: float
@@ -222,8 +222,8 @@ class _Exact:
 
 
 def _exact(network: LatentModel, x: torch.Tensor, settings: EvaluationSettings) -> _Exact | None:
-    """For a 2-D model, exact log p(x) over the first `exact_limit` digits of x and the ELBO and IWAE
-    bound over the same digits (so the gap is measured, not bounded); None for any other model."""
+    """For a 2-D model, exact log p(x) over the first `exact_limit` images of x and the ELBO and IWAE
+    bound over the same images (so the gap is measured, not bounded); None for any other model."""
     if network.latent_dim != 2:
         return None
     x = x[: settings.exact_limit]

@@ -166,7 +166,7 @@ class LatentMap:
         return self.plane.lift(torch.stack([xs.flatten(), ys.flatten()], dim=1))
 
     def place(self, model: LoadedModel, images: torch.Tensor, k: int) -> Placement:
-        """Encode images [B, 28, 28] onto this map: q(z|x), the map point and ellipse, the reconstruction
+        """Encode images [B, C, H, W] onto this map: q(z|x), the map point and ellipse, the reconstruction
         (the decoded posterior mean) and the k nearest encodings of the split, in one pass of the encoder
         and one of the decoder."""
         mu, sigma = model.encode(images)
@@ -187,7 +187,7 @@ class LatentMap:
 @dataclass(frozen=True)
 class Placement:
     """Images encoded onto a map, row by row: mu, sigma [B, D]; xy, sigma_xy [B, 2] (the ellipse's
-    per-axis sigma on the map); reconstruction [B, 28, 28]; neighbors, distances, neighbor_labels [B, k]."""
+    per-axis sigma on the map); reconstruction [B, C, H, W]; neighbors, distances, neighbor_labels [B, k]."""
 
     mu: torch.Tensor
     sigma: torch.Tensor

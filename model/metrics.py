@@ -31,14 +31,14 @@ ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E
 
 @dataclass(frozen=True)
 class ElboMetrics:
-    """Means over the evaluated digits, in nats per digit; neg_elbo = reconstruction_nll + kl."""
+    """Means over the evaluated images, in nats per image; neg_elbo = reconstruction_nll + kl."""
 
     neg_elbo: float
     reconstruction_nll: float
     kl: float
     kl_per_dim: list[float]
     active_units: int
-    samples: int  # z draws per digit behind the reconstruction estimate
+    samples: int  # z draws per image behind the reconstruction estimate
 
     def as_dict(self) -> dict[str, float | int | list[float]]:
         return asdict(self)
@@ -53,7 +53,7 @@ def elbo_metrics(
     seed: int = 0,
     batch_size: int = 2000,
 ) -> ElboMetrics:
-    """Estimate the ELBO on x: [N, 784] with `samples` reparametrised draws per digit (seeded, so the
+    """Estimate the ELBO on x: [N, C*H*W] with `samples` reparametrised draws per image (seeded, so the
     same model and data always give the same numbers)."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
@@ -104,7 +104,7 @@ def importance_weighted_log_likelihood(
     batch_size: int = 100,
     chunk_size: int = IWAE_CHUNK,
 ) -> float:
-    """Mean over x: [N, 784] of the k-sample importance-weighted bound (Burda et al., 2016),
+    """Mean over x: [N, C*H*W] of the k-sample importance-weighted bound (Burda et al., 2016),
     log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1 and
     rises with k towards log p(x); it is itself a lower bound, so its excess over the ELBO is only part of
     the gap KL(q(z|x) || p(z|x)) (tutorial Eq. 10)."""

@@ -15,7 +15,7 @@ from model.vae import DiagonalGaussian, LatentModel, prior_log_prob
 def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """log p(x|z) = sum_i x_i log p_i + (1 - x_i) log(1 - p_i) per example, for intensities x in [0, 1].
 
-    logits, x: [B, 784] -> [B]. Computed from logits for numerical stability.
+    logits, x: [B, C*H*W] -> [B]. Computed from logits for numerical stability.
     """
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
 
@@ -24,7 +24,7 @@ def log_importance_weight(
     network: LatentModel, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
 ) -> torch.Tensor:
     """log w = log p(x|z) + log p(z) - log q(z|x), the log of one importance weight p(x, z) / q(z|x):
-    x [B, 784], z [S, B, D], log_q [S, B] -> [S, B]. Its mean over z ~ q is the ELBO (Eq. 30); the log of
+    x [B, C*H*W], z [S, B, D], log_q [S, B] -> [S, B]. Its mean over z ~ q is the ELBO (Eq. 30); the log of
     its mean is the importance-weighted bound (Burda et al., 2016)."""
     return _log_weight_and_reconstruction(network, x, z, log_q)[0]
 
@@ -65,7 +65,7 @@ def objective(
     *,
     eps: torch.Tensor | None = None,
 ) -> ObjectiveParts:
-    """Evaluate the training objective of `config.loss` on x: [B, 784], with the reparametrisation's noise
+    """Evaluate the training objective of `config.loss` on x: [B, C*H*W], with the reparametrisation's noise
     eps: [B, *noise_shape] when given (drawn from `generator` otherwise).
 
     full: -ELBO. beta: -(recon - beta * KL). recon: -recon, a plain autoencoder with noise.

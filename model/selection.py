@@ -1,4 +1,4 @@
-"""A selection of a latent map's points (a lasso or a box drawn on the map): which digits, how many of
+"""A selection of a latent map's points (a lasso or a box drawn on the map): which images, how many of
 each class, where their mean encoding sits, and every member's coordinates as CSV for use elsewhere."""
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ class _Run:
     shuffle_rng: torch.Generator
     noise_rng: torch.Generator
     history: list[EpochRecord]
-    snapshots: dict[int, torch.Tensor]  # epoch -> the snapshot digits' latent means then
+    snapshots: dict[int, torch.Tensor]  # epoch -> the snapshot images' latent means then
     created: str
 
 
@@ -84,7 +84,7 @@ def snapshot_indices(test_size: int, size: int) -> torch.Tensor:
 
 def _adam(network: nn.Module, config: TrainConfig) -> torch.optim.Adam:
     # The fused kernel updates all parameters in one call: ~1.4x the steps per second of small minibatches
-    # on a CPU (the IWAE preset's 20 digits), the same arithmetic per element.
+    # on a CPU (the IWAE preset's 20 images), the same arithmetic per element.
     fused = next(network.parameters()).device.type in ("cpu", "cuda", "mps")
     return torch.optim.Adam(network.parameters(), lr=config.lr, eps=config.adam_eps, fused=fused)
 
@@ -218,7 +218,7 @@ def train(
     With `resume`, an existing folder continues from its last complete epoch with the same model,
     optimizer and RNG states, so the result equals an uninterrupted run. Ctrl-C or a kill at any point
     leaves the last complete checkpoint intact. `on_epoch` receives each epoch's history record and the
-    snapshot digits' latent means after its checkpoint is saved. `should_stop` is asked after every step:
+    snapshot images' latent means after its checkpoint is saved. `should_stop` is asked after every step:
     True ends training with TrainingStopped, the partial epoch discarded. A loss that is no longer finite
     fails the epoch with ValueError before anything of it is saved.
 

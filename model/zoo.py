@@ -15,7 +15,7 @@ from model.classifier import ClassifierConfig, is_trained, train_classifier
 from model.config import Architecture, ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
-from model.jobs import JobSpec
+from model.job_queue import JobSpec
 from model.parallel import side_by_side
 from model.sources import mnist
 from model.train import train

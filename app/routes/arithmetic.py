@@ -41,7 +41,7 @@ def _mean_encoding(served: ServedModel, group: Group, where: str) -> tuple[torch
 async def arithmetic(served: ModelDep, request: ArithmeticRequest) -> LatentArithmetic:
     """Latent arithmetic: v = mean(a) - mean(b) over the groups' posterior means (a class, or a selection),
     and the decoded strip to + s v for `steps` strengths s from 0 to `strength`. With a = a class and
-    b = another, applied to a digit of b, the strip turns it into a's class."""
+    b = another, applied to an image of b, the strip turns it into a's class."""
     (mean_a, a_count), (mean_b, b_count) = (
         _mean_encoding(served, request.a, "a"),
         _mean_encoding(served, request.b, "b"),

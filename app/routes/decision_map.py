@@ -41,12 +41,12 @@ async def decision_map(
     served: ModelDep,
     n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 40,
     x_range: Annotated[
-        Range | None, Query(description="'low,high' (default: the test digits' extent)")
+        Range | None, Query(description="'low,high' (default: the test images' extent)")
     ] = None,
     y_range: Annotated[Range | None, Query(description="'low,high'")] = None,
 ) -> DecisionMap:
-    """Which digit the classifier reads in the decoded image at each point of an n x n grid over the map:
-    the regions of the latent space that decode to each digit."""
+    """Which class the classifier reads in the decoded image at each point of an n x n grid over the map:
+    the regions of the latent space that decode to each class."""
     classifier = lab.require_classifier(served)
     latent_map = served.latent_map
     x_low, x_high = check_range(latent_map, x_range, "x_range") if x_range else latent_map.extent(0)

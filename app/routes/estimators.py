@@ -31,7 +31,7 @@ async def estimators(
     ] = (1, 10, 100),
 ) -> EstimatorVariances:
     """How noisy each gradient estimator is at S samples: the reparametrization trick against the score
-    function, on the first test digits. Computed on demand (seconds), then cached."""
+    function, on the first test images. Computed on demand (seconds), then cached."""
     variances = await lab.estimator_variances(served, samples)
     return EstimatorVariances(
         samples=list(samples),

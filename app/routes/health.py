@@ -17,7 +17,7 @@ async def health(registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> Health:
     """`degraded` when a model folder or the classifier could not be loaded (the reasons are in
     `problems`), or when no model is served nor being trained."""
     found = problems(registry, lab)
-    training = jobs.queue.pending_targets()
+    training = jobs.training()
     return Health(
         status="degraded" if found or not (registry.models or training) else "ok",
         models=list(registry.models),

@@ -1,4 +1,4 @@
-"""Interpolation between two ends, each a test digit, a latent, a map point or an image."""
+"""Interpolation between two ends, each a data set image, a latent, a map point or an image."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/api/jobs: train models from the page. Jobs queue on disk and train one at a time in a process of
-their own (app.training_jobs); each reports its epochs as Server-Sent Events."""
+their own (app.job_runner); each reports its epochs as Server-Sent Events."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from app.deps import JobsDep, RegistryDep, TrainingDep
+from app.job_runner import JobRunner
 from app.registry import ModelRegistry
 from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
 from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, TrainingRequest, ZooRequest
-from app.training_jobs import TrainingJobs
 from model.config import ModelConfig, TrainConfig
 from model.home import models_root
-from model.jobs import Job, JobSpec
+from model.job_queue import Job, JobSpec
 from model.records import ENDED_STATES
 from model.zoo import RECIPE, model_title, suggested_model_id, zoo_jobs
 
@@ -53,7 +53,7 @@ async def existing_job(job_id: int, jobs: JobsDep) -> Job:
 JobDep = Annotated[Job, Depends(existing_job)]
 
 
-def view(jobs: TrainingJobs, job: Job) -> JobView:
+def view(jobs: JobRunner, job: Job) -> JobView:
     spec = job.spec
     completed = job.epochs_completed
     if job.state == "running" and spec.kind == "model":
@@ -76,7 +76,7 @@ def view(jobs: TrainingJobs, job: Job) -> JobView:
     )
 
 
-def _check_room(jobs: TrainingJobs, wanted: int) -> None:
+def _check_room(jobs: JobRunner, wanted: int) -> None:
     try:
         jobs.check_room(wanted)
     except ValueError as error:
@@ -130,7 +130,7 @@ def _spec(request: TrainingRequest, registry: ModelRegistry) -> JobSpec:
     )
 
 
-def _check_target(jobs: TrainingJobs, spec: JobSpec) -> None:
+def _check_target(jobs: JobRunner, spec: JobSpec) -> None:
     training = next((job for job in jobs.queue.pending() if job.spec.target == spec.target), None)
     if training is not None:
         raise HTTPException(422, f"job {training.id} already trains {spec.target!r}: cancel it first")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, problems
+from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, page_problems
 from app.registry import ModelRegistry
 from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
@@ -43,7 +43,7 @@ def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **con
             "datasets": datasets,
             "groups": groups,
             "plotly_url": PLOTLY_URL,
-            "problems": problems(registry, lab),
+            "problems": page_problems(registry, lab),
             "job_events": {"types": EVENT_TYPES, "ended": ENDED_STATES},
             **context,
         },
@@ -58,7 +58,7 @@ def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
 
 @router.get("/", response_class=HTMLResponse)
 async def explorer(request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> HTMLResponse:
-    pending = bool(jobs.queue.pending())
+    pending = bool(jobs.training())
     return _page(request, "explorer.html", registry, lab, jobs_pending=pending)
 
 
@@ -71,7 +71,7 @@ async def compare(
     chosen = dataset if dataset in choices else next(iter(choices), dataset)
     compared = choices.get(chosen, [zoo_model_id(chosen, base) for base in COMPARED])
     missing = [model_id for model_id in compared if model_id not in registry.models]
-    pending = jobs.queue.pending_targets()
+    pending = jobs.training()
     return _page(
         request,
         "compare.html",

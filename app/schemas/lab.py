@@ -49,7 +49,7 @@ class ExactPosterior(BaseModel):
 
 
 class EstimatorVariances(BaseModel):
-    """Variance of two estimators of the ELBO's gradient on a fixed batch of test digits, per sample
+    """Variance of two estimators of the ELBO's gradient on a fixed batch of test images, per sample
     count S: the score function (tutorial Eq. 20) and the reparametrization trick (Eq. 23-27), with
     respect to (mu, logvar) of q(z|x) and to the encoder's weights."""
 
@@ -58,7 +58,7 @@ class EstimatorVariances(BaseModel):
     score_variance: list[float] = Field(description="w.r.t. (mu, logvar): per component, averaged")
     reparam_encoder_variance: list[float] = Field(description="w.r.t. the encoder's weights, averaged")
     score_encoder_variance: list[float] = Field(description="w.r.t. the encoder's weights, averaged")
-    digits: int = Field(description="test digits in the batch (the first ones of the test set)")
+    digits: int = Field(description="test images in the batch (the first ones of the test set)")
     repetitions: int = Field(description="independent S-sample estimates behind each variance")
 
 
@@ -71,7 +71,7 @@ def _evaluation_schema() -> type[BaseModel]:
     }
     return create_model(
         "ModelEvaluation",
-        __doc__="Test-set figures in nats per digit (log-likelihood scale, higher is better) and FID-MNIST "
+        __doc__="Test-set figures in nats per image (log-likelihood scale, higher is better) and FID-MNIST "
         "(lower is better), computed once per model and cached beside it.",
         model_id=(str, ...),
         **figures,
@@ -87,20 +87,20 @@ class TrainingHistory(BaseModel):
 
 
 class LatentEvolution(BaseModel):
-    """Where a fixed subset of test digits sat on the map after each epoch (a long run's thinned evenly)."""
+    """Where a fixed subset of test images sat on the map after each epoch (a long run's thinned evenly)."""
 
     model_id: str
-    index: list[int] = Field(description="test digit indices")
+    index: list[int] = Field(description="test image indices")
     label: list[int]
     epochs: list[int] = Field(
         description=f"the epochs kept: every one up to {MAX_SNAPSHOTS}, then that many evenly spaced"
     )
-    x: list[list[float]] = Field(description="per epoch, per digit")
+    x: list[list[float]] = Field(description="per epoch, per image")
     y: list[list[float]]
 
 
 class DecisionMap(BaseModel):
-    """The classifier's reading of decoded digits over a grid of the map: label[i][j] at (x[j], y[i])."""
+    """The classifier's reading of decoded images over a grid of the map: label[i][j] at (x[j], y[i])."""
 
     model_id: str
     x: list[float]

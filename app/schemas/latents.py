@@ -38,7 +38,7 @@ class Neighbor(BaseModel):
 
 
 class Encoding(BaseModel):
-    input: str = Field(description="the preprocessed 28x28 digit, as the model saw it (PNG data URL)")
+    input: str = Field(description="the preprocessed image, as the model saw it (PNG data URL)")
     mu: list[float] = Field(description="the posterior mean of q(z|x)")
     sigma: list[float] = Field(description="the posterior standard deviations of q(z|x)")
     map_xy: list[float] = Field(description="where mu sits on the map")
@@ -46,7 +46,7 @@ class Encoding(BaseModel):
         description="q(z|x)'s standard deviation along the map's x and y axes (the ellipse's half-axes / 2)"
     )
     reconstruction: str = Field(description="the decoded posterior mean (PNG data URL)")
-    neighbors: list[Neighbor] = Field(description="the nearest test digits in latent space, nearest first")
+    neighbors: list[Neighbor] = Field(description="the nearest test images in latent space, nearest first")
 
 
 ENDPOINT_KINDS = ("index", "z", "point", "image", "label")

@@ -22,7 +22,7 @@ class Health(BaseModel):
 
 
 class ModelMetrics(BaseModel):
-    """Test-set figures recorded when training ended, in nats per digit."""
+    """Test-set figures recorded when training ended, in nats per image."""
 
     neg_elbo: float
     reconstruction_nll: float

@@ -1,6 +1,6 @@
 """A job process with a fault injected, named by $LATENT_ATLAS_FAULT: `nan` (the loss turns NaN), `disk`
 (saving a checkpoint finds the disk full) or `crash` (the process dies by SIGKILL in its first epoch).
-Started by the server in place of `python -m model.job_run` (Settings.job_process in the tests)."""
+Started by the server in place of `python -m model.job_process` (Settings.job_process in the tests)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 import model.train
-from model import job_run
+from model import job_process
 
 FAULT_ENV = "LATENT_ATLAS_FAULT"
 real_objective = model.train.objective
@@ -40,4 +40,4 @@ if __name__ == "__main__":
     }
     name, replacement = patches[fault]
     setattr(model.train, name, replacement)
-    sys.exit(job_run.main())
+    sys.exit(job_process.main())

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app import training_jobs
+from app import job_runner
 from app.deps import TRAINING_OFF
+from app.job_runner import JobProcess
 from app.main import create_app
 from app.settings import Settings
-from app.training_jobs import JobProcess
 from model.checkpoint import load_history, load_info
 from model.data import Dataset
 from model.home import data_root, models_root
-from model.jobs import JobQueue
+from model.job_queue import JobQueue
 from tests.app.conftest import TEST_HOSTS
 from tests.app.fault_job import FAULT_ENV
 from tests.conftest import _free_port
@@ -243,7 +243,7 @@ def test_a_bad_training_request_is_refused_with_its_reason(
 
 
 def test_a_full_queue_refuses_more(refusing: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(training_jobs, "MAX_PENDING", 0)
+    monkeypatch.setattr(job_runner, "MAX_PENDING", 0)
     response = refusing.post("/api/jobs", json=QUICK_JOB)
     assert (response.status_code, response.json()["detail"]) == (
         422,
@@ -293,7 +293,7 @@ def _job_process_of(server: int) -> list[int]:
         except OSError:
             continue
         parent = words[words.index(b"--parent") + 1] if b"--parent" in words else b""
-        if b"model.job_run" in words and parent == str(server).encode():
+        if b"model.job_process" in words and parent == str(server).encode():
             found.append(int(status.parent.name))
     return found
 

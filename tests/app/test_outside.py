@@ -90,6 +90,12 @@ def test_bad_factories_are_skipped_with_their_reason_and_the_rest_served(outside
     nan = "decode gave values that are not finite (NaN or inf) for 64 latent points"
     assert problems["nan-decoder"].endswith(nan)
     assert "nan-decoder" not in health["models"]
+    banner = outside_client.get("/").text
+    assert (
+        "<strong>broken-import</strong> (your model, built by " in banner
+        and "missing_import.py:build)" in banner
+    )
+    assert "damaged" not in banner
 
 
 def test_the_model_list_says_where_each_came_from(outside_client: TestClient) -> None:

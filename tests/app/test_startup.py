@@ -2,11 +2,16 @@ import gc
 import shutil
 from pathlib import Path
 
+import pytest
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from app.cli import main
 from app.main import create_app
 from app.settings import Settings
-from model.home import data_root, models_root
+from model.home import HOME_ENV, data_root, models_root
+from model.job_queue import JobQueue
 from tests.app.conftest import TEST_HOSTS
 
 
@@ -24,6 +29,7 @@ def test_a_damaged_model_is_skipped_and_health_says_degraded(quick_zoo: Path, tm
         health = client.get("/api/health").json()
         assert health["status"] == "degraded" and health["models"] == ["full-2d"]
         assert "model.safetensors is truncated or corrupt" in health["problems"]["broken"]
+        assert "<strong>broken</strong> (model folder): " in client.get("/lab").text
         assert client.get("/api/models/full-2d/decode.png?x=0&y=0").status_code == 200
 
 
@@ -31,3 +37,26 @@ def test_what_start_up_built_is_frozen_out_of_the_collector(client: TestClient) 
     # Without the freeze, a full collection walks ~220,000 long-lived objects: a ~100 ms pause that every
     # request in flight waits out (seen as the p99 of bench/serve_latency.py).
     assert gc.get_freeze_count() > 100_000
+
+
+def test_serve_no_training_trains_nothing_and_names_what_is_missing(
+    quick_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A home with full-2d only: --no-training queues no job, starts no queue, and says what is missing."""
+    home = tmp_path / "home"
+    data_root(home).parent.mkdir(parents=True)
+    data_root(home).symlink_to(data_root(quick_zoo))
+    shutil.copytree(models_root(quick_zoo) / "full-2d", models_root(home) / "full-2d")
+    served: list[FastAPI] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    monkeypatch.setenv(HOME_ENV, str(home))  # serve sets it for the user's factories: restored after
+    assert main(["--home", str(home), "serve", "--no-training", "--device", "cpu"]) == 0
+    assert JobQueue(home).jobs() == []
+    said = capsys.readouterr().out
+    assert "not training (--no-training): missing recon-2d, kl-2d, full-16d, the classifier of mnist" in said
+    (app,) = served
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        health = client.get("/api/health").json()
+        assert (health["models"], health["training"]) == (["full-2d"], [])
+        assert client.post("/api/jobs", json={"model_id": "x"}).status_code == 403
+    assert JobQueue(home).jobs() == []

@@ -21,7 +21,7 @@ import httpx2 as httpx
 import pytest
 
 from model.home import classifier_folder, data_root, models_root
-from model.jobs import JobQueue
+from model.job_queue import JobQueue
 from model.zoo import zoo_entries
 from tests.app.test_jobs import QUICK_JOB
 from tests.conftest import _free_port

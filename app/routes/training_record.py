@@ -63,5 +63,5 @@ async def history(served: ModelDep) -> Response:
 
 @router.get("/{model_id}/snapshots", response_model=LatentEvolution)
 async def snapshots(served: ModelDep) -> Response:
-    """A fixed subset of test digits on the map after every epoch (on the final model's map plane)."""
+    """A fixed subset of test images on the map after every epoch (on the final model's map plane)."""
     return _read_once(served, "snapshots", _snapshots)

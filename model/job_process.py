@@ -1,9 +1,9 @@
-"""Training jobs in a process of their own: `python -m model.job_run --home H` reads `run N` lines on
+"""Training jobs in a process of their own: `python -m model.job_process --home H` reads `run N` lines on
 stdin and trains job N of the home's queue for each, one at a time, until stdin closes. A crash, a NaN
 loss or a full disk here ends the job, never the server that started the process. The process outlives
 one job so that the next skips importing torch and loading its data set again.
 
-A job reports to its folder's events (model.jobs) and tells the server to read them with an `event`
+A job reports to its folder's events (model.job_queue) and tells the server to read them with an `event`
 line on stdout; its last line is `outcome {json}`: trained, stopped (SIGTERM, or the server gone) or
 failed with the message. SIGTERM stops the job after its current step; the last complete epoch stays
 saved, so the job can resume or its partial model be kept.
@@ -27,7 +27,7 @@ from model.checkpoint import load_info
 from model.classifier import train_classifier
 from model.data import Dataset, load_prepared
 from model.home import classifier_folder, data_root
-from model.jobs import Job, JobQueue
+from model.job_queue import Job, JobQueue
 from model.latent_map import MapPlane
 from model.records import EpochRecord
 from model.train import TrainingStopped, snapshot_indices, train
@@ -155,7 +155,7 @@ def _describe(error: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m model.job_run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m model.job_process", description=__doc__)
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--parent", type=int, help="stop when this process (the server) is gone")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's own choice)")

@@ -15,8 +15,8 @@ from model.checkpoint import load_history, load_info
 from model.classifier import ClassifierConfig
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset
-from model.job_run import snapshot_xy
-from model.jobs import EVENTS_FILE, JobQueue, JobSpec
+from model.job_process import snapshot_xy
+from model.job_queue import EVENTS_FILE, JobQueue, JobSpec
 from model.objectives import ObjectiveParts, objective
 from model.train import TrainingStopped, train
 from tests.conftest import TINY_MODEL, TINY_TRAINING, train_tiny

@@ -1,5 +1,5 @@
-"""The server's side of training jobs: it runs the home's queue (model.jobs) one job at a time in a
-process of its own (model.job_run), publishes and hot-loads what finishes, and wakes the event streams.
+"""The server's side of training jobs: it runs the home's queue (model.job_queue) one job at a time in a
+process of its own (model.job_process), publishes and hot-loads what finishes, and wakes the event streams.
 
 The job process reports each epoch to the job's folder and says so on stdout; everything that ends a job
 (its state in job.json and the final event) is written here, after the model is served, so a page that
@@ -31,7 +31,7 @@ from app.responses import map_body
 from app.schemas.models import MAX_POINTS
 from model.classifier import load_classifier
 from model.home import classifier_folder, data_root, models_root
-from model.jobs import Job, JobQueue, JobSpec, now
+from model.job_queue import Job, JobQueue, JobSpec, now
 from model.records import JobState
 
 log = logging.getLogger("latent_atlas")
@@ -46,7 +46,7 @@ FOLLOW_SECONDS = 1.0  # with other workers on the home: how often to look for th
 class JobProcess:
     """How the job process is started: the command before its arguments, its torch threads and niceness."""
 
-    command: tuple[str, ...] = (sys.executable, "-m", "model.job_run")
+    command: tuple[str, ...] = (sys.executable, "-m", "model.job_process")
     threads: int | None = None
     nice: int = 10  # below the server: a hover decode takes the CPU from training, never the reverse
 
@@ -126,7 +126,7 @@ class _Worker:
         await self._reading
 
 
-class TrainingJobs:
+class JobRunner:
     """The home's queue as one server process sees it. With `follow` (other workers of `serve --workers`
     share the home), it also serves what the jobs the others ran have published, and stops a job it runs
     when another worker asked to cancel it."""
@@ -155,6 +155,10 @@ class TrainingJobs:
         self._task: asyncio.Task[None] | None = None
         # One runner per home: a second server on the same home leaves the queue to the first.
         self._lock = FileLock(str(self.queue.root / ".runner.lock"))
+
+    def training(self) -> list[str]:
+        """What this server trains now or next: the pending jobs' targets, none if it runs no queue."""
+        return self.queue.pending_targets() if self._task is not None or self.follow else []
 
     def start(self) -> None:
         self.queue.root.mkdir(parents=True, exist_ok=True)
