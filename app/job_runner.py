@@ -39,6 +39,7 @@ STOP_GRACE_SECONDS = 10.0  # a stopped job finishes its current step, then exits
 BUSY_RETRY_SECONDS = 2.0  # another server runs this home's queue: look again after this
 KEPT_MESSAGE = "cancelled; the partial model is served"
 MAX_PENDING = 16  # queued and running jobs together
+MAX_ENDED_JOBS = 50  # the newest ended jobs kept in the list; older ones are removed as others end
 FOLLOW_SECONDS = 1.0  # with other workers on the home: how often to look for the jobs they end or cancel
 
 
@@ -341,6 +342,7 @@ class JobRunner:
         self.queue.append_event(job.id, {"type": state, **detail, "message": message})
         # What is left of the model being trained: nothing once published, else a partial model not kept.
         await run_in_threadpool(shutil.rmtree, self.queue.model_folder(job.id), True)
+        await run_in_threadpool(self.queue.prune_ended, MAX_ENDED_JOBS)
         await self.notify()
         return ended
 

@@ -5,12 +5,15 @@ loses nothing. A job folder under the home:
   jobs/<id>/events.jsonl   what the job reported, one JSON object a line with its `id` (1, 2, ...),
                            appended and fsynced; a last line cut by a crash is ignored and then dropped
   jobs/<id>/model/         the checkpoint folder being trained, moved into models/ when the job is done
+  jobs/next-id             the id the next job takes: ids are never reused, even of removed jobs
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +28,7 @@ from model.storage import move_into_place, recover_folder, write_file_atomically
 JOB_FILE = "job.json"
 EVENTS_FILE = "events.jsonl"
 MODEL_FOLDER = "model"
+NEXT_ID_FILE = "next-id"
 
 
 def now() -> str:
@@ -154,18 +158,38 @@ class JobQueue:
         return self.folder(job_id) / MODEL_FOLDER
 
     def submit(self, spec: JobSpec) -> Job:
-        """A new queued job; its id is one more than any job's so far."""
+        """A new queued job; its id is one more than any job's so far, removed ones included."""
         self.root.mkdir(parents=True, exist_ok=True)
-        job_id = max((job.id for job in self.jobs()), default=0) + 1
+        job_id = max(self._ids(), default=0) + 1
+        with contextlib.suppress(OSError, ValueError):
+            job_id = max(job_id, int((self.root / NEXT_ID_FILE).read_text()))
         while True:
             try:
                 self.folder(job_id).mkdir()
                 break
             except FileExistsError:  # a folder whose job.json never got written
                 job_id += 1
+        write_file_atomically(self.root / NEXT_ID_FILE, f"{job_id + 1}\n".encode())
         job = Job(id=job_id, spec=spec)
         self.save(job)
         return job
+
+    def remove(self, job: Job) -> None:
+        """Forget an ended job: its folder goes at once (renamed away, then deleted), its model stays."""
+        if not job.ended_state:
+            raise ValueError(f"job {job.id} is {job.state}: cancel it before removing it")
+        gone = self.root / f".removed-{job.id}-{os.getpid()}"
+        with contextlib.suppress(FileNotFoundError):  # removed by another server already
+            self.folder(job.id).rename(gone)
+            shutil.rmtree(gone, ignore_errors=True)
+
+    def prune_ended(self, keep: int) -> list[int]:
+        """Remove all but the newest `keep` ended jobs; -> the ids removed."""
+        ended = [job for job in self.jobs() if job.ended_state]
+        removed = ended[: max(len(ended) - keep, 0)]
+        for job in removed:
+            self.remove(job)
+        return [job.id for job in removed]
 
     def save(self, job: Job) -> None:
         record = json.dumps(job.as_dict(), indent=2) + "\n"
@@ -182,12 +206,14 @@ class JobQueue:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def jobs(self) -> list[Job]:
-        """Every readable job, oldest first."""
+    def _ids(self) -> list[int]:
         if not self.root.is_dir():
             return []
-        ids = sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit())
-        return [job for job in map(self.get, ids) if job is not None]
+        return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit())
+
+    def jobs(self) -> list[Job]:
+        """Every readable job, oldest first."""
+        return [job for job in map(self.get, self._ids()) if job is not None]
 
     def pending(self) -> list[Job]:
         """What is left to run, in order: a job that was running when the server stopped first (it resumes

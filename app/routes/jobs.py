@@ -7,10 +7,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import JobsDep, RegistryDep, TrainingDep
 from app.job_runner import JobRunner
@@ -30,7 +31,6 @@ JOB_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "training from the page is off, or the request came from another site",
     },
     404: {"model": ErrorDetail, "description": "unknown job (the message lists the jobs)"},
-    409: {"model": ErrorDetail, "description": "the job has already ended"},
     422: {
         "model": ErrorDetail,
         "description": "a bound, an unknown data set, a taken model id or a full queue",
@@ -200,15 +200,20 @@ async def get_job(job: JobDep, jobs: JobsDep) -> JobView:
     return view(jobs, job)
 
 
-@router.delete("/{job_id}")
-async def cancel(
+@router.delete(
+    "/{job_id}", response_model=JobView, responses={204: {"description": "the ended job was removed"}}
+)
+async def cancel_or_remove(
     jobs: TrainingDep,  # first: with training off, the answer is 403 whatever the job
     job: JobDep,
     keep: Annotated[bool, Query(description="serve the partial model if it completed an epoch")] = False,
-) -> JobView:
-    """Cancel a job: a queued one at once, a running one after its current step."""
+) -> Any:
+    """Cancel a queued job at once, a running one after its current step; remove an ended job from the
+    list (204; its model stays served). The oldest ended jobs are removed anyway as the list grows."""
     if job.ended_state:
-        raise HTTPException(409, f"job {job.id} has already ended ({job.state})")
+        await run_in_threadpool(jobs.queue.remove, job)
+        await jobs.notify()
+        return Response(status_code=204)
     return view(jobs, await jobs.cancel(job, keep=keep))
 
 

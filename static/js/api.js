@@ -151,8 +151,10 @@ export async function submitZoo(zoo, dataset = "mnist") {
   return (await call("/api/jobs/zoo", json({ zoo, dataset }))).json();
 }
 
+// Cancel a queued or running job (-> the job), or remove an ended one from the list (-> null).
 export async function cancelJob(id, keep = false) {
-  return (await call(`/api/jobs/${id}?keep=${keep}`, { method: "DELETE" })).json();
+  const response = await call(`/api/jobs/${id}?keep=${keep}`, { method: "DELETE" });
+  return response.status === 204 ? null : response.json();
 }
 
 // The job's Server-Sent Events: started, epoch..., then done, failed or cancelled.

@@ -1,6 +1,6 @@
 // Pure builders of the lab's Plotly figures: training curves, the map per epoch, the rate-distortion
 // curve and the estimator variances. No DOM access here.
-import { LEGEND_LIMIT, classColors, robustRange } from "./map-traces.js";
+import { LEGEND_LIMIT, MODE_BAR_MARGIN, classColors, robustRange } from "./map-traces.js";
 
 const LOSS_PARTS = [
   ["neg_elbo", "−ELBO"],
@@ -10,14 +10,14 @@ const LOSS_PARTS = [
 const PART_COLORS = ["#1d2230", "#3358d4", "#c2410c"];
 
 // Train (dashed) and test (solid) curves of the ELBO's parts, one y-axis per part: side by side, or
-// stacked on a narrow screen.
+// stacked on a narrow screen. Each part's title sits just above its plot.
 export function curvesFigure(history, { stacked = false } = {}) {
   const epochs = history.epochs.map((e) => e.epoch);
   const traces = [];
   const layout = {
-    margin: { l: 50, r: 10, t: 30, b: 40 },
+    margin: { l: 50, r: 10, t: MODE_BAR_MARGIN + 24, b: stacked ? 40 : 70 },
     grid: stacked ? { rows: 3, columns: 1, pattern: "independent", ygap: 0.35 } : { rows: 1, columns: 3, pattern: "independent" },
-    legend: { orientation: "h", y: stacked ? -0.08 : -0.25 },
+    legend: { orientation: "h", y: stacked ? -0.08 : -0.4 }, // below the axes' titles
     annotations: [],
   };
   LOSS_PARTS.forEach(([key, title], i) => {
@@ -40,7 +40,7 @@ export function curvesFigure(history, { stacked = false } = {}) {
     layout[`xaxis${axis}`] = { title: { text: "epoch" }, dtick: epochs.length > 12 ? undefined : 1 };
     layout[`yaxis${axis}`] = { title: { text: "nats" } };
     layout.annotations.push({
-      text: title, showarrow: false, xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1.12,
+      text: title, showarrow: false, xref: `x${axis} domain`, yref: `y${axis} domain`, x: 0.5, y: 1, yanchor: "bottom", yshift: 4,
     });
   });
   return { data: traces, layout };
@@ -76,7 +76,7 @@ export function evolutionFigure(snapshots, classNames) {
   const all = (key) => snapshots[key].flat();
   const still = { mode: "immediate", frame: { duration: 0, redraw: false }, transition: { duration: 0 } };
   const layout = {
-    margin: { l: 40, r: 10, t: 10, b: 10 },
+    margin: { l: 40, r: 10, t: MODE_BAR_MARGIN, b: 10 },
     xaxis: { range: robustRange(all("x"), 0.05), zeroline: false },
     yaxis: { range: robustRange(all("y"), 0.05), zeroline: false, scaleanchor: "x" },
     legend: { title: { text: "class" }, itemsizing: "constant" },
@@ -136,7 +136,7 @@ export function rateDistortionTraces(points, chosen) {
 }
 
 export const RATE_DISTORTION_LAYOUT = {
-  margin: { l: 60, r: 40, t: 20, b: 50 },
+  margin: { l: 60, r: 40, t: MODE_BAR_MARGIN, b: 50 },
   xaxis: { title: { text: "rate: KL(q(z|x) ‖ p(z)), nats" }, zeroline: false },
   yaxis: { title: { text: "distortion: −E_q[log p(x|z)], nats" }, zeroline: false },
 };
@@ -155,7 +155,7 @@ export function estimatorFigure(result) {
       line("reparametrization, (μ, log σ²)", result.reparam_variance, "#3358d4", "dot"),
     ],
     layout: {
-      margin: { l: 60, r: 10, t: 10, b: 45 },
+      margin: { l: 60, r: 10, t: MODE_BAR_MARGIN, b: 45 },
       xaxis: { type: "log", title: { text: "samples S" } },
       yaxis: { type: "log", title: { text: "variance per gradient component" }, exponentformat: "power" },
       legend: { orientation: "h", y: -0.3 },

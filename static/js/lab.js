@@ -9,7 +9,17 @@ import { EVENTS, emit, listen } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
 const ESTIMATOR_SAMPLES = [1, 10, 100, 1000];
+// The model the URL names (?model=, as a link from the explorer carries it), when the picker has it.
+const asked = new URLSearchParams(location.search).get("model");
+if (asked && [...$("model").options].some((option) => option.value === asked)) $("model").value = asked;
 const state = { model: $("model").value, sweep: [], sweepIds: [] };
+
+// The chosen model into the URL, so a reload or a shared link opens the lab on it.
+function keepInUrl(model) {
+  const params = new URLSearchParams(location.search);
+  params.set("model", model);
+  history.replaceState(null, "", `${location.pathname}?${params}`);
+}
 
 // --- training curves and the map's evolution -------------------------------------------------------
 async function loadTraining(model) {
@@ -171,6 +181,7 @@ async function loadSweep() {
 // --- controls ----------------------------------------------------------------------------------------
 async function loadModel(model) {
   state.model = model;
+  keepInUrl(model);
   showTrainedOn();
   clearEstimators();
   await Promise.all([loadTraining(model), loadCachedEvaluation(model)]);

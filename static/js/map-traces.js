@@ -78,12 +78,19 @@ export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
   }));
 }
 
+// Every figure leaves its top margin to Plotly's mode bar, which appears over the figure's top right on
+// hover: legends and titles start below it.
+export const MODE_BAR_MARGIN = 40;
+
 // Fixed margins (autoexpand off): the plotting area is the graph's box less these, which is what
 // cursorToData relies on. The right margin holds the legend when there is one.
 export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class", classNames = [] } = {}) {
   const longest = Math.max(2, ...classNames.map((name) => name.length));
   return {
-    margin: { l: margin + 10, r: legend ? Math.min(50 + 7 * longest, 170) : 10, t: 10, b: margin, autoexpand: false },
+    margin: {
+      l: margin + 10, r: legend ? Math.min(50 + 7 * longest, 170) : 10, t: legend ? MODE_BAR_MARGIN : 10, b: margin,
+      autoexpand: false,
+    },
     xaxis: { range: xRange, zeroline: false, title: { text: "z₁" }, constrain: "range" },
     yaxis: {
       range: yRange, zeroline: false, title: { text: "z₂" }, scaleanchor: "x", scaleratio: 1, constrain: "range",

@@ -91,11 +91,14 @@ function jobRow(job) {
   if (job.state === "queued" || (job.state === "running" && !job.cancelling)) {
     actions.append(cancelButton(job, "Cancel", false));
     if (job.state === "running" && job.kind === "model") actions.append(" ", cancelButton(job, "Stop and keep", true));
-  } else if (job.state === "done" && job.kind === "model") {
-    const link = document.createElement("a");
-    link.href = `/?model=${encodeURIComponent(job.model_id)}`;
-    link.textContent = "explore";
-    actions.append(link);
+  } else {
+    if (job.state === "done" && job.kind === "model") {
+      const link = document.createElement("a");
+      link.href = `/?model=${encodeURIComponent(job.model_id)}`;
+      link.textContent = "explore";
+      actions.append(link, " ");
+    }
+    actions.append(cancelButton(job, "Remove", false)); // an ended job leaves the list; its model stays
   }
   if (job.message) {
     row.cells[3].title = job.message;

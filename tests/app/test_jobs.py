@@ -157,11 +157,11 @@ def test_a_cancelled_job_keeps_its_complete_epochs_when_asked(client: TestClient
     served = {m["id"]: m for m in client.get("/api/models").json()}
     assert "stopped" in served and "waiting" not in served
     assert len(client.get("/api/models/stopped/history").json()["epochs"]) == completed
-    again = client.delete(f"/api/jobs/{running['id']}")
-    assert (again.status_code, again.json()["detail"]) == (
-        409,
-        f"job {running['id']} has already ended (cancelled)",
-    )
+    # An ended job is removed from the list when deleted again; the model it kept stays served.
+    assert client.delete(f"/api/jobs/{running['id']}").status_code == 204
+    assert client.get(f"/api/jobs/{running['id']}").status_code == 404
+    assert [job["id"] for job in client.get("/api/jobs").json()] == [waiting["id"]]
+    assert "stopped" in {m["id"] for m in client.get("/api/models").json()}
 
 
 @pytest.mark.slow
@@ -321,3 +321,14 @@ def test_a_killed_server_leaves_its_job_to_resume_on_the_next_start(jobs_home: P
     assert epochs == list(range(1, len(epochs) + 1)) == list(range(1, 4))  # each epoch once, none lost
     assert [job.spec.target for job in queue.jobs()].count("full-2d") == 1  # the restart queued no twin
     assert load_info(models_root(jobs_home) / "full-2d").epochs_completed == 3
+
+
+def test_ended_jobs_past_the_bound_leave_the_list(jobs_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that runs no queue: each job stays queued until cancelled, which ends it at once."""
+    monkeypatch.setattr(job_runner, "MAX_ENDED_JOBS", 2)
+    with client_for(jobs_home, run_queue=False) as client:
+        ids = [submit(client, model_id=f"m{number}")["id"] for number in range(4)]
+        for job_id in ids:
+            assert client.delete(f"/api/jobs/{job_id}").json()["state"] == "cancelled"
+        assert [job["id"] for job in client.get("/api/jobs").json()] == ids[-2:]
+        assert [event["event"] for event in events(client, ids[-1])] == ["cancelled"]

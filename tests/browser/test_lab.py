@@ -90,3 +90,16 @@ def test_lab_names_what_each_model_was_trained_on(page: Page, binarized_url: str
     expect(page.locator("#estimator-bound")).to_contain_text("the IWAE bound with k = 3")
     page.click("#evaluate")
     expect(page.locator("#evaluation-status")).to_contain_text("binarized test images", timeout=60_000)
+
+
+def test_the_lab_opens_on_the_model_its_url_names_and_keeps_it(page: Page, live_url: str) -> None:
+    page.goto(live_url + "/lab?model=full-16d")
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
+    assert page.eval_on_selector("#model", "el => el.value") == "full-16d"
+    expect(page.locator("#evolution")).to_have_attribute("data-model", "full-16d")
+    page.select_option("#model", "kl-2d")
+    expect(page.locator("#evolution")).to_have_attribute("data-model", "kl-2d")
+    assert page.url.endswith("/lab?model=kl-2d")  # a reload or a shared link opens on it
+    page.goto(live_url + "/lab?model=no-such-model")  # an unknown one: the picker's first choice
+    expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
+    assert page.eval_on_selector("#model", "el => el.value") == "full-2d"

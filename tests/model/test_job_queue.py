@@ -114,3 +114,18 @@ def test_a_diverging_loss_fails_the_epoch_before_it_is_saved(
     with pytest.raises(ValueError, match="the loss became nan in epoch 1; the weights diverged"):
         train_tiny(folder, mnist)
     assert not folder.exists()  # nothing of the diverged epoch is saved
+
+
+def test_ended_jobs_are_removed_oldest_first_and_ids_are_never_reused(tmp_path: Path) -> None:
+    queue = JobQueue(tmp_path)
+    jobs = [queue.submit(SPEC) for _ in range(5)]
+    with pytest.raises(ValueError, match="job 5 is queued: cancel it before removing it"):
+        queue.remove(jobs[4])
+    for job in jobs:
+        queue.update(job, state="done")
+    assert queue.prune_ended(keep=3) == [1, 2]
+    assert [job.id for job in queue.jobs()] == [3, 4, 5]
+    queue.remove(queue.get(5))  # type: ignore[arg-type]  # the newest: its id must not come back
+    assert [job.id for job in queue.jobs()] == [3, 4]
+    assert JobQueue(tmp_path).submit(SPEC).id == 6
+    assert sorted(p.name for p in queue.root.iterdir()) == ["3", "4", "6", "next-id"]  # nothing half-removed
