@@ -25,6 +25,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 from starlette.concurrency import run_in_threadpool
 
+from app.job_events import EventStreams
 from app.lab_state import LabState
 from app.registry import ModelRegistry
 from app.responses import map_body
@@ -149,6 +150,7 @@ class JobRunner:
         self.lab = lab
         self.process = process or JobProcess()
         self.changed = asyncio.Condition()  # notified whenever a job reports or changes state
+        self.streams = EventStreams(self.queue, self.changed)
         self._wake = asyncio.Event()
         self._worker: _Worker | None = None
         self._running: int | None = None  # the id of the job the worker trains

@@ -1,8 +1,7 @@
-"""The OpenAPI document, valid for the version it declares. FastAPI describes an event stream with
-OpenAPI 3.2's `itemSchema` inside a document that declares 3.1.0, which 3.1 validators reject (and
-3.2 is not yet what Swagger UI reads). In 3.1 the event stream's media type carries only `schema`: here
-that is what each event's data holds, and the stream's own item schema (data, event, id, retry, as the
-Server-Sent Events standard fixes them) is dropped."""
+"""The OpenAPI document, valid for the version it declares: 3.2, the first to describe an event stream
+item by item (`itemSchema`). A job's events route answers its stream itself (a replay whole, a live job
+event by event: app/job_events.py), so FastAPI documents it as a plain string whose schema is the event
+data's; here that schema moves to where 3.2 puts it, each item's `data`."""
 
 from __future__ import annotations
 
@@ -11,33 +10,48 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-ITEM_SCHEMA = "itemSchema"  # OpenAPI 3.2's
+OPENAPI_VERSION = "3.2.0"
+EVENT_STREAM = "text/event-stream"
+# A Server-Sent Event's fields (the WHATWG standard), its data a JSON text of the documented schema.
+EVENT_FIELDS = {
+    "event": {"type": "string"},
+    "id": {"type": "string"},
+    "retry": {"type": "integer", "minimum": 0},
+}
 
 
-def without_item_schemas(document: dict[str, Any]) -> dict[str, Any]:
-    """The document with every media type's `itemSchema` removed (in place)."""
+def event_items(data_schema: dict[str, Any]) -> dict[str, Any]:
+    """The item schema of an event stream whose events carry `data_schema` as JSON."""
+    data = {"type": "string", "contentMediaType": "application/json", "contentSchema": data_schema}
+    return {"type": "object", "required": ["data"], "properties": {"data": data, **EVENT_FIELDS}}
+
+
+def with_event_items(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with every event stream described item by item (in place)."""
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             for answer in operation.get("responses", {}).values():
-                for media in answer.get("content", {}).values():
-                    media.pop(ITEM_SCHEMA, None)
+                media = answer.get("content", {}).get(EVENT_STREAM)
+                if media is not None and "schema" in media:
+                    data_schema = {key: value for key, value in media.pop("schema").items() if key != "type"}
+                    media["itemSchema"] = event_items(data_schema)
     return document
 
 
 def install_openapi(app: FastAPI) -> None:
-    """Serve the app's document without 3.2's fields, built once."""
+    """Serve the app's document as OpenAPI 3.2, built once."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = get_openapi(
                 title=app.title,
                 version=app.version,
-                openapi_version=app.openapi_version,
+                openapi_version=OPENAPI_VERSION,
                 summary=app.summary,
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = without_item_schemas(document)
+            app.openapi_schema = with_event_items(document)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -3,17 +3,15 @@ their own (app.job_runner); each reports its epochs as Server-Sent Events."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
-from fastapi.sse import EventSourceResponse, ServerSentEvent
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import JobsDep, RegistryDep, TrainingDep
+from app.job_events import STREAM_HEADERS, EventStream
 from app.job_runner import JobRunner
 from app.registry import ModelRegistry
 from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
@@ -21,7 +19,6 @@ from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, Tra
 from model.config import ModelConfig, TrainConfig
 from model.home import models_root
 from model.job_queue import Job, JobSpec
-from model.records import ENDED_STATES
 from model.zoo import RECIPE, model_title, suggested_model_id, zoo_jobs
 
 JOB_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -38,7 +35,6 @@ JOB_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorDetail"}
 router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=JOB_RESPONSES)
-WAIT_SECONDS = 10.0  # an idle stream looks at the job again after this, notified or not
 
 
 async def existing_job(job_id: int, jobs: JobsDep) -> Job:
@@ -226,29 +222,20 @@ JSON_ERRORS = {
 
 @router.get(
     "/{job_id}/events",
-    response_class=EventSourceResponse,
-    responses={**JSON_ERRORS, 200: {"model": JobEvent}},
+    response_class=EventStream,
+    responses={**JSON_ERRORS, 200: {"model": JobEvent, "description": "one event's data, for each event"}},
 )
 async def events(
     job: JobDep,
     jobs: JobsDep,
     last_event_id: Annotated[int | None, Header(description="resume after this event")] = None,
-) -> AsyncIterator[ServerSentEvent]:
+) -> Response:
     """The job's events as Server-Sent Events, from the first (or after Last-Event-ID), then live until
     the job ends."""
-    seen, offset = last_event_id or 0, 0
-    while True:
-        async with jobs.changed:  # read under the lock: a notification cannot slip between read and wait
-            found, offset = jobs.queue.read_events(job.id, offset)
-            if not found:
-                if (jobs.queue.get(job.id) or job).ended_state:  # its end was sent before
-                    return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(jobs.changed.wait(), WAIT_SECONDS)
-        for event in found:
-            if event["id"] <= seen:
-                continue
-            seen = event["id"]
-            yield ServerSentEvent(data=event, event=event["type"], id=str(event["id"]))
-            if event["type"] in ENDED_STATES:
-                return
+    seen = last_event_id or 0
+    replay = await jobs.streams.replay(job.id, seen)
+    if replay is not None:  # an ended job: its events, formatted once
+        return EventStream(replay, headers=STREAM_HEADERS)
+    return StreamingResponse(
+        jobs.streams.live(job, seen), media_type=EventStream.media_type, headers=STREAM_HEADERS
+    )

@@ -21,9 +21,10 @@ from app.job_runner import JobProcess
 from app.main import create_app
 from app.settings import Settings
 from model.checkpoint import load_history, load_info
+from model.config import ModelConfig, TrainConfig
 from model.data import Dataset
 from model.home import data_root, models_root
-from model.job_queue import JobQueue
+from model.job_queue import JobQueue, JobSpec
 from tests.app.conftest import TEST_HOSTS
 from tests.app.fault_job import FAULT_ENV
 from tests.conftest import _free_port
@@ -332,3 +333,36 @@ def test_ended_jobs_past_the_bound_leave_the_list(jobs_home: Path, monkeypatch: 
             assert client.delete(f"/api/jobs/{job_id}").json()["state"] == "cancelled"
         assert [job["id"] for job in client.get("/api/jobs").json()] == ids[-2:]
         assert [event["event"] for event in events(client, ids[-1])] == ["cancelled"]
+
+
+def test_an_ended_jobs_events_are_replayed_from_one_formatting(
+    jobs_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replays of an ended job cost a slice of bytes, not a parse of its events file each (one client
+    replaying it hundreds of times at once must not starve the others)."""
+    queue = JobQueue(jobs_home)
+    spec = JobSpec(
+        kind="model",
+        target="replayed",
+        title="Replayed",
+        dataset="mnist",
+        model_config=ModelConfig(),
+        train_config=TrainConfig(epochs=3),
+    )
+    job = queue.submit(spec)
+    written = [queue.append_event(job.id, {"type": "started", "epochs": 3, "epochs_completed": 0})]
+    written += [
+        queue.append_event(job.id, {"type": "epoch", "epoch": epoch, "x": [0.5] * 1000})
+        for epoch in (1, 2, 3)
+    ]
+    written.append(queue.append_event(job.id, {"type": "done", "message": ""}))
+    queue.update(job, state="done")
+    reads: list[int] = []
+    real_read = JobQueue.read_events
+    monkeypatch.setattr(JobQueue, "read_events", lambda self, *a: reads.append(1) or real_read(self, *a))
+    with client_for(jobs_home, run_queue=False) as client:
+        for _ in range(3):
+            assert [e["data"] for e in events(client, job.id)] == written
+        assert [int(e["id"]) for e in events(client, job.id, last_event_id=2)] == [3, 4, 5]
+        assert events(client, job.id, last_event_id=5) == []
+    assert len(reads) == 1
