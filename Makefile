@@ -65,7 +65,8 @@ lint: setup
 # the characters zoo's time and neighbours (about 2 minutes), a first run from an empty home (about 8
 # minutes), serving latency and the web stack's share of it, hovering while a job trains, an outside model
 # against a built-in one, the exact posterior's speed and the bounds below it, browser responsiveness, a soak,
-# and scaling out (the beta sweep side by side, DDP on 1 and 2 processes: about 15 minutes)
+# hover decodes while 300 connections replay a finished job's events, and scaling out (the beta sweep side by
+# side, DDP on 1 and 2 processes: about 15 minutes)
 bench: zoo
 	$(BIN)/python bench/train_speed.py
 	$(BIN)/python bench/conv_vs_mlp.py
@@ -78,6 +79,7 @@ bench: zoo
 	$(BIN)/python bench/exact_posterior.py
 	$(BIN)/python bench/browser_fps.py
 	$(BIN)/python bench/serve_load.py
+	$(BIN)/python bench/event_replays.py
 	$(BIN)/python bench/scale_out.py
 
 # Burda et al.'s Table 1: their VAE and IWAEs (k = 5, 50) trained 45 minutes each, then log p(x) at k = 5,000
