@@ -1,9 +1,11 @@
 """Trained fixtures made once. What a fixture trains (or fetches) is kept under the user's cache directory,
 keyed by a hash of everything that decides it: the sources it runs (model/, and examples/ for the example
-models), the fixture's own settings, and the versions of Python and torch. A fixture is built in a staging
-folder beside its place and renamed into it whole, under a file lock, so a second run of the suite trains
-nothing, two runs at once build it once, and an interrupted build leaves nothing half-written. Tests get a
-copy of what they may write to; the cache itself is only ever read.
+models), the fixture's own settings, the versions of Python and torch, and what decides torch's float
+rounding here (its CPU kernels and thread count: tests compare fresh training with these results
+exactly). A fixture is built in a staging folder beside its place and renamed into it whole, under a file
+lock, so a second run of the suite trains nothing, two runs at once build it once, and an interrupted
+build leaves nothing half-written. Tests get a copy of what they may write to; the cache itself is only
+ever read.
 
 LATENT_ATLAS_TEST_CACHE names another folder, or `off` to build every fixture afresh in the test's own
 temporary folders (what the cache saves is then measurable)."""
@@ -57,6 +59,7 @@ def fixture_key(name: str, settings: Mapping[str, object], sources: Iterable[Pat
         "sources": source_digest(sources),
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "kernels": (platform.machine(), torch.backends.cpu.get_cpu_capability(), torch.get_num_threads()),
     }
     return hashlib.sha256(json.dumps(decided, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
