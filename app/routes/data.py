@@ -11,24 +11,9 @@ from app.images import png_bytes
 from app.responses import dataset_summary
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.models import DatasetSummary
-from model.data import Dataset, Split
+from model.data import Split
 
 router = APIRouter(prefix="/api/datasets", tags=["data"], responses=ERROR_RESPONSES)
-
-
-def summary(dataset: Dataset) -> DatasetSummary:
-    info = dataset.info
-    return DatasetSummary(
-        key=info.key,
-        title=info.title,
-        image_shape=list(info.image_shape),
-        class_names=list(info.class_names),
-        labelled=info.labelled,
-        drawable=info.drawable,
-        note=info.note,
-        train_size=len(dataset.train),
-        test_size=len(dataset.test),
-    )
 
 
 @router.get("")
