@@ -42,7 +42,7 @@ class ModelRegistry:
     failed: dict[str, str] = field(default_factory=dict)
 
     def _fail(self, name: str, what: str, error: Exception) -> None:
-        log.warning("skipping %s %s: %s", what, name, error)
+        log.warning("skipping model %s (%s): %s", name, what, error)
         self.failures[name] = str(error)
         self.failed[name] = what
 

@@ -3,6 +3,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -49,12 +50,15 @@ def test_serve_no_training_trains_nothing_and_names_what_is_missing(
     shutil.copytree(models_root(quick_zoo) / "full-2d", models_root(home) / "full-2d")
     served: list[FastAPI] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    threads: list[int] = []  # serve sets the process's torch threads: not this test process's
+    monkeypatch.setattr(torch, "set_num_threads", threads.append)
     monkeypatch.setenv(HOME_ENV, str(home))  # serve sets it for the user's factories: restored after
     assert main(["--home", str(home), "serve", "--no-training", "--device", "cpu"]) == 0
     assert JobQueue(home).jobs() == []
     said = capsys.readouterr().out
     assert "not training (--no-training): missing recon-2d, kl-2d, full-16d, the classifier of mnist" in said
     (app,) = served
+    assert threads == [1]  # serve's default: many small requests, one thread each
     with TestClient(app, base_url="http://127.0.0.1") as client:
         health = client.get("/api/health").json()
         assert (health["models"], health["training"]) == (["full-2d"], [])
