@@ -14,7 +14,7 @@ from model.checkpoint import load_network
 from model.data import load_prepared
 from model.home import atlas_home, data_root, models_root
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
-from model.posterior import exact_posterior
+from model.posterior import exact_posteriors
 
 MODELS = ("full-2d", "recon-2d", "kl-2d")
 
@@ -32,7 +32,7 @@ def main() -> None:
     for model_id in MODELS:
         _, network = load_network(models_root(home) / model_id)
         began = time.perf_counter()
-        found = [exact_posterior(network, image) for image in x]
+        found = exact_posteriors(network, x)
         seconds = (time.perf_counter() - began) / len(x)
         exact = sum(q.log_evidence for q in found) / len(found)
         elbo = -elbo_metrics(network, x, samples=100).neg_elbo

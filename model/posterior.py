@@ -21,6 +21,7 @@ from model.objectives import bernoulli_log_likelihood
 from model.vae import LatentModel, prior_log_prob
 
 LogJoint = Callable[[torch.Tensor], torch.Tensor]  # z: [N, 2] -> log p(x, z): [N]
+GridLogJoint = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # axes xs [nx], ys [ny] -> [ny, nx]
 PRIOR_EXTENT = 6.0  # the prior's range: N(0, I) has ~e^-18 of its density left at 6 standard deviations
 NEGLIGIBLE = 30.0  # nats below the peak: a region this far down holds no mass worth 0.01 nats
 COARSE_NODES = 97  # per axis, over the search box
@@ -48,11 +49,41 @@ def _grid(low: torch.Tensor, high: torch.Tensor, intervals: int) -> tuple[torch.
     return low[0] + steps * (high[0] - low[0]), low[1] + steps * (high[1] - low[1])
 
 
-def _evaluate(log_joint: LogJoint, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-    """log p(x, z) at every node: [ny, nx], float64."""
-    z = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
-    values = torch.cat([log_joint(chunk.float()).double() for chunk in z.split(CHUNK)])
-    return values.reshape(len(ys), len(xs))
+def _nodes(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+    """A grid's nodes as points, row by row (y outer, x inner): [ny * nx, 2]."""
+    return torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+
+
+def pointwise(log_joint: LogJoint) -> GridLogJoint:
+    """log p(x, z) on a grid from a function of points, evaluated in chunks: [ny, nx], float64."""
+
+    def on_grid(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        values = torch.cat([log_joint(chunk.float()).double() for chunk in _nodes(xs, ys).split(CHUNK)])
+        return values.reshape(len(ys), len(xs))
+
+    return on_grid
+
+
+class DecodedGrids:
+    """The decoder's logits at the nodes of the grids quadrature asks for, kept for the images after: they
+    do not depend on the image, and the searches of most images start from the same box (the prior's
+    range), so over many images its coarse grid is decoded once rather than once each."""
+
+    def __init__(self, network: LatentModel, device: torch.device, kept: int = 2) -> None:
+        self.network, self.device, self.kept = network, device, kept
+        self._logits: dict[tuple[float, ...], torch.Tensor] = {}
+
+    def logits(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        """[ny * nx, C*H*W] at the grid's nodes, row by row."""
+        key = (float(xs[0]), float(xs[-1]), len(xs), float(ys[0]), float(ys[-1]), len(ys))
+        found = self._logits.get(key)
+        if found is None:
+            nodes = _nodes(xs, ys).float().to(self.device)
+            found = torch.cat([self.network.decode(chunk) for chunk in nodes.split(CHUNK)])
+            if len(self._logits) >= self.kept:  # the oldest goes: a fine grid is one image's own
+                self._logits.pop(next(iter(self._logits)))
+            self._logits[key] = found
+        return found
 
 
 def _log_integral(values: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
@@ -76,14 +107,14 @@ def _region(values: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> tuple[t
 
 
 def _search(
-    log_joint: LogJoint, low: torch.Tensor, high: torch.Tensor
+    log_joint: GridLogJoint, low: torch.Tensor, high: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """The region holding the mass, found on coarse grids: a box whose edge still has mass grows on that
     side (up to 8 times its size). -> (low, high, nodes evaluated)."""
     nodes = 0
     for _ in range(4):
         xs, ys = _grid(low, high, COARSE_NODES - 1)
-        coarse = _evaluate(log_joint, xs, ys)
+        coarse = log_joint(xs, ys)
         nodes += coarse.numel()
         if not torch.isfinite(coarse.max()):
             raise ValueError("log p(x, z) is not finite anywhere on the grid")
@@ -98,7 +129,7 @@ def _search(
 
 
 def integrate(
-    log_joint: LogJoint,
+    log_joint: GridLogJoint,
     low: torch.Tensor,
     high: torch.Tensor,
     *,
@@ -113,7 +144,7 @@ def integrate(
     intervals = FINE_INTERVALS
     while True:
         xs, ys = _grid(region_low, region_high, intervals)
-        values = _evaluate(log_joint, xs, ys)
+        values = log_joint(xs, ys)
         nodes += values.numel()
         fine = _log_integral(values, xs, ys)
         half = _log_integral(values[::2, ::2], xs[::2], ys[::2])
@@ -126,10 +157,10 @@ def integrate(
 
 
 @torch.inference_mode()
-def exact_posterior(network: LatentModel, x: torch.Tensor) -> Quadrature:
+def exact_posterior(network: LatentModel, x: torch.Tensor, grids: DecodedGrids | None = None) -> Quadrature:
     """p(z|x) and log p(x) of one image x: [C*H*W] in [0, 1] under a 2-D model with a Bernoulli decoder.
     The search starts from the prior's range and where q(z|x) draws (its mean +- 4 standard deviations),
-    which the fine grid covers too."""
+    which the fine grid covers too. `grids`: decodes shared with other images' quadratures."""
     if network.latent_dim != 2:
         raise ValueError(
             f"the exact posterior needs a 2-D latent space; this model's has {network.latent_dim}"
@@ -139,21 +170,28 @@ def exact_posterior(network: LatentModel, x: torch.Tensor) -> Quadrature:
     mu, sigma = posterior.mu[0].double().cpu(), posterior.sigma[0].double().cpu()
     extent = torch.full((2,), PRIOR_EXTENT, dtype=torch.float64)
     sampled = (mu - 4 * sigma, mu + 4 * sigma)  # where q(z|x) draws: the ELBO and IWAE look there
-    device = x.device
+    decoded = grids or DecodedGrids(network, x.device)
 
-    def log_joint(z: torch.Tensor) -> torch.Tensor:
-        z = z.to(device)
-        logits = network.decode(z)
-        return (bernoulli_log_likelihood(logits, x.expand_as(logits)) + prior_log_prob(z)).cpu()
+    def log_joint(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        logits = decoded.logits(xs, ys)
+        prior = prior_log_prob(_nodes(xs, ys))  # float64, as the axes
+        values = bernoulli_log_likelihood(logits, x.expand_as(logits)).double().cpu() + prior
+        return values.reshape(len(ys), len(xs))
 
     return integrate(
         log_joint, torch.minimum(-extent, sampled[0]), torch.maximum(extent, sampled[1]), include=sampled
     )
 
 
+def exact_posteriors(network: LatentModel, x: torch.Tensor) -> list[Quadrature]:
+    """p(z|x) and log p(x) of each image x: [N, C*H*W] under a 2-D model, shared grids decoded once."""
+    grids = DecodedGrids(network, x.device)
+    return [exact_posterior(network, image, grids) for image in x]
+
+
 def exact_log_likelihoods(network: LatentModel, x: torch.Tensor) -> torch.Tensor:
     """log p(x) of each image x: [N, C*H*W] under a 2-D model, by quadrature: [N] float64, nats."""
-    return torch.tensor([exact_posterior(network, image).log_evidence for image in x], dtype=torch.float64)
+    return torch.tensor([found.log_evidence for found in exact_posteriors(network, x)], dtype=torch.float64)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from model.checkpoint import load_network
 from model.data import ImageSet
 from model.home import models_root
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
-from model.posterior import TOLERANCE, exact_posterior, integrate
+from model.posterior import TOLERANCE, exact_posterior, exact_posteriors, integrate, pointwise
 from model.vae import prior_log_prob
 
 
@@ -39,7 +39,7 @@ def test_quadrature_matches_the_linear_gaussian_closed_form(seed: int) -> None:
 
     covariance = weight @ weight.T + noise**2 * torch.eye(len(x), dtype=torch.float64)
     exact = float(torch.distributions.MultivariateNormal(bias, covariance_matrix=covariance).log_prob(x))
-    found = integrate(log_joint, torch.tensor([-6.0, -6.0]), torch.tensor([6.0, 6.0]))
+    found = integrate(pointwise(log_joint), torch.tensor([-6.0, -6.0]), torch.tensor([6.0, 6.0]))
     assert found.log_evidence == pytest.approx(exact, abs=TOLERANCE)
     assert found.change <= TOLERANCE
     area = float((found.x[1] - found.x[0]) * (found.y[1] - found.y[0]))
@@ -67,7 +67,7 @@ def test_the_bounds_sit_below_the_exact_evidence(model_id: str, quick_zoo: Path,
     than the posterior: k = 5,000 still moves by +-0.5 nats between seeds); its mean over digits may not."""
     _, network = load_network(models_root(quick_zoo) / model_id)
     x = test_set.head(32).pixels()
-    found = [exact_posterior(network, image) for image in x]
+    found = exact_posteriors(network, x)
     exact = [quadrature.log_evidence for quadrature in found]
     elbo = -elbo_metrics(network, x, samples=100).neg_elbo
     iwae = importance_weighted_log_likelihood(network, x, k=500)
