@@ -29,6 +29,7 @@ FINE_INTERVALS = 128  # per axis, over the region with mass (doubled until conve
 MAX_FINE_INTERVALS = 1024
 TOLERANCE = 0.01  # nats: log p(x) at two resolutions agrees to this
 CHUNK = 8192  # latent points decoded at once
+KEPT_GRIDS = 4  # coarse grids whose decodes are kept for the next image (~30 MB each for 28x28 images)
 
 
 @dataclass(frozen=True)
@@ -65,25 +66,34 @@ def pointwise(log_joint: LogJoint) -> GridLogJoint:
 
 
 class DecodedGrids:
-    """The decoder's logits at the nodes of the grids quadrature asks for, kept for the images after: they
-    do not depend on the image, and the searches of most images start from the same box (the prior's
-    range), so over many images its coarse grid is decoded once rather than once each."""
+    """log p(x|z) at the nodes of the grids quadrature asks for, with the coarse grids' decodes kept for
+    the images after: the decoder's output does not depend on the image, and the searches of most images
+    start from the same box (the prior's range), so over many images a coarse grid is decoded once rather
+    than once each. A fine grid is one image's own: decoded a chunk at a time and never held whole (at
+    1025 x 1025 nodes its logits would take gigabytes)."""
 
-    def __init__(self, network: LatentModel, device: torch.device, kept: int = 2) -> None:
-        self.network, self.device, self.kept = network, device, kept
-        self._logits: dict[tuple[float, ...], torch.Tensor] = {}
+    def __init__(self, network: LatentModel, device: torch.device) -> None:
+        self.network, self.device = network, device
+        self._logits: dict[tuple[float, ...], torch.Tensor] = {}  # a few coarse grids' [nodes, C*H*W]
 
-    def logits(self, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        """[ny * nx, C*H*W] at the grid's nodes, row by row."""
+    def log_likelihood(self, x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) at the grid's nodes, row by row: [ny * nx], float64 on the CPU."""
+        nodes = _nodes(xs, ys).float().to(self.device)
+        if len(nodes) > COARSE_NODES**2:
+            return torch.cat([_log_likelihood(self.network.decode(chunk), x) for chunk in nodes.split(CHUNK)])
         key = (float(xs[0]), float(xs[-1]), len(xs), float(ys[0]), float(ys[-1]), len(ys))
-        found = self._logits.get(key)
-        if found is None:
-            nodes = _nodes(xs, ys).float().to(self.device)
-            found = torch.cat([self.network.decode(chunk) for chunk in nodes.split(CHUNK)])
-            if len(self._logits) >= self.kept:  # the oldest goes: a fine grid is one image's own
+        logits = self._logits.get(key)
+        if logits is None:
+            logits = torch.cat([self.network.decode(chunk) for chunk in nodes.split(CHUNK)])
+            if len(self._logits) >= KEPT_GRIDS:  # the oldest goes: a grown search box is one image's own
                 self._logits.pop(next(iter(self._logits)))
-            self._logits[key] = found
-        return found
+            self._logits[key] = logits
+        return _log_likelihood(logits, x)
+
+
+def _log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) of one image x [C*H*W] under decoded logits [N, C*H*W]: [N], float64 on the CPU."""
+    return bernoulli_log_likelihood(logits, x.expand_as(logits)).double().cpu()
 
 
 def _log_integral(values: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
@@ -173,9 +183,7 @@ def exact_posterior(network: LatentModel, x: torch.Tensor, grids: DecodedGrids |
     decoded = grids or DecodedGrids(network, x.device)
 
     def log_joint(xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
-        logits = decoded.logits(xs, ys)
-        prior = prior_log_prob(_nodes(xs, ys))  # float64, as the axes
-        values = bernoulli_log_likelihood(logits, x.expand_as(logits)).double().cpu() + prior
+        values = decoded.log_likelihood(x, xs, ys) + prior_log_prob(_nodes(xs, ys))  # float64, as the axes
         return values.reshape(len(ys), len(xs))
 
     return integrate(
