@@ -37,7 +37,7 @@ class EvaluationSettings:
     iwae_k: int = 500  # Burda et al. (2016) report log p(x) with k = 5000; 500 is within ~0.1 nats here
     samples: int = 10  # z draws per image behind E_q[log p(x|z)]
     test_limit: int | None = None
-    exact_limit: int = 100  # test images whose log p(x) is integrated exactly (2-D models; ~0.2 s each)
+    exact_limit: int = 100  # test images whose log p(x) is integrated exactly (2-D models; ~0.1 s each)
 
     def __post_init__(self) -> None:
         for name in ("iwae_k", "samples", "exact_limit"):
