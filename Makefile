@@ -50,7 +50,7 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 # The fast tier, for working: lint, types and every test that starts no browser, server, torchrun or job
-# process and does not soak (about a minute once the trained fixtures are cached)
+# process and does not soak (about 90 s once the trained fixtures are cached, 4 minutes before)
 check: setup lint
 	node --test --test-reporter=dot tests/js/
 	$(BIN)/python -m pytest -m "not browser and not slow"
