@@ -56,8 +56,12 @@ class EventStreams:
         self._replays: OrderedDict[int, _Replay] = OrderedDict()
         self._formatting = asyncio.Lock()  # many replays asked for at once format a job once
 
-    async def replay(self, job_id: int, after: int) -> bytes | None:
-        """An ended job's events after event `after`, formatted; None until its last event is an end."""
+    async def replay(self, job: Job, after: int) -> bytes | None:
+        """An ended job's events after event `after`, formatted; None while it runs (or until the event
+        that ends it is written)."""
+        if not job.ended_state:
+            return None
+        job_id = job.id
         replay = self._replays.get(job_id)
         if replay is None:
             async with self._formatting:

@@ -233,7 +233,7 @@ async def events(
     """The job's events as Server-Sent Events, from the first (or after Last-Event-ID), then live until
     the job ends."""
     seen = last_event_id or 0
-    replay = await jobs.streams.replay(job.id, seen)
+    replay = await jobs.streams.replay(job, seen)
     if replay is not None:  # an ended job: its events, formatted once
         return EventStream(replay, headers=STREAM_HEADERS)
     return StreamingResponse(
