@@ -72,10 +72,10 @@ TrainingDep = Annotated[JobRunner, Depends(require_training)]
 def problems(registry: ModelRegistry, lab: LabState) -> dict[str, str]:
     """What is not served and why: damaged model folders, the user's models that failed, and classifiers
     that could not be loaded (by model id, or "classifier of KEY")."""
-    return {**registry.failures, **{f"classifier of {key}": problem for key, problem in lab.problems.items()}}
+    return {name: why for name, _, why in page_problems(registry, lab)}
 
 
 def page_problems(registry: ModelRegistry, lab: LabState) -> list[tuple[str, str, str]]:
-    """The same for the pages' banner, each named with what it is: (name, what, why)."""
-    found = problems(registry, lab)
-    return [(name, registry.failed.get(name, "classifier"), why) for name, why in found.items()]
+    """The same, each named with what it is, for the pages' banner: (name, what, why)."""
+    classifiers = [(f"classifier of {key}", "classifier", why) for key, why in lab.problems.items()]
+    return [(name, failure.what, failure.why) for name, failure in registry.failures.items()] + classifiers

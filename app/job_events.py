@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator
@@ -82,10 +83,7 @@ class EventStreams:
         if not events or events[-1]["type"] not in ENDED_STATES:  # still running, or ending right now
             return None
         parts = [event_bytes(event) for event in events]
-        starts, at = [], 0
-        for part in parts:
-            starts.append(at)
-            at += len(part)
+        starts = list(itertools.accumulate((len(part) for part in parts[:-1]), initial=0))
         return _Replay(body=b"".join(parts), starts=starts)
 
     async def live(self, job: Job, after: int) -> AsyncIterator[bytes]:

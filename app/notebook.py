@@ -98,10 +98,10 @@ def _start(settings: Settings, model_id: str) -> Atlas:
             atlas.stop()  # the server exits as soon as it has started, or has already
             raise RuntimeError(f"the atlas's server {reason} (its log says why)")
         time.sleep(0.02)
-    problem = app.state.registry.failures.get(model_id)
-    if problem is not None:
+    failure = app.state.registry.failures.get(model_id)
+    if failure is not None:
         atlas.stop()
-        raise ValueError(f"model {model_id}: {problem}")
+        raise ValueError(f"model {model_id}: {failure.why}")
     return atlas
 
 

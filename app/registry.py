@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -32,19 +32,25 @@ def _order_of(model_id: str) -> tuple[str, int, str]:
     return (model_id.removesuffix(base), ZOO_ORDER.index(base), model_id)
 
 
+@dataclass(frozen=True)
+class Failure:
+    """Something the registry could not serve: what it is ("model folder", "your model, built by
+    M:F", "prepared data") and why."""
+
+    what: str
+    why: str
+
+
 @dataclass
 class ModelRegistry:
     models: dict[str, ServedModel]
-    failures: dict[str, str]  # model id -> why it could not be loaded
+    failures: dict[str, Failure]  # model id (or "data set KEY") -> what could not be loaded, and why
     datasets: dict[str, Dataset]  # by key: the data sets the models are mapped and evaluated on
     device: torch.device
-    # model id -> what failed, for the pages: "model folder", "your model, built by M:F", "data set"
-    failed: dict[str, str] = field(default_factory=dict)
 
     def _fail(self, name: str, what: str, error: Exception) -> None:
         log.warning("skipping model %s (%s): %s", name, what, error)
-        self.failures[name] = str(error)
-        self.failed[name] = what
+        self.failures[name] = Failure(what=what, why=str(error))
 
     @classmethod
     def load(
@@ -124,4 +130,3 @@ class ModelRegistry:
         models = {**self.models, served.model_id: served}
         self.models = {model_id: models[model_id] for model_id in sorted(models, key=_order_of)}
         self.failures.pop(served.model_id, None)
-        self.failed.pop(served.model_id, None)
