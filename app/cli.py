@@ -39,18 +39,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     dataset = load_dataset(home, args)
     # First run: the server answers at once and trains the data set's missing default models (and its
     # classifier) as jobs, serving each as it finishes. Models of every other data set already in the
-    # home are served beside them.
+    # home are served beside them. Not when the user came with models of their own (--model): those are
+    # what they asked to see.
     queue = JobQueue(home)
     pending = queue.pending_targets()
     specs = zoo_jobs(home, dataset.info, len(dataset.train), quick=args.quick, device=args.device)
-    if args.no_training:  # serve what exists, and say what is missing
-        if specs:
-            missing = _named(specs)
-            print(
-                f"not training (--no-training): missing {missing}; `latent-atlas train --zoo` trains them",
-                flush=True,
-            )
-        specs, pending = [], []
+    if specs and (args.no_training or args.model):  # serve what exists, and say what is missing
+        why = "--no-training" if args.no_training else "serving your --model"
+        print(
+            f"not training ({why}): missing {_named(specs)}; `latent-atlas train --zoo` trains them",
+            flush=True,
+        )
+        specs = []
+    if args.no_training:
+        pending = []
     # The user's own models: each factory imported and called now, on this machine, its data set fetched;
     # one that fails is reported by the server (health, the pages) and the others are served. Their data
     # sets' classifiers train too, for the lab.

@@ -117,6 +117,7 @@ class ModelRegistry:
             model.wrapped,
             named.info,
             named.test,
+            fit_images=named.train,
             origin=model.origin,
             folder=outside_root(home) / model.model_id,
             device=str(self.device),

@@ -80,6 +80,8 @@ def _summary(served: ServedModel) -> dict[str, Any]:
         "dataset": served.dataset.info.key,
         "group": served.dataset.info.title + (", binarized" if binarized else ""),
         "coordinate_limit": served.latent_map.coordinate_limit,
+        "likelihood": loaded.network.likelihood.name,
+        "likelihood_label": loaded.network.likelihood_label,
         **trained_here,
     }
 

@@ -19,6 +19,7 @@ from model.device import resolve_device
 from model.distributed import RankFailure, Ranks, process_group, torchrun_ranks
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
+from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE, LIKELIHOODS, suited_to
 from model.metrics import mean_image_baseline
 from model.presets import PRESETS
 from model.train import train
@@ -111,6 +112,8 @@ PRESET_FIXES: dict[str, Any] = {
     "batch_size": TrainConfig.batch_size,
     "lr": TrainConfig.lr,
     "lr_schedule": TrainConfig.lr_schedule,
+    "likelihood": None,  # suited to the data set's images (model.likelihoods.suited_to)
+    "likelihood_scale": None,
 }
 
 
@@ -141,6 +144,8 @@ def train_configs(
         hidden=tuple(int(width) for width in flags["hidden"].split(",")) if flags["hidden"] else (),
         architecture=flags["architecture"],
         image_shape=image_shape,
+        likelihood=flags["likelihood"] or suited_to(image_shape[0]),
+        likelihood_scale=flags["likelihood_scale"],
     )
     train_config = TrainConfig(
         **chosen,
@@ -217,7 +222,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         refresh=args.fresh,
     )
     evaluated = test_set.head(settings.test_limit)
-    baseline = mean_image_baseline(train_set.pixels(device), evaluated.pixels(device))
+    baseline = mean_image_baseline(train_set.pixels(device), evaluated.pixels(device), network.likelihood)
     if args.json:
         report = {"model_id": info.model_id, "title": info.title, **evaluation.as_dict()}
         print(json.dumps({**report, "mean_image_baseline_nll": baseline}, indent=2))
@@ -230,7 +235,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows.append(("mean-image baseline NLL", f"{baseline:.2f}"))
     print(
         f"{info.title} ({info.model_id}, {info.dataset.title}), {evaluation.test_images} test images, "
-        f"{evaluation.samples} z draw(s) each, computed in {evaluation.seconds:.0f} s"
+        f"{evaluation.samples} z draw(s) each, p(x|z): {evaluation.likelihood}, computed in "
+        f"{evaluation.seconds:.0f} s"
     )
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
@@ -288,6 +294,19 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         + ")",
     )
     tr.add_argument("--architecture", choices=ARCHITECTURES, help="default mlp")
+    tr.add_argument(
+        "--likelihood",
+        choices=LIKELIHOODS,
+        help="p(x|z), suited to the data set's images by default (bernoulli for grey, logistic for colour): "
+        + "; ".join(f"{name}: {described}" for name, described in CHOICES.items()),
+    )
+    tr.add_argument(
+        "--likelihood-scale",
+        type=float,
+        metavar="SIGMA",
+        help="with --likelihood gaussian: its fixed sigma on intensities in [0, 1] "
+        f"(default {DEFAULT_GAUSSIAN_SCALE})",
+    )
     tr.add_argument("--loss", choices=LOSS_MODES, default="full")
     tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")
     tr.add_argument(

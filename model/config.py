@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from model.likelihoods import Likelihood, LikelihoodName, likelihood_of
+
 Architecture = Literal["mlp", "conv"]
 Activation = Literal["relu", "tanh"]
 Initialisation = Literal["pytorch", "glorot"]
@@ -39,8 +41,12 @@ class ModelConfig:
     activation: Activation = "relu"  # of every hidden layer; the IWAE paper's models use tanh
     # the weights': PyTorch's layer defaults, or Glorot & Bengio's uniform, zero biases (the IWAE paper's)
     init: Initialisation = "pytorch"
+    # p(x|z): model.likelihoods; a fixed Gaussian's sigma is its scale (recorded even when defaulted)
+    likelihood: LikelihoodName = "bernoulli"
+    likelihood_scale: float | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "likelihood_scale", self.decoder_likelihood.spec().get("scale"))
         if self.latent_dim < 1:
             raise ValueError(f"latent_dim must be >= 1, got {self.latent_dim}")
         if self.activation not in ACTIVATIONS:
@@ -69,6 +75,11 @@ class ModelConfig:
         """Values per image: channels x height x width."""
         channels, height, width = self.image_shape
         return channels * height * width
+
+    @property
+    def decoder_likelihood(self) -> Likelihood:
+        """p(x|z) as the decoder's outputs are read (ValueError for a likelihood or scale that cannot be)."""
+        return likelihood_of(self.likelihood, self.likelihood_scale)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -150,6 +161,15 @@ class TrainConfig:
     def kl_weight(self) -> float:
         """Weight of KL(q(z|x) || p(z)) in the objective for this loss mode."""
         return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0, "iwae": 1.0}[self.loss]
+
+
+def check_together(model_config: ModelConfig, config: TrainConfig) -> None:
+    """ValueError for a model and a training that cannot go together."""
+    if config.binarized and model_config.likelihood != "bernoulli":
+        raise ValueError(
+            "binarized images are 0 or 1, scored by a Bernoulli likelihood, not "
+            f"{model_config.likelihood!r}: drop the likelihood or the binarization"
+        )
 
 
 def to_dict(config: ModelConfig | TrainConfig) -> dict[str, Any]:

@@ -33,7 +33,10 @@ def check_dataset_name(name: str, image_size: int | None = None) -> str:
         if name not in DATASET_NAMES:
             raise ValueError(f"unknown data set {name!r}: use {DATASET_HELP}")
         if image_size is not None:
-            raise ValueError(f"--image-size applies to folder: data sets; {name} has its own size")
+            raise ValueError(
+                "an image size (--image-size, image_size=) applies to folder: data sets; "
+                f"{name} has its own size"
+            )
     return name
 
 

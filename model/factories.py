@@ -91,7 +91,7 @@ def prepare(model_id: str, wrapped: Wrapped, home: Path, origin: Origin) -> Outs
     name = wrapped.declared.dataset
     if name is None:
         raise ValueError(f"declare the data set it was trained on, dataset=: {DATASET_HELP}")
-    dataset, _ = open_dataset(name, data_root(home))
+    dataset, _ = open_dataset(name, data_root(home), image_size=wrapped.declared.image_size)
     return OutsideModel(model_id, origin, wrapped, dataset=dataset.info)
 
 

@@ -22,7 +22,7 @@ from model.checkpoint import (
 )
 from model.data import DatasetInfo, ImageSet
 from model.device import resolve_device
-from model.outside import CHECK_BATCH, Wrapped
+from model.outside import CHECK_BATCH, FIT_IMAGES, Wrapped
 from model.vae import LatentModel
 
 InterpolationMethod = Literal["linear", "slerp"]
@@ -144,12 +144,15 @@ class LoadedModel:
         origin: Origin,
         folder: Path,
         device: str = "auto",
+        fit_images: ImageSet | None = None,
     ) -> LoadedModel:
         """A user's model on `dataset`, checked on a batch of `check_images` (ValueError naming the
-        problem when it cannot be served)."""
+        problem when it cannot be served); a gaussian's undeclared scale is fitted on `fit_images` (the
+        training split)."""
         resolved = resolve_device(device)
         network = wrapped.adapt(dataset.image_shape, resolved)
-        network.check(check_images.head(CHECK_BATCH).pixels(resolved))
+        fit = None if fit_images is None else fit_images.head(FIT_IMAGES).pixels(resolved)
+        network.check(check_images.head(CHECK_BATCH).pixels(resolved), fit)
         return cls(
             model_id=model_id,
             title=wrapped.declared.title or model_id,
@@ -203,9 +206,10 @@ class LoadedModel:
 
     @torch.inference_mode()
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [B, D] -> the Bernoulli means of p(x|z) as images [B, C, H, W] (on the CPU)."""
-        logits = self.network.decode(self._as_latents(z))
-        return torch.sigmoid(logits).reshape(-1, *self.image_shape).cpu()
+        """z: [B, D] -> the mean images of p(x|z), [B, C, H, W] in [0, 1] (on the CPU; a Gaussian's mean
+        clipped to the range an image can show)."""
+        means = self.network.decode_mean(self._as_latents(z)).clamp(0.0, 1.0)
+        return means.reshape(-1, *self.image_shape).cpu()
 
     def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
         """Decode the posterior mean of each image: [B, C, H, W]."""

@@ -10,7 +10,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from model.objectives import bernoulli_log_likelihood, log_importance_weight
+from model.likelihoods import Likelihood
+from model.objectives import log_importance_weight
 from model.vae import LatentModel
 
 
@@ -66,7 +67,7 @@ def elbo_metrics(
             posterior = network.encode(batch)
             for _ in range(samples):
                 z = posterior.sample(generator)
-                reconstruction += bernoulli_log_likelihood(network.decode(z), batch).sum().double().cpu()
+                reconstruction += network.log_likelihood(z, batch).sum().double().cpu()
             kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
             mus.append(posterior.mu.cpu())
     n = x.shape[0]
@@ -86,12 +87,11 @@ def elbo_metrics(
 
 
 @torch.inference_mode()
-def mean_image_baseline(train: torch.Tensor, test: torch.Tensor) -> float:
-    """Reconstruction NLL of a decoder that ignores z and outputs the training mean image: what a
-    model whose latent code carries no information can at best reach."""
-    p = train.mean(dim=0).clamp(1e-6, 1 - 1e-6)
-    logits = torch.log(p) - torch.log1p(-p)
-    return float(-bernoulli_log_likelihood(logits.expand_as(test), test).mean())
+def mean_image_baseline(train: torch.Tensor, test: torch.Tensor, likelihood: Likelihood) -> float:
+    """Reconstruction NLL of a decoder that ignores z, its parameters fitted to the training images (for a
+    Bernoulli, the training mean image): what a model whose latent code carries no information can at
+    best reach."""
+    return float(-likelihood.log_prob(likelihood.constant_fit(train), test).mean())
 
 
 @torch.inference_mode()

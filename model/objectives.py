@@ -6,18 +6,9 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from model.config import TrainConfig
 from model.vae import DiagonalGaussian, LatentModel, prior_log_prob
-
-
-def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log p(x|z) = sum_i x_i log p_i + (1 - x_i) log(1 - p_i) per example, for intensities x in [0, 1].
-
-    logits, x: [B, C*H*W] -> [B]. Computed from logits for numerical stability.
-    """
-    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=-1)
 
 
 def log_importance_weight(
@@ -33,8 +24,7 @@ def _log_weight_and_reconstruction(
     network: LatentModel, x: torch.Tensor, z: torch.Tensor, log_q: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """log w and its log p(x|z) term, [S, B] each: the IWAE objective reports the term beside the bound."""
-    logits = network.decode(z)
-    reconstruction = bernoulli_log_likelihood(logits, x.expand_as(logits))
+    reconstruction = network.log_likelihood(z, x)
     return reconstruction + prior_log_prob(z) - log_q, reconstruction
 
 
@@ -82,7 +72,7 @@ def objective(
     z = posterior.sample(generator) if eps is None else posterior.reparametrise(eps)
     if config.loss == "kl":
         z = z.detach()
-    reconstruction = bernoulli_log_likelihood(network.decode(z), x)
+    reconstruction = network.log_likelihood(z, x)
     kl = posterior.kl()
     loss = config.kl_weight * kl - reconstruction
     return ObjectiveParts(loss=loss, reconstruction=reconstruction, kl=kl, posterior=posterior)

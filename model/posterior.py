@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import torch
 
 from model.metrics import elbo_metrics, importance_weighted_log_likelihood
-from model.objectives import bernoulli_log_likelihood
 from model.vae import LatentModel, prior_log_prob
 
 LogJoint = Callable[[torch.Tensor], torch.Tensor]  # z: [N, 2] -> log p(x, z): [N]
@@ -70,30 +69,30 @@ class DecodedGrids:
     the images after: the decoder's output does not depend on the image, and the searches of most images
     start from the same box (the prior's range), so over many images a coarse grid is decoded once rather
     than once each. A fine grid is one image's own: decoded a chunk at a time and never held whole (at
-    1025 x 1025 nodes its logits would take gigabytes)."""
+    1025 x 1025 nodes its decoder outputs would take gigabytes)."""
 
     def __init__(self, network: LatentModel, device: torch.device) -> None:
         self.network, self.device = network, device
-        self._logits: dict[tuple[float, ...], torch.Tensor] = {}  # a few coarse grids' [nodes, C*H*W]
+        self._params: dict[tuple[float, ...], torch.Tensor] = {}  # a few coarse grids' [nodes, P*C*H*W]
 
     def log_likelihood(self, x: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> torch.Tensor:
         """log p(x|z) at the grid's nodes, row by row: [ny * nx], float64 on the CPU."""
         nodes = _nodes(xs, ys).float().to(self.device)
         if len(nodes) > COARSE_NODES**2:
-            return torch.cat([_log_likelihood(self.network.decode(chunk), x) for chunk in nodes.split(CHUNK)])
+            chunks = nodes.split(CHUNK)
+            return torch.cat([self._log_likelihood(self.network.decode(chunk), x) for chunk in chunks])
         key = (float(xs[0]), float(xs[-1]), len(xs), float(ys[0]), float(ys[-1]), len(ys))
-        logits = self._logits.get(key)
-        if logits is None:
-            logits = torch.cat([self.network.decode(chunk) for chunk in nodes.split(CHUNK)])
-            if len(self._logits) >= KEPT_GRIDS:  # the oldest goes: a grown search box is one image's own
-                self._logits.pop(next(iter(self._logits)))
-            self._logits[key] = logits
-        return _log_likelihood(logits, x)
+        params = self._params.get(key)
+        if params is None:
+            params = torch.cat([self.network.decode(chunk) for chunk in nodes.split(CHUNK)])
+            if len(self._params) >= KEPT_GRIDS:  # the oldest goes: a grown search box is one image's own
+                self._params.pop(next(iter(self._params)))
+            self._params[key] = params
+        return self._log_likelihood(params, x)
 
-
-def _log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """log p(x|z) of one image x [C*H*W] under decoded logits [N, C*H*W]: [N], float64 on the CPU."""
-    return bernoulli_log_likelihood(logits, x.expand_as(logits)).double().cpu()
+    def _log_likelihood(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) of one image x [C*H*W] under decoded parameters [N, P*C*H*W]: [N] float64 (CPU)."""
+        return self.network.likelihood.log_prob(params, x).double().cpu()
 
 
 def _log_integral(values: torch.Tensor, xs: torch.Tensor, ys: torch.Tensor) -> float:
@@ -168,7 +167,7 @@ def integrate(
 
 @torch.inference_mode()
 def exact_posterior(network: LatentModel, x: torch.Tensor, grids: DecodedGrids | None = None) -> Quadrature:
-    """p(z|x) and log p(x) of one image x: [C*H*W] in [0, 1] under a 2-D model with a Bernoulli decoder.
+    """p(z|x) and log p(x) of one image x: [C*H*W] in [0, 1] under a 2-D model (any likelihood).
     The search starts from the prior's range and where q(z|x) draws (its mean +- 4 standard deviations),
     which the fine grid covers too. `grids`: decodes shared with other images' quadratures."""
     if network.latent_dim != 2:

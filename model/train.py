@@ -29,7 +29,7 @@ from model.checkpoint import (
     load_training_state,
     save_checkpoint,
 )
-from model.config import MAX_SNAPSHOTS, ModelConfig, TrainConfig
+from model.config import MAX_SNAPSHOTS, ModelConfig, TrainConfig, check_together
 from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.metrics import elbo_metrics
@@ -232,6 +232,7 @@ def train(
     device = ranks.device(config.device)
     if ranks.is_main:
         recover_folder(folder)  # a run killed mid-save left a backup or staging folder: repair first
+    check_together(model_config, config)
     if model_config.image_shape != dataset.info.image_shape:
         raise ValueError(
             f"the model is for {model_config.image_shape} images, "

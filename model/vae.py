@@ -1,4 +1,5 @@
-"""The VAE of Kingma & Welling: Gaussian encoder q(z|x), Bernoulli decoder p(x|z), prior N(0, I)."""
+"""The VAE of Kingma & Welling: Gaussian encoder q(z|x), decoder p(x|z) (Bernoulli, as the tutorial's, or
+another of model.likelihoods), prior N(0, I)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from model.config import ModelConfig
+from model.likelihoods import Likelihood
 
 
 @dataclass(frozen=True)
@@ -99,9 +101,11 @@ def _conv_encoder(config: ModelConfig) -> tuple[nn.Sequential, int]:
 
 
 def _conv_decoder(config: ModelConfig) -> nn.Sequential:
-    """z [B, D] -> logits [B, C, H, W], mirroring the encoder."""
+    """z [B, D] -> p(x|z)'s parameters [B, P*C, H, W] (P per value: the likelihood's), mirroring the
+    encoder."""
     channels, height, width = config.image_shape
-    depth, stages = [channels, *config.hidden], len(config.hidden)
+    outputs = channels * config.decoder_likelihood.outputs_per_value
+    depth, stages = [outputs, *config.hidden], len(config.hidden)
     heights, widths = _halvings(height, stages), _halvings(width, stages)
     layers: list[nn.Module] = [
         nn.Linear(config.latent_dim, depth[-1] * heights[-1] * widths[-1]),
@@ -122,22 +126,27 @@ def _conv_decoder(config: ModelConfig) -> nn.Sequential:
 
 
 def _mlp_decoder(config: ModelConfig) -> nn.Sequential:
-    """z [..., D] -> logits [..., C*H*W], mirroring the encoder's widths."""
+    """z [..., D] -> p(x|z)'s parameters [..., P*C*H*W], mirroring the encoder's widths."""
     widths = [config.pixels, *config.hidden]
     return nn.Sequential(
         _mlp([config.latent_dim, *reversed(widths[1:])], config.activation),
-        nn.Linear(widths[1], config.pixels),
+        nn.Linear(widths[1], config.pixels * config.decoder_likelihood.outputs_per_value),
     )
 
 
 class LatentModel(nn.Module, abc.ABC):
-    """What the metrics, estimators and evaluation need of a VAE: q(z|x) as a DiagonalGaussian, Bernoulli
-    logits of p(x|z), the latent size, and which weights are the encoder's. Latent Atlas's own VAE is
-    one; so is a user's own model behind its adapter (model/outside.py)."""
+    """What the metrics, estimators and evaluation need of a VAE: q(z|x) as a DiagonalGaussian, p(x|z) as a
+    likelihood and the decoder's parameters of it, the latent size, and which weights are the encoder's.
+    Latent Atlas's own VAE is one; so is a user's own model behind its adapter (model/outside.py)."""
 
     @property
     @abc.abstractmethod
     def latent_dim(self) -> int: ...
+
+    @property
+    @abc.abstractmethod
+    def likelihood(self) -> Likelihood:
+        """p(x|z) given decode's output (model.likelihoods)."""
 
     @abc.abstractmethod
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
@@ -145,7 +154,20 @@ class LatentModel(nn.Module, abc.ABC):
 
     @abc.abstractmethod
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [..., D] -> Bernoulli logits of p(x|z): [..., C*H*W]."""
+        """z: [..., D] -> the parameters of p(x|z): [..., P*C*H*W] (Bernoulli logits, Gaussian means, ...)."""
+
+    @property
+    def likelihood_label(self) -> str:
+        """How the figures name the likelihood they were scored by."""
+        return self.likelihood.title
+
+    def decode_mean(self, z: torch.Tensor) -> torch.Tensor:
+        """z: [..., D] -> the mean image E[x|z]: [..., C*H*W]."""
+        return self.likelihood.mean(self.decode(z))
+
+    def log_likelihood(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) for z: [..., D] and x: [..., C*H*W] (broadcast) -> [...]."""
+        return self.likelihood.log_prob(self.decode(z), x)
 
     @abc.abstractmethod
     def encoder_parameters(self) -> list[nn.Parameter]:
@@ -155,21 +177,23 @@ class LatentModel(nn.Module, abc.ABC):
         self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Draw z ~ N(0, temperature^2 I) on the generator's device (so a seed gives the same z on any
-        device) and decode -> z: [n, D], pixel means [n, C*H*W] in [0, 1]."""
+        device) and decode -> z: [n, D], mean images [n, C*H*W]."""
         rng_device = generator.device if generator is not None else torch.device("cpu")
         z = temperature * torch.randn((n, self.latent_dim), generator=generator, device=rng_device)
         z = z.to(next(self.parameters()).device)
-        return z, torch.sigmoid(self.decode(z))
+        return z, self.decode_mean(z)
 
 
 class VAE(LatentModel):
     """q(z|x) and p(x|z) over images with intensities in [0, 1], given as [B, C*H*W] or [B, C, H, W]
     ([B, H, W] for one channel): an MLP over the flattened pixels, or strided convolutions
-    (`config.architecture`). Either way the decoder gives Bernoulli logits for every pixel, [B, C*H*W]."""
+    (`config.architecture`). Either way the decoder gives the parameters of `config.likelihood` for every
+    pixel, [B, P*C*H*W]."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
+        self._likelihood = config.decoder_likelihood
         conv = config.architecture == "conv"
         # Built in this order (encoder, head, decoder) so that a seed initialises the same MLP as it
         # always has: the same seed and data give the same model in every version.
@@ -194,6 +218,10 @@ class VAE(LatentModel):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def likelihood(self) -> Likelihood:
+        return self._likelihood
+
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
         """x: [B, C*H*W], [B, C, H, W] or [B, H, W], in [0, 1] -> q(z|x) with mu, logvar: [B, D]."""
         if self.config.architecture == "conv":
@@ -204,12 +232,12 @@ class VAE(LatentModel):
         return DiagonalGaussian(mu, logvar)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: [..., D] -> Bernoulli logits of p(x|z): [..., C*H*W]."""
+        """z: [..., D] -> the parameters of p(x|z): [..., P*C*H*W]."""
         if self.config.architecture == "conv":
             flat: torch.Tensor = self.decoder(z.reshape(-1, self.latent_dim))
-            return flat.reshape(*z.shape[:-1], self.config.pixels)
-        logits: torch.Tensor = self.decoder(z)
-        return logits
+            return flat.reshape(*z.shape[:-1], -1)
+        params: torch.Tensor = self.decoder(z)
+        return params
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return [*self.encoder.parameters(), *self.posterior_head.parameters()]

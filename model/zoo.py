@@ -16,6 +16,7 @@ from model.config import Architecture, ModelConfig, TrainConfig
 from model.data import Dataset, DatasetInfo
 from model.home import classifier_folder, models_root
 from model.job_queue import JobSpec
+from model.likelihoods import suited_to
 from model.parallel import side_by_side
 from model.sources import mnist
 from model.train import train
@@ -138,7 +139,11 @@ def zoo_entries(
             ZooEntry(
                 zoo_model_id(dataset.key, entry.model_id),
                 entry.title,
-                replace(entry.model_config, image_shape=dataset.image_shape),
+                replace(
+                    entry.model_config,
+                    image_shape=dataset.image_shape,
+                    likelihood=suited_to(dataset.image_shape[0]),
+                ),
                 train_config,
             )
         )

@@ -16,9 +16,10 @@ from app.job_runner import JobRunner
 from app.registry import ModelRegistry
 from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
 from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, TrainingRequest, ZooRequest
-from model.config import ModelConfig, TrainConfig
+from model.config import ModelConfig, TrainConfig, check_together
 from model.home import models_root
 from model.job_queue import Job, JobSpec
+from model.likelihoods import suited_to
 from model.zoo import RECIPE, model_title, suggested_model_id, zoo_jobs
 
 JOB_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -97,6 +98,8 @@ def _configs(request: TrainingChoices, registry: ModelRegistry) -> tuple[ModelCo
             architecture=request.architecture,
             hidden=tuple(request.hidden or ()),
             image_shape=dataset.image_shape,
+            likelihood=request.likelihood or suited_to(dataset.image_shape[0]),
+            likelihood_scale=request.likelihood_scale,
         )
         train_config = replace(
             RECIPE,
@@ -108,6 +111,7 @@ def _configs(request: TrainingChoices, registry: ModelRegistry) -> tuple[ModelCo
             seed=request.seed,
             train_limit=request.train_limit,
         )
+        check_together(model_config, train_config)
     except ValueError as error:
         raise HTTPException(422, str(error)) from error
     return model_config, train_config

@@ -16,6 +16,7 @@ from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from model.evaluation import FIGURE_ROWS
 from model.home import MODEL_ID_PATTERN
+from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE
 from model.records import ENDED_STATES, EVENT_TYPES
 from model.zoo import zoo_model_id
 
@@ -104,6 +105,8 @@ async def train_page(
         limits=limits,
         training=settings.training,
         id_pattern=MODEL_ID_PATTERN.pattern,
+        likelihoods=CHOICES,
+        default_scale=DEFAULT_GAUSSIAN_SCALE,
     )
 
 

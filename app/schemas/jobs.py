@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from model.config import Architecture, LossMode
 from model.home import check_model_id
+from model.likelihoods import LikelihoodName
 from model.records import EndedEvent, EpochEvent, JobKind, JobState, StartedEvent
 
 MAX_EPOCHS = 200
@@ -39,6 +40,14 @@ class TrainingChoices(BaseModel):
     )
     latent_dim: int = Field(2, ge=1, le=MAX_LATENT_DIM)
     architecture: Architecture = "mlp"
+    likelihood: LikelihoodName | None = Field(
+        None,
+        description="p(x|z): bernoulli, gaussian (a fixed sigma: an MSE loss), gaussian-learned (a sigma per "
+        "pixel) or logistic (discretized, 8-bit); default: bernoulli for grey images, logistic for colour",
+    )
+    likelihood_scale: float | None = Field(
+        None, gt=0, le=10, description="the fixed sigma of a gaussian likelihood, on intensities in [0, 1]"
+    )
     hidden: list[Annotated[int, Field(ge=1, le=MAX_HIDDEN_WIDTH)]] | None = Field(
         None,
         min_length=1,

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from model.data import MapSplit
 from model.inference import OriginKind
+from model.likelihoods import LikelihoodName
 
 
 class Health(BaseModel):
@@ -56,6 +57,12 @@ class ModelSummary(BaseModel):
         "served, '(PCA plane)' above two dimensions, '(your model)' for one built by the user's own code"
     )
     coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
+    likelihood: LikelihoodName = Field(
+        description="p(x|z): its nats compare only with those of models of one likelihood and data set"
+    )
+    likelihood_label: str = Field(
+        description='the likelihood named, as figures show it ("Gaussian, sigma = 0.1")'
+    )
     loss: str | None = None
     beta: float | None = None
     iwae_k: int | None = Field(None, description="the bound it was trained on: 1 for the ELBO, k for IWAE")

@@ -82,7 +82,8 @@ function showEvaluation(result) {
   $("evaluation").replaceChildren(...rows);
   const binarized = trainedOn($("model"))?.binarized;
   $("evaluation-status").textContent =
-    `${result.test_images} ${binarized ? "binarized " : ""}test images, computed in ${result.seconds.toFixed(0)} s`;
+    `${result.test_images} ${binarized ? "binarized " : ""}test images scored by p(x|z): ${result.likelihood}; ` +
+    `computed in ${result.seconds.toFixed(0)} s`;
 }
 
 async function loadCachedEvaluation(model) {

@@ -25,6 +25,8 @@ function choices() {
   };
   if (body.loss === "beta") body.beta = Number($("train-beta").value);
   if (body.loss === "iwae") body.iwae_k = Number($("train-iwae-k").value);
+  if ($("train-likelihood").value) body.likelihood = $("train-likelihood").value;
+  if (body.likelihood === "gaussian") body.likelihood_scale = Number($("train-scale").value);
   if (hidden) body.hidden = hidden.split(",").map((width) => Number(width.trim()));
   return body;
 }
@@ -43,6 +45,7 @@ const suggestId = latestOnly(async () => {
 function syncForm() {
   $("beta-field").hidden = $("train-loss").value !== "beta";
   $("iwae-field").hidden = $("train-loss").value !== "iwae";
+  $("scale-field").hidden = $("train-likelihood").value !== "gaussian";
   if (!idEdited) suggestId(true);
 }
 

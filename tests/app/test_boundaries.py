@@ -22,6 +22,7 @@ MODEL_PUBLIC = {
     "model.job_queue",  # training jobs: the queue on disk, each job's events (run by model.job_process)
     "model.records",  # what training writes, typed: each epoch's record, a job's states and events
     "model.config",  # the model and training configs a training request is made of
+    "model.likelihoods",  # the likelihoods p(x|z) a model is trained and scored with, by name
     "model.home",  # where data and models live
     "model.factories",  # the user's own models: factories named on the command line, images in memory
     "model.outside",  # the protocol an outside model offers, and wrap() declaring it

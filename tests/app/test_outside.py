@@ -2,6 +2,7 @@
 upload, interpolate, the lab's evaluation), beside failing factories that are skipped with their reason."""
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -14,13 +15,15 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from app import cli
 from app.cli import _not_queued
 from app.main import create_app
 from app.settings import Settings
 from model.classifier import classify, load_classifier
 from model.data import ImageSet
 from model.factories import build, from_factory
-from model.home import HOME_ENV, classifier_folder
+from model.home import HOME_ENV, classifier_folder, data_root
+from model.job_queue import JobQueue
 from tests.app.conftest import TEST_HOSTS
 from tests.app.images import digit_image, encode, pixels_of
 from tests.conftest import EXAMPLES, TEST_EVALUATION, _free_port
@@ -222,3 +225,28 @@ def test_serve_refuses_an_outside_id_that_a_queued_job_would_take(
     refused = _not_queued(model, {"full-2d", "kl-2d"})
     assert refused.wrapped is None
     assert refused.problem == "the id 'full-2d' is a model this home is training: choose another"
+
+
+def test_serve_with_a_model_of_ones_own_trains_no_default_models(
+    quick_zoo: Path,
+    example_models: dict[str, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`serve --model ...` on a home with none of the data set's default models: the user asked to see
+    their model, so nothing is queued (the data set's classifier is there), and the console says what is
+    missing and how to train it."""
+    home = tmp_path / "home"
+    data_root(home).parent.mkdir(parents=True)
+    data_root(home).symlink_to(data_root(quick_zoo))
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
+    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+    assert (
+        cli.main(["--home", str(home), "serve", "--device", "cpu", "--model", example_models["conv-vae"]])
+        == 0
+    )
+    assert JobQueue(home).pending_targets() == []
+    out = capsys.readouterr().out
+    assert "not training (serving your --model): missing full-2d, " in out
+    assert "training in the background" not in out

@@ -82,15 +82,10 @@ def test_the_encoder_gradient_is_the_chain_rule_of_the_latent_one(
     posterior = network.encode(x)
     eps = torch.randn((4000, *posterior.mu.shape), generator=torch.Generator().manual_seed(7))
     z = posterior.mu + posterior.sigma * eps
-    logits = network.decode(z)
-    from model.objectives import bernoulli_log_likelihood
+    from model.likelihoods import Bernoulli
     from model.vae import prior_log_prob
 
-    elbo = (
-        bernoulli_log_likelihood(logits, x.expand_as(logits))
-        + prior_log_prob(z)
-        - posterior.log_prob_of_noise(eps)
-    )
+    elbo = Bernoulli().log_prob(network.decode(z), x) + prior_log_prob(z) - posterior.log_prob_of_noise(eps)
     parameters = [*network.encoder.parameters(), *network.posterior_head.parameters()]
     direct = torch.cat([g.flatten() for g in torch.autograd.grad(elbo.mean(0).sum(), parameters)])
     assert torch.nn.functional.cosine_similarity(direct, result.encoder_mean, dim=0) > 0.99

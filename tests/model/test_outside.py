@@ -1,6 +1,7 @@
 """The outside-model protocol: every posterior and decoder shape it adapts, the checks at load, and the
 factories named on the command line."""
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -9,11 +10,14 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import distributions, nn
 
-from model.data import Dataset
-from model.factories import build, from_factory, memory_dataset
+from model.data import Dataset, load_prepared
+from model.factories import build, from_factory, memory_dataset, prepare
+from model.home import data_root
 from model.inference import LoadedModel, Origin
+from model.likelihoods import DiscretizedLogistic
 from model.metrics import elbo_metrics
 from model.outside import Wrapped, wrap
 
@@ -67,7 +71,13 @@ POSTERIORS = {
 
 def _loaded(wrapped: Wrapped, mnist: Dataset) -> LoadedModel:
     return LoadedModel.outside(
-        "outside", wrapped, mnist.info, mnist.test, origin=Origin("notebook", "test"), folder=Path("unused")
+        "outside",
+        wrapped,
+        mnist.info,
+        mnist.test,
+        fit_images=mnist.train,
+        origin=Origin("notebook", "test"),
+        folder=Path("unused"),
     )
 
 
@@ -258,3 +268,225 @@ def test_images_in_memory_become_a_data_set(mnist: Dataset) -> None:
         memory_dataset(floats * 255)
     with pytest.raises(ValueError, match="class_names has 2 names for labels up to 9"):
         memory_dataset(floats, mnist.test.labels[:50], ["a", "b"])
+
+
+class TanhConvVAE(nn.Module):
+    """A conv VAE as widely used public VAE code writes one: BatchNorm and LeakyReLU, encode returning
+    [mu, log_var], a decoder ending in Tanh, trained with an MSE loss on images scaled to [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 8, output: str = "tensor") -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.LeakyReLU(),
+            nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.BatchNorm2d(32), nn.LeakyReLU(), nn.Flatten(),
+        )  # fmt: skip
+        self.fc_mu, self.fc_var = nn.Linear(32 * 7 * 7, latent_dim), nn.Linear(32 * 7 * 7, latent_dim)
+        self.decoder_input = nn.Linear(latent_dim, 32 * 7 * 7)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(32, 16, 3, stride=2, padding=1, output_padding=1), nn.BatchNorm2d(16),
+            nn.LeakyReLU(), nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1), nn.Tanh(),
+        )  # fmt: skip
+        self.output = output
+
+    def encode(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if x.min() < -0.5:  # as the user's loop fed it: [-1, 1], never [0, 1]
+            self.saw_negative = True
+        result = self.encoder(x)
+        return [self.fc_mu(result), self.fc_var(result).clamp(-6, 2)]
+
+    def decode(self, z: torch.Tensor) -> Any:
+        means = self.decoder(self.decoder_input(z).reshape(-1, 32, 7, 7))
+        if self.output == "normal":
+            return distributions.Normal(means, torch.full_like(means, 0.3))
+        if self.output == "sample":  # diffusers' DecoderOutput
+            return SimpleNamespace(sample=means)
+        return means
+
+
+def _model_space_elbo(net: TanhConvVAE, x: torch.Tensor, sigma: float, samples: int) -> float:
+    """The ELBO written from the model's own outputs on its [-1, 1] values, with the same draws as
+    elbo_metrics (a generator seeded 0): x_m = 2x - 1, so p(x) = p(x_m) 2^V on intensities."""
+    x_m = (2 * x - 1).reshape(-1, 1, 28, 28)
+    with torch.no_grad():
+        mu, log_var = net.encode(x_m)
+        generator, reconstruction = torch.Generator().manual_seed(0), torch.zeros(len(x))
+        for _ in range(samples):
+            z = mu + (0.5 * log_var).exp() * torch.randn(mu.shape, generator=generator)
+            reconstruction += distributions.Normal(net.decode(z), sigma).log_prob(x_m).sum(dim=(1, 2, 3))
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(dim=1)
+    return float((reconstruction / samples - kl).mean()) + 784 * math.log(2)
+
+
+def test_an_mse_trained_tanh_model_is_scored_under_its_fitted_gaussian(mnist: Dataset) -> None:
+    """Declared as a gaussian on [-1, 1] with no scale: sigma is fitted on the training images (the mean
+    squared error of their reconstructions), and the lab's ELBO matches one computed independently."""
+    net = TanhConvVAE().eval()
+    network = _loaded(wrap(net, likelihood="gaussian", value_range=(-1, 1)), mnist).network
+    assert net.saw_negative
+    with torch.no_grad():
+        train_m = (2 * mnist.train.head(1000).pixels() - 1).reshape(-1, 1, 28, 28)
+        mu, log_var = net.encode(train_m)
+        z = mu + (0.5 * log_var).exp() * torch.randn(mu.shape, generator=torch.Generator().manual_seed(9))
+        sigma_m = float((train_m - net.decode(z)).pow(2).mean().sqrt())
+    assert network.likelihood.spec() == {"name": "gaussian", "scale": pytest.approx(sigma_m / 2, rel=0.01)}
+    x = mnist.test.head(200).pixels()
+    expected = _model_space_elbo(net, x, sigma_m, samples=20)
+    assert -elbo_metrics(network, x, samples=20).neg_elbo == pytest.approx(expected, abs=0.05)
+
+
+@pytest.mark.parametrize("output", ["normal", "sample"])
+def test_a_normal_decoder_is_a_learned_gaussian_and_sample_outputs_are_unwrapped(
+    output: str, mnist: Dataset
+) -> None:
+    """A Normal's scale is the decoder's own (taken as gaussian-learned); diffusers' DecoderOutput is read
+    through its .sample. Each log p(x|z) on intensities is the model's own plus the Jacobian V log 2."""
+    net = TanhConvVAE(output=output).eval()
+    declared = {"likelihood": "gaussian", "likelihood_scale": 0.3} if output == "sample" else {}
+    network = _loaded(wrap(net, value_range=(-1, 1), **declared), mnist).network
+    assert network.likelihood.name == ("gaussian-learned" if output == "normal" else "gaussian")
+    x, z = mnist.test.head(8).pixels(), torch.randn(8, 8, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        means = TanhConvVAE().eval().decode(z)
+        expected = distributions.Normal(means, 0.3).log_prob((2 * x - 1).reshape(-1, 1, 28, 28))
+        got = network.log_likelihood(z, x)
+    assert torch.allclose(got, expected.sum(dim=(1, 2, 3)) + 784 * math.log(2), rtol=1e-5)
+
+
+def test_stacked_means_and_log_scales_feed_the_discretized_logistic(mnist: Dataset) -> None:
+    class Stacked(Linear):
+        def decode(self, z: torch.Tensor) -> torch.Tensor:
+            means = torch.sigmoid(super().decode(z)).reshape(-1, 1, 28, 28)
+            return torch.cat([means, torch.full_like(means, -3.0)], dim=1)  # [B, 2C, H, W]
+
+    network = _loaded(wrap(Stacked(), likelihood="logistic"), mnist).network
+    x, z = mnist.test.head(8).pixels(), torch.randn(8, 3, generator=torch.Generator().manual_seed(3))
+    params = torch.cat([torch.sigmoid(Linear().decode(z)), torch.full((8, 784), -3.0)], dim=1)
+    assert torch.allclose(network.log_likelihood(z, x), DiscretizedLogistic().log_prob(params, x))
+
+
+def test_a_normalization_is_the_affine_map_it_names(mnist: Dataset) -> None:
+    """torchvision's Normalize((0.5,), (0.5,)) maps [0, 1] onto [-1, 1]: both declarations give one q(z|x)."""
+    x = mnist.test.head(8).pixels()
+    by_range = _loaded(wrap(TanhConvVAE().eval(), value_range=(-1, 1), likelihood="gaussian"), mnist)
+    by_mean_std = _loaded(wrap(TanhConvVAE().eval(), normalization=(0.5, 0.5), likelihood="gaussian"), mnist)
+    assert torch.allclose(by_range.network.encode(x).mu, by_mean_std.network.encode(x).mu, atol=1e-6)
+
+
+BAD_DECLARATIONS = {
+    "unknown likelihood": (
+        {"likelihood": "poisson"},
+        "likelihood must be one of bernoulli, gaussian, gaussian-learned, logistic, got 'poisson'",
+    ),
+    "scale alone": (
+        {"likelihood_scale": 0.1},
+        "likelihood_scale is a gaussian's sigma: declare likelihood='gaussian' with it",
+    ),
+    "negative scale": (
+        {"likelihood": "gaussian", "likelihood_scale": -1.0},
+        "a Gaussian likelihood's scale must be a number > 0, got -1.0",
+    ),
+    "range upside down": (
+        {"value_range": (1, -1)},
+        "value_range must be (low, high) with low < high, got (1, -1)",
+    ),
+    "range and normalization": (
+        {"value_range": (-1, 1), "normalization": (0.5, 0.5)},
+        "declare value_range or normalization, not both",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BAD_DECLARATIONS)
+def test_a_bad_declaration_is_refused_with_what_to_declare(case: str) -> None:
+    declarations, message = BAD_DECLARATIONS[case]
+    with pytest.raises(ValueError) as raised:
+        wrap(Linear(), **declarations)
+    assert str(raised.value) == message
+
+
+LOAD_FAULTS = {
+    "normalization per channel": (
+        {"normalization": ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))},
+        "normalization's mean has 3 values for 1 channels",
+    ),
+    "one output for two": (
+        {"likelihood": "logistic"},
+        "decode gave [64, 784]: it must give [B, 2, 28, 28] or [B, 1568] for the data set's images "
+        "(means and log-scales stacked)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", LOAD_FAULTS)
+def test_a_declaration_that_does_not_fit_the_model_fails_at_load(case: str, mnist: Dataset) -> None:
+    declarations, message = LOAD_FAULTS[case]
+    with pytest.raises(ValueError) as raised:
+        _loaded(wrap(Linear(), **declarations), mnist)
+    assert str(raised.value) == message
+
+
+def test_a_model_for_other_images_names_both_shapes(mnist: Dataset) -> None:
+    class ForCifar(Linear):
+        def __init__(self) -> None:
+            super().__init__()
+            self.to_mu, self.to_logvar = nn.Linear(3 * 32 * 32, 3), nn.Linear(3 * 32 * 32, 3)
+
+    with pytest.raises(ValueError) as raised:
+        _loaded(wrap(ForCifar()), mnist)
+    assert str(raised.value) == (
+        "encode raised RuntimeError: mat1 and mat2 shapes cannot be multiplied (64x784 and 3072x3) "
+        "(given the data set's images as [64, 1, 28, 28]; a model of other images declares them: "
+        "image_size=SIDE for a folder: data set, inputs='flat' for flat pixels)"
+    )
+
+
+class Colour64(nn.Module):
+    """A conv VAE of 64x64 colour images in [-1, 1] (three stride-2 stages down to 8x8)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.encoder = nn.Sequential(
+            nn.Conv2d(3, 8, 4, 2, 1), nn.ReLU(), nn.Conv2d(8, 8, 4, 2, 1), nn.ReLU(),
+            nn.Conv2d(8, 8, 4, 2, 1), nn.Flatten(), nn.Linear(8 * 8 * 8, 2 * 4),
+        )  # fmt: skip
+        self.decoder = nn.Sequential(nn.Linear(4, 3 * 64 * 64), nn.Tanh(), nn.Unflatten(1, (3, 64, 64)))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if x.shape[1:] != (3, 64, 64):
+            raise ValueError(f"wants [B, 3, 64, 64], got {list(x.shape)}")
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+
+def test_a_folder_is_prepared_at_the_size_the_model_declares(tmp_path: Path) -> None:
+    """image_size=64 prepares the folder at 64x64 (its default for colour is 32): that copy is the one the
+    model is checked, served and evaluated on; without the declaration the encoder's error names both."""
+    root = tmp_path / "faces"
+    for name, colour in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
+        (root / name).mkdir(parents=True)
+        for index in range(8):
+            Image.new("RGB", (90, 70), colour).save(root / name / f"{index}.png")
+    declared = {"dataset": f"folder:{root}", "likelihood": "gaussian", "value_range": (-1, 1)}
+    home, origin = tmp_path / "home", Origin("factory", "test")
+    sized = prepare("faces-64", wrap(Colour64(), image_size=64, **declared), home, origin)
+    assert sized.dataset is not None and sized.dataset.image_shape == (3, 64, 64)
+    dataset = load_prepared(data_root(home), sized.dataset.key)
+    loaded = LoadedModel.outside(
+        "faces-64", sized.wrapped, dataset.info, dataset.test, fit_images=dataset.train, origin=origin,
+        folder=tmp_path / "cache",
+    )  # fmt: skip
+    assert loaded.reconstruct(dataset.test.pixels()[:2]).shape == (2, 3, 64, 64)
+    unsized = prepare("faces", wrap(Colour64(), **declared), home, origin)
+    assert unsized.dataset is not None and unsized.dataset.image_shape == (3, 32, 32)
+    default = load_prepared(data_root(home), unsized.dataset.key)
+    with pytest.raises(
+        ValueError, match=r"got \[3, 3, 32, 32\] \(given the data set's images as \[3, 3, 32, 32\]"
+    ):
+        LoadedModel.outside(
+            "faces", unsized.wrapped, default.info, default.test, origin=origin, folder=tmp_path
+        )

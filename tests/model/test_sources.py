@@ -261,6 +261,8 @@ def test_a_folder_is_read_again_when_its_files_change(tmp_path: Path) -> None:
 def test_names_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown data set 'cifar': use mnist, fashion-mnist, kmnist"):
         check_dataset_name("cifar")
-    with pytest.raises(ValueError, match="--image-size applies to folder: data sets"):
+    with pytest.raises(
+        ValueError, match=r"an image size \(--image-size, image_size=\) applies to folder: data sets"
+    ):
         dataset_key("mnist", image_size=32)
     assert dataset_key("characters") == "characters"
