@@ -5,8 +5,10 @@ The protocol an outside model offers, kept small (`wrap` adapts the rest):
              (value_range, normalization; [0, 1] by default) -> the Gaussian posterior q(z|x): a (mu, logvar)
              pair of [B, D] tensors, a torch.distributions.Normal (or an Independent one), or any object (or
              dict) with mu/logvar, mean/logvar, mean/stddev or loc/scale; diffusers' output with a
-             `latent_dist` is unwrapped.
-  decode(z)  z: [B, D] -> p(x|z) for every pixel, [B, C, H, W] or [B, C*H*W], as its likelihood reads it:
+             `latent_dist` is unwrapped. A spatial posterior, [B, C, h, w], is flattened to [B, C*h*w]
+             for the atlas and given back to decode in its shape.
+  decode(z)  z: [B, D] (or the posterior's [B, C, h, w]) -> p(x|z) for every pixel, [B, C, H, W] or
+             [B, C*H*W], as its likelihood reads it:
              bernoulli: logits (decodes="logits") or pixel means (decodes="means"), or a Bernoulli
              distribution; gaussian: the means (the scale declared, or fitted); gaussian-learned and
              logistic: a Normal distribution, or the means and log-scales stacked along the channels.
@@ -15,8 +17,9 @@ The protocol an outside model offers, kept small (`wrap` adapts the rest):
              likelihood (model.likelihoods; a decoder giving a Normal is taken as gaussian-learned, any other
              as bernoulli), a gaussian's scale in its own values, its latent size (checked), a title and
              class names.
-Each declaration is a keyword of `wrap`, else an attribute of the same name on the module, else its
-default: a module that carries `dataset = "mnist"` and `decodes = "means"` needs no keywords.
+Each declaration is a keyword of `wrap`, else an attribute of the same name on the module, else what its
+library implies (model/conventions.py: a pythae model's likelihood), else its default: a module that
+carries `dataset = "mnist"` and `decodes = "means"` needs no keywords.
 
 `check` runs one batch of the data set through encode and decode when the model loads, so a model that
 cannot be served fails at start-up with one message naming the problem, never on a visitor's request.
@@ -33,6 +36,7 @@ from typing import Any, Literal, get_args
 import torch
 from torch import distributions, nn
 
+from model.conventions import library_declarations, library_method
 from model.likelihoods import LIKELIHOODS, Gaussian, Likelihood, likelihood_of
 from model.vae import DiagonalGaussian, LatentModel
 from model.value_range import UNIT, ValueRange
@@ -56,7 +60,14 @@ CHECK_BATCH = 64  # test images through encode and decode at load
 FIT_IMAGES = 1000  # training images a gaussian's undeclared scale is fitted on (its error: ~2% of sigma / 30)
 # Float32 keeps 2^-24 of resolution below 1: a saturated sigmoid's 0 or 1 is read as this close to it.
 MEANS_EPSILON = 2.0**-24
-_POSTERIOR_FIELDS = (("mu", "logvar"), ("mean", "logvar"), ("mean", "stddev"), ("loc", "scale"))
+_POSTERIOR_FIELDS = (
+    ("mu", "logvar"),
+    ("mean", "logvar"),
+    ("mean", "stddev"),
+    ("loc", "scale"),
+    ("embedding", "log_covariance"),  # pythae's encoders
+)
+_LOG_VARIANCES = ("logvar", "log_covariance")
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,7 @@ def _gaussian(posterior: Any) -> DiagonalGaussian:
     for first, second in _POSTERIOR_FIELDS:
         centre, spread = _field(posterior, first), _field(posterior, second)
         if isinstance(centre, torch.Tensor) and isinstance(spread, torch.Tensor):
-            logvar = spread if second == "logvar" else 2 * spread.log()
+            logvar = spread if second in _LOG_VARIANCES else 2 * spread.log()
             return DiagonalGaussian(centre, logvar)
     raise TypeError(
         f"encode returned {type(posterior).__name__}: return (mu, logvar), a torch.distributions.Normal, "
@@ -137,6 +148,8 @@ class _Output:
 
 def _read_output(output: Any) -> _Output:
     """The shapes a decoder's output comes in -> _Output."""
+    if isinstance(output, dict) and "reconstruction" in output:  # pythae's decoders
+        output = output["reconstruction"]
     if not isinstance(output, torch.Tensor | distributions.Distribution):
         output = getattr(output, "sample", output)  # diffusers' DecoderOutput holds its images as .sample
     if isinstance(output, distributions.Independent):
@@ -175,6 +188,7 @@ class OutsideVAE(LatentModel):
         self._encode = self._method(network, "encode", encode)
         self._decode = self._method(network, "decode", decode)
         self._latent_dim = declared.latent_dim or 0  # set from the first encoding when not declared
+        self._latent_shape: tuple[int, ...] = (self._latent_dim,)
         self._encoder_parameters: list[nn.Parameter] = []
         self._likelihood: Likelihood = likelihood_of(
             declared.likelihood or "bernoulli", _unit_scale(declared)
@@ -185,7 +199,7 @@ class OutsideVAE(LatentModel):
     def _method(
         network: nn.Module, name: str, given: Callable[[torch.Tensor], Any] | None
     ) -> Callable[[torch.Tensor], Any]:
-        function = given or getattr(network, name, None)
+        function = given or getattr(network, name, None) or library_method(network, name)
         if not callable(function):
             raise TypeError(f"{type(network).__name__} has no {name} method: pass {name}= to wrap()")
         return function
@@ -209,13 +223,26 @@ class OutsideVAE(LatentModel):
         channels, height, width = self.image_shape
         return channels * height * width
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return self._latent_shape
+
     def encode(self, x: torch.Tensor) -> DiagonalGaussian:
         shape = (self.pixels,) if self.declared.inputs == "flat" else self.image_shape
         x = self.values.to_model(x.reshape(x.shape[0], self.pixels))
-        return _gaussian(self._encode(x.reshape(x.shape[0], *shape)))
+        return self._flat(_gaussian(self._encode(x.reshape(x.shape[0], *shape))))
+
+    def _flat(self, posterior: DiagonalGaussian) -> DiagonalGaussian:
+        """A spatial posterior, [B, C, h, w] (a latent image, as Stable Diffusion's VAE has), as the [B, D]
+        the atlas computes with; its shape is kept for decode and for naming each dimension."""
+        mu, logvar = posterior.mu, posterior.logvar
+        if mu.ndim < 3 or logvar.shape != mu.shape:
+            return posterior
+        self._latent_shape = tuple(mu.shape[1:])
+        return DiagonalGaussian(mu.flatten(1), logvar.flatten(1))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        output = _read_output(self._decode(z.reshape(-1, z.shape[-1])))
+        output = _read_output(self._decode(z.reshape(-1, *self._latent_shape)))
         return self._params(output).reshape(*z.shape[:-1], -1)
 
     def _params(self, output: _Output) -> torch.Tensor:
@@ -258,7 +285,7 @@ class OutsideVAE(LatentModel):
         with torch.no_grad():
             prior = torch.randn(mu.shape, generator=torch.Generator().manual_seed(0)).to(mu.device)
             for z in (mu, prior):
-                self._check_decoded(self._call("decode", self._decode, z))
+                self._check_decoded(self._call("decode", self._decode, z.reshape(-1, *self._latent_shape)))
         if self._likelihood.name == "gaussian" and self.declared.likelihood_scale is None:
             self.fitted = self._fit_scale(images if fit_images is None else fit_images[:FIT_IMAGES])
             self._likelihood = Gaussian(self.fitted.sigma)
@@ -291,6 +318,8 @@ class OutsideVAE(LatentModel):
             if not (torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
                 raise ValueError("encode gave a mu or logvar that is not finite (NaN or inf)")
             self._latent_dim = int(mu.shape[1])
+            if len(self._latent_shape) == 1:
+                self._latent_shape = (self._latent_dim,)
             if parameters and mu.requires_grad:
                 grads = torch.autograd.grad(mu.sum() + logvar.sum(), parameters, allow_unused=True)
                 self._encoder_parameters = [
@@ -348,6 +377,7 @@ class OutsideVAE(LatentModel):
 
     @staticmethod
     def _call(name: str, function: Callable[[torch.Tensor], Any], x: torch.Tensor) -> Any:
+        """function(x), its exceptions one ValueError naming the method."""
         try:
             return function(x)
         except Exception as error:
@@ -380,12 +410,16 @@ def declared_of(network: nn.Module, **declarations: Any) -> Declared:
     if unknown:
         raise TypeError(f"unknown declaration {', '.join(unknown)}: use {', '.join(DECLARATIONS)}")
 
+    by_library = library_declarations(network)
+
     def value(name: str, default: Any = None) -> Any:
         given = declarations.get(name)
         if given is not None:
             return given
         attribute = getattr(network, name, None)  # a layer or a method of that name is no declaration
-        return default if attribute is None or isinstance(attribute, nn.Module | torch.Tensor) else attribute
+        if attribute is None or isinstance(attribute, nn.Module | torch.Tensor):
+            return by_library.get(name, default)
+        return attribute
 
     decodes, inputs = value("decodes", "logits"), value("inputs", "images")
     if decodes not in get_args(Decodes):

@@ -40,6 +40,18 @@ class DimensionUse:
         return self.kl.argsort(descending=True, stable=True).tolist()
 
 
+def dimension_name(dim: int, latent_shape: tuple[int, ...]) -> str:
+    """How a dimension of the flattened latent is named: z1, z2, ... for a vector; its channel and position
+    for a spatial latent ("channel 2 at (4, 5)": row 4, column 5 of channel 2, counted from 0 as the
+    tensor's indices are)."""
+    if len(latent_shape) != 3:
+        return f"z{dim + 1}"
+    _, height, width = latent_shape
+    channel, position = divmod(dim, height * width)
+    row, column = divmod(position, width)
+    return f"channel {channel} at ({row}, {column})"
+
+
 @dataclass(frozen=True)
 class Traversal:
     """The latents of a traversal grid: row r moves dimension dims[r] by each offset in turn."""

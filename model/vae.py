@@ -144,6 +144,11 @@ class LatentModel(nn.Module, abc.ABC):
     def latent_dim(self) -> int: ...
 
     @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The shape of one latent as the model makes it: (D,), or (C, h, w) for a spatial one."""
+        return (self.latent_dim,)
+
+    @property
     @abc.abstractmethod
     def likelihood(self) -> Likelihood:
         """p(x|z) given decode's output (model.likelihoods)."""

@@ -13,7 +13,7 @@ from app.latents import latent_of
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.latents import LatentTraversal, TraversalRequest, TraversedDimension
 from app.served_model import ServedModel
-from model.traversal import traverse
+from model.traversal import dimension_name, traverse
 
 router = APIRouter(prefix="/api/models", tags=["traversal"], responses=ERROR_RESPONSES)
 
@@ -31,6 +31,7 @@ def _traversal(served: ServedModel, centre: torch.Tensor, request: TraversalRequ
         rows=[
             TraversedDimension(
                 dim=dim,
+                name=dimension_name(dim, served.loaded.network.latent_shape),
                 kl=float(use.kl[dim]),
                 activity=float(use.activity[dim]),
                 active=bool(use.active[dim]),

@@ -99,6 +99,10 @@ class TraversedDimension(BaseModel):
     """One row of a traversal: the dimension moved, how much it is used, and what it decodes to."""
 
     dim: int = Field(description="the latent dimension (0-based)")
+    name: str = Field(
+        description="how it is named: z1, z2, ...; a spatial latent's channel and position "
+        "('channel 2 at (4, 5)')"
+    )
     kl: float = Field(description="its mean KL(q(z_d|x) || N(0, 1)) over the test split, nats")
     activity: float = Field(description="Cov_x(E_q[z_d]) over the test split")
     active: bool = Field(description="activity > 0.01 (Burda et al.'s active units); false: a dead dimension")

@@ -15,7 +15,7 @@ function rowOf(dimension, offsets) {
   if (!dimension.active) row.className = "dead";
   const name = document.createElement("th");
   name.scope = "row";
-  name.textContent = `z${dimension.dim + 1}`;
+  name.textContent = dimension.name;
   const kl = document.createElement("span");
   kl.className = "muted";
   kl.textContent = dimension.active ? ` KL ${dimension.kl.toFixed(2)}` : ` KL ${dimension.kl.toFixed(2)}, dead`;
@@ -23,7 +23,7 @@ function rowOf(dimension, offsets) {
   name.append(kl);
   const cells = dimension.images.map((src, i) => {
     const cell = document.createElement("td");
-    cell.append(digitImage(src, `z${dimension.dim + 1} ${offsets[i] >= 0 ? "+" : ""}${offsets[i].toFixed(1)}`, true));
+    cell.append(digitImage(src, `${dimension.name} ${offsets[i] >= 0 ? "+" : ""}${offsets[i].toFixed(1)}`, true));
     return cell;
   });
   row.append(name, ...cells);

@@ -29,6 +29,7 @@ def test_rows_are_the_dimensions_by_kl_with_dead_ones_marked(
     mu, sigma = wide
     kl = (0.5 * (mu**2 + sigma**2 - 1 - 2 * sigma.log())).mean(dim=0)
     assert [row["dim"] for row in body["rows"]] == kl.argsort(descending=True).tolist()
+    assert [row["name"] for row in body["rows"]] == [f"z{row['dim'] + 1}" for row in body["rows"]]
     assert [row["kl"] for row in body["rows"]] == pytest.approx(
         kl.sort(descending=True).values.tolist(), abs=1e-4
     )
