@@ -15,9 +15,16 @@ from model.data import (
     prepared_source,
     save_prepared,
 )
-from model.sources import characters, folder, mnist, torchvision_sets, ujipen
+from model.sources import celeba, characters, cifar10, folder, mnist, torchvision_sets, ujipen
 
-DATASET_NAMES: tuple[str, ...] = ("mnist", *torchvision_sets.SETS, "characters", "ujipen")
+DATASET_NAMES: tuple[str, ...] = (
+    "mnist",
+    *torchvision_sets.SETS,
+    cifar10.KEY,
+    celeba.KEY,
+    "characters",
+    "ujipen",
+)
 FOLDER_PREFIX = "folder:"
 DATASET_HELP = ", ".join(DATASET_NAMES) + ", or folder:PATH (one subfolder of images per class)"
 
@@ -66,6 +73,12 @@ def _build(
         return mnist.build(data_root, data_dir), {"files": "MNIST IDX files, md5-verified"}
     if name in torchvision_sets.SETS:
         return torchvision_sets.build(name, data_root, data_dir), {"files": "torchvision, md5-verified"}
+    if name == cifar10.KEY:
+        return cifar10.build(data_root, data_dir), {"files": "torchvision, md5-verified"}
+    if name == celeba.KEY:
+        return celeba.build(data_root, data_dir), {
+            "files": f"torchvision, md5-verified, {celeba.CROP} px crop"
+        }
     if name == "characters":
         return characters.build(), {"renderer": f"Hershey fonts, seed {characters.SEED}"}
     return ujipen.build(data_root, data_dir), {"files": ujipen.TEXT_NAME}

@@ -99,20 +99,27 @@ def how_to_provide(spec: TorchvisionSet) -> str:
     )
 
 
-def _seed_from_dir(spec: TorchvisionSet, data_dir: Path, raw: Path) -> None:
-    """Copy the published files found in `data_dir` where torchvision looks, refusing any whose md5 is not
-    the published one (torchvision would quietly try to download it again)."""
+def copy_published(files: dict[str, str], data_dir: Path, destination: Path, how: str) -> None:
+    """Copy the published `files` (name -> md5) found in `data_dir` to where torchvision looks, refusing any
+    whose md5 is not the published one (torchvision would quietly try to download it again); `how` says
+    every way to provide them."""
     from torchvision.datasets.utils import calculate_md5
 
-    raw.mkdir(parents=True, exist_ok=True)
-    for name, expected in published_files(spec).items():
+    destination.mkdir(parents=True, exist_ok=True)
+    for name, expected in files.items():
         supplied = data_dir / name
         if not supplied.is_file():
-            raise DataUnavailableError(f"{data_dir} has no {name}. {how_to_provide(spec)}")
+            raise DataUnavailableError(f"{data_dir} has no {name}. {how}")
         actual = calculate_md5(supplied)
         if actual != expected:
             raise DataUnavailableError(f"{supplied} is corrupted: md5 {actual}, expected {expected}")
-        shutil.copyfile(supplied, raw / name)
+        shutil.copyfile(supplied, destination / name)
+
+
+def unavailable(title: str, error: Exception, how: str) -> DataUnavailableError:
+    """What torchvision raised offline (RuntimeError, URLError or OSError), as one message with every way."""
+    reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return DataUnavailableError(f"{title} is not available (torchvision: {reason}). {how}")
 
 
 def build(key: str, data_root: Path, data_dir: Path | None = None) -> Dataset:
@@ -123,16 +130,15 @@ def build(key: str, data_root: Path, data_dir: Path | None = None) -> Dataset:
     dataset_class: Any = getattr(datasets, spec.class_name)
     options = {} if spec.emnist_split is None else {"split": spec.emnist_split}
     if data_dir is not None:
-        _seed_from_dir(spec, data_dir, data_root / spec.class_name / "raw")
+        copy_published(
+            published_files(spec), data_dir, data_root / spec.class_name / "raw", how_to_provide(spec)
+        )
     splits = []
     for train in (True, False):
         try:
             loaded = dataset_class(data_root, train=train, download=True, **options)
         except Exception as error:  # torchvision raises RuntimeError, URLError or OSError when offline
-            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-            raise DataUnavailableError(
-                f"{spec.title} is not available (torchvision: {reason}). {how_to_provide(spec)}"
-            ) from error
+            raise unavailable(spec.title, error, how_to_provide(spec)) from error
         images = loaded.data.transpose(1, 2) if spec.transposed else loaded.data
         splits.append(ImageSet(images.unsqueeze(1).contiguous(), loaded.targets.long() - spec.label_offset))
     return Dataset(spec.info(), splits[0], splits[1])

@@ -3,7 +3,9 @@
 import gzip
 import hashlib
 import io
+import pickle
 import struct
+import tarfile
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -110,6 +112,138 @@ def test_emnist_letters_from_the_published_zip_are_upright_and_count_from_zero(
     assert torch.equal(dataset.train.images[:, 0], torch.from_numpy(splits["train"][0].astype(np.uint8)))
     assert dataset.test.labels.tolist() == (splits["test"][1] - 1).tolist()
     assert dataset.info.class_names[:3] == ("Aa", "Bb", "Cc") and len(dataset.info.class_names) == 26
+
+
+def _tar_gz(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in members.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_cifar10_from_the_published_archive_is_checked_and_read_in_colour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cifar-10-python.tar.gz as published: pickled batches of rows of 3,072 bytes (the red plane, then
+    green, then blue), read back as [N, 3, 32, 32] with each pixel's colour where it was."""
+    rng = np.random.default_rng(4)
+    batches = {f"data_batch_{i}": 3 for i in range(1, 6)} | {"test_batch": 4}
+    rows = {
+        name: rng.integers(0, 256, (count, 3 * 32 * 32), dtype=np.uint8) for name, count in batches.items()
+    }
+    labels = {name: rng.integers(0, 10, count).tolist() for name, count in batches.items()}
+    files = {name: pickle.dumps({"data": rows[name], "labels": labels[name]}) for name in batches}
+    files["batches.meta"] = pickle.dumps({"label_names": ["airplane", "automobile"]})
+    archive = _tar_gz({f"cifar-10-batches-py/{name}": data for name, data in files.items()})
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    (supplied / "cifar-10-python.tar.gz").write_bytes(archive)
+    # The fixture's own checksums stand in for the published ones torchvision carries.
+    monkeypatch.setattr(datasets.CIFAR10, "tgz_md5", _md5(archive))
+    monkeypatch.setattr(
+        datasets.CIFAR10,
+        "train_list",
+        [[f"data_batch_{i}", _md5(files[f"data_batch_{i}"])] for i in range(1, 6)],
+    )
+    monkeypatch.setattr(datasets.CIFAR10, "test_list", [["test_batch", _md5(files["test_batch"])]])
+    monkeypatch.setattr(
+        datasets.CIFAR10, "meta", {**datasets.CIFAR10.meta, "md5": _md5(files["batches.meta"])}
+    )
+
+    dataset, _ = open_dataset("cifar10", tmp_path / "data", data_dir=supplied)
+    assert dataset.info.image_shape == (3, 32, 32) and dataset.info.class_names[:2] == (
+        "airplane",
+        "automobile",
+    )
+    assert (len(dataset.train), len(dataset.test)) == (15, 4)
+    first = rows["data_batch_1"][0].reshape(3, 32, 32)
+    assert torch.equal(dataset.train.images[0], torch.from_numpy(first))
+    assert dataset.test.labels.tolist() == labels["test_batch"]
+
+    (supplied / "cifar-10-python.tar.gz").write_bytes(archive[:-10])
+    with pytest.raises(DataUnavailableError, match=r"cifar-10-python.tar.gz is corrupted: md5 \w+, expected"):
+        open_dataset("cifar10", tmp_path / "other", data_dir=supplied)
+
+
+def _celeba_files(faces: list[tuple[str, tuple[int, int, int], int, int]]) -> dict[str, bytes]:
+    """CelebA's published files for `faces` (file name, colour, split, Smiling as -1 or 1): the zip of aligned
+    178 x 218 photographs and the five space-separated lists (two header lines where CelebA has them)."""
+    attributes = [f"Attribute_{i}" for i in range(39)]
+    attributes.insert(31, "Smiling")  # where CelebA has it, among 40
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, colour, _, _ in faces:
+            photo = Image.new("RGB", (178, 218), (255, 255, 255))
+            photo.paste(Image.new("RGB", (148, 148), colour), (15, 35))  # the face, where the crop keeps it
+            jpeg = io.BytesIO()
+            photo.save(jpeg, format="JPEG", quality=95)
+            archive.writestr(f"img_align_celeba/{name}", jpeg.getvalue())
+    count = f"{len(faces)}\n"
+    attr_rows = "".join(
+        f"{name} " + " ".join(str(smiling if a == "Smiling" else -1) for a in attributes) + "\n"
+        for name, _, _, smiling in faces
+    )
+    return {
+        "img_align_celeba.zip": buffer.getvalue(),
+        "list_attr_celeba.txt": (count + " ".join(attributes) + "\n" + attr_rows).encode(),
+        "identity_CelebA.txt": "".join(f"{name} {i}\n" for i, (name, *_) in enumerate(faces)).encode(),
+        "list_bbox_celeba.txt": (
+            count + "image_id x_1 y_1 width height\n" + "".join(f"{n} 95 71 226 313\n" for n, *_ in faces)
+        ).encode(),
+        "list_landmarks_align_celeba.txt": (
+            count
+            + "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x "
+            + "rightmouth_y\n"
+            + "".join(f"{n}  69 109 106 113 77 142 73 152 108 154\n" for n, *_ in faces)
+        ).encode(),
+        "list_eval_partition.txt": "".join(f"{name} {split}\n" for name, _, split, _ in faces).encode(),
+    }
+
+
+def test_celeba_from_the_published_files_is_cropped_to_the_face_and_labelled_by_smiling(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faces = [
+        ("000001.jpg", (200, 40, 40), 0, 1),
+        ("000002.jpg", (40, 40, 200), 0, -1),
+        ("000003.jpg", (40, 200, 40), 1, 1),  # the validation split: left out
+        ("000004.jpg", (200, 200, 40), 2, -1),
+        ("000005.jpg", (40, 200, 200), 2, 1),  # two in a split: torchvision cannot read a split of one
+    ]
+    files = _celeba_files(faces)
+    supplied = tmp_path / "supplied"
+    supplied.mkdir()
+    for name, data in files.items():
+        (supplied / name).write_bytes(data)
+    file_list = [(file_id, _md5(files[name]), name) for file_id, _, name in datasets.CelebA.file_list]
+    monkeypatch.setattr(datasets.CelebA, "file_list", file_list)
+
+    dataset, _ = open_dataset("celeba", tmp_path / "data", data_dir=supplied)
+    assert dataset.info.image_shape == (3, 64, 64) and dataset.info.class_names == ("not smiling", "smiling")
+    assert (len(dataset.train), len(dataset.test)) == (2, 2)
+    assert dataset.train.labels.tolist() == [1, 0] and dataset.test.labels.tolist() == [0, 1]
+    colour = dataset.train.images[0].float().mean(dim=(1, 2))  # the crop is all face: no white border
+    assert colour[0] > 180 and colour[1] < 60 and colour[2] < 60
+
+    (supplied / "list_eval_partition.txt").write_bytes(b"damaged")
+    with pytest.raises(
+        DataUnavailableError, match=r"list_eval_partition.txt is corrupted: md5 \w+, expected"
+    ):
+        open_dataset("celeba", tmp_path / "other", data_dir=supplied)
+
+
+@pytest.mark.parametrize(
+    ("name", "files"), [("cifar10", "cifar-10-python.tar.gz"), ("celeba", "img_align_celeba.zip")]
+)
+def test_colour_sets_offline_name_every_way_to_provide_them(tmp_path: Path, name: str, files: str) -> None:
+    with pytest.raises(DataUnavailableError) as raised:
+        open_dataset(name, tmp_path / "data")
+    message = str(raised.value)
+    assert "is not available (torchvision: " in message
+    assert "--data-dir DIR" in message and files in message
 
 
 def test_characters_are_the_same_on_every_run_and_framed_like_mnist() -> None:
