@@ -291,7 +291,7 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         + ",".join(map(str, DEFAULT_HIDDEN["mlp"]))
         + ") or the conv stages' channels, each halving the image (default "
         + ",".join(map(str, DEFAULT_HIDDEN["conv"]))
-        + ")",
+        + ", a stage of twice the channels more each time the image's side doubles past 32)",
     )
     tr.add_argument("--architecture", choices=ARCHITECTURES, help="default mlp")
     tr.add_argument(

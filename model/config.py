@@ -23,8 +23,12 @@ INITIALISATIONS: tuple[str, ...] = get_args(Initialisation)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # mlp: the widths of the encoder's layers; conv: the channels of its stride-2 stages, each halving the
-# image's sides (28 -> 14 -> 7 for two). The decoder mirrors them.
+# image's sides (28 -> 14 -> 7 for two). The decoder mirrors them. A larger image gets more conv stages
+# (conv_hidden), so the features the posterior head reads stay about 8 x 8 whatever the size.
 DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
+CONV_FEATURE_SIDE = (
+    8  # a conv encoder's default stages halve the image until its shorter side is at most this
+)
 MNIST_SHAPE = (1, 28, 28)
 # Epochs of snapshots a long run keeps, thinned evenly (model.train.snapshot_epochs): the IWAE paper's 3,280
 # epochs of every epoch would rewrite a 650 MB file with each checkpoint, and no animation shows thousands.
@@ -32,11 +36,23 @@ MAX_SNAPSHOTS = 200
 IWAE_PAPER_STAGES = 8  # the learning-rate stages of Burda et al.'s schedule: 3^0 + ... + 3^7 = 3,280 passes
 
 
+def conv_hidden(image_shape: tuple[int, int, int]) -> tuple[int, ...]:
+    """A conv encoder's default channels: DEFAULT_HIDDEN's two stages (28 -> 7, 32 -> 8), and one more,
+    of twice the channels, each time the image's shorter side doubles past that: 64 -> 8 in three
+    (32, 64, 128), 128 -> 8 in four."""
+    channels = list(DEFAULT_HIDDEN["conv"])
+    side = min(image_shape[1:]) >> len(channels)
+    while side > CONV_FEATURE_SIDE:
+        channels.append(2 * channels[-1])
+        side >>= 1
+    return tuple(channels)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
     latent_dim: int = 2  # 2-D latents can be drawn as a map without projection
     architecture: Architecture = "mlp"
-    hidden: tuple[int, ...] = ()  # empty: the architecture's DEFAULT_HIDDEN
+    hidden: tuple[int, ...] = ()  # empty: the architecture's default (DEFAULT_HIDDEN, conv_hidden)
     image_shape: tuple[int, int, int] = MNIST_SHAPE  # channels, height, width of the images modelled
     activation: Activation = "relu"  # of every hidden layer; the IWAE paper's models use tanh
     # the weights': PyTorch's layer defaults, or Glorot & Bengio's uniform, zero biases (the IWAE paper's)
@@ -58,7 +74,8 @@ class ModelConfig:
                 f"architecture must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}"
             )
         if not self.hidden:
-            object.__setattr__(self, "hidden", DEFAULT_HIDDEN[self.architecture])
+            default = DEFAULT_HIDDEN["mlp"] if self.architecture == "mlp" else conv_hidden(self.image_shape)
+            object.__setattr__(self, "hidden", default)
         if any(width < 1 for width in self.hidden):
             raise ValueError(f"hidden must be positive widths, got {self.hidden!r}")
         channels, height, width = self.image_shape

@@ -69,6 +69,9 @@ def test_the_decoder_gives_each_likelihoods_parameters_and_training_steps_lower_
 def test_conv_stages_halve_the_image_and_the_decoder_mirrors_them() -> None:
     network = VAE(ModelConfig(latent_dim=2, architecture="conv"))
     assert DEFAULT_HIDDEN["conv"] == (32, 64)
+    assert ModelConfig(architecture="conv", image_shape=(3, 32, 32)).hidden == (32, 64)  # 32 -> 8
+    assert ModelConfig(architecture="conv", image_shape=(3, 64, 64)).hidden == (32, 64, 128)  # 64 -> 8
+    assert ModelConfig(architecture="conv", image_shape=(3, 128, 96)).hidden == (32, 64, 128, 256)  # 96 -> 6
     assert network.encoder(torch.zeros(1, 1, 28, 28)).shape == (1, 64 * 7 * 7)  # 28 -> 14 -> 7
     with pytest.raises(ValueError, match="halve a 28x28 image to nothing"):
         ModelConfig(architecture="conv", hidden=(8, 8, 8, 8, 8))
