@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from fastapi.sse import format_sse_event
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from app.registry import ModelRegistry
+from app.schemas.lab import EvaluationProgressEvent
 from app.served_model import ServedModel
+from model.budget import EvaluationStopped
 from model.classifier import LoadedClassifier, is_trained, load_classifier
 from model.data import DatasetInfo, ImageSet, evaluated_split
 from model.datasets import DATASET_NAMES
@@ -22,6 +27,7 @@ from model.home import classifier_folder
 from model.inference import CheckpointError
 
 log = logging.getLogger("latent_atlas")
+PROGRESS_SECONDS = 0.5  # between two progress events of a running evaluation
 ESTIMATOR_DIGITS = 4  # the first test images: a fixed batch, so results are comparable across models
 ESTIMATOR_REPETITIONS = 20  # independent S-sample estimates behind each variance
 
@@ -47,6 +53,14 @@ class NoClassifier(HTTPException):
         )
 
 
+@dataclass(frozen=True)
+class EvaluationProgress:
+    """Where a running evaluation stands: its stage and the fraction of the whole done."""
+
+    stage: str
+    fraction: float
+
+
 class LabState:
     def __init__(
         self,
@@ -61,6 +75,9 @@ class LabState:
         self.settings = settings
         self.evaluations: dict[str, Evaluation] = {}
         self._computing: dict[str, asyncio.Future[Evaluation]] = {}
+        self.progress: dict[str, EvaluationProgress] = {}  # of the evaluations running
+        self._cancelled: set[str] = set()  # evaluations asked to stop
+        self._closing = False  # the server is stopping: every evaluation stops
         self._estimators: dict[tuple[str, tuple[int, ...]], Variances] = {}
 
     @classmethod
@@ -101,16 +118,57 @@ class LabState:
         return read_cached(served.loaded.folder, key)
 
     def _compute(self, served: ServedModel, classifier: LoadedClassifier) -> Evaluation:
-        loaded, data = served.loaded, served.dataset
-        return cached_evaluation(
-            loaded.folder,
-            loaded.network,
-            classifier,
-            _evaluated(served),
-            data.train,
-            self.settings,
-            weights=loaded.weights,
-        )
+        loaded, data, model_id = served.loaded, served.dataset, served.model_id
+
+        def report(stage: str, fraction: float) -> None:  # between batches, on the computing thread
+            if self._closing or model_id in self._cancelled:
+                raise EvaluationStopped(model_id)
+            self.progress[model_id] = EvaluationProgress(stage, fraction)
+
+        try:
+            return cached_evaluation(
+                loaded.folder,
+                loaded.network,
+                classifier,
+                _evaluated(served),
+                data.train,
+                self.settings,
+                weights=loaded.weights,
+                progress=report,
+            )
+        finally:
+            self.progress.pop(model_id, None)
+            self._cancelled.discard(model_id)
+
+    def running(self, model_id: str) -> bool:
+        """Whether the model's evaluation is being computed."""
+        return model_id in self._computing
+
+    def cancel(self, model_id: str) -> bool:
+        """Ask the model's running evaluation to stop at its next batch; False when none is running."""
+        if not self.running(model_id):
+            return False
+        self._cancelled.add(model_id)
+        return True
+
+    def close(self) -> None:
+        """The server is stopping: every running evaluation stops at its next batch."""
+        self._closing = True
+
+    async def progress_events(self, model_id: str) -> AsyncIterator[bytes]:
+        """The model's evaluation's progress as Server-Sent Events: a `progress` event every
+        PROGRESS_SECONDS while it runs, then `ended` (fraction 1 once the model has an evaluation)."""
+        while self.running(model_id):
+            progress = self.progress.get(model_id)
+            if progress is not None:
+                body = EvaluationProgressEvent(
+                    type="progress", stage=progress.stage, fraction=progress.fraction
+                )
+                yield format_sse_event(data_str=body.model_dump_json(), event="progress")
+            await asyncio.sleep(PROGRESS_SECONDS)
+        done = 1.0 if model_id in self.evaluations else None
+        ended = EvaluationProgressEvent(type="ended", stage=None, fraction=done)
+        yield format_sse_event(data_str=ended.model_dump_json(), event="ended")
 
     async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:
         """The model's evaluation: remembered, else read from its evaluation.json, else (with `compute`)
@@ -133,6 +191,9 @@ class LabState:
             # shield: a client that leaves does not cancel the work the others are waiting for
             result = self.evaluations[model_id] = await asyncio.shield(computation)
             return result
+        except EvaluationStopped as stopped:
+            why = "the server is stopping" if self._closing else "it was cancelled"
+            raise HTTPException(409, f"the evaluation of {model_id} stopped: {why}") from stopped
         finally:
             if computation.done() and self._computing.get(model_id) is computation:
                 del self._computing[model_id]  # done (or failed: the next request tries again)

@@ -42,7 +42,7 @@ from app.routes import (
 from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
-from model.evaluation import EvaluationSettings
+from model.evaluation import LAB_EVALUATION
 
 ROUTERS = (
     health.router,
@@ -82,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.home, settings.device, settings.outside, home_models=settings.home_models
         )
         app.state.registry = registry
-        app.state.lab = LabState.load(settings.home, registry, settings.evaluation or EvaluationSettings())
+        app.state.lab = LabState.load(settings.home, registry, settings.evaluation or LAB_EVALUATION)
         app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )
@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.run_queue:
             app.state.jobs.start()
         yield
+        app.state.lab.close()  # a running evaluation stops at its next batch: it never holds the server up
         await app.state.jobs.close()
 
     # FastAPIOffline: /docs loads Swagger UI from this server, not a CDN, so the API docs work where the

@@ -228,7 +228,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps({**report, "mean_image_baseline_nll": baseline}, indent=2))
         return 0
     rows = [
-        (row.label_for(evaluation), row.format(getattr(evaluation, row.key)))
+        (row.label_for(evaluation), row.shown(evaluation))
         for row in FIGURE_ROWS
         if row.applies_to(evaluation)
     ]

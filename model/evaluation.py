@@ -9,6 +9,7 @@ the CLI table, the API schema and the lab's table are all made from them."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,11 +18,17 @@ from typing import Any
 import torch
 from filelock import FileLock
 
+from model.budget import ProgressHook, Stages, affordable_images, decodes_per_second
 from model.classifier import Classifier, LoadedClassifier
 from model.data import ImageSet
 from model.frechet import GaussianStats, frechet_distance
 from model.likelihoods import bits_per_dim
-from model.metrics import elbo_metrics, importance_weighted_log_likelihood
+from model.metrics import (
+    elbo_metrics,
+    importance_weighted_log_likelihood,
+    importance_weighted_log_likelihoods,
+    standard_error,
+)
 from model.posterior import exact_log_likelihoods
 from model.storage import readable_folder, write_file_atomically
 from model.vae import LatentModel
@@ -29,16 +36,21 @@ from model.vae import LatentModel
 EVALUATION_FILE = "evaluation.json"
 EVALUATION_LOCK = ".evaluation.lock"  # held while one process computes the evaluation
 SEED = 0  # every evaluation draws the same z: the same model and settings always give the same numbers
+EXACT_DECODES = 2000  # about what integrating one image's log p(x) costs, in decodes (the progress's weight)
 
 
 @dataclass(frozen=True, kw_only=True)
 class EvaluationSettings:
-    """How an evaluation computes: importance samples, z draws per image, test images (None: all)."""
+    """How an evaluation computes: importance samples, z draws per image, test images (None: all), and a
+    time budget that takes fewer of them on a slow model or machine."""
 
     iwae_k: int = 500  # Burda et al. (2016) report log p(x) with k = 5000; 500 is within ~0.1 nats here
     samples: int = 10  # z draws per image behind E_q[log p(x|z)]
     test_limit: int | None = None
     exact_limit: int = 100  # test images whose log p(x) is integrated exactly (2-D models; ~0.1 s each)
+    # None: every image of test_limit. Seconds: as many images as the model decodes in about that long here
+    # (model.budget; at least 500): the figures' standard errors say what the smaller sample costs.
+    budget_seconds: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("iwae_k", "samples", "exact_limit"):
@@ -46,18 +58,33 @@ class EvaluationSettings:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.test_limit is not None and self.test_limit < 2:
             raise ValueError(f"test_limit must be >= 2 or None, got {self.test_limit}")
+        if self.budget_seconds is not None and not self.budget_seconds > 0:
+            raise ValueError(f"budget_seconds must be > 0 or None, got {self.budget_seconds}")
+
+
+# The lab's: about 3 minutes on 2 cores for a conv model, each figure with its standard error; `latent-atlas
+# eval` (every test image, k = 500) gives the full figures.
+LAB_EVALUATION = EvaluationSettings(iwae_k=100, budget_seconds=120)
 
 
 def _figure(
-    label: str, description: str, *, decimals: int = 2, percent: bool = False, part: bool = False
+    label: str,
+    description: str,
+    *,
+    decimals: int = 2,
+    percent: bool = False,
+    part: bool = False,
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """The metadata of a field shown as a row of the evaluation table (`label` may name fields in braces)."""
+    """The metadata of a field shown as a row of the evaluation table (`label` may name fields in braces;
+    `error`, the field holding its standard error)."""
     return {
         "label": label,
         "description": description,
         "decimals": decimals,
         "percent": percent,
         "part": part,
+        "error": error,
     }
 
 
@@ -71,7 +98,11 @@ class Evaluation:
     """Test-set figures in nats per image (log-likelihood scale: higher is better) and FID-MNIST."""
 
     elbo: float = field(
-        metadata=_figure("ELBO (nats per image)", "E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)")
+        metadata=_figure(
+            "ELBO (nats per image)",
+            "E_q[log p(x|z)] - KL(q(z|x) || p(z)) (tutorial Eq. 30)",
+            error="elbo_se",
+        )
     )
     reconstruction_log_likelihood: float = field(
         metadata=_figure("E_q[log p(x|z)]", "the reconstruction term", part=True)
@@ -83,6 +114,7 @@ class Evaluation:
         metadata=_figure(
             "log p(x) ≥ IWAE bound, k = {iwae_k}",
             "the k-sample importance-weighted bound (Burda et al., 2016): below log p(x), above the ELBO",
+            error="iwae_se",
         )
     )
     iwae_bits_per_dim: float | None = field(
@@ -130,7 +162,8 @@ class Evaluation:
     fid_prior: float = field(
         metadata=_figure(
             "FID-MNIST, prior samples",
-            "Frechet distance (Eq. 31), test images vs decoded prior samples",
+            "Frechet distance (Eq. 31), test images vs decoded prior samples (no standard error: a biased "
+            "statistic of the whole sample, falling as it grows, so compare FIDs of equal test_images only)",
             decimals=1,
         )
     )
@@ -149,6 +182,7 @@ class Evaluation:
             "reconstruction accuracy (class kept)",
             "the classifier's accuracy on the reconstructions",
             percent=True,
+            error="reconstruction_accuracy_se",
         )
     )
     classifier_accuracy: float = field(
@@ -157,6 +191,11 @@ class Evaluation:
         )
     )
     likelihood: str = field(metadata=_detail("the likelihood p(x|z) every figure was scored by, named"))
+    elbo_se: float | None = field(metadata=_detail("the ELBO's standard error over the test images"))
+    iwae_se: float | None = field(metadata=_detail("the IWAE bound's standard error over the test images"))
+    reconstruction_accuracy_se: float = field(
+        metadata=_detail("the reconstruction accuracy's standard error: sqrt(p (1 - p) / N)")
+    )
     iwae_k: int = field(metadata=_detail("importance samples behind the IWAE bound"))
     test_images: int = field(metadata=_detail("test images evaluated (the first ones of the test set)"))
     exact_images: int = field(
@@ -179,6 +218,7 @@ class FigureRow:
     decimals: int
     percent: bool
     part: bool  # a term of the row above it
+    error: str | None  # the field holding its standard error
 
     def applies_to(self, evaluation: Evaluation) -> bool:
         """False for a figure the model has none of (exact log p(x) of a model that is not 2-D)."""
@@ -191,6 +231,12 @@ class FigureRow:
         if isinstance(value, list):
             return " ".join(self.format(v) for v in value)
         return f"{value:.{self.decimals}%}" if self.percent else f"{value:.{self.decimals}f}"
+
+    def shown(self, evaluation: Evaluation) -> str:
+        """Its value as the table shows it, "value ± standard error" where it has one."""
+        error = None if self.error is None else getattr(evaluation, self.error)
+        value = self.format(getattr(evaluation, self.key))
+        return value if error is None else f"{value} ± {self.format(error)}"
 
 
 FIGURE_ROWS: tuple[FigureRow, ...] = tuple(
@@ -211,6 +257,7 @@ def evaluation_key(
         "iwae_k": settings.iwae_k,
         "samples": settings.samples,
         "exact_limit": settings.exact_limit,
+        "budget_seconds": settings.budget_seconds,
     }
 
 
@@ -256,16 +303,38 @@ def evaluate_model(
     test_set: ImageSet,
     train_set: ImageSet,
     settings: EvaluationSettings,
+    progress: ProgressHook | None = None,
 ) -> Evaluation:
-    """Every figure of the evaluation for `network` on the settings' slice of `test_set` (seeded)."""
+    """Every figure of the evaluation for `network` on the settings' slice of `test_set` (seeded), the
+    slice cut to the budget's images when there is one. `progress` hears each stage's progress and may raise
+    EvaluationStopped to stop the work between batches."""
     began = time.perf_counter()
     test_set = test_set.head(settings.test_limit)
     device = next(network.parameters()).device
+    decodes = settings.samples + settings.iwae_k + 2  # per image: the ELBO's, the bound's, FID's two
+    if settings.budget_seconds is not None:
+        rate = decodes_per_second(network, device)
+        test_set = test_set.head(affordable_images(rate, decodes, settings.budget_seconds, len(test_set)))
     judge = classifier.network.to(device)
     x = test_set.pixels(device)
-    metrics = elbo_metrics(network, x, samples=settings.samples, seed=SEED)
-    iwae = importance_weighted_log_likelihood(network, x, k=settings.iwae_k, seed=SEED)
-    exact = _exact(network, x, settings)
+    integrated = min(settings.exact_limit, len(x)) if network.latent_dim == 2 else 0
+    exact_weight = EXACT_DECODES * integrated / len(x)
+    stages = Stages(
+        {"ELBO": settings.samples, "IWAE bound": settings.iwae_k, "exact log p(x)": exact_weight, "FID": 2},
+        progress,
+    )
+    stages.start("ELBO")
+    metrics = elbo_metrics(
+        network, x, samples=settings.samples, seed=SEED, on_batch=stages.batches("ELBO", len(x))
+    )
+    stages.start("IWAE bound")
+    bounds = importance_weighted_log_likelihoods(
+        network, x, k=settings.iwae_k, seed=SEED, on_batch=stages.batches("IWAE bound", len(x))
+    )
+    iwae = float(bounds.mean())
+    stages.start("exact log p(x)")
+    exactly = _exact(network, x, settings)
+    stages.start("FID")
     with torch.inference_mode():
         mu = torch.cat([network.encode(batch).mu for batch in x.split(2000)])
         z_prior = torch.randn(
@@ -278,25 +347,30 @@ def evaluate_model(
     real = GaussianStats.of(test_features)
     labels = test_set.labels.to(device)
     elbo = -metrics.neg_elbo
+    kept = (reconstruction_predictions == labels).float()
+    accuracy = float(kept.mean())
     return Evaluation(
         elbo=elbo,
+        elbo_se=metrics.neg_elbo_se,
         reconstruction_log_likelihood=-metrics.reconstruction_nll,
         kl=metrics.kl,
         kl_per_dim=metrics.kl_per_dim,
         active_units=metrics.active_units,
         iwae=iwae,
+        iwae_se=standard_error(bounds),
         iwae_k=settings.iwae_k,
         iwae_bits_per_dim=bits_per_dim(iwae, x.shape[1]) if network.likelihood.discrete else None,
         likelihood=network.likelihood_label,
         elbo_gap=iwae - elbo,
-        exact_log_likelihood=None if exact is None else exact.log_likelihood,
-        exact_gap=None if exact is None else exact.log_likelihood - exact.elbo,
-        exact_iwae_part=None if exact is None else exact.iwae - exact.elbo,
-        exact_images=0 if exact is None else exact.images,
+        exact_log_likelihood=None if exactly is None else exactly.log_likelihood,
+        exact_gap=None if exactly is None else exactly.log_likelihood - exactly.elbo,
+        exact_iwae_part=None if exactly is None else exactly.iwae - exactly.elbo,
+        exact_images=0 if exactly is None else exactly.images,
         fid_prior=frechet_distance(real, GaussianStats.of(prior_features)),
         fid_reconstruction=frechet_distance(real, GaussianStats.of(reconstruction_features)),
         fid_data=frechet_distance(real, GaussianStats.of(data_features)),
-        reconstruction_accuracy=float((reconstruction_predictions == labels).float().mean()),
+        reconstruction_accuracy=accuracy,
+        reconstruction_accuracy_se=math.sqrt(accuracy * (1 - accuracy) / len(kept)),
         classifier_accuracy=float((test_predictions == labels).float().mean()),
         test_images=len(test_set),
         samples=settings.samples,
@@ -326,10 +400,11 @@ def cached_evaluation(
     *,
     weights: str,
     refresh: bool = False,
+    progress: ProgressHook | None = None,
 ) -> Evaluation:
     """The evaluation of `network` (whose weights have the fingerprint `weights`), cached in `folder`:
-    read from evaluation.json when it matches, else computed (a minute or two on a CPU) and written there
-    whole."""
+    read from evaluation.json when it matches, else computed (a minute or two on a CPU; `progress` hears
+    how far, and may stop it by raising EvaluationStopped) and written there whole."""
     key = evaluation_key(weights, classifier, test_set, settings)
     cached = None if refresh else read_cached(folder, key)
     if cached is not None:
@@ -341,7 +416,7 @@ def cached_evaluation(
         cached = None if refresh else read_cached(folder, key)
         if cached is not None:
             return cached
-        evaluation = evaluate_model(network, classifier, test_set, train_set, settings)
+        evaluation = evaluate_model(network, classifier, test_set, train_set, settings, progress)
         body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
         write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
     return evaluation

@@ -4,7 +4,7 @@ parts, KL per dimension, active units, and the importance-weighted bound on log 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
@@ -26,6 +26,7 @@ def evaluating(network: LatentModel) -> Iterator[LatentModel]:
         network.train(was_training)
 
 
+BatchHook = Callable[[int], None]  # told the images done after each batch; raising stops the computation
 IWAE_CHUNK = 100  # importance samples decoded at a time: 100 x 100 MNIST digits' logits are 31 MB
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. (2016): a unit is active if Cov_x(E_q[z_d]) > 0.01
 
@@ -35,6 +36,7 @@ class ElboMetrics:
     """Means over the evaluated images, in nats per image; neg_elbo = reconstruction_nll + kl."""
 
     neg_elbo: float
+    neg_elbo_se: float | None  # its standard error: std of the per-image ELBO / sqrt(N) (None below 2 images)
     reconstruction_nll: float
     kl: float
     kl_per_dim: list[float]
@@ -53,31 +55,38 @@ def elbo_metrics(
     samples: int = 1,
     seed: int = 0,
     batch_size: int = 2000,
+    on_batch: BatchHook | None = None,
 ) -> ElboMetrics:
     """Estimate the ELBO on x: [N, C*H*W] with `samples` reparametrised draws per image (seeded, so the
     same model and data always give the same numbers)."""
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    reconstruction = torch.zeros((), dtype=torch.float64)
+    reconstructions, kls, mus = [], [], []
     kl_per_dim = torch.zeros(network.latent_dim, dtype=torch.float64)
-    mus = []
     with evaluating(network):
         for batch in x.split(batch_size):
             posterior = network.encode(batch)
+            reconstruction = torch.zeros(len(batch), dtype=torch.float64)
             for _ in range(samples):
                 z = posterior.sample(generator)
-                reconstruction += network.log_likelihood(z, batch).sum().double().cpu()
+                reconstruction += network.log_likelihood(z, batch).double().cpu()
+            reconstructions.append(reconstruction / samples)
+            kls.append(posterior.kl().double().cpu())
             kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
             mus.append(posterior.mu.cpu())
+            if on_batch is not None:
+                on_batch(sum(len(done) for done in kls))
     n = x.shape[0]
-    reconstruction_nll = -reconstruction.item() / (n * samples)
+    per_image = torch.cat(reconstructions) - torch.cat(kls)
+    reconstruction_nll = -float(torch.cat(reconstructions).mean())
     kl_dims = (kl_per_dim / n).tolist()
     kl = sum(kl_dims)
     mu = torch.cat(mus)
     active = int((mu.var(dim=0, correction=0) > ACTIVE_UNIT_THRESHOLD).sum()) if n > 1 else 0
     return ElboMetrics(
         neg_elbo=reconstruction_nll + kl,
+        neg_elbo_se=standard_error(per_image),
         reconstruction_nll=reconstruction_nll,
         kl=kl,
         kl_per_dim=kl_dims,
@@ -94,7 +103,14 @@ def mean_image_baseline(train: torch.Tensor, test: torch.Tensor, likelihood: Lik
     return float(-likelihood.log_prob(likelihood.constant_fit(train), test).mean())
 
 
-@torch.inference_mode()
+def standard_error(values: torch.Tensor) -> float | None:
+    """The standard error of the mean of per-image values [N]: their standard deviation / sqrt(N); None for
+    fewer than two."""
+    if len(values) < 2:
+        return None
+    return float(values.double().std() / math.sqrt(len(values)))
+
+
 def importance_weighted_log_likelihood(
     network: LatentModel,
     x: torch.Tensor,
@@ -108,10 +124,29 @@ def importance_weighted_log_likelihood(
     log p(x) >= E[log (1/k) sum_i p(x, z_i) / q(z_i|x)], z_i ~ q(z|x). It equals the ELBO at k = 1 and
     rises with k towards log p(x); it is itself a lower bound, so its excess over the ELBO is only part of
     the gap KL(q(z|x) || p(z|x)) (tutorial Eq. 10)."""
+    per_image = importance_weighted_log_likelihoods(
+        network, x, k=k, seed=seed, batch_size=batch_size, chunk_size=chunk_size
+    )
+    return float(per_image.mean())
+
+
+@torch.inference_mode()
+def importance_weighted_log_likelihoods(
+    network: LatentModel,
+    x: torch.Tensor,
+    *,
+    k: int = 500,
+    seed: int = 0,
+    batch_size: int = 100,
+    chunk_size: int = IWAE_CHUNK,
+    on_batch: BatchHook | None = None,
+) -> torch.Tensor:
+    """The k-sample importance-weighted bound of each image of x: [N, C*H*W] -> [N] float64 (see
+    importance_weighted_log_likelihood)."""
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     generator = torch.Generator(device=x.device).manual_seed(seed)
-    total = torch.zeros((), dtype=torch.float64)
+    bounds = []
     with evaluating(network):
         for batch in x.split(batch_size):
             posterior = network.encode(batch)
@@ -125,5 +160,7 @@ def importance_weighted_log_likelihood(
                     network, batch, posterior.reparametrise(chunk), posterior.log_prob_of_noise(chunk)
                 )
                 log_sum = torch.logaddexp(log_sum, torch.logsumexp(log_w, dim=0))
-            total += (log_sum - math.log(k)).sum().double().cpu()
-    return total.item() / x.shape[0]
+            bounds.append((log_sum - math.log(k)).double().cpu())
+            if on_batch is not None:
+                on_batch(sum(len(done) for done in bounds))
+    return torch.cat(bounds)

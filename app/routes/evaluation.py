@@ -1,14 +1,17 @@
-"""/api/models/{id}/evaluation: the lab's evaluation of a model, computed once and cached beside it."""
+"""/api/models/{id}/evaluation: the lab's evaluation of a model, computed once and cached beside it, its
+progress as Server-Sent Events, and its cancellation."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import StreamingResponse
 
 from app.deps import LabDep, ModelDep
-from app.schemas.errors import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE
-from app.schemas.lab import ModelEvaluation
+from app.job_events import STREAM_HEADERS, EventStream
+from app.schemas.errors import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE, before_a_stream
+from app.schemas.lab import EvaluationProgressEvent, ModelEvaluation
 
 router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)
 NOT_YET: dict[int | str, dict[str, Any]] = {
@@ -34,3 +37,29 @@ async def evaluation(
     if result is None:
         return Response(status_code=204)  # not an error: the page offers to compute it
     return ModelEvaluation(model_id=served.model_id, **result.as_dict())
+
+
+@router.delete("/{model_id}/evaluation", status_code=204)
+async def cancel_evaluation(lab: LabDep, served: ModelDep) -> Response:
+    """Stop the model's running evaluation at its next batch (its waiting requests answer 409); 409 when
+    none is running."""
+    if not lab.cancel(served.model_id):
+        raise HTTPException(409, f"no evaluation of {served.model_id} is running")
+    return Response(status_code=204)
+
+
+@router.get(
+    "/{model_id}/evaluation/progress",
+    response_class=EventStream,
+    responses={
+        **before_a_stream(ERROR_RESPONSES),
+        200: {"model": EvaluationProgressEvent, "description": "one event's data, for each event"},
+    },
+)
+async def evaluation_progress(lab: LabDep, served: ModelDep) -> Response:
+    """The running evaluation's progress as Server-Sent Events: `progress` (its stage and the fraction of
+    the whole done) twice a second, then `ended` when it is done, stopped or failed (at once if none runs;
+    fraction 1 when an evaluation of the model is known)."""
+    return StreamingResponse(
+        lab.progress_events(served.model_id), media_type=EventStream.media_type, headers=STREAM_HEADERS
+    )

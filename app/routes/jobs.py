@@ -14,7 +14,7 @@ from app.deps import JobsDep, RegistryDep, TrainingDep
 from app.job_events import STREAM_HEADERS, EventStream
 from app.job_runner import JobRunner
 from app.registry import ModelRegistry
-from app.schemas.errors import ERROR_RESPONSES, ErrorDetail
+from app.schemas.errors import ERROR_RESPONSES, ErrorDetail, before_a_stream
 from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, TrainingRequest, ZooRequest
 from model.config import ModelConfig, TrainConfig, check_together
 from model.home import models_root
@@ -34,7 +34,6 @@ JOB_RESPONSES: dict[int | str, dict[str, object]] = {
         "description": "a bound, an unknown data set, a taken model id or a full queue",
     },
 }
-ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorDetail"}
 router = APIRouter(prefix="/api/jobs", tags=["training jobs"], responses=JOB_RESPONSES)
 
 
@@ -217,17 +216,13 @@ async def cancel_or_remove(
     return view(jobs, await jobs.cancel(job, keep=keep))
 
 
-# Errors come before the stream starts, as JSON like every error: documented so, not as the stream's type.
-JSON_ERRORS = {
-    status: {"description": answer["description"], "content": {"application/json": {"schema": ERROR_SCHEMA}}}
-    for status, answer in JOB_RESPONSES.items()
-}
-
-
 @router.get(
     "/{job_id}/events",
     response_class=EventStream,
-    responses={**JSON_ERRORS, 200: {"model": JobEvent, "description": "one event's data, for each event"}},
+    responses={
+        **before_a_stream(JOB_RESPONSES),
+        200: {"model": JobEvent, "description": "one event's data, for each event"},
+    },
 )
 async def events(
     job: JobDep,

@@ -24,3 +24,13 @@ NO_CLASSIFIER_RESPONSE: dict[int | str, dict[str, object]] = {
     },
     409: {"model": ErrorDetail, "description": "the model's data set has no labels, so no classifier"},
 }
+
+
+def before_a_stream(responses: dict[int | str, dict[str, object]]) -> dict[int | str, dict[str, object]]:
+    """Error answers of a route that streams Server-Sent Events: they come before the stream starts, as
+    JSON like every error, and are documented so (not as the stream's type)."""
+    schema = {"$ref": "#/components/schemas/ErrorDetail"}
+    return {
+        status: {"description": answer["description"], "content": {"application/json": {"schema": schema}}}
+        for status, answer in responses.items()
+    }

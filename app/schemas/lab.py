@@ -4,7 +4,7 @@ the decision map and the beta sweep."""
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any, get_type_hints
+from typing import Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, create_model, model_validator
 
@@ -79,6 +79,16 @@ def _evaluation_schema() -> type[BaseModel]:
 
 
 ModelEvaluation = _evaluation_schema()
+
+
+class EvaluationProgressEvent(BaseModel):
+    """One event of an evaluation's progress stream."""
+
+    type: Literal["progress", "ended"]
+    stage: str | None = Field(description="ELBO, IWAE bound, exact log p(x) or FID; null once ended")
+    fraction: float | None = Field(
+        description="of the whole evaluation done; when ended, 1 if the model has an evaluation, else null"
+    )
 
 
 class TrainingHistory(BaseModel):

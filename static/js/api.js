@@ -124,6 +124,19 @@ export async function getEvaluation(model, compute) {
   return response.status === 204 ? null : response.json();
 }
 
+// Stop the model's running evaluation (its waiting request answers 409).
+export async function cancelEvaluation(model) {
+  await call(`${base(model)}/evaluation`, { method: "DELETE" });
+}
+
+// The running evaluation's progress: onProgress({stage, fraction}) until it ends; returns the stream's closer.
+export function followEvaluation(model, onProgress) {
+  const source = new EventSource(`${base(model)}/evaluation/progress`);
+  source.addEventListener("progress", (event) => onProgress(JSON.parse(event.data)));
+  source.addEventListener("ended", () => source.close());
+  return () => source.close();
+}
+
 export async function getDecisionMap(model, params) {
   return (await call(`${base(model)}/decision-map?${new URLSearchParams(params)}`)).json();
 }

@@ -64,6 +64,12 @@ const formatValue = (value, { decimals, percent }) =>
   percent ? `${(100 * value).toFixed(decimals)}%` : value.toFixed(decimals);
 const formatFigure = (value, row) =>
   Array.isArray(value) ? value.map((v) => formatValue(v, row)).join(" ") : formatValue(value, row);
+// "value ± standard error" where the figure has one (model/evaluation.py's FigureRow.shown, as the CLI).
+const shownFigure = (result, row) => {
+  const error = row.error === null ? null : result[row.error];
+  const value = formatFigure(result[row.key], row);
+  return error === null || error === undefined ? value : `${value} ± ${formatValue(error, row)}`;
+};
 
 function showEvaluation(result) {
   // A figure the model has none of (exact log p(x) beyond two dimensions) is null: no row.
@@ -74,7 +80,7 @@ function showEvaluation(result) {
     name.textContent = figure.label.replace(/\{(\w+)\}/g, (_, key) => result[key]);
     name.title = figure.description;
     const value = document.createElement("td");
-    value.textContent = formatFigure(result[figure.key], figure);
+    value.textContent = shownFigure(result, figure);
     value.dataset.key = figure.key;
     row.append(name, value);
     return row;
@@ -96,12 +102,18 @@ async function loadCachedEvaluation(model) {
 async function evaluate() {
   const model = state.model;
   $("evaluate").disabled = true;
-  $("evaluation-status").textContent = "computing… (a minute or two on a CPU the first time)";
+  $("cancel-evaluation").hidden = false;
+  $("evaluation-status").textContent = "computing… (about two minutes on a CPU)";
+  const stopFollowing = api.followEvaluation(model, ({ stage, fraction }) => {
+    if (model === state.model) $("evaluation-status").textContent = `computing: ${stage}, ${Math.round(100 * fraction)}% done`;
+  });
   try {
     const result = await api.getEvaluation(model, true);
     if (model === state.model) showEvaluation(result);
   } finally {
+    stopFollowing();
     $("evaluate").disabled = false;
+    $("cancel-evaluation").hidden = true;
   }
 }
 
@@ -192,6 +204,7 @@ $("model").addEventListener("change", (event) => guarded(() => loadModel(event.t
 $("beta").addEventListener("input", (event) => showSweepModel(Number(event.target.value)));
 $("measure").addEventListener("click", () => guarded(measureEstimators));
 $("evaluate").addEventListener("click", () => guarded(evaluate));
+$("cancel-evaluation").addEventListener("click", () => guarded(() => api.cancelEvaluation(state.model)));
 
 // A model just trained: the first one opens the lab; a sweep model joins the curve.
 listen(EVENTS.model, ({ model: { id } }) => {

@@ -9,6 +9,7 @@ MODEL_PUBLIC = {
     "model.inference",  # load a model folder; encode, decode, interpolate, sample; its training record
     "model.latent_map",  # the map plane, lifting, ellipses, nearest neighbours, the coordinate limit
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
+    "model.budget",  # an evaluation's time budget, its progress and its stop
     "model.estimators",  # the gradient estimators' variances
     "model.posterior",  # the exact posterior of 2-D models by quadrature, beside the two bounds
     "model.traversal",  # how each latent dimension is used, and the traversal grid

@@ -1,7 +1,9 @@
 """The lab's endpoints against the quick zoo: evaluation, history, snapshots, decision map, sweep."""
 
+import asyncio
 import shutil
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -150,3 +152,74 @@ def test_concurrent_evaluation_requests_share_one_computation(
         responses = list(pool.map(lambda _: client.get("/api/models/full-16d/evaluation"), range(4)))
     assert [r.status_code for r in responses] == [200] * 4
     assert len({r.content for r in responses}) == 1 and len(calls) == 1
+
+
+@pytest.mark.parametrize("stopped_by", ["cancel", "server"])
+def test_a_running_evaluation_stops_when_asked(
+    stopped_by: str, quick_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DELETE, or the server stopping, ends a running evaluation at its next batch; the request waiting for
+    it answers 409 saying why."""
+    home = tmp_path / "home"
+    data_root(home).parent.mkdir(parents=True)
+    data_root(home).symlink_to(data_root(quick_zoo))
+    shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
+    shutil.copytree(models_root(quick_zoo) / "full-16d", models_root(home) / "full-16d")
+
+    def endless(*args: object, progress: Callable[[str, float], None], **kwargs: object) -> Evaluation:
+        while True:  # an evaluation that would never end by itself: batch after batch
+            progress("IWAE bound", 0.25)
+            time.sleep(0.02)
+
+    monkeypatch.setattr(lab_state, "cached_evaluation", endless)
+    settings = Settings(home=home, device="cpu", allowed_hosts=TEST_HOSTS, evaluation=TEST_EVALUATION)
+    url = "/api/models/full-16d/evaluation"
+    with TestClient(create_app(settings)) as client, ThreadPoolExecutor(1) as pool:
+        lab = client.app.state.lab  # type: ignore[attr-defined]
+        idle = client.get(f"{url}/progress").text
+        assert idle == 'event: ended\ndata: {"type":"ended","stage":null,"fraction":null}\n\n'
+        waiting = pool.submit(client.get, url)
+        deadline = time.monotonic() + 30
+        while "full-16d" not in lab.progress:
+            assert time.monotonic() < deadline, "the evaluation never reported"
+            time.sleep(0.01)
+        assert lab.progress["full-16d"] == lab_state.EvaluationProgress("IWAE bound", 0.25)
+        if stopped_by == "cancel":
+            assert client.delete(url).status_code == 204
+        else:
+            lab.close()  # what the app's shutdown does
+        answer = waiting.result(timeout=30)
+        why = "it was cancelled" if stopped_by == "cancel" else "the server is stopping"
+        assert answer.status_code == 409
+        assert answer.json()["detail"] == f"the evaluation of full-16d stopped: {why}"
+        refused = client.delete(url)
+        assert refused.status_code == 409
+        assert refused.json()["detail"] == "no evaluation of full-16d is running"
+    assert lab._closing  # the lifespan's end stops whatever still runs
+
+
+def test_the_progress_stream_sends_each_stage_then_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Twice a second while the evaluation runs, then one `ended`, fraction 1 once the model has one."""
+    lab = lab_state.LabState(registry=None, classifiers={}, settings=TEST_EVALUATION)  # type: ignore[arg-type]
+    lab.progress["m"] = lab_state.EvaluationProgress("ELBO", 0.1)
+    polls = []
+
+    def running(model_id: str) -> bool:
+        polls.append(model_id)
+        if len(polls) == 2:
+            lab.progress["m"] = lab_state.EvaluationProgress("FID", 0.9)
+        if len(polls) == 3:
+            lab.evaluations["m"] = None  # type: ignore[assignment]  # done: what it is does not matter here
+        return len(polls) <= 2
+
+    monkeypatch.setattr(lab, "running", running)
+    monkeypatch.setattr(lab_state, "PROGRESS_SECONDS", 0.0)
+
+    async def events() -> list[str]:
+        return [event.decode() async for event in lab.progress_events("m")]
+
+    assert asyncio.run(events()) == [
+        'event: progress\ndata: {"type":"progress","stage":"ELBO","fraction":0.1}\n\n',
+        'event: progress\ndata: {"type":"progress","stage":"FID","fraction":0.9}\n\n',
+        'event: ended\ndata: {"type":"ended","stage":null,"fraction":1.0}\n\n',
+    ]

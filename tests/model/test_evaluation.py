@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import torch
 
-from model import evaluation
+from model import budget, evaluation
 from model.checkpoint import load_network, weights_fingerprint
 from model.classifier import Classifier, LoadedClassifier, load_classifier
 from model.data import ImageSet
@@ -167,3 +167,57 @@ def test_an_evaluation_asked_for_at_once_is_computed_once(
     with ThreadPoolExecutor(2) as pool:
         first, second = pool.map(ask, range(2))
     assert len(computed) == 1 and first == second
+
+
+def test_the_standard_errors_are_the_spread_the_figures_have_between_samples(
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
+) -> None:
+    """The ELBO's standard error over 1,000 images is about the spread of the ELBO of ten disjoint slices
+    of 100 divided by sqrt(10); the accuracy's is sqrt(p (1 - p) / N) (scipy's sem for the ELBO's values)."""
+    _, network = load_network(models_root(quick_zoo) / "full-2d")
+    settings = EvaluationSettings(iwae_k=5, samples=1, test_limit=1000, exact_limit=2)
+    result = evaluate_model(network, classifier, test_set, train_set, settings)
+    x = test_set.head(1000).pixels()
+    slices = torch.tensor([-elbo_metrics(network, part, seed=1).neg_elbo for part in x.split(100)])
+    assert result.elbo_se is not None and result.iwae_se is not None
+    assert result.elbo_se == pytest.approx(float(slices.std()) / math.sqrt(10), rel=0.5)
+    p = result.reconstruction_accuracy
+    assert result.reconstruction_accuracy_se == pytest.approx(math.sqrt(p * (1 - p) / 1000))
+    assert 0 < result.iwae_se < 2 * result.elbo_se
+    row = next(row for row in FIGURE_ROWS if row.key == "elbo")
+    assert row.shown(result) == f"{result.elbo:.2f} ± {result.elbo_se:.2f}"
+
+
+def test_a_budget_takes_the_images_the_model_decodes_in_that_time(
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet
+) -> None:
+    assert budget.affordable_images(rate=10_000, decodes_per_image=100, seconds=60, available=10_000) == 6000
+    assert budget.affordable_images(rate=10_000, decodes_per_image=100, seconds=1, available=10_000) == 500
+    assert budget.affordable_images(rate=10_000, decodes_per_image=100, seconds=60, available=300) == 300
+    _, network = load_network(models_root(quick_zoo) / "full-16d")
+    tight = EvaluationSettings(iwae_k=5, samples=1, exact_limit=2, budget_seconds=1e-3)
+    assert evaluate_model(network, classifier, test_set, train_set, tight).test_images == budget.MIN_IMAGES
+
+
+def test_progress_goes_through_the_stages_and_a_raise_stops_the_evaluation(
+    quick_zoo: Path, classifier: LoadedClassifier, train_set: ImageSet, test_set: ImageSet, tmp_path: Path
+) -> None:
+    _, network = load_network(models_root(quick_zoo) / "full-2d")
+    settings = EvaluationSettings(iwae_k=5, samples=1, test_limit=300, exact_limit=2)
+    heard: list[tuple[str, float]] = []
+    evaluate_model(network, classifier, test_set, train_set, settings, lambda *point: heard.append(point))
+    stages = [stage for stage, _ in heard]
+    assert sorted(set(stages), key=stages.index) == ["ELBO", "IWAE bound", "exact log p(x)", "FID"]
+    fractions = [fraction for _, fraction in heard]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] < 1
+
+    def stop(stage: str, fraction: float) -> None:
+        if stage == "IWAE bound" and fraction > 0:
+            raise budget.EvaluationStopped("asked")
+
+    folder = tmp_path / "model"
+    with pytest.raises(budget.EvaluationStopped):
+        cached_evaluation(
+            folder, network, classifier, test_set, train_set, settings, weights="w", progress=stop
+        )
+    assert not (folder / EVALUATION_FILE).exists()  # nothing of a stopped evaluation is kept
