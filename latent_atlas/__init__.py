@@ -27,7 +27,7 @@ def home() -> Path:
     return atlas_home()
 
 
-def load_dataset(name: str = "mnist") -> Dataset:
-    """A data set by name (as `--dataset` takes it), fetched and prepared in the home once:
-    `.train.pixels()` is [N, C*H*W] floats in [0, 1]."""
-    return open_dataset(name, data_root(home()))[0]
+def load_dataset(name: str = "mnist", image_size: int | None = None) -> Dataset:
+    """A data set by name (as `--dataset` takes it; a folder's at `image_size`, as a model declares it),
+    fetched and prepared in the home once: `.train.pixels()` is [N, C*H*W] floats in [0, 1]."""
+    return open_dataset(name, data_root(home()), image_size=image_size)[0]

@@ -195,6 +195,48 @@ def example_models(
     return EXAMPLE_MODELS
 
 
+# The examples of the VAEs people train (examples/autoencoder_kl.py, examples/batchnorm_vae.py), trained by
+# examples/train.py on a slice: the test claims their serving, not their quality.
+REAL_WORLD_TRAINING = {
+    "autoencoder_kl": ["--epochs", "1", "--limit", "2000"],
+    "batchnorm_vae": ["--epochs", "2"],
+}
+REAL_WORLD_MODELS = {
+    "sd-vae": f"sd-vae={EXAMPLES / 'autoencoder_kl.py'}:build",
+    "shapes-vae": f"shapes-vae={EXAMPLES / 'batchnorm_vae.py'}:build",
+}
+
+
+@pytest.fixture(scope="session")
+def real_world_examples(
+    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """examples/'s diffusers AutoencoderKL and BatchNorm conv VAE trained by examples/train.py as a user
+    would (the shapes folder rendered into the home on the way), their weights and the folder in the test
+    home: id -> the --model value serving it."""
+
+    def build(home: Path) -> None:
+        (home / "data").symlink_to(data_root(atlas_home))
+        for name, flags in REAL_WORLD_TRAINING.items():
+            subprocess.run(
+                [sys.executable, str(EXAMPLES / "train.py"), name, *flags],
+                check=True,
+                capture_output=True,
+                env={**os.environ, HOME_ENV: str(home)},
+            )
+        (home / "data").unlink()
+
+    trained = cached(
+        "real-world-examples",
+        {"training": REAL_WORLD_TRAINING},
+        build,
+        sources=(*MODEL_SOURCES, EXAMPLES),
+        scratch=tmp_path_factory.mktemp("real-world-examples"),
+    )
+    copy_tree(trained, atlas_home)
+    return REAL_WORLD_MODELS
+
+
 def _home_sharing_data(tmp_path_factory: pytest.TempPathFactory, quick_zoo: Path, name: str) -> Path:
     """A home of its own holding the test home's MNIST and classifier (linked), and no model."""
     home = tmp_path_factory.mktemp(name)

@@ -69,3 +69,43 @@ def test_the_lab_says_an_outside_model_has_no_training_record(page: Page, conv_a
     expect(page.locator("body")).to_have_attribute("data-ready", "true", timeout=30_000)
     expect(page.locator(".no-record").first).to_be_visible()
     assert page.locator("#curves").is_hidden() and page.locator("#evolution").is_hidden()
+
+
+# The mean spread between an image's colour channels, drawn through a canvas: 0 for a grey image.
+CHANNEL_SPREAD = """async () => {
+  const image = document.getElementById('hover-image');
+  await image.decode();
+  const canvas = document.createElement('canvas');
+  [canvas.width, canvas.height] = [image.naturalWidth, image.naturalHeight];
+  const context = canvas.getContext('2d');
+  context.drawImage(image, 0, 0);
+  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+  let spread = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    spread += Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]);
+  }
+  return [canvas.width, spread / (data.length / 4)];
+}"""
+
+
+@pytest.fixture(scope="module")
+def shapes_atlas(real_world_examples: dict[str, str], notebook_home: Path) -> Iterator[Atlas]:
+    """examples/batchnorm_vae.py's model (MSE on 64x64 colour shapes in [-1, 1]) opened from a notebook."""
+    model = build(real_world_examples["shapes-vae"].partition("=")[2])
+    atlas = latent_atlas.explore(model, home=notebook_home, show=False)
+    yield atlas
+    atlas.stop()
+
+
+def test_a_colour_model_is_mapped_and_decoded_in_colour(page: Page, shapes_atlas: Atlas) -> None:
+    open_explorer(page, shapes_atlas.url)
+    names = page.evaluate("() => document.getElementById('map').data.slice(0, 3).map((t) => t.name)")
+    assert names == ["circle", "square", "triangle"]
+    image = page.locator("#hover-image")
+    point = page.evaluate(CLASS_MEANS)[0]
+    before = image.get_attribute("src")
+    page.mouse.move(*page.evaluate(TO_PAGE, point))
+    expect(image).not_to_have_attribute("src", before or "", timeout=5_000)
+    page.wait_for_function(SHOWS_COORDINATES, arg=point)
+    side, spread = page.evaluate(CHANNEL_SPREAD)
+    assert side == 64 and spread > 5
