@@ -18,11 +18,13 @@ from typing import Any, ClassVar, Literal, get_args
 
 import torch
 import torch.nn.functional as F
+from torch import distributions
 
-LikelihoodName = Literal["bernoulli", "gaussian", "gaussian-learned", "logistic"]
+LikelihoodName = Literal["bernoulli", "continuous-bernoulli", "gaussian", "gaussian-learned", "logistic"]
 LIKELIHOODS: tuple[str, ...] = get_args(LikelihoodName)
 CHOICES: dict[str, str] = {  # each as a chooser (the CLI's help, the Train page) names it
     "bernoulli": "Bernoulli (the tutorial's)",
+    "continuous-bernoulli": "continuous Bernoulli (normalised on [0, 1])",
     "gaussian": "Gaussian, fixed sigma (an MSE loss)",
     "gaussian-learned": "Gaussian, a sigma per pixel",
     "logistic": "discretized logistic (8-bit)",
@@ -31,6 +33,7 @@ DEFAULT_GAUSSIAN_SCALE = 0.1  # sigma of a fixed-scale Gaussian when none is dec
 # A learned scale's floor: the density of pixels that never change (MNIST's empty border) grows without bound
 # as sigma -> 0 (Mattei & Frellsen, 2018), so sigma stays above a tenth of one 8-bit step.
 MIN_LOG_SCALE = math.log(1e-3 / 2.55)
+CB_LOGIT_BOUND = 20.0  # the constant fit's search: torch keeps probabilities 2^-23 from 0 and 1
 LEVELS = 255  # 8-bit intensities: x = k / 255, k = 0..255
 _HALF_BIN = 0.5 / LEVELS
 
@@ -91,6 +94,44 @@ class Bernoulli(Likelihood):
     def constant_fit(self, x: torch.Tensor) -> torch.Tensor:
         p = x.mean(dim=0).clamp(1e-6, 1 - 1e-6)
         return torch.log(p) - torch.log1p(-p)
+
+
+@dataclass(frozen=True)
+class ContinuousBernoulli(Likelihood):
+    """The continuous Bernoulli of Loaiza-Ganem & Cunningham (2019): the Bernoulli's cross-entropy made a
+    density on [0, 1] by its normalising constant C(lambda). torch.distributions.ContinuousBernoulli computes
+    it (its log_prob, mean and inverse CDF), from the decoder's logits."""
+
+    name: ClassVar[str] = "continuous-bernoulli"
+
+    def log_prob(self, params: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        params, x = torch.broadcast_tensors(params, x)
+        log_density: torch.Tensor = distributions.ContinuousBernoulli(logits=params).log_prob(x)
+        return log_density.sum(dim=-1)
+
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        mean: torch.Tensor = distributions.ContinuousBernoulli(logits=params).mean
+        return mean
+
+    def sample(self, params: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = torch.rand(params.shape, generator=generator, device=params.device).clamp(1e-6, 1 - 1e-6)
+        drawn: torch.Tensor = distributions.ContinuousBernoulli(logits=params).icdf(u)
+        return drawn
+
+    def constant_fit(self, x: torch.Tensor) -> torch.Tensor:
+        # An exponential family in x: its maximum-likelihood fit has the data's mean as its own mean, and
+        # the mean rises with the logit, so bisection on the logit finds it.
+        target = x.mean(dim=0).clamp(1e-4, 1 - 1e-4)
+        low, high = torch.full_like(target, -CB_LOGIT_BOUND), torch.full_like(target, CB_LOGIT_BOUND)
+        for _ in range(50):
+            middle = (low + high) / 2
+            below = self.mean(middle) < target
+            low, high = torch.where(below, middle, low), torch.where(below, high, middle)
+        return (low + high) / 2
+
+    @property
+    def title(self) -> str:
+        return "Continuous Bernoulli"
 
 
 @dataclass(frozen=True)
@@ -208,6 +249,8 @@ def likelihood_of(name: str = "bernoulli", scale: float | None = None) -> Likeli
         raise ValueError(f"a scale is declared only for the 'gaussian' likelihood, not {name!r}")
     if name == "gaussian-learned":
         return GaussianLearned()
+    if name == "continuous-bernoulli":
+        return ContinuousBernoulli()
     return DiscretizedLogistic() if name == "logistic" else Bernoulli()
 
 

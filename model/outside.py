@@ -8,15 +8,15 @@ The protocol an outside model offers, kept small (`wrap` adapts the rest):
              `latent_dist` is unwrapped. A spatial posterior, [B, C, h, w], is flattened to [B, C*h*w]
              for the atlas and given back to decode in its shape.
   decode(z)  z: [B, D] (or the posterior's [B, C, h, w]) -> p(x|z) for every pixel, [B, C, H, W] or
-             [B, C*H*W], as its likelihood reads it:
-             bernoulli: logits (decodes="logits") or pixel means (decodes="means"), or a Bernoulli
-             distribution; gaussian: the means (the scale declared, or fitted); gaussian-learned and
-             logistic: a Normal distribution, or the means and log-scales stacked along the channels.
-             Objects with a tensor `.sample` (diffusers' DecoderOutput) are unwrapped.
+             [B, C*H*W], as its likelihood reads it: bernoulli (and continuous-bernoulli): logits
+             (decodes="logits") or the probabilities (decodes="means"), or a Bernoulli
+             (ContinuousBernoulli) distribution; gaussian: the means (the scale declared, or fitted);
+             gaussian-learned and logistic: a Normal distribution, or the means and log-scales stacked
+             along the channels. Objects with a tensor `.sample` (diffusers' DecoderOutput) are unwrapped.
   declared   the data set it was trained on (a registry name or folder:PATH) and, optionally, its
-             likelihood (model.likelihoods; a decoder giving a Normal is taken as gaussian-learned, any other
-             as bernoulli), a gaussian's scale in its own values, its latent size (checked), a title and
-             class names.
+             likelihood (model.likelihoods; a decoder giving a distribution is taken as that
+             distribution's likelihood, any other as bernoulli), a gaussian's scale in its own values, its
+             latent size (checked), a title and class names.
 Each declaration is a keyword of `wrap`, else an attribute of the same name on the module, else what its
 library implies (model/conventions.py: a pythae model's likelihood), else its default: a module that
 carries `dataset = "mnist"` and `decodes = "means"` needs no keywords.
@@ -136,13 +136,18 @@ def _field(container: Any, name: str) -> Any:
     return container.get(name) if isinstance(container, dict) else getattr(container, name, None)
 
 
+# Likelihoods whose decoder gives logits, or the probabilities they are the logits of (decodes="means").
+_FROM_LOGITS = ("bernoulli", "continuous-bernoulli")
+
+
 @dataclass(frozen=True)
 class _Output:
-    """A decoder's output read: `values` (logits when `logits`, else the model's values: means, or means
-    and log-scales stacked), and the log-scales of a Normal it gave."""
+    """A decoder's output read: `values` (a distribution's logits or loc, else the model's values: means,
+    or means and log-scales stacked), the likelihood a distribution names (`family`), and the log-scales
+    of a Normal."""
 
     values: torch.Tensor
-    logits: bool = False
+    family: str | None = None
     log_scale: torch.Tensor | None = None
 
 
@@ -155,14 +160,16 @@ def _read_output(output: Any) -> _Output:
     if isinstance(output, distributions.Independent):
         output = output.base_dist
     if isinstance(output, distributions.Bernoulli):
-        return _Output(output.logits, logits=True)
+        return _Output(output.logits, family="bernoulli")
+    if isinstance(output, distributions.ContinuousBernoulli):
+        return _Output(output.logits, family="continuous-bernoulli")
     if isinstance(output, distributions.Normal):
-        return _Output(output.loc, log_scale=output.scale.log())
+        return _Output(output.loc, family="gaussian-learned", log_scale=output.scale.log())
     if isinstance(output, torch.Tensor):
         return _Output(output)
     raise TypeError(
-        f"decode returned {type(output).__name__}: return a tensor (logits or means), a Bernoulli or Normal "
-        "distribution, or an object whose .sample is a tensor"
+        f"decode returned {type(output).__name__}: return a tensor (logits or means), a Bernoulli, "
+        "ContinuousBernoulli or Normal distribution, or an object whose .sample is a tensor"
     )
 
 
@@ -249,15 +256,12 @@ class OutsideVAE(LatentModel):
         """The likelihood's parameters on intensities, [B, P*C*H*W], from a decoder's output."""
         rows, name = output.values.shape[0], self._likelihood.name
         values = output.values.reshape(rows, -1)
-        if name == "bernoulli":
-            if output.log_scale is not None:
-                raise ValueError("decode gave a Normal distribution: declare likelihood='gaussian-learned'")
-            if output.logits or self.declared.decodes == "logits":
+        self._check_family(output)
+        if name in _FROM_LOGITS:
+            if output.family == name or self.declared.decodes == "logits":
                 return values
             means = self.values.from_model(values).clamp(MEANS_EPSILON, 1 - MEANS_EPSILON)
             return torch.log(means) - torch.log1p(-means)
-        if output.logits:
-            raise ValueError(f"decode gave a Bernoulli distribution, declared likelihood is {name!r}")
         if name == "gaussian":
             return self.values.from_model(values)
         if output.log_scale is not None:
@@ -265,6 +269,17 @@ class OutsideVAE(LatentModel):
         else:  # means and log-scales stacked along the channels: [B, 2C, H, W] or [B, 2*C*H*W]
             mean, log_scale = values.chunk(2, dim=1)
         return torch.cat([self.values.from_model(mean), self.values.log_scale_from_model(log_scale)], dim=1)
+
+    def _check_family(self, output: _Output) -> None:
+        """ValueError when the decoder gives a distribution of another likelihood than the one declared (a
+        Normal's loc serves a fixed-scale Gaussian)."""
+        name = self._likelihood.name
+        if output.family in (None, name) or (output.family, name) == ("gaussian-learned", "gaussian"):
+            return
+        raise ValueError(
+            f"decode gave a {output.family} distribution, and the likelihood declared is {name!r}: "
+            f"declare likelihood={output.family!r}"
+        )
 
     def encoder_parameters(self) -> list[nn.Parameter]:
         return self._encoder_parameters
@@ -332,8 +347,9 @@ class OutsideVAE(LatentModel):
             output = _read_output(raw)
         except TypeError as error:
             raise ValueError(str(error)) from error
-        if self.declared.likelihood is None and output.log_scale is not None:
-            self._likelihood = likelihood_of("gaussian-learned")  # a Normal's scale is the decoder's own
+        if self.declared.likelihood is None and output.family is not None:
+            self._likelihood = likelihood_of(output.family)  # as the distribution it gives names it
+        self._check_family(output)
         values, name = output.values, self._likelihood.name
         rows = values.shape[0] if values.ndim else 0
         stacked = self._likelihood.outputs_per_value == 2 and output.log_scale is None
@@ -347,7 +363,7 @@ class OutsideVAE(LatentModel):
             )
         if not torch.isfinite(values).all():
             raise ValueError(f"decode gave values that are not finite (NaN or inf) for {rows} latent points")
-        if name != "bernoulli" or output.logits:
+        if name not in _FROM_LOGITS or output.family is not None:
             return
         low, high = float(values.min()), float(values.max())
         means = self.values.from_model(values.reshape(rows, -1))

@@ -8,6 +8,7 @@ from model.likelihoods import (
     LEVELS,
     MIN_LOG_SCALE,
     Bernoulli,
+    ContinuousBernoulli,
     DiscretizedLogistic,
     Gaussian,
     GaussianLearned,
@@ -45,6 +46,20 @@ def test_bernoulli_scores_grey_levels_as_the_cross_entropy() -> None:
 def test_bernoulli_stays_finite_where_the_sigmoid_saturates() -> None:
     saturated = Bernoulli().log_prob(torch.tensor([[-200.0]]), torch.tensor([[1.0]]))
     assert saturated.item() == pytest.approx(-200.0)
+
+
+def test_continuous_bernoulli_is_the_bernoulli_made_a_density_by_its_constant() -> None:
+    """log p(x) = x log l + (1 - x) log(1 - l) + log C(l), C(l) = 2 atanh(1 - 2l) / (1 - 2l) (Loaiza-Ganem &
+    Cunningham, 2019, Eq. 7), written out here; and a density: it integrates to 1 over [0, 1]."""
+    probs = torch.tensor([[0.05, 0.3, 0.7, 0.97]], dtype=torch.float64)
+    x = torch.tensor([[0.2, 0.9, 0.5, 1.0]])
+    constant = 2 * torch.atanh(1 - 2 * probs) / (1 - 2 * probs)
+    by_hand = (x * probs.log() + (1 - x) * torch.log1p(-probs) + constant.log()).sum()
+    logits = (probs.log() - torch.log1p(-probs)).float()
+    assert ContinuousBernoulli().log_prob(logits, x).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    grid = torch.linspace(0, 1, 20_001)[:, None]
+    density = ContinuousBernoulli().log_prob(torch.tensor([[1.5]]), grid).exp()
+    assert torch.trapezoid(density, grid[:, 0]).item() == pytest.approx(1.0, abs=1e-4)
 
 
 def test_fixed_gaussian_matches_torch_distributions() -> None:
@@ -108,7 +123,13 @@ def test_discretized_logistic_stays_finite_far_from_the_mean() -> None:
     assert torch.isfinite(got).all() and got.item() < -500
 
 
-LIKELIHOODS: list[Likelihood] = [Bernoulli(), Gaussian(0.05), GaussianLearned(), DiscretizedLogistic()]
+LIKELIHOODS: list[Likelihood] = [
+    Bernoulli(),
+    ContinuousBernoulli(),
+    Gaussian(0.05),
+    GaussianLearned(),
+    DiscretizedLogistic(),
+]
 
 
 @pytest.mark.parametrize("likelihood", LIKELIHOODS, ids=lambda likelihood: likelihood.name)
@@ -118,6 +139,8 @@ def test_samples_average_to_the_mean_image(likelihood: Likelihood) -> None:
         params = torch.cat([mean, torch.full((V,), math.log(0.05))])
     elif isinstance(likelihood, Bernoulli):
         params = torch.log(mean) - torch.log1p(-mean)
+    elif isinstance(likelihood, ContinuousBernoulli):  # a mean is reached through the logit found for it
+        params = likelihood.constant_fit(mean[None])
     else:
         params = mean
     draws = likelihood.sample(params.expand(20_000, -1), torch.Generator().manual_seed(8))
@@ -148,7 +171,8 @@ def test_each_likelihood_is_rebuilt_from_its_spec() -> None:
         (
             "poisson",
             None,
-            "likelihood must be one of bernoulli, gaussian, gaussian-learned, logistic, got 'poisson'",
+            "likelihood must be one of bernoulli, continuous-bernoulli, gaussian, gaussian-learned, "
+            "logistic, got 'poisson'",
         ),
         ("gaussian", 0.0, "a Gaussian likelihood's scale must be a number > 0, got 0.0"),
         ("gaussian", math.nan, "a Gaussian likelihood's scale must be a number > 0, got nan"),

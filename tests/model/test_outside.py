@@ -376,7 +376,8 @@ def test_a_normalization_is_the_affine_map_it_names(mnist: Dataset) -> None:
 BAD_DECLARATIONS = {
     "unknown likelihood": (
         {"likelihood": "poisson"},
-        "likelihood must be one of bernoulli, gaussian, gaussian-learned, logistic, got 'poisson'",
+        "likelihood must be one of bernoulli, continuous-bernoulli, gaussian, gaussian-learned, logistic, "
+        "got 'poisson'",
     ),
     "scale alone": (
         {"likelihood_scale": 0.1},
@@ -490,3 +491,23 @@ def test_a_folder_is_prepared_at_the_size_the_model_declares(tmp_path: Path) -> 
         LoadedModel.outside(
             "faces", unsized.wrapped, default.info, default.test, origin=origin, folder=tmp_path
         )
+
+
+def test_a_continuous_bernoulli_decoder_is_scored_as_one(mnist: Dataset) -> None:
+    """Its distribution names its likelihood: log p(x|z) is torch's ContinuousBernoulli log_prob."""
+
+    class Continuous(Linear):
+        def decode(self, z: torch.Tensor) -> Any:
+            return distributions.ContinuousBernoulli(logits=super().decode(z))
+
+    network = _loaded(wrap(Continuous()), mnist).network
+    assert network.likelihood.name == "continuous-bernoulli"
+    x, z = mnist.test.head(8).pixels(), torch.randn(8, 3, generator=torch.Generator().manual_seed(4))
+    expected = distributions.ContinuousBernoulli(logits=Linear().decode(z)).log_prob(x).sum(dim=1)
+    assert torch.allclose(network.log_likelihood(z, x), expected, rtol=1e-5)
+    with pytest.raises(ValueError) as raised:
+        _loaded(wrap(Continuous(), likelihood="bernoulli"), mnist)
+    assert str(raised.value) == (
+        "decode gave a continuous-bernoulli distribution, and the likelihood declared is 'bernoulli': "
+        "declare likelihood='continuous-bernoulli'"
+    )
