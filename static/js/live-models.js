@@ -48,6 +48,7 @@ function addToPicker(model, models) {
     iwaeK: model.iwae_k ?? "",
     binarized: String(Boolean(model.binarized)),
     epochs: model.epochs ?? "",
+    likelihood: model.likelihood_label,
   });
   group.append(option);
   const labels = new Map(models.map((m) => [m.id, m.label]));

@@ -90,13 +90,13 @@ export function chosenDataset(select) {
 export function trainedOn(select) {
   const option = select.selectedOptions[0];
   if (!option || option.dataset.origin !== "checkpoint") return null;
-  const { objective, iwaeK, binarized, epochs } = option.dataset;
+  const { objective, iwaeK, binarized, epochs, likelihood } = option.dataset;
   const binary = binarized === "true";
   const data = binary ? "binarized images (the test set binarized once, seed 0)" : "pixel intensities";
   return {
     objective,
     iwaeK: Number(iwaeK),
     binarized: binary,
-    text: `Trained to maximise: ${objective}, on ${data}, for ${epochs} epochs.`,
+    text: `Trained to maximise: ${objective} with p(x|z): ${likelihood}, on ${data}, for ${epochs} epochs.`,
   };
 }

@@ -241,7 +241,11 @@ def test_serve_with_a_model_of_ones_own_trains_no_default_models(
     data_root(home).parent.mkdir(parents=True)
     data_root(home).symlink_to(data_root(quick_zoo))
     shutil.copytree(classifier_folder(quick_zoo, "mnist"), classifier_folder(home, "mnist"))
+    # Planned, not served: no app is built (it would set the process's torch threads) and no server starts;
+    # serve points the environment at its home, which the test puts back.
+    monkeypatch.setattr(cli, "_served_app", lambda *args: None)
     monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv(HOME_ENV, os.environ[HOME_ENV])
     assert (
         cli.main(["--home", str(home), "serve", "--device", "cpu", "--model", example_models["conv-vae"]])
         == 0

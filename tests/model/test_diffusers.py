@@ -1,6 +1,7 @@
 """diffusers' AutoencoderKL (the Stable Diffusion VAE's class) served as it is: its encoder's latent_dist, its
 decoder's DecoderOutput, its spatial latents and its [-1, 1] images, with declarations only."""
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,22 +13,18 @@ from model.inference import LoadedModel, Origin
 from model.metrics import elbo_metrics
 from model.outside import wrap
 from model.traversal import dimension_name
+from tests.conftest import EXAMPLES
 
 
 def _autoencoder_kl() -> AutoencoderKL:
-    """Three blocks, 28 -> 14 -> 7: latents of 4 x 7 x 7, as a small Stable Diffusion VAE of MNIST."""
+    """examples/autoencoder_kl.py's model, seeded: three blocks, 28 -> 14 -> 7, latents of 4 x 7 x 7."""
+    spec = importlib.util.spec_from_file_location("autoencoder_kl_example", EXAMPLES / "autoencoder_kl.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
     torch.manual_seed(0)
-    return AutoencoderKL(
-        in_channels=1,
-        out_channels=1,
-        down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 32),
-        layers_per_block=1,
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=28,
-    ).eval()
+    model: AutoencoderKL = example.MODEL().eval()
+    return model
 
 
 @pytest.fixture(scope="module")
