@@ -229,6 +229,20 @@ def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs
         ({"beta": 4}, "beta=4.0 needs loss='beta' (loss='full' fixes its weights)"),
         ({"hidden": [0]}, "field 'hidden.0': Input should be greater than or equal to 1"),
         (
+            {"likelihood": "poisson"},
+            "field 'likelihood': Input should be 'bernoulli', 'continuous-bernoulli', 'gaussian', "
+            "'gaussian-learned' or 'logistic'",
+        ),
+        (
+            {"likelihood": "logistic", "likelihood_scale": 0.1},
+            "a scale is declared only for the 'gaussian' likelihood, not 'logistic'",
+        ),
+        (
+            {"likelihood": "gaussian", "binarized": True},
+            "binarized images are 0 or 1, scored by a Bernoulli likelihood, not 'gaussian': drop the "
+            "likelihood or the binarization",
+        ),
+        (
             {"model_id": "taken"},
             "model 'taken' exists: choose another id, or ask to replace it (replace: true)",
         ),

@@ -82,11 +82,12 @@ def test_a_collapsed_map_is_drawn_at_the_prior_scale(page: Page, live_url: str) 
 
 def test_lab_names_what_each_model_was_trained_on(page: Page, binarized_url: str) -> None:
     open_lab(page, binarized_url)
-    expect(page.locator("#trained-on")).to_contain_text("Full ELBO, on pixel intensities")
+    bernoulli = "with p(x|z): Bernoulli"
+    expect(page.locator("#trained-on")).to_contain_text(f"Full ELBO {bernoulli}, on pixel intensities")
     expect(page.locator("#estimator-bound")).to_contain_text("trained on: Full ELBO")
     expect(page.locator("#sweep-missing")).to_contain_text("beta-2-2d (trained on binarized images)")
     page.select_option("#model", "beta-2-2d")
-    expect(page.locator("#trained-on")).to_contain_text("IWAE, k = 3, on binarized images")
+    expect(page.locator("#trained-on")).to_contain_text(f"IWAE, k = 3 {bernoulli}, on binarized images")
     expect(page.locator("#estimator-bound")).to_contain_text("the IWAE bound with k = 3")
     page.click("#evaluate")
     expect(page.locator("#evaluation-status")).to_contain_text("binarized test images", timeout=60_000)

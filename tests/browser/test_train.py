@@ -42,6 +42,10 @@ def test_a_job_queued_on_the_train_page_animates_its_map_and_opens_in_the_explor
     expect(explorer.locator("#map-waiting")).to_contain_text("No model is served yet")
 
     page.goto(f"{empty_home_url}/train")
+    page.select_option("#train-likelihood", "gaussian")  # a fixed sigma asks for its value
+    expect(page.locator("#scale-field")).to_be_visible()
+    page.select_option("#train-likelihood", "")  # suited to the data: MNIST's Bernoulli
+    expect(page.locator("#scale-field")).to_be_hidden()
     page.fill("#train-hidden", "32")
     page.fill("#train-epochs", str(EPOCHS))
     expect(page.locator("#train-id")).to_have_value("full-2d")  # suggested from the choices
