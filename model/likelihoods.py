@@ -23,11 +23,11 @@ from torch import distributions
 LikelihoodName = Literal["bernoulli", "continuous-bernoulli", "gaussian", "gaussian-learned", "logistic"]
 LIKELIHOODS: tuple[str, ...] = get_args(LikelihoodName)
 CHOICES: dict[str, str] = {  # each as a chooser (the CLI's help, the Train page) names it
-    "bernoulli": "Bernoulli (the tutorial's)",
-    "continuous-bernoulli": "continuous Bernoulli (normalised on [0, 1])",
-    "gaussian": "Gaussian, fixed sigma (an MSE loss)",
-    "gaussian-learned": "Gaussian, a sigma per pixel",
-    "logistic": "discretized logistic (8-bit)",
+    "bernoulli": "Bernoulli",
+    "continuous-bernoulli": "continuous Bernoulli",
+    "gaussian": "Gaussian, fixed sigma (MSE)",
+    "gaussian-learned": "Gaussian, sigma per pixel",
+    "logistic": "discretized logistic",
 }
 DEFAULT_GAUSSIAN_SCALE = 0.1  # sigma of a fixed-scale Gaussian when none is declared: MSE weighted by 50
 # A learned scale's floor: the density of pixels that never change (MNIST's empty border) grows without bound
