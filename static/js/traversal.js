@@ -1,12 +1,14 @@
 // Traversals: one row per latent dimension (highest KL first), the centre moved along it from -3 to +3
 // prior standard deviations; dead dimensions (inactive units) marked. For models beyond two dimensions,
-// where the map is only a projection.
+// where the map is only a projection; the ROWS that carry the most KL of a larger latent (a spatial one has
+// hundreds), so the page does not decode thousands of images on opening.
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { digitImage, guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const current = { model: null };
+const ROWS = 16;
 
 function rowOf(dimension, offsets) {
   const row = document.createElement("tr");
@@ -33,7 +35,7 @@ function rowOf(dimension, offsets) {
 const draw = latestOnly(({ model, centre, label }) =>
   guarded(async () => {
     $("traversal-status").textContent = "decoding…";
-    const result = await api.getTraversal(model, centre ? { centre } : {});
+    const result = await api.getTraversal(model, centre ? { centre, rows: ROWS } : { rows: ROWS });
     if (model !== current.model) return;
     const header = document.createElement("tr");
     header.append(document.createElement("th"));
@@ -44,8 +46,9 @@ const draw = latestOnly(({ model, centre, label }) =>
       header.append(cell);
     }
     $("traversal").replaceChildren(header, ...result.rows.map((row) => rowOf(row, result.offsets)));
+    const shown = result.rows.length < result.latent_dim ? `the ${result.rows.length} of highest KL shown; ` : "";
     $("traversal-status").textContent =
-      `around ${label}; ${result.active_units} of ${result.latent_dim} dimensions active (Cov_x(E_q[z]) > 0.01)`;
+      `around ${label}; ${shown}${result.active_units} of ${result.latent_dim} dimensions active (Cov_x(E_q[z]) > 0.01)`;
     $("traversal").dataset.rows = String(result.rows.length);
     $("traversal-prior").disabled = centre === null;
   }),
