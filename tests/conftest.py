@@ -5,6 +5,7 @@ trained comes from the fixture cache (tests/fixture_cache.py): made once, copied
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -163,40 +164,9 @@ EXAMPLE_MODELS = {
 }
 
 
-EXAMPLE_TRAINING = ["--epochs", "3", "--limit", "10000"]
-
-
-@pytest.fixture(scope="session")
-def example_models(
-    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """examples/'s two models trained by examples/train.py as a user would (3 epochs on the first 10,000
-    digits, a few seconds each), their weights in the test home: id -> the --model value serving it."""
-
-    def build(home: Path) -> None:
-        (home / "data").symlink_to(data_root(atlas_home))
-        for name in ("pytorch_vae", "conv_vae"):
-            subprocess.run(
-                [sys.executable, str(EXAMPLES / "train.py"), name, *EXAMPLE_TRAINING],
-                check=True,
-                capture_output=True,
-                env={**os.environ, HOME_ENV: str(home)},
-            )
-        (home / "data").unlink()
-
-    trained = cached(
-        "example-models",
-        {"training": EXAMPLE_TRAINING},
-        build,
-        sources=(*MODEL_SOURCES, EXAMPLES),
-        scratch=tmp_path_factory.mktemp("example-models"),
-    )
-    copy_tree(trained, atlas_home)
-    return EXAMPLE_MODELS
-
-
-# The examples of the VAEs people train (examples/autoencoder_kl.py, examples/batchnorm_vae.py), trained by
-# examples/train.py on a slice: the test claims their serving, not their quality.
+EXAMPLE_TRAINING = {name: ["--epochs", "3", "--limit", "10000"] for name in ("pytorch_vae", "conv_vae")}
+# The examples of the VAEs people train (examples/autoencoder_kl.py, examples/batchnorm_vae.py), trained on
+# a slice: the tests claim their serving, not their quality.
 REAL_WORLD_TRAINING = {
     "autoencoder_kl": ["--epochs", "1", "--limit", "2000"],
     "batchnorm_vae": ["--epochs", "2"],
@@ -207,33 +177,52 @@ REAL_WORLD_MODELS = {
 }
 
 
-@pytest.fixture(scope="session")
-def real_world_examples(
-    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, str]:
-    """examples/'s diffusers AutoencoderKL and BatchNorm conv VAE trained by examples/train.py as a user
-    would (the shapes folder rendered into the home on the way), their weights and the folder in the test
-    home: id -> the --model value serving it."""
+def _trained_examples(
+    name: str, training: dict[str, list[str]], atlas_home: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Each example of `training` trained by examples/train.py with its flags, as a user would, in a home
+    reading the test home's MNIST (cached as `name`), and copied into the test home: their weights, and
+    what an example renders of its own (batchnorm_vae's shapes folder)."""
 
     def build(home: Path) -> None:
-        (home / "data").symlink_to(data_root(atlas_home))
-        for name, flags in REAL_WORLD_TRAINING.items():
+        data_root(home).mkdir()
+        (data_root(home) / "mnist").symlink_to(data_root(atlas_home) / "mnist")
+        for example, flags in training.items():
             subprocess.run(
-                [sys.executable, str(EXAMPLES / "train.py"), name, *flags],
+                [sys.executable, str(EXAMPLES / "train.py"), example, *flags],
                 check=True,
                 capture_output=True,
                 env={**os.environ, HOME_ENV: str(home)},
             )
-        (home / "data").unlink()
+        shutil.rmtree(data_root(home))  # MNIST's link, and data prepared for this scratch home's paths
 
     trained = cached(
-        "real-world-examples",
-        {"training": REAL_WORLD_TRAINING},
+        name,
+        {"training": training},
         build,
         sources=(*MODEL_SOURCES, EXAMPLES),
-        scratch=tmp_path_factory.mktemp("real-world-examples"),
+        scratch=tmp_path_factory.mktemp(name),
     )
     copy_tree(trained, atlas_home)
+
+
+@pytest.fixture(scope="session")
+def example_models(
+    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """examples/'s two models trained by examples/train.py (3 epochs on the first 10,000 digits, a few
+    seconds each), their weights in the test home: id -> the --model value serving it."""
+    _trained_examples("example-models", EXAMPLE_TRAINING, atlas_home, tmp_path_factory)
+    return EXAMPLE_MODELS
+
+
+@pytest.fixture(scope="session")
+def real_world_examples(
+    atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """examples/'s diffusers AutoencoderKL and BatchNorm conv VAE, trained so, their weights and the
+    shapes folder in the test home: id -> the --model value serving it."""
+    _trained_examples("real-world-examples", REAL_WORLD_TRAINING, atlas_home, tmp_path_factory)
     return REAL_WORLD_MODELS
 
 
