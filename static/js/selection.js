@@ -60,7 +60,7 @@ function clear() {
   const had = state.indices.length > 0;
   state.indices = [];
   $("selection-details").hidden = true;
-  $("selection-status").textContent = "Choose box or lasso above, then drag on the map to select digits.";
+  $("selection-status").textContent = "Choose box or lasso above, then drag on the map to select images.";
   delete $("selection-panel").dataset.count;
   if (had) saveView();
 }
