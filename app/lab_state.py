@@ -138,7 +138,6 @@ class LabState:
             )
         finally:
             self.progress.pop(model_id, None)
-            self._cancelled.discard(model_id)
 
     def running(self, model_id: str) -> bool:
         """Whether the model's evaluation is being computed."""
@@ -185,6 +184,7 @@ class LabState:
             return cached
         computation = self._computing.get(model_id)
         if computation is None:
+            self._cancelled.discard(model_id)  # a stop asked of an earlier computation is not this one's
             computation = asyncio.ensure_future(run_in_threadpool(self._compute, served, classifier))
             self._computing[model_id] = computation
         try:

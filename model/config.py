@@ -26,9 +26,7 @@ LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # image's sides (28 -> 14 -> 7 for two). The decoder mirrors them. A larger image gets more conv stages
 # (conv_hidden), so the features the posterior head reads stay about 8 x 8 whatever the size.
 DEFAULT_HIDDEN: dict[str, tuple[int, ...]] = {"mlp": (512, 256), "conv": (32, 64)}
-CONV_FEATURE_SIDE = (
-    8  # a conv encoder's default stages halve the image until its shorter side is at most this
-)
+CONV_FEATURE_SIDE = 8  # default conv stages halve the image until its shorter side is at most this
 MNIST_SHAPE = (1, 28, 28)
 # Epochs of snapshots a long run keeps, thinned evenly (model.train.snapshot_epochs): the IWAE paper's 3,280
 # epochs of every epoch would rewrite a 650 MB file with each checkpoint, and no animation shows thousands.

@@ -76,7 +76,7 @@ def elbo_metrics(
             kl_per_dim += posterior.kl_per_dim().sum(dim=0).double().cpu()
             mus.append(posterior.mu.cpu())
             if on_batch is not None:
-                on_batch(sum(len(done) for done in kls))
+                on_batch(min(len(mus) * batch_size, len(x)))
     n = x.shape[0]
     per_image = torch.cat(reconstructions) - torch.cat(kls)
     reconstruction_nll = -float(torch.cat(reconstructions).mean())
@@ -162,5 +162,5 @@ def importance_weighted_log_likelihoods(
                 log_sum = torch.logaddexp(log_sum, torch.logsumexp(log_w, dim=0))
             bounds.append((log_sum - math.log(k)).double().cpu())
             if on_batch is not None:
-                on_batch(sum(len(done) for done in bounds))
+                on_batch(min(len(bounds) * batch_size, len(x)))
     return torch.cat(bounds)

@@ -77,9 +77,7 @@ class Declared:
     dataset: str | None
     image_size: int | None  # the side a folder: data set is prepared at for it (the folder's default if None)
     likelihood: str | None  # None: from what decode gives (a Normal: gaussian-learned; else bernoulli)
-    likelihood_scale: (
-        float | None
-    )  # a gaussian's sigma in the model's values; None: fitted on training images
+    likelihood_scale: float | None  # a gaussian's sigma in the model's values; None: fitted
     decodes: Decodes
     value_range: tuple[float, float] | None
     normalization: tuple[tuple[float, ...], tuple[float, ...]] | None
@@ -197,9 +195,11 @@ class OutsideVAE(LatentModel):
         self._latent_dim = declared.latent_dim or 0  # set from the first encoding when not declared
         self._latent_shape: tuple[int, ...] = (self._latent_dim,)
         self._encoder_parameters: list[nn.Parameter] = []
-        self._likelihood: Likelihood = likelihood_of(
-            declared.likelihood or "bernoulli", _unit_scale(declared)
-        )
+        scale = None  # a declared gaussian's sigma, from the model's values to intensities
+        if declared.likelihood == "gaussian":  # 1 stands in for an undeclared one until check() fits it
+            declared_scale = declared.likelihood_scale
+            scale = 1.0 if declared_scale is None else self.values.scale_from_model(declared_scale)
+        self._likelihood: Likelihood = likelihood_of(declared.likelihood or "bernoulli", scale)
         self.fitted: FittedScale | None = None
 
     @staticmethod
@@ -256,7 +256,6 @@ class OutsideVAE(LatentModel):
         """The likelihood's parameters on intensities, [B, P*C*H*W], from a decoder's output."""
         rows, name = output.values.shape[0], self._likelihood.name
         values = output.values.reshape(rows, -1)
-        self._check_family(output)
         if name in _FROM_LOGITS:
             if output.family == name or self.declared.decodes == "logits":
                 return values
@@ -272,7 +271,7 @@ class OutsideVAE(LatentModel):
 
     def _check_family(self, output: _Output) -> None:
         """ValueError when the decoder gives a distribution of another likelihood than the one declared (a
-        Normal's loc serves a fixed-scale Gaussian)."""
+        Normal's loc serves a fixed-scale Gaussian); checked at load, where the likelihood is settled."""
         name = self._likelihood.name
         if output.family in (None, name) or (output.family, name) == ("gaussian-learned", "gaussian"):
             return
@@ -410,15 +409,6 @@ class OutsideVAE(LatentModel):
         return digest.hexdigest()[:16]
 
 
-def _unit_scale(declared: Declared) -> float | None:
-    """A declared gaussian's scale on intensities; 1 as a stand-in until an undeclared one is fitted."""
-    if declared.likelihood != "gaussian":
-        return None
-    if declared.likelihood_scale is None:
-        return 1.0
-    return declared.values(1).scale_from_model(declared.likelihood_scale)
-
-
 def declared_of(network: nn.Module, **declarations: Any) -> Declared:
     """Each declaration from the keywords, else the module's attribute of the same name, else its default;
     ValueError naming a declaration whose value cannot be right."""
@@ -522,11 +512,11 @@ def wrap(
     **declarations: Any,
 ) -> Wrapped:
     """Declare what the atlas must know of `network` (see the module's docstring): dataset (with image_size,
-    the side a folder: data set is prepared at), likelihood
-    (one of model.likelihoods.LIKELIHOODS) and likelihood_scale (a gaussian's sigma in the model's values),
-    decodes ("logits" or "means"), value_range ((-1, 1)) or normalization ((mean, std), each one number or
-    one per channel), inputs ("images" or "flat"), latent_dim, title, class_names. `encode` and `decode`
-    replace the module's methods of those names."""
+    the side a folder: data set is prepared at), likelihood (one of model.likelihoods.LIKELIHOODS) and
+    likelihood_scale (a gaussian's sigma in the model's values), decodes ("logits" or "means"), value_range
+    ((-1, 1)) or normalization ((mean, std), each one number or one per channel), inputs ("images" or
+    "flat"), latent_dim, title, class_names. `encode` and `decode` replace the module's methods of those
+    names."""
     if isinstance(network, Wrapped):  # declared again: the new declarations win, the old ones stay
         kept = {name: value for name, value in asdict(network.declared).items() if value is not None}
         declarations = {**kept, **{name: value for name, value in declarations.items() if value is not None}}

@@ -14,6 +14,7 @@ from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, page_problems
 from app.registry import ModelRegistry
 from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
+from model.budget import MIN_IMAGES
 from model.evaluation import FIGURE_ROWS
 from model.home import MODEL_ID_PATTERN
 from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE
@@ -89,7 +90,8 @@ async def compare(
 @router.get("/lab", response_class=HTMLResponse)
 async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
     rows = [asdict(row) for row in FIGURE_ROWS]  # the evaluation table follows the one list of figures
-    return _page(request, "lab.html", registry, lab, evaluation_rows=rows)
+    settings = {"evaluation": lab.settings, "min_images": MIN_IMAGES}  # what the caption says it evaluates
+    return _page(request, "lab.html", registry, lab, evaluation_rows=rows, **settings)
 
 
 @router.get("/train", response_class=HTMLResponse)

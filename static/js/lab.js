@@ -103,7 +103,7 @@ async function evaluate() {
   const model = state.model;
   $("evaluate").disabled = true;
   $("cancel-evaluation").hidden = false;
-  $("evaluation-status").textContent = "computing… (about two minutes on a CPU)";
+  $("evaluation-status").textContent = "computing…";
   const stopFollowing = api.followEvaluation(model, ({ stage, fraction }) => {
     if (model === state.model) $("evaluation-status").textContent = `computing: ${stage}, ${Math.round(100 * fraction)}% done`;
   });

@@ -1,7 +1,7 @@
 // Traversals: one row per latent dimension (highest KL first), the centre moved along it from -3 to +3
 // prior standard deviations; dead dimensions (inactive units) marked. For models beyond two dimensions,
-// where the map is only a projection; the ROWS that carry the most KL of a larger latent (a spatial one has
-// hundreds), so the page does not decode thousands of images on opening.
+// where the map is only a projection. Of a larger latent (a spatial one has hundreds of dimensions), only
+// the ROWS of highest KL, so the page does not decode thousands of images on opening.
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { digitImage, guarded, latestOnly } from "./ui.js";

@@ -218,7 +218,9 @@ def test_the_progress_stream_sends_each_stage_then_ended(monkeypatch: pytest.Mon
     async def events() -> list[str]:
         return [event.decode() async for event in lab.progress_events("m")]
 
-    assert asyncio.run(events()) == [
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread (Playwright's)
+        sent = pool.submit(asyncio.run, events()).result()
+    assert sent == [
         'event: progress\ndata: {"type":"progress","stage":"ELBO","fraction":0.1}\n\n',
         'event: progress\ndata: {"type":"progress","stage":"FID","fraction":0.9}\n\n',
         'event: ended\ndata: {"type":"ended","stage":null,"fraction":1.0}\n\n',

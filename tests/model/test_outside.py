@@ -511,3 +511,11 @@ def test_a_continuous_bernoulli_decoder_is_scored_as_one(mnist: Dataset) -> None
         "decode gave a continuous-bernoulli distribution, and the likelihood declared is 'bernoulli': "
         "declare likelihood='continuous-bernoulli'"
     )
+
+
+def test_a_declared_sigma_is_taken_from_the_models_values_to_intensities() -> None:
+    """Normalised by std 0.25 per channel, the model's values are 4 times the intensities: its sigma of 0.2
+    is 0.05 on intensities (the densities the atlas compares)."""
+    declared = {"likelihood": "gaussian", "likelihood_scale": 0.2, "normalization": ((0.5,) * 3, (0.25,) * 3)}
+    network = wrap(Colour64(), **declared).adapt((3, 64, 64), torch.device("cpu"))
+    assert network.likelihood.spec() == {"name": "gaussian", "scale": pytest.approx(0.05)}
