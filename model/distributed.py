@@ -5,6 +5,7 @@ nothing here talks to anyone."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 from collections.abc import Iterator
@@ -123,6 +124,10 @@ def process_group(device: str = "auto") -> Iterator[Ranks]:
         yield ranks
     finally:
         signal.signal(signal.SIGTERM, previous)
+        # DistributedDataParallel's reducer sits in reference cycles: collected here, its Gloo work goes
+        # while the group and the interpreter are alive, not at exit, where it aborted a rank (SIGABRT,
+        # "terminate called without an active exception") after a finished run.
+        gc.collect()
         dist.destroy_process_group()
 
 
