@@ -1,6 +1,6 @@
 """Dependencies declared once: the server's settings, the model registry, the model a path names, the lab's
-state and the training jobs (refused when training from the page is off). Handlers take these, never
-`request.app.state` itself."""
+state, the nonlinear planes and the training jobs (refused when training from the page is off). Handlers
+take these, never `request.app.state` itself."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Path, Request
 
 from app.job_runner import JobRunner
 from app.lab_state import LabState
+from app.plane_state import Planes
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from app.settings import Settings
@@ -49,6 +50,11 @@ async def get_lab(request: Request) -> LabState:
     return lab
 
 
+async def get_planes(request: Request) -> Planes:
+    planes: Planes = request.app.state.planes
+    return planes
+
+
 async def get_jobs(request: Request) -> JobRunner:
     jobs: JobRunner = request.app.state.jobs
     return jobs
@@ -65,6 +71,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
+PlanesDep = Annotated[Planes, Depends(get_planes)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 TrainingDep = Annotated[JobRunner, Depends(require_training)]
 

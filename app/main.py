@@ -16,6 +16,7 @@ from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.limits import BodySizeLimit
 from app.openapi import install_openapi
+from app.plane_state import Planes
 from app.registry import ModelRegistry
 from app.responses import map_body
 from app.routes import (
@@ -33,6 +34,7 @@ from app.routes import (
     maps,
     models,
     pages,
+    planes,
     posterior,
     selection,
     sweep,
@@ -48,6 +50,7 @@ ROUTERS = (
     health.router,
     models.router,
     maps.router,
+    planes.router,
     decode.router,
     encode.router,
     interpolate.router,
@@ -83,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
         )
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or LAB_EVALUATION)
+        app.state.planes = Planes()
         app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )
@@ -97,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.run_queue:
             app.state.jobs.start()
         yield
+        app.state.planes.close()  # a plane computing is stopped with its process
         app.state.lab.close()  # a running evaluation stops at its next batch: it never holds the server up
         await app.state.jobs.close()
 

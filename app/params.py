@@ -47,7 +47,8 @@ def invalid(where: str, message: str) -> HTTPException:
     return HTTPException(422, f"{where}: {message}")
 
 
-def _check_range(values: Sequence[float], where: str, limit: float) -> None:
+def check_within(values: Sequence[float], where: str, limit: float) -> None:
+    """Every coordinate within +-limit, or the 422 naming the first that is not."""
     for position, value in enumerate(values):
         if abs(value) > limit:
             raise invalid(where, f"coordinate {position} is {value:g}; |coordinates| must be <= {limit:g}")
@@ -59,7 +60,7 @@ def check_latent(latent_map: LatentMap, values: Sequence[float], where: str) -> 
         raise invalid(
             where, f"z has {len(values)} values; this model's latent_dim is {latent_map.latent_dim}"
         )
-    _check_range(values, where, latent_map.coordinate_limit)
+    check_within(values, where, latent_map.coordinate_limit)
     return list(values)
 
 
@@ -69,11 +70,11 @@ def check_point(latent_map: LatentMap, values: Sequence[float], where: str) -> l
         raise invalid(
             where, f"got {len(values)} values; send [x, y] or a z of length {latent_map.latent_dim}"
         )
-    _check_range(values, where, latent_map.coordinate_limit)
+    check_within(values, where, latent_map.coordinate_limit)
     return list(values)
 
 
 def check_range(latent_map: LatentMap, low_high: Sequence[float], where: str) -> tuple[float, float]:
     """A 'low,high' range of map coordinates within the model's coordinate limit."""
-    _check_range(low_high, where, latent_map.coordinate_limit)
+    check_within(low_high, where, latent_map.coordinate_limit)
     return low_high[0], low_high[1]

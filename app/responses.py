@@ -14,19 +14,22 @@ from app.schemas.latents import DecodedPoints
 from app.schemas.models import DatasetSummary, ModelSummary
 from app.served_model import ServedModel
 from model.data import Dataset, MapSplit
+from model.planes import PLANE_TITLES, NonlinearPlane, lift_description
 
 
-def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
-    """The map response for the first `limit` points of a split, serialised once: it is the largest
-    response and the same for every visitor."""
+def map_body(served: ServedModel, split: MapSplit, limit: int, plane: NonlinearPlane | None = None) -> bytes:
+    """The map response for the first `limit` points of a split, on its exact plane or on a UMAP or t-SNE
+    `plane` of the split, serialised once: it is the largest response and the same for every visitor."""
     latent_map = served.map_of(split)
     shown = min(limit, len(latent_map))
-    key = f"map:{split}:{shown}"
+    method = "pca" if plane is None else plane.method
+    key = f"map:{split}:{shown}:{method}"
     cached = served.responses.get(key)
     if cached is None:
-        xy, sigma_xy = latent_map.xy[:shown], latent_map.sigma_xy[:shown]
+        xy = (latent_map.xy if plane is None else plane.xy)[:shown]
+        sigma_xy = latent_map.sigma_xy[:shown] if plane is None else None  # no ellipse on a nonlinear plane
         tests = {"test": shown, "train": 0, "all": min(shown, len(served.latent_map))}[split]
-        plane = latent_map.plane
+        exact = latent_map.plane
         body = {  # LatentMap's fields (the schema tests check the response against it)
             "model_id": served.model_id,
             "dataset": served.dataset.info.key,
@@ -37,12 +40,16 @@ def map_body(served: ServedModel, split: MapSplit, limit: int) -> bytes:
             "y": [round(v, 4) for v in xy[:, 1].tolist()],
             "label": latent_map.labels[:shown].tolist(),
             "index": [*range(tests), *range(shown - tests)],
-            "sigma_x": [round(v, 4) for v in sigma_xy[:, 0].tolist()],
-            "sigma_y": [round(v, 4) for v in sigma_xy[:, 1].tolist()],
-            "coordinate_limit": served.latent_map.coordinate_limit,  # what decoding accepts, any split
+            "sigma_x": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 0].tolist()],
+            "sigma_y": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 1].tolist()],
+            # what decoding accepts, any split: the latent's limit, or the nonlinear plane's extent
+            "coordinate_limit": served.latent_map.coordinate_limit if plane is None else plane.limit,
+            "plane": {"method": "pca", "title": "latent plane", "lift": "exact: the map is the latent plane"}
+            if exact.is_identity
+            else {"method": method, "title": PLANE_TITLES[method], "lift": lift_description(method)},
             "projection": None
-            if plane.is_identity
-            else {"mean": plane.mean.tolist(), "components": plane.components.tolist()},
+            if plane is not None or exact.is_identity
+            else {"mean": exact.mean.tolist(), "components": exact.components.tolist()},
         }
         cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
     return cached

@@ -9,12 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ModelDep
+from app.deps import ModelDep, PlanesDep
 from app.responses import map_body
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.models import MAX_POINTS, LatentMap
 from app.served_model import ServedModel
 from model.data import MapSplit
+from model.planes import PlaneMethod
 
 router = APIRouter(prefix="/api/models", tags=["map"], responses=ERROR_RESPONSES)
 log = logging.getLogger(__name__)
@@ -37,11 +38,19 @@ def prepare_all_points(served: ServedModel) -> None:
 @router.get("/{model_id}/map", response_model=LatentMap)
 async def latent_map(
     served: ModelDep,
+    planes: PlanesDep,
     split: Annotated[MapSplit, Query(description="test, train, or all (the test points first)")] = "test",
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = MAX_POINTS,
+    plane: Annotated[
+        PlaneMethod, Query(description="pca (exact); umap or tsne once computed (see /planes/{method})")
+    ] = "pca",
 ) -> Response:
     """A split's posterior means on the map plane, with their labels, their index in their split and
     per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept."""
+    if plane != "pca":
+        nonlinear = planes.plane(served, split, plane)
+        body = await run_in_threadpool(map_body, served, split, limit, nonlinear)
+        return Response(body, media_type="application/json")
     # The test split's map is serialised at start-up: served from memory without a thread hop. The
     # others may first have to encode the training split, which must not hold the event loop.
     if split != "test":

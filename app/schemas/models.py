@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from model.data import MapSplit
 from model.inference import OriginKind
 from model.likelihoods import LikelihoodName
+from model.planes import PlaneMethod
 
 
 class Health(BaseModel):
@@ -80,6 +81,12 @@ class Projection(BaseModel):
     components: list[list[float]] = Field(description="2 x latent_dim; z = mean + [x, y] @ components")
 
 
+class MapPlaneInfo(BaseModel):
+    method: PlaneMethod = Field(description="pca: exact (the identity for 2-D models); umap or tsne")
+    title: str
+    lift: str = Field(description="how a map point becomes the latent it decodes, in words")
+
+
 class DatasetSummary(BaseModel):
     key: str
     title: str
@@ -102,9 +109,12 @@ class LatentMap(BaseModel):
     y: list[float]
     label: list[int]
     index: list[int] = Field(description="each point's index in its own split")
-    sigma_x: list[float]
-    sigma_y: list[float]
-    coordinate_limit: float = Field(description="the largest |coordinate| this model decodes")
+    sigma_x: list[float] | None = Field(
+        description="q(z|x)'s standard deviation along x (null on a nonlinear plane: no ellipses there)"
+    )
+    sigma_y: list[float] | None
+    coordinate_limit: float = Field(description="the largest |coordinate| a map point of this plane may have")
+    plane: MapPlaneInfo
     projection: Projection | None = Field(None, description="the PCA plane, for latent_dim > 2")
 
 

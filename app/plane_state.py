@@ -1,0 +1,148 @@
+"""The served models' nonlinear planes: which are computed, computing (with progress) or failed, the
+computation each starts in the background, and the planes map points and new latents go through."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
+
+from app.plane_worker import PlaneWorker
+from app.served_model import ServedModel
+from model.data import MapSplit
+from model.planes import PLANE_TITLES, NonlinearMethod, NonlinearPlane, PlaneKey, read_plane
+
+log = logging.getLogger("latent_atlas")
+PlaneCondition = Literal["absent", "computing", "ready", "failed"]
+SPLIT_NOUNS = {"test": "test images", "train": "training images", "all": "test and training images"}
+
+
+@dataclass
+class PlaneStatus:
+    """Where one plane stands: its state, the stage and fraction done while it computes, why it failed."""
+
+    state: PlaneCondition
+    stage: str = ""
+    fraction: float = 0.0
+    error: str | None = None
+    started: float = 0.0  # time.monotonic() when it started computing
+
+    def report(self, stage: str, fraction: float) -> None:
+        self.stage, self.fraction = stage, fraction
+
+
+def plane_name(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> str:
+    return f"the {PLANE_TITLES[method]} plane of {served.model_id}'s {SPLIT_NOUNS[split]}"
+
+
+class Planes:
+    """The nonlinear planes of every served model and split, each computed once (a process of its own
+    fits them; another places new latents, so a placement never waits behind a fit)."""
+
+    def __init__(self) -> None:
+        self.fitter = PlaneWorker("plane fitter")
+        self.placer = PlaneWorker("plane placer")
+        self._planes: dict[tuple[str, ...], NonlinearPlane] = {}
+        self._status: dict[tuple[str, ...], PlaneStatus] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @staticmethod
+    def key(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneKey:
+        sizes = {"test": len(served.dataset.test), "train": len(served.dataset.train)}
+        points = sizes["test"] + sizes["train"] if split == "all" else sizes[split]
+        return PlaneKey(served.loaded.weights, served.dataset.info.key, split, points, method)
+
+    @staticmethod
+    def _id(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> tuple[str, ...]:
+        return (served.model_id, served.loaded.weights, split, method)  # a retrained model is another
+
+    def _check(self, served: ServedModel) -> None:
+        if served.loaded.latent_dim <= 2:
+            raise HTTPException(
+                409, f"{served.model_id} has a 2-D latent space: its map is the latent plane itself, exact"
+            )
+
+    async def status(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneStatus:
+        """The plane's status; a plane another server process cached is read (and is then ready)."""
+        self._check(served)
+        name = self._id(served, split, method)
+        if name in self._planes:
+            return PlaneStatus("ready", fraction=1.0)
+        if name in self._status:
+            return self._status[name]
+        xy = await run_in_threadpool(read_plane, served.loaded.folder, self.key(served, split, method))
+        if xy is None:
+            return PlaneStatus("absent")
+        latent_map = await run_in_threadpool(served.map_of, split)
+        self._planes[name] = NonlinearPlane(method, latent_map.mu, torch.from_numpy(xy))
+        return PlaneStatus("ready", fraction=1.0)
+
+    async def start(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneStatus:
+        """Start computing the plane in the background unless it is computed or computing."""
+        status = await self.status(served, split, method)
+        if status.state in ("ready", "computing"):
+            return status
+        status = self._status[self._id(served, split, method)] = PlaneStatus(
+            "computing", stage="encoding the images", started=time.monotonic()
+        )
+        task = asyncio.create_task(self._compute(served, split, method, status))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return status
+
+    async def _compute(
+        self, served: ServedModel, split: MapSplit, method: NonlinearMethod, status: PlaneStatus
+    ) -> None:
+        name = self._id(served, split, method)
+        try:
+            latent_map = await run_in_threadpool(served.map_of, split)
+            mu = latent_map.mu.numpy()
+            key = self.key(served, split, method)
+            xy = await asyncio.wrap_future(self.fitter.fit(served.loaded.folder, key, mu, status.report))
+            self._planes[name] = NonlinearPlane(method, latent_map.mu, torch.from_numpy(xy))
+            del self._status[name]
+        except Exception as error:  # said on the page; the server and the other planes go on
+            log.exception("could not compute %s", plane_name(served, split, method))
+            status.state, status.error = "failed", str(error)
+
+    def plane(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> NonlinearPlane:
+        """The computed plane, or the 409 saying it is not (and how to start it)."""
+        self._check(served)
+        found = self._planes.get(self._id(served, split, method))
+        if found is not None:
+            return found
+        status = self._status.get(self._id(served, split, method))
+        name = plane_name(served, split, method)
+        if status is not None and status.state == "failed":
+            raise HTTPException(409, f"{name} could not be computed: {status.error}")
+        where = f"/api/models/{served.model_id}/planes/{method}?split={split}"
+        raise HTTPException(
+            409, f"{name} is not computed yet: POST {where} starts it, GET there says how far"
+        )
+
+    async def place(
+        self, served: ServedModel, split: MapSplit, method: NonlinearMethod, z: torch.Tensor
+    ) -> torch.Tensor:
+        """Latents z: [B, D] placed on the plane by its method's own transform -> [B, 2]."""
+        plane = self.plane(served, split, method)
+        key = self.key(served, split, method)
+        future = self.placer.transform(
+            served.loaded.folder, key, plane.mu.numpy(), plane.xy.numpy(), z.numpy().astype(np.float32)
+        )
+        try:
+            return torch.from_numpy(await asyncio.wrap_future(future))
+        except RuntimeError as error:
+            name = plane_name(served, split, method)
+            raise HTTPException(503, f"could not place the points on {name}: {error}") from error
+
+    def close(self) -> None:
+        """Stop every computation (the server is stopping)."""
+        self.fitter.close()
+        self.placer.close()
