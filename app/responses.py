@@ -44,9 +44,12 @@ def map_body(served: ServedModel, split: MapSplit, limit: int, plane: NonlinearP
             "sigma_y": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 1].tolist()],
             # what decoding accepts, any split: the latent's limit, or the nonlinear plane's extent
             "coordinate_limit": served.latent_map.coordinate_limit if plane is None else plane.limit,
-            "plane": {"method": "pca", "title": "latent plane", "lift": "exact: the map is the latent plane"}
-            if exact.is_identity
-            else {"method": method, "title": PLANE_TITLES[method], "lift": lift_description(method)},
+            "plane": {
+                "method": method,
+                "title": "latent plane" if exact.is_identity else PLANE_TITLES[method],
+                "lift": lift_description("latent" if exact.is_identity else method),
+                "latent_plane": exact.is_identity,
+            },
             "projection": None
             if plane is not None or exact.is_identity
             else {"mean": exact.mean.tolist(), "components": exact.components.tolist()},

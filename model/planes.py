@@ -38,8 +38,10 @@ TSNE_ITERATIONS = 250 + 500  # openTSNE's early exaggeration, then its main phas
 Progress = Callable[[str, float], None]  # (stage, fraction of the whole done)
 
 
-def lift_description(method: PlaneMethod) -> str:
-    """How a map point of the plane becomes a latent, as the pages say it."""
+def lift_description(method: PlaneMethod | Literal["latent"]) -> str:
+    """How a map point of the plane ("latent": a 2-D model's own) becomes a latent, as the pages say it."""
+    if method == "latent":
+        return "exact: the map is the latent plane itself"
     if method == "pca":
         return "exact: the plane's point in latent space"
     return (
@@ -90,7 +92,7 @@ def fit_embedding(method: NonlinearMethod, mu: np.ndarray, progress: Progress) -
         calls += 1
         progress("laying out", 0.2 + 0.8 * min(1.0, calls * 25 / TSNE_ITERATIONS))
 
-    tsne = TSNE(**TSNE_SETTINGS, n_jobs=-1, callbacks=iterated, callbacks_every_iters=25)
+    tsne = TSNE(**TSNE_SETTINGS, n_jobs=-1, random_state=0, callbacks=iterated, callbacks_every_iters=25)
     return np.asarray(tsne.fit(mu), dtype=np.float32)
 
 

@@ -85,6 +85,7 @@ class MapPlaneInfo(BaseModel):
     method: PlaneMethod = Field(description="pca: exact (the identity for 2-D models); umap or tsne")
     title: str
     lift: str = Field(description="how a map point becomes the latent it decodes, in words")
+    latent_plane: bool = Field(description="the map is a 2-D model's latent plane itself")
 
 
 class DatasetSummary(BaseModel):

@@ -30,13 +30,35 @@ const json = (body) => ({
 const base = (model) => `/api/models/${encodeURIComponent(model)}`;
 
 // A split's map ("test", "train" or "all": the test images, then the training ones), its first `limit` points.
-export async function getMap(model, { limit = 200000, split = "test" } = {}) {
-  return (await call(`${base(model)}/map?${new URLSearchParams({ limit, split })}`)).json();
+// On `plane` "umap" or "tsne" once computed (see startPlane).
+export async function getMap(model, { limit = 200000, split = "test", plane = "pca" } = {}) {
+  return (await call(`${base(model)}/map?${new URLSearchParams({ limit, split, plane })}`)).json();
+}
+
+// A UMAP or t-SNE plane of a split's encodings: start computing it (once), or how far it is.
+export async function startPlane(model, method, split) {
+  return (await call(`${base(model)}/planes/${method}?split=${split}`, { method: "POST" })).json();
+}
+
+export async function planeProgress(model, method, split) {
+  return (await call(`${base(model)}/planes/${method}?split=${split}`)).json();
+}
+
+// Latents [[z...]] -> their places on a computed plane, by the method's own transform.
+export async function placeOnPlane(model, method, split, z) {
+  return (await call(`${base(model)}/planes/${method}/place?split=${split}`, json({ z }))).json();
+}
+
+// Map points [[x, y]] of a computed plane -> their estimated latents ({ z, nearest, how }).
+export async function liftFromPlane(model, method, split, points) {
+  return (await call(`${base(model)}/planes/${method}/lift?split=${split}`, json({ points }))).json();
 }
 
 // The decoded image at map point (x, y), as an object URL (the caller revokes it).
-export async function decodeAt(model, x, y) {
-  const response = await call(`${base(model)}/decode.png?x=${x.toFixed(4)}&y=${y.toFixed(4)}`);
+// On a UMAP or t-SNE plane ({ plane, split }), the latent decoded is an estimate from the nearest encodings.
+export async function decodeAt(model, x, y, { plane = "pca", split = "test" } = {}) {
+  const where = plane === "pca" ? "" : `&plane=${plane}&split=${split}`;
+  const response = await call(`${base(model)}/decode.png?x=${x.toFixed(4)}&y=${y.toFixed(4)}${where}`);
   return URL.createObjectURL(await response.blob());
 }
 

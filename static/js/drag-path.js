@@ -6,6 +6,7 @@ import { EVENTS, listen } from "./events.js";
 import { inRange, keepInView, mode, saveView, setLine, specOf, view } from "./explorer-map.js";
 import { classTokens, cursorToData, pixelDistance, positionOf } from "./map-traces.js";
 import { pathShape } from "./overlay-traces.js";
+import { latentSpecs, placedPoints } from "./planes.js";
 import { digitImage, guarded, latestOnly, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -28,14 +29,17 @@ const endAt = (p, snap) => (snap && snapped(p)) || { x: p.x, y: p.y, spec: { poi
 // One strip through every end in order (the tutorial's Fig. 5 when the ends are @, 9 and a).
 const drawStrip = latestOnly((ends) =>
   guarded(async () => {
-    const specs = ends.map((end) => end.spec);
+    const specs = await latentSpecs(ends.map((end) => end.spec)); // a nonlinear plane's points as latents
     const result = await api.interpolate(view.model, specs[0], specs.at(-1), steps(), $("method").value, specs.slice(1, -1));
     $("strip").replaceChildren(...result.images.map((src, i) => digitImage(src, `step ${i + 1}`, true)));
     $("strip").dataset.ends = String(ends.length);
     $("strip-downloads").hidden = false;
     current.path = { ends: specs, steps: steps(), method: $("method").value };
     saveView();
-    if (ends[0].x === undefined) setLine(pathShape(result.map_xy.map(([x, y]) => ({ x, y })))); // named: the server's path
+    if (ends[0].x === undefined) {
+      const points = await placedPoints(result.z, result.map_xy); // named: the server's path
+      setLine(pathShape(points.map(([x, y]) => ({ x, y }))));
+    }
   }),
 );
 

@@ -4,6 +4,7 @@ import * as api from "./api.js";
 import { acceptImageFiles, createDrawPad } from "./drawpad.js";
 import { EVENTS, emit, listen } from "./events.js";
 import { addDrawing, clearOverlay, view } from "./explorer-map.js";
+import { placedEncoding } from "./planes.js";
 import { removePosterior, showPosterior } from "./true-posterior.js";
 import { digitImage, figure, guarded } from "./ui.js";
 
@@ -20,7 +21,10 @@ function showEncoding(result) {
   );
   const header = document.createElement("p");
   header.className = "muted";
-  header.textContent = `#${number} at (${x.toFixed(2)}, ${y.toFixed(2)}), sigma (${sigmaX.toFixed(2)}, ${sigmaY.toFixed(2)}); the dotted ellipse is 2 sigma`;
+  const spread = sigmaX === null
+    ? `placed by ${view.map.plane.title}'s transform (no ellipse on a nonlinear plane)`
+    : `sigma (${sigmaX.toFixed(2)}, ${sigmaY.toFixed(2)}); the dotted ellipse is 2 sigma`;
+  header.textContent = `#${number} at (${x.toFixed(2)}, ${y.toFixed(2)}), ${spread}`;
   const images = document.createElement("div");
   images.className = "row";
   images.append(
@@ -31,12 +35,13 @@ function showEncoding(result) {
   near.className = "row neighbors";
   near.append(...neighbors);
   $("encoding").replaceChildren(header, images, near);
-  if (view.map.projection === null) showPosterior({ request: { image: result.input }, container: $("encoding") });
+  if (view.map.plane.latent_plane) showPosterior({ request: { image: result.input }, container: $("encoding") });
   emit(EVENTS.focus, { point: { image: result.input }, label: `image #${number}` });
 }
 
 export function init() {
-  const encodeAndShow = (image) => guarded(async () => showEncoding(await api.encodeImage(view.model, image)));
+  const encodeAndShow = (image) =>
+    guarded(async () => showEncoding(await placedEncoding(await api.encodeImage(view.model, image))));
   createDrawPad($("pad"), { brushInput: $("brush"), clearButton: $("clear-pad"), onStroke: encodeAndShow });
   acceptImageFiles($("dropzone"), $("upload"), encodeAndShow);
   $("clear-drawings").addEventListener("click", () => {

@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { EVENTS, emit } from "./events.js";
 import {
-  LEGEND_LIMIT, PLOT_CONFIG, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, restyleUpdate,
+  LEGEND_LIMIT, PLOT_CONFIG, axisTitles, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, restyleUpdate,
   robustRange, traceIndex, traceLabel, viewRange,
 } from "./map-traces.js";
 import { DRAWINGS_TRACE, drawingOf, drawingsTrace, ellipseShapes } from "./overlay-traces.js";
@@ -15,10 +15,11 @@ const $ = (id) => document.getElementById(id);
 export const SPLIT_NAMES = { test: "test", train: "training" };
 const DRAG_MODES = { zoom: "zoom", interpolate: false, box: "select", lasso: "lasso" }; // Plotly's dragmode
 
-// What the map shows. graph: the element; map: the /map response; hovered: the point under the cursor
-// ({ x, y, position }) or null; drawings: encoded images' markers; line: the path's shape or null.
+// What the map shows. graph: the element; map: the /map response; plane: "pca", "umap" or "tsne" (planes.js
+// sets it); hovered: the point under the cursor ({ x, y, position }) or null; drawings: encoded images'
+// markers; line: the path's shape or null.
 export const view = {
-  graph: null, model: null, dataset: null, map: null, split: "test", hovered: null, drawings: [], line: null,
+  graph: null, model: null, dataset: null, map: null, split: "test", plane: "pca", hovered: null, drawings: [], line: null,
 };
 const parts = {}; // what else the URL keeps, read from the modules that own it: name -> () => value
 
@@ -40,7 +41,7 @@ export function keepInView(name, read) {
 // The view into the URL (a reload or a shared link restores it).
 export function saveView() {
   writeView({
-    model: view.model, points: view.split, ranges: viewRange(view.graph), pins: parts.pins?.() ?? [],
+    model: view.model, points: view.split, plane: view.plane, ranges: viewRange(view.graph), pins: parts.pins?.() ?? [],
     path: parts.path?.() ?? null, selection: parts.selection?.() ?? [],
   });
 }
@@ -60,11 +61,11 @@ function showDataset(dataset) {
 export async function loadModel(model) {
   view.model = model;
   view.dataset = chosenDataset($("model"));
-  view.map = await api.getMap(model, { split: view.split });
+  view.map = await api.getMap(model, { split: view.split, plane: view.plane });
   showDataset(view.dataset);
   Object.assign(view, { drawings: [], line: null, hovered: null });
   const layout = {
-    ...mapLayout({ xRange: robustRange(view.map.x), yRange: robustRange(view.map.y), classNames: view.map.class_names }),
+    ...mapLayout({ xRange: robustRange(view.map.x), yRange: robustRange(view.map.y), classNames: view.map.class_names, axes: axisTitles(view.map.plane) }),
     uirevision: model,
     dragmode: DRAG_MODES[mode()],
   };
@@ -130,6 +131,7 @@ export function init() {
   view.model = $("model").value;
   $("model").addEventListener("change", (event) =>
     guarded(async () => {
+      view.plane = "pca"; // another model's UMAP or t-SNE may not be computed yet
       await loadModel(event.target.value);
       saveView();
     }),
@@ -137,6 +139,7 @@ export function init() {
   $("points").addEventListener("change", (event) =>
     guarded(async () => {
       view.split = event.target.value;
+      view.plane = "pca"; // the plane of the other split may not be computed yet
       $("points-status").textContent = view.split === "test" ? "" : "encoding the training images (seconds, once)…";
       await loadModel(view.model);
       $("points-status").textContent = "";

@@ -10,6 +10,7 @@ import * as gallery from "./gallery.js";
 import { wireHoverDecoding } from "./hover-decode.js";
 import * as layers from "./layers.js";
 import * as pins from "./pins.js";
+import * as planes from "./planes.js";
 import * as selection from "./selection.js";
 import * as traversal from "./traversal.js";
 import { guarded } from "./ui.js";
@@ -20,6 +21,7 @@ async function start() {
   const opened = explorerMap.openedView();
   await guarded(async () => {
     await explorerMap.loadModel(document.getElementById("model").value);
+    if (opened.plane === "umap" || opened.plane === "tsne") await planes.choosePlane(opened.plane);
     if (opened.ranges) await Plotly.relayout(view.graph, { "xaxis.range": opened.ranges.x, "yaxis.range": opened.ranges.y });
     await pins.restorePins(opened.pins);
     dragPath.restorePath(opened.path);
@@ -32,13 +34,13 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {
   image: document.getElementById("hover-image"),
   coords: document.getElementById("hover-coords"),
-  current: () => ({ model: view.model, limit: view.map ? explorerMap.limit() : 0 }),
+  current: () => ({ model: view.model, limit: view.map ? explorerMap.limit() : 0, plane: view.plane, split: view.split }),
 });
 listen(EVENTS.mapShown, () => decodeUnderCursor({ x: 0, y: 0 }));
 if (view.model) {

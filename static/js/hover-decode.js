@@ -5,17 +5,19 @@ import { cursorToData } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
 // Decode at the cursor over `graph` into `image`, writing the point into `coords`. `current()` returns
-// { model, limit } for the model shown now (the server decodes |x|, |y| up to `limit`). Returns the
-// decode function, to decode a point without a mouse move.
+// { model, limit, plane, split } for the map shown now (the server decodes |x|, |y| up to `limit`; plane
+// and split name a UMAP or t-SNE plane, where the latent is an estimate). Returns the decode function,
+// to decode a point without a mouse move.
 export function wireHoverDecoding(graph, { image, coords, current }) {
   let url = null;
   const decode = latestOnly((p) =>
     guarded(async () => {
-      const next = await api.decodeAt(current().model, p.x, p.y);
+      const { model, plane = "pca", split = "test" } = current();
+      const next = await api.decodeAt(model, p.x, p.y, { plane, split });
       if (url) URL.revokeObjectURL(url);
       url = next;
       image.src = next;
-      coords.textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}`;
+      coords.textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}${plane === "pca" ? "" : " (estimate)"}`;
     }),
   );
   graph.addEventListener("mousemove", (event) => {

@@ -84,16 +84,24 @@ export const MODE_BAR_MARGIN = 40;
 
 // Fixed margins (autoexpand off): the plotting area is the graph's box less these, which is what
 // cursorToData relies on. The right margin holds the legend when there is one.
-export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class", classNames = [] } = {}) {
+// The axes' names for the map's plane (the /map response's `plane`): z₁, z₂ on a 2-D model's latent plane,
+// else the method's own ("PC 1", "UMAP 2"): a nonlinear plane's axes are not latent coordinates.
+export function axisTitles(plane) {
+  if (!plane || plane.latent_plane) return ["z₁", "z₂"];
+  const name = plane.method === "pca" ? "PC" : plane.title;
+  return [`${name} 1`, `${name} 2`];
+}
+
+export function mapLayout({ xRange, yRange, legend = true, margin = 30, legendTitle = "class", classNames = [], axes = axisTitles() } = {}) {
   const longest = Math.max(2, ...classNames.map((name) => name.length));
   return {
     margin: {
       l: margin + 10, r: legend ? Math.min(50 + 7 * longest, 170) : 10, t: legend ? MODE_BAR_MARGIN : 10, b: margin,
       autoexpand: false,
     },
-    xaxis: { range: xRange, zeroline: false, title: { text: "z₁" }, constrain: "range" },
+    xaxis: { range: xRange, zeroline: false, title: { text: axes[0] }, constrain: "range" },
     yaxis: {
-      range: yRange, zeroline: false, title: { text: "z₂" }, scaleanchor: "x", scaleratio: 1, constrain: "range",
+      range: yRange, zeroline: false, title: { text: axes[1] }, scaleanchor: "x", scaleratio: 1, constrain: "range",
     },
     dragmode: "zoom",
     hovermode: "closest",

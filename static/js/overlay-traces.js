@@ -35,13 +35,14 @@ export function drawingsTrace(drawings) {
   };
 }
 
-// A drawing's marker from an encoding: its map point and its ellipse, both as the server computed them.
+// A drawing's marker from an encoding: its map point and its ellipse, both as the server computed them (a
+// UMAP or t-SNE plane has no ellipse: map_sigma is null).
 export const drawingOf = (encoding, number) => ({
-  number, x: encoding.map_xy[0], y: encoding.map_xy[1], sigmaX: encoding.map_sigma[0], sigmaY: encoding.map_sigma[1],
+  number, x: encoding.map_xy[0], y: encoding.map_xy[1], sigmaX: encoding.map_sigma?.[0] ?? null, sigmaY: encoding.map_sigma?.[1] ?? null,
 });
 
 export function ellipseShapes(drawings) {
-  return drawings.map((d) => ({
+  return drawings.filter((d) => d.sigmaX !== null).map((d) => ({
     type: "circle",
     xref: "x",
     yref: "y",

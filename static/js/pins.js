@@ -30,7 +30,7 @@ async function pin(x, y, position) {
   $("pins").prepend(entry);
   pins.positions.push(position);
   saveView();
-  if (view.map.projection === null) showPosterior({ request: { index, split }, container: entry }); // 2-D
+  if (view.map.plane.latent_plane) showPosterior({ request: { index, split }, container: entry }); // 2-D
   emit(EVENTS.focus, { point: { index, split }, label: `${SPLIT_NAMES[split]} ${index} (${label})` });
 }
 

@@ -63,7 +63,7 @@ function loadTraversals(model, twoDimensional) {
 }
 
 export function init() {
-  listen(EVENTS.mapShown, ({ model, map }) => loadTraversals(model, map.projection === null));
+  listen(EVENTS.mapShown, ({ model, map }) => loadTraversals(model, map.plane.latent_plane));
   // A pinned or drawn image (a point named as the API names one: { index }, { image }, ...) is the centre.
   listen(EVENTS.focus, ({ point, label }) => {
     if (!$("traversal-panel").hidden) draw({ model: current.model, centre: point, label });

@@ -2,7 +2,7 @@
 // ranges, the pinned digits, the interpolation path and the selection. Selections can hold tens of
 // thousands of digits, so they travel as a bitset over the split's indices (base64url), not a list.
 
-const PARAMS = ["model", "points", "view", "pins", "path", "selection"];
+const PARAMS = ["model", "points", "plane", "view", "pins", "path", "selection"];
 
 function bitsetOf(indices) {
   const bytes = new Uint8Array(Math.ceil((Math.max(...indices) + 1) / 8));
@@ -25,7 +25,7 @@ const rounded = (value) => Number(value.toPrecision(5));
 // The view in `search` (location.search by default); a part that cannot be read is left out, not fatal.
 export function readView(search = location.search) {
   const params = new URLSearchParams(search);
-  const view = { model: params.get("model"), points: params.get("points"), ranges: null, pins: [], path: null, selection: null };
+  const view = { model: params.get("model"), points: params.get("points"), plane: params.get("plane") ?? "pca", ranges: null, pins: [], path: null, selection: null };
   const read = (name, parse) => {
     if (!params.has(name)) return;
     try {
@@ -42,13 +42,14 @@ export function readView(search = location.search) {
   return view;
 }
 
-// The query that keeps the view { model, points (the split shown), ranges, pins, path, selection } (pins and
+// The query that keeps the view { model, points (the split shown), plane (pca, umap or tsne), ranges, pins, path, selection } (pins and
 // selection are positions on that split's map), beside what else `search` holds.
-export function viewQuery({ model, points, ranges, pins, path, selection }, search = "") {
+export function viewQuery({ model, points, plane = "pca", ranges, pins, path, selection }, search = "") {
   const params = new URLSearchParams(search);
   for (const name of PARAMS) params.delete(name);
   params.set("model", model);
   if (points !== "test") params.set("points", points);
+  if (plane !== "pca") params.set("plane", plane);
   if (ranges) params.set("view", [...ranges.x, ...ranges.y].map(rounded).join(","));
   if (pins.length) params.set("pins", pins.join(","));
   if (path) params.set("path", JSON.stringify(path));

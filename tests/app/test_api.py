@@ -68,7 +68,14 @@ def test_map_of_a_16d_model_decodes_exactly_through_its_plane(client: TestClient
 def test_decode_png_documents_the_query_it_reads_itself(client: TestClient) -> None:
     operation = client.get("/openapi.json").json()["paths"]["/api/models/{model_id}/decode.png"]["get"]
     documented = {parameter["name"]: parameter["in"] for parameter in operation["parameters"]}
-    assert documented == {"model_id": "path", "x": "query", "y": "query", "z": "query"}
+    assert documented == {
+        "model_id": "path",
+        "x": "query",
+        "y": "query",
+        "z": "query",
+        "plane": "query",
+        "split": "query",
+    }
 
 
 def test_decode_png_is_a_28x28_png(client: TestClient) -> None:

@@ -53,13 +53,23 @@ JSON_TOKENS = [
     *("[NaN, 0]", '["a", "b"]', "[[Infinity, 0]]", "[" * 5000 + "]" * 5000, '{"index": 1e400}'),
 ]
 # Valid values for everything else, so that the hostile value is what the server has to deal with.
-VALID_PATH = {"model_id": "full-16d", "key": "mnist", "split": "test", "index": "3", "job_id": "1"}
+VALID_PATH = {
+    "model_id": "full-16d",
+    "key": "mnist",
+    "split": "test",
+    "index": "3",
+    "job_id": "1",
+    "method": "tsne",
+}
 VALID_BODIES: dict[str, dict[str, Any]] = {
     # Training is off in the tests' server: these reach the 403 unless a field is refused first.
     "/api/jobs": {"model_id": "hostile", "hidden": [8], "epochs": 1, "train_limit": 100},
     "/api/jobs/suggestion": {"loss": "beta", "beta": 2.5, "hidden": [8], "train_limit": 100},
     "/api/jobs/zoo": {"zoo": "beta", "dataset": "mnist"},
     "/api/models/{model_id}/posterior": {"index": 0},
+    # The plane is not computed in this home: these reach the 409 unless a field is refused first.
+    "/api/models/{model_id}/planes/{method}/place": {"z": [[0.0] * 16]},
+    "/api/models/{model_id}/planes/{method}/lift": {"points": [[0.0, 0.0]]},
     "/api/models/{model_id}/arithmetic": {
         "a": {"label": "1"},
         "b": {"indices": [0, 1]},

@@ -120,4 +120,4 @@ def test_looking_at_the_test_split_prepares_both_in_the_background(
     while not served.preparing.done() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert served.preparing.done() and served.preparing.exception() is None
-    assert f"map:all:{tests + len(train_set)}" in served.responses  # the first request is then instant
+    assert f"map:all:{tests + len(train_set)}:pca" in served.responses  # the first request is then instant

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
-  classColors, classTokens, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, positionOf, restyleUpdate,
+  axisTitles, classColors, classTokens, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, positionOf, restyleUpdate,
   robustRange, traceLabel,
 } from "../../static/js/map-traces.js";
 
@@ -66,4 +66,11 @@ test("the layout's plotting area is the graph less fixed margins, with the axes 
   assert.equal(layout.yaxis.scaleanchor, "x");
   assert.ok(layout.margin.r > mapLayout({ xRange: [0, 1], yRange: [0, 1], classNames: ["0"] }).margin.r);
   assert.deepEqual(restyleUpdate({ x: [1], y: [2], marker: {} }), { x: [[1]], y: [[2]] });
+});
+
+test("the axes are named for the plane: latent coordinates only on a 2-D model's own plane", () => {
+  assert.deepEqual(axisTitles({ method: "pca", title: "latent plane", latent_plane: true }), ["z₁", "z₂"]);
+  assert.deepEqual(axisTitles({ method: "pca", title: "PCA", latent_plane: false }), ["PC 1", "PC 2"]);
+  assert.deepEqual(axisTitles({ method: "tsne", title: "t-SNE", latent_plane: false }), ["t-SNE 1", "t-SNE 2"]);
+  assert.equal(mapLayout({ xRange: [0, 1], yRange: [0, 1], axes: axisTitles({ method: "umap", title: "UMAP" }) }).xaxis.title.text, "UMAP 1");
 });

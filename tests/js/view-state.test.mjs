@@ -7,7 +7,7 @@ import { readView, viewQuery } from "../../static/js/view-state.js";
 test("a view written into the query reads back whole", () => {
   const selection = [0, 3, 7, 8, 4095, 69999];
   const path = { ends: [{ index: 3, split: "test" }, { label: "9" }, { point: [0.5, -1] }], steps: 12, method: "slerp" };
-  const view = { model: "full-2d", points: "all", ranges: { x: [-1.23456789, 2], y: [-3, 4] }, pins: [5, 2], path, selection };
+  const view = { model: "full-16d", points: "all", plane: "umap", ranges: { x: [-1.23456789, 2], y: [-3, 4] }, pins: [5, 2], path, selection };
   const read = readView(viewQuery(view, "?other=kept"));
   assert.deepEqual(read, { ...view, ranges: { x: [-1.2346, 2], y: [-3, 4] } }); // ranges to 5 digits
   assert.equal(new URLSearchParams(viewQuery(view, "?other=kept")).get("other"), "kept");
