@@ -1,6 +1,6 @@
 """Dependencies declared once: the server's settings, the model registry, the model a path names, the lab's
-state, the nonlinear planes and the training jobs (refused when training from the page is off). Handlers
-take these, never `request.app.state` itself."""
+state, the nonlinear planes, the per-point metrics and the training jobs (refused when training from the
+page is off). Handlers take these, never `request.app.state` itself."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Path, Request
 from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.plane_state import Planes
+from app.point_metrics_state import PointMetrics
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from app.settings import Settings
@@ -55,6 +56,11 @@ async def get_planes(request: Request) -> Planes:
     return planes
 
 
+async def get_point_metrics(request: Request) -> PointMetrics:
+    metrics: PointMetrics = request.app.state.point_metrics
+    return metrics
+
+
 async def get_jobs(request: Request) -> JobRunner:
     jobs: JobRunner = request.app.state.jobs
     return jobs
@@ -72,6 +78,7 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
 PlanesDep = Annotated[Planes, Depends(get_planes)]
+PointMetricsDep = Annotated[PointMetrics, Depends(get_point_metrics)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 TrainingDep = Annotated[JobRunner, Depends(require_training)]
 

@@ -17,6 +17,7 @@ from app.lab_state import LabState
 from app.limits import BodySizeLimit
 from app.openapi import install_openapi
 from app.plane_state import Planes
+from app.point_metrics_state import PointMetrics
 from app.registry import ModelRegistry
 from app.responses import map_body
 from app.routes import (
@@ -35,6 +36,7 @@ from app.routes import (
     models,
     pages,
     planes,
+    point_metrics,
     posterior,
     selection,
     sweep,
@@ -51,6 +53,7 @@ ROUTERS = (
     models.router,
     maps.router,
     planes.router,
+    point_metrics.router,
     decode.router,
     encode.router,
     interpolate.router,
@@ -87,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or LAB_EVALUATION)
         app.state.planes = Planes()
+        app.state.point_metrics = PointMetrics()
         app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.jobs.start()
         yield
         app.state.planes.close()  # a plane computing is stopped with its process
+        app.state.point_metrics.close()  # and per-point metrics at their next batch
         app.state.lab.close()  # a running evaluation stops at its next batch: it never holds the server up
         await app.state.jobs.close()
 

@@ -5,37 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
+from app.background import ABSENT, READY, BackgroundStatus
 from app.plane_worker import PlaneWorker
 from app.served_model import ServedModel
 from model.data import MapSplit
 from model.planes import PLANE_TITLES, NonlinearMethod, NonlinearPlane, PlaneKey, read_plane
 
 log = logging.getLogger("latent_atlas")
-PlaneCondition = Literal["absent", "computing", "ready", "failed"]
 SPLIT_NOUNS = {"test": "test images", "train": "training images", "all": "test and training images"}
-
-
-@dataclass
-class PlaneStatus:
-    """Where one plane stands: its state, the stage and fraction done while it computes, why it failed."""
-
-    state: PlaneCondition
-    stage: str = ""
-    fraction: float = 0.0
-    error: str | None = None
-    started: float = 0.0  # time.monotonic() when it started computing
-
-    def report(self, stage: str, fraction: float) -> None:
-        self.stage, self.fraction = stage, fraction
 
 
 def plane_name(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> str:
@@ -50,7 +33,7 @@ class Planes:
         self.fitter = PlaneWorker("plane fitter")
         self.placer = PlaneWorker("plane placer")
         self._planes: dict[tuple[str, ...], NonlinearPlane] = {}
-        self._status: dict[tuple[str, ...], PlaneStatus] = {}
+        self._status: dict[tuple[str, ...], BackgroundStatus] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     @staticmethod
@@ -69,28 +52,28 @@ class Planes:
                 409, f"{served.model_id} has a 2-D latent space: its map is the latent plane itself, exact"
             )
 
-    async def status(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneStatus:
+    async def status(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> BackgroundStatus:
         """The plane's status; a plane another server process cached is read (and is then ready)."""
         self._check(served)
         name = self._id(served, split, method)
         if name in self._planes:
-            return PlaneStatus("ready", fraction=1.0)
+            return READY
         if name in self._status:
             return self._status[name]
         xy = await run_in_threadpool(read_plane, served.loaded.folder, self.key(served, split, method))
         if xy is None:
-            return PlaneStatus("absent")
+            return ABSENT
         latent_map = await run_in_threadpool(served.map_of, split)
         self._ready(served, split, method, NonlinearPlane(method, latent_map.mu, torch.from_numpy(xy)))
-        return PlaneStatus("ready", fraction=1.0)
+        return READY
 
-    async def start(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneStatus:
+    async def start(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> BackgroundStatus:
         """Start computing the plane in the background unless it is computed or computing."""
         status = await self.status(served, split, method)
         if status.state in ("ready", "computing"):
             return status
-        status = self._status[self._id(served, split, method)] = PlaneStatus(
-            "computing", stage="encoding the images", started=time.monotonic()
+        status = self._status[self._id(served, split, method)] = BackgroundStatus(
+            "computing", stage="encoding the images"
         )
         task = asyncio.create_task(self._compute(served, split, method, status))
         self._tasks.add(task)
@@ -98,7 +81,7 @@ class Planes:
         return status
 
     async def _compute(
-        self, served: ServedModel, split: MapSplit, method: NonlinearMethod, status: PlaneStatus
+        self, served: ServedModel, split: MapSplit, method: NonlinearMethod, status: BackgroundStatus
     ) -> None:
         name = self._id(served, split, method)
         try:

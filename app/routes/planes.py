@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import torch
@@ -11,7 +10,6 @@ from fastapi import APIRouter, Query
 
 from app.deps import ModelDep, PlanesDep
 from app.params import invalid
-from app.plane_state import PlaneStatus
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.planes import LiftedPoints, PlacedPoints, PlaneLatents, PlanePoints, PlaneProgress
 from model.data import MapSplit
@@ -21,24 +19,12 @@ router = APIRouter(prefix="/api/models", tags=["planes"], responses=ERROR_RESPON
 SplitQuery = Annotated[MapSplit, Query(description="whose encodings the plane is of: test, train or all")]
 
 
-def _progress(method: NonlinearMethod, split: MapSplit, status: PlaneStatus) -> PlaneProgress:
-    return PlaneProgress(
-        method=method,
-        split=split,
-        state=status.state,
-        stage=status.stage,
-        fraction=status.fraction,
-        seconds=round(time.monotonic() - status.started, 1) if status.started else 0.0,
-        error=status.error,
-    )
-
-
 @router.get("/{model_id}/planes/{method}")
 async def plane_progress(
     served: ModelDep, planes: PlanesDep, method: NonlinearMethod, split: SplitQuery = "test"
 ) -> PlaneProgress:
     """Whether the plane is computed, computing (its stage and the fraction done) or failed."""
-    return _progress(method, split, await planes.status(served, split, method))
+    return PlaneProgress.of(await planes.status(served, split, method), method=method, split=split)
 
 
 @router.post("/{model_id}/planes/{method}", status_code=202)
@@ -47,7 +33,7 @@ async def start_plane(
 ) -> PlaneProgress:
     """Compute the plane in the background (once: a plane computed or computing is left as it is). UMAP of
     70,000 16-D encodings takes about a minute on two cores; it is cached beside the model."""
-    return _progress(method, split, await planes.start(served, split, method))
+    return PlaneProgress.of(await planes.start(served, split, method), method=method, split=split)
 
 
 @router.post("/{model_id}/planes/{method}/place")

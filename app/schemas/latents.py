@@ -37,6 +37,14 @@ class Neighbor(BaseModel):
     distance: float
 
 
+class Typicality(BaseModel):
+    """How typical an image is for the model: its log p(x) placed among the test images'."""
+
+    log_px: float = Field(description="the importance-weighted bound on log p(x), as the test images' (nats)")
+    percentile: float = Field(description="the share of test images with a lower log p(x), in percent")
+    caveat: str = Field(description="why a likelihood is no proof that an image is in distribution")
+
+
 class Encoding(BaseModel):
     input: str = Field(description="the preprocessed image, as the model saw it (PNG data URL)")
     mu: list[float] = Field(description="the posterior mean of q(z|x)")
@@ -47,6 +55,9 @@ class Encoding(BaseModel):
     )
     reconstruction: str = Field(description="the decoded posterior mean (PNG data URL)")
     neighbors: list[Neighbor] = Field(description="the nearest test images in latent space, nearest first")
+    typicality: Typicality | None = Field(
+        None, description="its log p(x) among the test images' (null until their per-point metrics exist)"
+    )
 
 
 ENDPOINT_KINDS = ("index", "z", "point", "image", "label")

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
 from app.params import Coordinate
 from app.schemas.latents import MAX_DECODE_POINTS
+from app.schemas.progress import ComputationProgress
 from model.data import MapSplit
 from model.planes import NonlinearMethod
 
 
-class PlaneProgress(BaseModel):
+class PlaneProgress(ComputationProgress):
     method: NonlinearMethod
     split: MapSplit
-    state: Literal["absent", "computing", "ready", "failed"] = Field(
-        description="absent: not computed (POST starts it); computing; ready (the map can be asked for it); "
-        "failed (error says why; POST tries again)"
-    )
-    stage: str = Field(description="what the computation is doing now")
-    fraction: float = Field(description="of the whole done, 0 to 1")
-    seconds: float = Field(description="since the computation started")
-    error: str | None = None
 
 
 class PlaneLatents(BaseModel):
