@@ -18,6 +18,7 @@ from model.budget import MIN_IMAGES
 from model.evaluation import FIGURE_ROWS
 from model.home import MODEL_ID_PATTERN
 from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE
+from model.point_metrics import POINT_METRICS
 from model.records import ENDED_STATES, EVENT_TYPES
 from model.zoo import zoo_model_id
 
@@ -61,7 +62,7 @@ def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
 @router.get("/", response_class=HTMLResponse)
 async def explorer(request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> HTMLResponse:
     pending = bool(jobs.training())
-    return _page(request, "explorer.html", registry, lab, jobs_pending=pending)
+    return _page(request, "explorer.html", registry, lab, jobs_pending=pending, point_metrics=POINT_METRICS)
 
 
 @router.get("/compare", response_class=HTMLResponse)

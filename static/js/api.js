@@ -44,6 +44,20 @@ export async function planeProgress(model, method, split) {
   return (await call(`${base(model)}/planes/${method}?split=${split}`)).json();
 }
 
+// Each point's log p(x), ELBO, reconstruction error, KL and posterior entropy for a split's map: start
+// computing them (once), how far they are, and their values ({ metrics, values: { name: [...] } }).
+export async function startPointMetrics(model, split) {
+  return (await call(`${base(model)}/point-metrics?split=${split}`, { method: "POST" })).json();
+}
+
+export async function pointMetricsProgress(model, split) {
+  return (await call(`${base(model)}/point-metrics/progress?split=${split}`)).json();
+}
+
+export async function getPointMetrics(model, split) {
+  return (await call(`${base(model)}/point-metrics?split=${split}`)).json();
+}
+
 // Latents [[z...]] -> their places on a computed plane, by the method's own transform.
 export async function placeOnPlane(model, method, split, z) {
   return (await call(`${base(model)}/planes/${method}/place?split=${split}`, json({ z }))).json();

@@ -34,9 +34,19 @@ function showEncoding(result) {
   const near = document.createElement("div");
   near.className = "row neighbors";
   near.append(...neighbors);
-  $("encoding").replaceChildren(header, images, near);
+  $("encoding").replaceChildren(header, images, near, typicalityNote(result.typicality));
   if (view.map.plane.latent_plane) showPosterior({ request: { image: result.input }, container: $("encoding") });
   emit(EVENTS.focus, { point: { image: result.input }, label: `image #${number}` });
+}
+
+// Where the image's log p(x) falls among the test images', with why that is no proof of belonging.
+function typicalityNote(typicality) {
+  const note = document.createElement("p");
+  note.className = "muted";
+  note.textContent = typicality
+    ? `log p(x) = ${typicality.log_px.toFixed(1)} nats: above ${typicality.percentile.toFixed(1)}% of the test images. ${typicality.caveat}`
+    : "Colour the map by a metric to see how typical this image is for the model (its log p(x) among the test images').";
+  return note;
 }
 
 export function init() {

@@ -11,6 +11,7 @@ import { wireHoverDecoding } from "./hover-decode.js";
 import * as layers from "./layers.js";
 import * as pins from "./pins.js";
 import * as planes from "./planes.js";
+import * as pointMetrics from "./point-metrics.js";
 import * as selection from "./selection.js";
 import * as traversal from "./traversal.js";
 import { guarded } from "./ui.js";
@@ -34,7 +35,7 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, planes, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, pointMetrics, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {
