@@ -6,15 +6,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 
 from app.job_runner import JobRunner
 from app.lab_state import LabState
-from app.plane_state import Planes
+from app.plane_state import Planes, ShownPlane
 from app.point_metrics_state import PointMetrics
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from app.settings import Settings
+from model.data import MapSplit
+from model.planes import PlaneMethod
 
 TRAINING_OFF = (
     "training from the page is off on this server: it was started with --no-training, or it binds to a "
@@ -56,6 +58,20 @@ async def get_planes(request: Request) -> Planes:
     return planes
 
 
+async def get_shown_plane(
+    request: Request,
+    served: Annotated[ServedModel, Depends(get_model)],
+    plane: Annotated[
+        PlaneMethod, Query(description="the plane map points are on: pca (exact), or a computed umap or tsne")
+    ] = "pca",
+    split: Annotated[MapSplit, Query(description="whose UMAP or t-SNE plane (test, train or all)")] = "test",
+) -> ShownPlane:
+    """The plane a request's map points are on (a 409 for a UMAP or t-SNE plane not computed yet)."""
+    if plane == "pca":
+        return ShownPlane(served.latent_map, None)
+    return ShownPlane(served.latent_map, (await get_planes(request)).plane(served, split, plane))
+
+
 async def get_point_metrics(request: Request) -> PointMetrics:
     metrics: PointMetrics = request.app.state.point_metrics
     return metrics
@@ -78,6 +94,7 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
 PlanesDep = Annotated[Planes, Depends(get_planes)]
+ShownPlaneDep = Annotated[ShownPlane, Depends(get_shown_plane)]
 PointMetricsDep = Annotated[PointMetrics, Depends(get_point_metrics)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 TrainingDep = Annotated[JobRunner, Depends(require_training)]

@@ -72,9 +72,3 @@ def check_point(latent_map: LatentMap, values: Sequence[float], where: str) -> l
         )
     check_within(values, where, latent_map.coordinate_limit)
     return list(values)
-
-
-def check_range(latent_map: LatentMap, low_high: Sequence[float], where: str) -> tuple[float, float]:
-    """A 'low,high' range of map coordinates within the model's coordinate limit."""
-    check_within(low_high, where, latent_map.coordinate_limit)
-    return low_high[0], low_high[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -12,9 +13,11 @@ from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from app.background import ABSENT, READY, BackgroundStatus
+from app.params import check_within
 from app.plane_worker import PlaneWorker
 from app.served_model import ServedModel
 from model.data import MapSplit
+from model.latent_map import LatentMap, grid_points
 from model.planes import PLANE_TITLES, NonlinearMethod, NonlinearPlane, PlaneKey, read_plane
 
 log = logging.getLogger("latent_atlas")
@@ -139,3 +142,40 @@ class Planes:
         """Stop every computation (the server is stopping)."""
         self.fitter.close()
         self.placer.close()
+
+
+@dataclass(frozen=True)
+class ShownPlane:
+    """The plane a request's map points are on: the model's exact one (`nonlinear` None), or a computed
+    UMAP or t-SNE plane, whose points decode an estimate."""
+
+    latent_map: LatentMap  # the test split's: its plane is the exact one
+    nonlinear: NonlinearPlane | None
+
+    @property
+    def limit(self) -> float:
+        """The largest |coordinate| of a map point of this plane."""
+        return self.latent_map.coordinate_limit if self.nonlinear is None else self.nonlinear.limit
+
+    def lift(self, points: torch.Tensor) -> torch.Tensor:
+        """Map points [B, 2] -> latents [B, D] (exact, or the nonlinear plane's estimate)."""
+        if self.nonlinear is None:
+            return self.latent_map.plane.lift(points)
+        return self.nonlinear.lift(points)[0]
+
+    def grid_latents(self, x_axis: torch.Tensor, y_axis: torch.Tensor) -> torch.Tensor:
+        """The latents of latent_map.grid_points(x_axis, y_axis), row by row."""
+        return self.lift(grid_points(x_axis, y_axis))
+
+    def extent(self, axis: int) -> tuple[float, float]:
+        """Its points' range along x (0) or y (1), widened by 5% of its span."""
+        if self.nonlinear is None:
+            return self.latent_map.extent(axis)
+        values = self.nonlinear.xy[:, axis]
+        low, high = float(values.min()), float(values.max())
+        return low - 0.05 * (high - low), high + 0.05 * (high - low)
+
+    def check_range(self, low_high: list[float], where: str) -> tuple[float, float]:
+        """A 'low,high' range of this plane's coordinates, or the 422 naming the one out of bounds."""
+        check_within(low_high, where, self.limit)
+        return low_high[0], low_high[1]

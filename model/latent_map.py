@@ -39,6 +39,13 @@ def cell_centres(low: float, high: float, n: int) -> torch.Tensor:
     return low + (high - low) * (torch.arange(n) + 0.5) / n
 
 
+def grid_points(x_axis: torch.Tensor, y_axis: torch.Tensor) -> torch.Tensor:
+    """The map points (x, y) for every y of `y_axis` (rows) and x of `x_axis` (columns), row by row:
+    [len(y_axis) * len(x_axis), 2]."""
+    ys, xs = torch.meshgrid(y_axis, x_axis, indexing="ij")
+    return torch.stack([xs.flatten(), ys.flatten()], dim=1)
+
+
 @dataclass(frozen=True)
 class MapPlane:
     """The plane a latent space is drawn on: z = mean + [x, y] @ components."""
@@ -160,10 +167,8 @@ class LatentMap:
         return max(low - pad, -self.coordinate_limit), min(high + pad, self.coordinate_limit)
 
     def grid_latents(self, x_axis: torch.Tensor, y_axis: torch.Tensor) -> torch.Tensor:
-        """The latents of the map points (x, y) for every y of `y_axis` (rows) and x of `x_axis` (columns),
-        row by row: [len(y_axis) * len(x_axis), D]."""
-        ys, xs = torch.meshgrid(y_axis, x_axis, indexing="ij")
-        return self.plane.lift(torch.stack([xs.flatten(), ys.flatten()], dim=1))
+        """The latents of grid_points(x_axis, y_axis): [len(y_axis) * len(x_axis), D]."""
+        return self.plane.lift(grid_points(x_axis, y_axis))
 
     def place(self, model: LoadedModel, images: torch.Tensor, k: int) -> Placement:
         """Encode images [B, C, H, W] onto this map: q(z|x), the map point and ellipse, the reconstruction

@@ -8,8 +8,9 @@ import torch
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import LabDep, ModelDep
-from app.params import Range, check_range
+from app.deps import LabDep, ModelDep, ShownPlaneDep
+from app.params import Range
+from app.plane_state import ShownPlane
 from app.schemas.errors import ERROR_RESPONSES, NO_CLASSIFIER_RESPONSE
 from app.schemas.lab import DecisionMap
 from app.served_model import ServedModel
@@ -20,10 +21,10 @@ MAX_GRID = 64
 
 
 def _decision_map(
-    served: ServedModel, classifier: LoadedClassifier, x: torch.Tensor, y: torch.Tensor
+    served: ServedModel, shown: ShownPlane, classifier: LoadedClassifier, x: torch.Tensor, y: torch.Tensor
 ) -> DecisionMap:
     loaded = served.loaded
-    decoded = loaded.decode(served.latent_map.grid_latents(x, y)).to(loaded.device)
+    decoded = loaded.decode(shown.grid_latents(x, y)).to(loaded.device)
     labels, confidence = classify(classifier.network, decoded)
     shape = (len(y), len(x))
     return DecisionMap(
@@ -39,6 +40,7 @@ def _decision_map(
 async def decision_map(
     lab: LabDep,
     served: ModelDep,
+    shown: ShownPlaneDep,
     n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 40,
     x_range: Annotated[
         Range | None, Query(description="'low,high' (default: the test images' extent)")
@@ -48,8 +50,7 @@ async def decision_map(
     """Which class the classifier reads in the decoded image at each point of an n x n grid over the map:
     the regions of the latent space that decode to each class."""
     classifier = lab.require_classifier(served)
-    latent_map = served.latent_map
-    x_low, x_high = check_range(latent_map, x_range, "x_range") if x_range else latent_map.extent(0)
-    y_low, y_high = check_range(latent_map, y_range, "y_range") if y_range else latent_map.extent(1)
+    x_low, x_high = shown.check_range(x_range, "x_range") if x_range else shown.extent(0)
+    y_low, y_high = shown.check_range(y_range, "y_range") if y_range else shown.extent(1)
     x, y = torch.linspace(x_low, x_high, n), torch.linspace(y_low, y_high, n)
-    return await run_in_threadpool(_decision_map, served, classifier, x, y)
+    return await run_in_threadpool(_decision_map, served, shown, classifier, x, y)

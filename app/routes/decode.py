@@ -8,13 +8,11 @@ import torch
 from fastapi import APIRouter, Query, Response
 from pydantic import FiniteFloat
 
-from app.deps import ModelDep, PlanesDep
+from app.deps import ModelDep, ShownPlaneDep
 from app.images import png_data_urls
 from app.params import Numbers, check_latent, check_point, check_within, invalid
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.latents import DecodeRequest, Images
-from model.data import MapSplit
-from model.planes import PlaneMethod
 
 router = APIRouter(prefix="/api/models", tags=["decode"], responses=ERROR_RESPONSES)
 PNG = "image/png"
@@ -23,27 +21,22 @@ PNG = "image/png"
 @router.get("/{model_id}/decode.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
 async def decode_png(
     served: ModelDep,
-    planes: PlanesDep,
+    shown: ShownPlaneDep,
     x: Annotated[FiniteFloat | None, Query(description="map x (give y too)")] = None,
     y: Annotated[FiniteFloat | None, Query(description="map y (give x too)")] = None,
     z: Annotated[
         Numbers | None,
         Query(description="instead of x and y: the full latent vector, z=0.5,-1.25 (or z repeated)"),
     ] = None,
-    plane: Annotated[
-        PlaneMethod, Query(description="the plane x and y are on: pca (exact), or a computed umap or tsne")
-    ] = "pca",
-    split: Annotated[MapSplit, Query(description="whose UMAP or t-SNE plane (test, train or all)")] = "test",
 ) -> Response:
     """The decoder's mean image at map point (x, y), or at the full latent vector z. One request per mouse
     move from every open page: requests that arrive together are decoded in one batch. On a UMAP or t-SNE
     plane the latent is an estimate from the encodings nearest (x, y) (see /planes/{method}/lift)."""
     if z is not None:
         point = check_latent(served.latent_map, z, "z")  # never a map point, even with two values
-    elif x is not None and y is not None and plane != "pca":
-        nonlinear = planes.plane(served, split, plane)
-        check_within([x, y], "x, y", nonlinear.limit)
-        point = nonlinear.lift(torch.tensor([[x, y]]))[0][0].tolist()
+    elif x is not None and y is not None and shown.nonlinear is not None:
+        check_within([x, y], "x, y", shown.limit)
+        point = shown.lift(torch.tensor([[x, y]]))[0].tolist()
     elif x is not None and y is not None:
         point = check_point(served.latent_map, [x, y], "x, y")
     else:

@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from app.deps import ModelDep
+from app.deps import ModelDep, ShownPlaneDep
 from app.images import png_bytes
-from app.params import Range, check_range
+from app.params import Range
+from app.plane_state import ShownPlane
 from app.responses import decoded_points
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.latents import DecodedPoints
@@ -20,9 +21,22 @@ MAX_PRIOR_SAMPLES = 256
 PNG = "image/png"
 
 
+def _axis_range(
+    shown: ShownPlane, given: list[float] | None, extent: float, axis: int
+) -> tuple[float, float]:
+    """A linear grid's span along an axis: the range given, else +-extent (the plane's extent on a UMAP or
+    t-SNE plane, whose coordinates are not the prior's)."""
+    if given:
+        return shown.check_range(given, "xy"[axis] + "_range")
+    if shown.nonlinear is None:
+        return shown.check_range([-extent, extent], "extent")
+    return shown.extent(axis)
+
+
 @router.get("/{model_id}/grid.png", response_class=Response, responses={200: {"content": {PNG: {}}}})
 async def grid_png(
     served: ModelDep,
+    shown: ShownPlaneDep,
     n: Annotated[int, Query(ge=2, le=MAX_GRID)] = 20,
     spacing: Literal["gaussian", "linear"] = "gaussian",
     extent: Annotated[
@@ -34,20 +48,17 @@ async def grid_png(
     y_range: Annotated[Range | None, Query(description="with linear spacing: 'low,high'")] = None,
 ) -> Response:
     """The decoded manifold: an n x n mosaic of decoded images over the map plane, y increasing upwards.
-    With linear spacing, tile centres sit at the centres of n equal cells of the range."""
-    latent_map = served.latent_map
-    if spacing == "gaussian":
+    With linear spacing, tile centres sit at the centres of n equal cells of the range. On a UMAP or
+    t-SNE plane each tile is the estimate at its centre, linearly spaced (over the plane's extent by
+    default)."""
+    if spacing == "gaussian" and shown.nonlinear is None:
         x_axis = y_axis = gaussian_axis(n)
     else:
-        x_low, x_high = check_range(
-            latent_map, x_range or [-extent, extent], "x_range" if x_range else "extent"
-        )
-        y_low, y_high = check_range(
-            latent_map, y_range or [-extent, extent], "y_range" if y_range else "extent"
-        )
+        x_low, x_high = _axis_range(shown, x_range, extent, 0)
+        y_low, y_high = _axis_range(shown, y_range, extent, 1)
         x_axis, y_axis = cell_centres(x_low, x_high, n), cell_centres(y_low, y_high, n)
     # The top row is the largest y, as on a plot.
-    tiles = served.loaded.decode(latent_map.grid_latents(x_axis, y_axis.flip(0)))
+    tiles = served.loaded.decode(shown.grid_latents(x_axis, y_axis.flip(0)))
     channels, height, width = served.loaded.image_shape
     mosaic = (
         tiles.reshape(n, n, channels, height, width).permute(2, 0, 3, 1, 4).reshape(channels, n * height, -1)

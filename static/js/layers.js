@@ -9,6 +9,8 @@ import { DECISION_TRACE, DENSITY_TRACE, decisionTrace, densityTrace } from "./ov
 import { guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
+// The plane the map is drawn on, as the API's query names it (on UMAP or t-SNE, points decode estimates).
+const onPlane = () => (view.plane === "pca" ? {} : { plane: view.plane, split: view.split });
 
 // The density view replaces the points by their counts on a grid (the legend brings a class back on top).
 async function showDensity() {
@@ -35,7 +37,7 @@ function refreshManifold() {
   const x0 = clamp((xa + xb) / 2 - half);
   const y0 = clamp((ya + yb) / 2 - half);
   const [x1, y1] = [x0 + 2 * half, y0 + 2 * half];
-  const source = api.gridUrl(view.model, { n: 24, spacing: "linear", x_range: `${x0},${x1}`, y_range: `${y0},${y1}` });
+  const source = api.gridUrl(view.model, { n: 24, spacing: "linear", x_range: `${x0},${x1}`, y_range: `${y0},${y1}`, ...onPlane() });
   Plotly.relayout(view.graph, {
     images: [{ source, xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0,
       sizing: "stretch", layer: "below", opacity: 0.6, xanchor: "left", yanchor: "top" }],
@@ -55,7 +57,7 @@ const refreshDecision = latestOnly(() =>
     const range = viewRange(graph);
     const [xa, xb] = range.x.map(clamp);
     const [ya, yb] = range.y.map(clamp);
-    const decision = await api.getDecisionMap(view.model, { n: 48, x_range: `${xa},${xb}`, y_range: `${ya},${yb}` });
+    const decision = await api.getDecisionMap(view.model, { n: 48, x_range: `${xa},${xb}`, y_range: `${ya},${yb}`, ...onPlane() });
     if (decision.model_id !== view.model || !$("decision").checked) return;
     const trace = decisionTrace(decision, view.map.class_names.length);
     const index = traceIndex(graph, DECISION_TRACE);

@@ -98,7 +98,17 @@ def test_encoded_test_digit_decodes_to_its_reconstruction(client: TestClient, te
     body = client.post(
         "/api/models/full-2d/encode", files={"file": ("seven.png", upload, "image/png")}
     ).json()
-    assert set(body) == {"input", "mu", "sigma", "map_xy", "map_sigma", "reconstruction", "neighbors"}
+    assert set(body) == {
+        "input",
+        "mu",
+        "sigma",
+        "map_xy",
+        "map_sigma",
+        "reconstruction",
+        "neighbors",
+        "typicality",
+    }
+    assert body["typicality"] is None  # full-2d's per-point metrics are not computed
     assert len(body["mu"]) == len(body["sigma"]) == 2 and body["map_xy"] == pytest.approx(body["mu"])
     decoded = client.get(
         "/api/models/full-2d/decode.png", params={"z": ",".join(map(str, body["mu"]))}

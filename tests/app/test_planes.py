@@ -2,12 +2,14 @@
 progress, drawn, hovered (an estimate from the nearest encodings), new latents placed by the method's own
 transform, cached for another server, stopped with the server, and a crash of the plane process."""
 
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from app.main import create_app
 from app.settings import Settings
@@ -80,6 +82,21 @@ def test_hovering_an_encodings_place_decodes_the_estimate_there(
     assert hovered.content == at_z.content != pca_there.content
     outside = client.get(f"{BASE}/decode.png", params={"x": 1e4, "y": 0, "plane": "tsne"})
     assert outside.status_code == 422 and outside.json()["detail"].startswith("x, y: coordinate 0 is 10000")
+
+
+def test_the_layers_decode_the_planes_estimates(
+    client: TestClient, tsne_map: tuple[dict[str, object], list[dict[str, object]]]
+) -> None:
+    body, _ = tsne_map
+    x, y = body["x"][7], body["y"][7]  # type: ignore[index]
+    ranges = {"x_range": f"{x - 1},{x + 1}", "y_range": f"{y - 1},{y + 1}"}
+    grid = client.get(f"{BASE}/grid.png", params={"n": 2, "spacing": "linear", "plane": "tsne", **ranges})
+    top_left = np.array(Image.open(io.BytesIO(grid.content)))[:28, :28]  # the cell centred on (x-.5, y+.5)
+    single = client.get(f"{BASE}/decode.png", params={"x": x - 0.5, "y": y + 0.5, "plane": "tsne"})
+    assert np.array_equal(top_left, np.array(Image.open(io.BytesIO(single.content))))
+    decision = client.get(f"{BASE}/decision-map", params={"n": 4, "plane": "tsne"}).json()
+    xs = np.array(body["x"])
+    assert decision["x"][0] < xs.min() < xs.max() < decision["x"][-1]  # over the plane's extent
 
 
 def test_a_latent_is_placed_by_the_methods_transform_near_its_encodings_place(
