@@ -68,8 +68,8 @@ async def get_shown_plane(
 ) -> ShownPlane:
     """The plane a request's map points are on (a 409 for a UMAP or t-SNE plane not computed yet)."""
     if plane == "pca":
-        return ShownPlane(served.latent_map, None)
-    return ShownPlane(served.latent_map, (await get_planes(request)).plane(served, split, plane))
+        return ShownPlane(served.latent_map, None, split)
+    return ShownPlane(served.latent_map, (await get_planes(request)).plane(served, split, plane), split)
 
 
 async def get_point_metrics(request: Request) -> PointMetrics:

@@ -147,3 +147,10 @@ def png_bytes(pixels: torch.Tensor) -> bytes:
 def png_data_urls(batch: torch.Tensor) -> list[str]:
     """[B, H, W] or [B, C, H, W] intensities in [0, 1] -> PNG data URLs."""
     return ["data:image/png;base64," + base64.b64encode(png).decode("ascii") for png in pngs(batch)]
+
+
+def mosaic(tiles: torch.Tensor, n: int) -> torch.Tensor:
+    """n x n images [n * n, C, H, W], row by row -> one image [C, n * H, n * W]."""
+    _, channels, height, width = tiles.shape
+    rows = tiles.reshape(n, n, channels, height, width).permute(2, 0, 3, 1, 4)  # [C, row, H, column, W]
+    return rows.reshape(channels, n * height, n * width)

@@ -28,6 +28,7 @@ from app.routes import (
     encode,
     estimators,
     evaluation,
+    export,
     generate,
     health,
     interpolate,
@@ -46,6 +47,7 @@ from app.routes import (
 from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
+from app.templating import STATIC
 from model.evaluation import LAB_EVALUATION
 
 ROUTERS = (
@@ -55,6 +57,7 @@ ROUTERS = (
     planes.router,
     point_metrics.router,
     decode.router,
+    export.router,
     encode.router,
     interpolate.router,
     traversal.router,
@@ -126,5 +129,5 @@ def create_app(settings: Settings) -> FastAPI:
     install_openapi(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.mount("/static", StaticFiles(directory=pages.ROOT / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

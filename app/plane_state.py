@@ -151,6 +151,7 @@ class ShownPlane:
 
     latent_map: LatentMap  # the test split's: its plane is the exact one
     nonlinear: NonlinearPlane | None
+    split: MapSplit  # whose points the request is about (and whose UMAP or t-SNE plane)
 
     @property
     def limit(self) -> float:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from app.deps import ModelDep, ShownPlaneDep
-from app.images import png_bytes
+from app.images import mosaic, png_bytes
 from app.params import Range
 from app.plane_state import ShownPlane
 from app.responses import decoded_points
@@ -59,11 +59,7 @@ async def grid_png(
         x_axis, y_axis = cell_centres(x_low, x_high, n), cell_centres(y_low, y_high, n)
     # The top row is the largest y, as on a plot.
     tiles = served.loaded.decode(shown.grid_latents(x_axis, y_axis.flip(0)))
-    channels, height, width = served.loaded.image_shape
-    mosaic = (
-        tiles.reshape(n, n, channels, height, width).permute(2, 0, 3, 1, 4).reshape(channels, n * height, -1)
-    )
-    return Response(png_bytes(mosaic), media_type=PNG)
+    return Response(png_bytes(mosaic(tiles, n)), media_type=PNG)
 
 
 @router.get("/{model_id}/samples")

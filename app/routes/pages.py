@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 
-import plotly
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, page_problems
 from app.registry import ModelRegistry
 from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
+from app.templating import PLOTLY_FILE, PLOTLY_URL, templates
 from model.budget import MIN_IMAGES
 from model.evaluation import FIGURE_ROWS
 from model.home import MODEL_ID_PATTERN
@@ -22,10 +20,6 @@ from model.point_metrics import POINT_METRICS
 from model.records import ENDED_STATES, EVENT_TYPES
 from model.zoo import zoo_model_id
 
-ROOT = Path(__file__).resolve().parents[2]
-templates = Jinja2Templates(directory=ROOT / "templates")
-PLOTLY_FILE = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-PLOTLY_URL = f"/vendor/plotly-{plotly.__version__}.min.js"  # versioned name: cacheable forever
 COMPARED = ("recon-2d", "kl-2d", "full-2d")  # the zoo's three 2-D loss variants, as the tutorial's Fig. 2
 
 router = APIRouter(include_in_schema=False)

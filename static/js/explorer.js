@@ -5,6 +5,7 @@ import * as dragPath from "./drag-path.js";
 import * as drawings from "./drawings.js";
 import { EVENTS, listen } from "./events.js";
 import * as explorerMap from "./explorer-map.js";
+import * as exportView from "./export-view.js";
 import { waitForFirstModel } from "./forming-map.js";
 import * as gallery from "./gallery.js";
 import { wireHoverDecoding } from "./hover-decode.js";
@@ -35,7 +36,7 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, planes, pointMetrics, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, pointMetrics, exportView, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {
