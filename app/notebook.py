@@ -1,6 +1,6 @@
 """The atlas from a notebook: `latent_atlas.explore(model, data="mnist")` serves the user's model on a free
 loopback port from a background thread, with the same checks and pages as `latent-atlas serve --model`,
-and shows the explorer inline in Jupyter (an IFrame through IPython's display: nothing to install)."""
+and shows the explorer inline in Jupyter (an iframe through IPython's display: nothing to install)."""
 
 from __future__ import annotations
 
@@ -68,12 +68,12 @@ def _show(atlas: Atlas) -> None:
     """Display the explorer inline when running in a Jupyter kernel; nothing elsewhere."""
     try:
         from IPython import get_ipython
-        from IPython.display import HTML, display
+        from IPython.display import display
     except ImportError:
         return
     shell = get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
-        display(HTML(atlas._repr_html_()))
+        display(atlas)  # its _repr_html_: IPython's HTML() warns of any <iframe> it is given
 
 
 def _start(settings: Settings, model_id: str) -> Atlas:

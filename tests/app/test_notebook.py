@@ -11,6 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 import torch
+from jupyter_client import KernelManager
 from torch import nn
 
 import latent_atlas
@@ -102,14 +103,55 @@ def test_explore_needs_to_know_the_data(example: Wrapped, notebook_home: Path, m
 def test_explore_shows_the_explorer_inline_in_a_kernel(
     example: Wrapped, notebook_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In a Jupyter kernel (get_ipython() has a kernel) the explorer is displayed as an IFrame's HTML."""
+    """In a Jupyter kernel (get_ipython() has a kernel) the atlas itself is displayed: its iframe."""
     shown: list[Any] = []
     ipython, display = ModuleType("IPython"), ModuleType("IPython.display")
     ipython.get_ipython = lambda: SimpleNamespace(kernel=object())  # type: ignore[attr-defined]
-    display.HTML = lambda html: SimpleNamespace(html=html)  # type: ignore[attr-defined]
     display.display = shown.append  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "IPython.display", display)
     atlas = latent_atlas.explore(example, data="mnist", home=notebook_home)
     atlas.stop()
-    assert [item.html for item in shown] == [atlas._repr_html_()]
+    assert shown == [atlas]
+
+
+@pytest.mark.slow
+def test_explore_in_a_real_kernel_shows_the_explorer_and_warns_of_nothing(
+    example_models: dict[str, str], notebook_home: Path
+) -> None:
+    """A real IPython kernel (ipykernel, driven through jupyter_client as a notebook drives it) shows the
+    explorer as the cell's output, with nothing written to the user's stderr."""
+    factory = example_models["pytorch-vae"].partition("=")[2]
+    manager = KernelManager(kernel_name="python3")
+    manager.start_kernel(cwd=str(Path(__file__).resolve().parents[2]))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=120)
+        code = (
+            "import latent_atlas\nfrom model.factories import build\n"
+            f"atlas = latent_atlas.explore(build({factory!r}), data='mnist', home={str(notebook_home)!r})"
+        )
+        outputs = _run_cell(client, code)
+        _run_cell(client, "atlas.stop()")
+    finally:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+    errors = [m["content"] for m in outputs if m["msg_type"] in ("error", "stream")]
+    assert errors == []  # no traceback, and nothing on stdout or stderr (IPython's IFrame warning was)
+    shown = [m["content"]["data"]["text/html"] for m in outputs if m["msg_type"] == "display_data"]
+    assert len(shown) == 1 and shown[0].startswith('<iframe src="http://127.0.0.1:')
+
+
+def _run_cell(client: Any, code: str) -> list[dict[str, Any]]:
+    """Execute `code` in the kernel; -> the iopub messages it caused, until the kernel is idle again."""
+    msg_id = client.execute(code)
+    messages = []
+    while True:
+        message = client.get_iopub_msg(timeout=180)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            return messages
+        if message["msg_type"] not in ("status", "execute_input"):
+            messages.append(message)
