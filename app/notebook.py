@@ -73,7 +73,7 @@ def _show(atlas: Atlas) -> None:
         return
     shell = get_ipython()
     if shell is not None and getattr(shell, "kernel", None) is not None:
-        display(atlas)  # its _repr_html_: IPython's HTML() warns of any <iframe> it is given
+        display(atlas)  # type: ignore[no-untyped-call]  # its _repr_html_: HTML() warns of any <iframe>
 
 
 def _start(settings: Settings, model_id: str) -> Atlas:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import torch
 from fastapi import HTTPException
+from filelock import FileLock
 from starlette.concurrency import run_in_threadpool
 
 from app.background import ABSENT, READY, BackgroundStatus
@@ -103,13 +105,21 @@ class PointMetrics:
                     raise EvaluationStopped("the server is stopping")
                 status.report(f"{noun} images: {before + done:,} of {total:,}", (before + done) / total)
 
-            checkpoint = served.loaded.checkpoint
-            images = served.dataset.test if part == "test" else served.dataset.train
-            images = evaluated_split(images, checkpoint.train_config if checkpoint else None)
-            values = split_metrics(served.loaded.network, images, on_batch=report)
-            cache_metrics(served.loaded.folder, self.key(served, part), values)
+            key = self.key(served, part)
+            path = key.path(served.loaded.folder)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(path.with_name(f".{path.name}.lock")):  # one server process computes them
+                values = read_metrics(served.loaded.folder, key) or self._measure(served, part, report)
             self._values[(served.model_id, served.loaded.weights, part)] = values
             before += sizes[part]
+
+    def _measure(self, served: ServedModel, split: Split, report: Callable[[int], None]) -> Metrics:
+        checkpoint = served.loaded.checkpoint
+        images = served.dataset.test if split == "test" else served.dataset.train
+        images = evaluated_split(images, checkpoint.train_config if checkpoint else None)
+        values = split_metrics(served.loaded.network, images, on_batch=report)
+        cache_metrics(served.loaded.folder, self.key(served, split), values)
+        return values
 
     def values(self, served: ServedModel, split: MapSplit) -> Metrics:
         """The split's metrics (the test images' first for "all"), or the 409 saying how to compute them."""
