@@ -18,6 +18,7 @@ from app.limits import BodySizeLimit
 from app.openapi import install_openapi
 from app.plane_state import Planes
 from app.point_metrics_state import PointMetrics
+from app.proxy import ForwardedPrefix
 from app.registry import ModelRegistry
 from app.responses import map_body
 from app.routes import (
@@ -77,10 +78,12 @@ ROUTERS = (
 
 
 def add_middlewares(app: FastAPI, settings: Settings) -> None:
-    """The protections every response passes through. Added last runs first: the Host check, then
-    cross-origin refusal and headers, then the body limit."""
+    """The protections every response passes through, and the root a proxy's prefix gives the pages.
+    Added last runs first: the Host check, the prefix, then cross-origin refusal and headers, then the body
+    limit."""
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(BrowserSecurity, frame_ancestors=settings.frame_ancestors)
+    app.add_middleware(ForwardedPrefix)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=[h.strip("[]") for h in settings.allowed_hosts])
 
 

@@ -4,6 +4,8 @@ and shows the explorer inline in Jupyter (an iframe through IPython's display: n
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import re
 import socket
 import threading
@@ -35,13 +37,15 @@ FRAME_HEIGHT = 760
 @dataclass
 class Atlas:
     """A running atlas: its `url`, the `model_id` the model is served under, and `stop()`. Shown as the
-    explorer when it is a cell's value."""
+    explorer when it is a cell's value, framed from `frame_url` (its url, or the Jupyter server's proxy
+    path to it, which a notebook on a remote server can reach)."""
 
     url: str
     model_id: str
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _socket: socket.socket = field(repr=False)
+    frame_url: str = ""
 
     @property
     def running(self) -> bool:
@@ -54,7 +58,7 @@ class Atlas:
         self._socket.close()  # the server listens on this socket: the port is free once it is closed
 
     def _repr_html_(self) -> str:
-        url = escape(f"{self.url}/", quote=True)
+        url = escape(self.frame_url or f"{self.url}/", quote=True)
         return f'<iframe src="{url}" width="100%" height="{FRAME_HEIGHT}" style="border:0"></iframe>'
 
 
@@ -62,6 +66,19 @@ def _model_id(network: Any) -> str:
     """A default id from the model's class name: ConvVAE -> conv-vae, MyVAEModel -> my-vae-model."""
     words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", type(network).__name__).lower()
     return re.sub(r"[^a-z0-9_-]+", "-", words).strip("-")[:64] or "model"
+
+
+def frame_url(url: str, port: int, proxy: bool | str | None) -> str:
+    """Where the notebook's page finds the atlas. proxy: a path with {port} ("/user/me/proxy/{port}/"),
+    True for Jupyter's server proxy (jupyter-server-proxy, at the server's prefix: JupyterHub names it),
+    False for the atlas's own loopback URL, None to use the proxy when this kernel was started by a Jupyter
+    server that has it (a notebook on a remote machine reaches nothing else)."""
+    if proxy is None:
+        started_by_jupyter = "JPY_SESSION_NAME" in os.environ or "JUPYTERHUB_SERVICE_PREFIX" in os.environ
+        proxy = started_by_jupyter and importlib.util.find_spec("jupyter_server_proxy") is not None
+    if proxy is True:
+        proxy = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "/").rstrip("/") + "/proxy/{port}/"
+    return proxy.format(port=port) if proxy else f"{url}/"
 
 
 def _show(atlas: Atlas) -> None:
@@ -76,7 +93,7 @@ def _show(atlas: Atlas) -> None:
         display(atlas)  # type: ignore[no-untyped-call]  # its _repr_html_: HTML() warns of any <iframe>
 
 
-def _start(settings: Settings, model_id: str) -> Atlas:
+def _start(settings: Settings, model_id: str, proxy: bool | str | None) -> Atlas:
     """Serve on a free loopback port from a daemon thread; once the registry has loaded, raise the
     model's problem (as ValueError) instead of returning an atlas that cannot show it."""
     app = create_app(settings)
@@ -88,7 +105,9 @@ def _start(settings: Settings, model_id: str) -> Atlas:
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
-    atlas = Atlas(f"http://{HOST}:{port}", model_id, _server=server, _thread=thread, _socket=listening)
+    url = f"http://{HOST}:{port}"
+    atlas = Atlas(url, model_id, _server=server, _thread=thread, _socket=listening)
+    atlas.frame_url = frame_url(url, port, proxy)
     deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
@@ -116,6 +135,7 @@ def explore(
     home: Path | str | None = None,
     device: str = "auto",
     show: bool = True,
+    proxy: bool | str | None = None,
     **declarations: Any,
 ) -> Atlas:
     """Serve `model` (a torch.nn.Module with encode and decode, or latent_atlas.wrap(...)) and return the
@@ -126,6 +146,8 @@ def explore(
     with optional `labels` and `class_names`; or the data set the model declares. `declarations` are
     wrap()'s: decodes ("logits" or "means"), inputs ("images" or "flat"), latent_dim, title. The lab's
     classifier-judged figures need the data set's classifier, trained in the background when missing.
+    `proxy` says how the notebook's page reaches the atlas (see frame_url): through Jupyter's server proxy
+    when the kernel's Jupyter server has it, else at its loopback URL.
     """
     if images is not None and data is not None:
         raise ValueError("give the data set by name (data=) or as images=, not both")
@@ -154,7 +176,7 @@ def explore(
         home_models=False,
         frame_ancestors=NOTEBOOK_FRAMERS,
     )
-    atlas = _start(settings, model_id)
+    atlas = _start(settings, model_id, proxy)
     if show:
         _show(atlas)
     return atlas

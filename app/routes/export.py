@@ -9,8 +9,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep, ShownPlaneDep
@@ -60,7 +59,9 @@ def _contents(
     }
 
 
-@router.get("/{model_id}/export.html", response_class=HTMLResponse)
+@router.get(
+    "/{model_id}/export.html", response_class=Response, responses={200: {"content": {"text/html": {}}}}
+)
 async def export_map(
     request: Request,
     served: ModelDep,
@@ -68,7 +69,7 @@ async def export_map(
     x_range: Annotated[Range | None, Query(description="the view: 'low,high' (default: all points)")] = None,
     y_range: Annotated[Range | None, Query(description="'low,high'")] = None,
     n: Annotated[int, Query(ge=4, le=MAX_EXPORT_GRID, description="hover's grid: n x n decoded images")] = 32,
-) -> HTMLResponse:
+) -> Response:
     """The map of a split (`split`) on the plane shown, as one HTML file to keep or send: the points
     coloured by class, and hover showing the image decoded at the nearest of n x n grid points over the
     view (Plotly and every image inside; nothing is fetched). About 5 MB, most of it Plotly."""

@@ -40,6 +40,9 @@ def _page(request: Request, name: str, registry: RegistryDep, lab: LabDep, **con
             "datasets": datasets,
             "groups": groups,
             "plotly_url": PLOTLY_URL,
+            # Behind a proxy's path prefix every URL a page holds starts with it; `here` is the page's own.
+            "root": request.scope.get("root_path", ""),
+            "here": request.url.path.removeprefix(request.scope.get("root_path", "")),
             "problems": page_problems(registry, lab),
             "job_events": {"types": EVENT_TYPES, "ended": ENDED_STATES},
             **context,

@@ -27,7 +27,9 @@ const json = (body) => ({
   headers: { "Content-Type": "application/json" },
   body: JSON.stringify(body),
 });
-const base = (model) => `/api/models/${encodeURIComponent(model)}`;
+// Where the server's paths start: "" or, behind a proxy (Jupyter's, for a remote notebook), its prefix.
+export const ROOT = document.querySelector('meta[name="atlas-root"]')?.content ?? "";
+const base = (model) => `${ROOT}/api/models/${encodeURIComponent(model)}`;
 
 // A split's map ("test", "train" or "all": the test images, then the training ones), its first `limit` points.
 // On `plane` "umap" or "tsne" once computed (see startPlane).
@@ -134,7 +136,7 @@ export function gridUrl(model, params) {
 
 // One original image of a data set (by its key) as a PNG URL.
 export function imageUrl(dataset, index, split = "test") {
-  return `/api/datasets/${encodeURIComponent(dataset)}/${split}/${index}.png`;
+  return `${ROOT}/api/datasets/${encodeURIComponent(dataset)}/${split}/${index}.png`;
 }
 
 // --- the lab ---------------------------------------------------------------------------------------
@@ -147,7 +149,7 @@ export async function getSnapshots(model) {
 }
 
 export async function getSweep() {
-  return (await call("/api/sweep")).json();
+  return (await call(`${ROOT}/api/sweep`)).json();
 }
 
 export async function getEstimators(model, samples) {
@@ -178,33 +180,36 @@ export async function getDecisionMap(model, params) {
 }
 
 export async function listModels() {
-  return (await call("/api/models")).json();
+  return (await call(`${ROOT}/api/models`)).json();
 }
 
 export async function listJobs() {
-  return (await call("/api/jobs")).json();
+  return (await call(`${ROOT}/api/jobs`)).json();
 }
 
 // A training request (see TrainingRequest at /docs) -> the queued job.
 export async function submitJob(request) {
-  return (await call("/api/jobs", json(request))).json();
+  return (await call(`${ROOT}/api/jobs`, json(request))).json();
 }
 
 // A model's choices (TrainingRequest without its id) -> { model_id, title } a new model of them would get.
 export async function suggestModel(choices) {
-  return (await call("/api/jobs/suggestion", json(choices))).json();
+  return (await call(`${ROOT}/api/jobs/suggestion`, json(choices))).json();
 }
 
 // Queue whatever of a zoo ("default" or "beta") of a data set is missing -> the queued jobs.
 export async function submitZoo(zoo, dataset = "mnist") {
-  return (await call("/api/jobs/zoo", json({ zoo, dataset }))).json();
+  return (await call(`${ROOT}/api/jobs/zoo`, json({ zoo, dataset }))).json();
 }
 
 // Cancel a queued or running job (-> the job), or remove an ended one from the list (-> null).
 export async function cancelJob(id, keep = false) {
-  const response = await call(`/api/jobs/${id}?keep=${keep}`, { method: "DELETE" });
+  const response = await call(`${ROOT}/api/jobs/${id}?keep=${keep}`, { method: "DELETE" });
   return response.status === 204 ? null : response.json();
 }
 
 // The job's Server-Sent Events: started, epoch..., then done, failed or cancelled.
-export const jobEventsUrl = (id) => `/api/jobs/${id}/events`;
+export const jobEventsUrl = (id) => `${ROOT}/api/jobs/${id}/events`;
+
+// The map as shown, as one self-contained HTML file ({ split, plane, x_range, y_range }).
+export const exportUrl = (model, params) => `${base(model)}/export.html?${new URLSearchParams(params)}`;

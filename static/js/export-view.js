@@ -1,4 +1,5 @@
 // "Export view": the map as the page shows it (model, split, plane, zoom) as one self-contained HTML file.
+import * as api from "./api.js";
 import { view } from "./explorer-map.js";
 import { viewRange } from "./map-traces.js";
 
@@ -8,8 +9,7 @@ const $ = (id) => document.getElementById(id);
 function exportUrl() {
   const { x, y } = viewRange(view.graph);
   const clamp = (v) => Math.max(-view.map.coordinate_limit, Math.min(view.map.coordinate_limit, v));
-  const params = new URLSearchParams({ split: view.split, plane: view.plane, x_range: x.map(clamp).join(","), y_range: y.map(clamp).join(",") });
-  return `/api/models/${encodeURIComponent(view.model)}/export.html?${params}`;
+  return api.exportUrl(view.model, { split: view.split, plane: view.plane, x_range: x.map(clamp).join(","), y_range: y.map(clamp).join(",") });
 }
 
 export function init() {

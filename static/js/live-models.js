@@ -23,7 +23,7 @@ function describe(jobs, epoch) {
 function showStatus(text) {
   status.hidden = !text;
   const link = document.createElement("a");
-  link.href = "/train";
+  link.href = `${api.ROOT}/train`;
   link.textContent = "follow on the Train page";
   status.replaceChildren(text, " — ", link);
 }

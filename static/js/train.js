@@ -97,7 +97,7 @@ function jobRow(job) {
   } else {
     if (job.state === "done" && job.kind === "model") {
       const link = document.createElement("a");
-      link.href = `/?model=${encodeURIComponent(job.model_id)}`;
+      link.href = `${api.ROOT}/?model=${encodeURIComponent(job.model_id)}`;
       link.textContent = "explore";
       actions.append(link, " ");
     }

@@ -15,6 +15,7 @@ from jupyter_client import KernelManager
 from torch import nn
 
 import latent_atlas
+from app.notebook import frame_url
 from model.data import Dataset
 from model.factories import build
 from model.outside import Wrapped
@@ -155,3 +156,20 @@ def _run_cell(client: Any, code: str) -> list[dict[str, Any]]:
             return messages
         if message["msg_type"] not in ("status", "execute_input"):
             messages.append(message)
+
+
+def test_the_frame_goes_through_jupyters_proxy_where_the_kernels_server_has_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = "http://127.0.0.1:4321"
+    for name in ("JPY_SESSION_NAME", "JUPYTERHUB_SERVICE_PREFIX"):
+        monkeypatch.delenv(name, raising=False)
+    assert frame_url(url, 4321, None) == f"{url}/"  # not started by a Jupyter server: its own URL
+    assert frame_url(url, 4321, "/user/me/proxy/{port}/") == "/user/me/proxy/4321/"
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/analysis.ipynb")
+    assert frame_url(url, 4321, None) == "/proxy/4321/"  # jupyter-server-proxy is installed here
+    assert frame_url(url, 4321, False) == f"{url}/"
+    monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/ada/")
+    assert frame_url(url, 4321, True) == "/user/ada/proxy/4321/"
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # a server without the proxy
+    assert frame_url(url, 4321, None) == f"{url}/"
