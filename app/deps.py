@@ -15,6 +15,7 @@ from app.point_metrics_state import PointMetrics
 from app.registry import ModelRegistry
 from app.served_model import ServedModel
 from app.settings import Settings
+from app.view_link import ViewLink
 from model.data import MapSplit
 from model.planes import PlaneMethod
 
@@ -77,6 +78,11 @@ async def get_point_metrics(request: Request) -> PointMetrics:
     return metrics
 
 
+async def get_view_link(request: Request) -> ViewLink:
+    link: ViewLink = request.app.state.view_link
+    return link
+
+
 async def get_jobs(request: Request) -> JobRunner:
     jobs: JobRunner = request.app.state.jobs
     return jobs
@@ -96,6 +102,7 @@ LabDep = Annotated[LabState, Depends(get_lab)]
 PlanesDep = Annotated[Planes, Depends(get_planes)]
 ShownPlaneDep = Annotated[ShownPlane, Depends(get_shown_plane)]
 PointMetricsDep = Annotated[PointMetrics, Depends(get_point_metrics)]
+ViewLinkDep = Annotated[ViewLink, Depends(get_view_link)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 TrainingDep = Annotated[JobRunner, Depends(require_training)]
 

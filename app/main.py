@@ -44,11 +44,13 @@ from app.routes import (
     sweep,
     training_record,
     traversal,
+    view_link,
 )
 from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
 from app.templating import STATIC
+from app.view_link import ViewLink
 from model.evaluation import LAB_EVALUATION
 
 ROUTERS = (
@@ -62,6 +64,7 @@ ROUTERS = (
     encode.router,
     interpolate.router,
     traversal.router,
+    view_link.router,
     selection.router,
     arithmetic.router,
     generate.router,
@@ -97,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or LAB_EVALUATION)
         app.state.planes = Planes()
         app.state.point_metrics = PointMetrics()
+        app.state.view_link = ViewLink()
         app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
         )

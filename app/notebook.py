@@ -16,10 +16,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+import torch
 import uvicorn
+from fastapi import FastAPI, HTTPException
 
 from app.main import create_app
+from app.plane_state import ShownPlane
+from app.schemas.view_link import ViewReport
+from app.served_model import ServedModel
 from app.settings import Settings
+from app.view_link import ViewLink
+from model.data import MapSplit, Split
 from model.factories import OutsideModel, memory_dataset, prepare, prepare_in_memory
 from model.home import atlas_home, check_model_id
 from model.inference import Origin
@@ -34,6 +41,17 @@ NOTEBOOK_FRAMERS = "'self' http://localhost:* http://127.0.0.1:* https://localho
 FRAME_HEIGHT = 760
 
 
+@dataclass(frozen=True)
+class Selection:
+    """Points selected on the page: their `indices` in their `splits` (each "test" or "train"; a map of
+    both splits holds both) and their posterior means `latents` [N, D]; `split` is the map's."""
+
+    split: MapSplit
+    indices: list[int]
+    splits: list[Split]
+    latents: torch.Tensor
+
+
 @dataclass
 class Atlas:
     """A running atlas: its `url`, the `model_id` the model is served under, and `stop()`. Shown as the
@@ -45,6 +63,7 @@ class Atlas:
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _socket: socket.socket = field(repr=False)
+    _app: FastAPI = field(repr=False)
     frame_url: str = ""
 
     @property
@@ -56,6 +75,53 @@ class Atlas:
         self._server.should_exit = True
         self._thread.join()
         self._socket.close()  # the server listens on this socket: the port is free once it is closed
+
+    @property
+    def _served(self) -> ServedModel:
+        served: ServedModel = self._app.state.registry.models[self.model_id]
+        return served
+
+    @property
+    def _report(self) -> ViewReport:
+        """The view the page last reported (an empty one before it has)."""
+        link: ViewLink = self._app.state.view_link
+        return link.reports.get(self.model_id, ViewReport(hovered=None))
+
+    @property
+    def selection(self) -> Selection:
+        """The points selected on the page (box or lasso): their split, indices in it, and latents."""
+        report, served = self._report, self._served
+        images = [served.point_of(report.split, position) for position in report.selection]
+        latents = served.map_of(report.split).mu[report.selection]
+        return Selection(
+            report.split, [index for _, index in images], [split for split, _ in images], latents
+        )
+
+    @property
+    def pins(self) -> list[tuple[Split, int]]:
+        """The images pinned on the page, as (split, index)."""
+        report, served = self._report, self._served
+        return [served.point_of(report.split, position) for position in report.pins]
+
+    @property
+    def hovered(self) -> torch.Tensor | None:
+        """The latent under the page's cursor ([D]; on a UMAP or t-SNE plane the page's estimate), or None."""
+        report = self._report
+        if report.hovered is None:
+            return None
+        nonlinear = None
+        if report.plane != "pca":
+            nonlinear = self._app.state.planes.plane(self._served, report.split, report.plane)
+        shown = ShownPlane(self._served.latent_map, nonlinear, report.split)
+        return shown.lift(torch.tensor([report.hovered]))[0]
+
+    def highlight(self, indices: Sequence[int], split: Split = "test") -> None:
+        """Mark these images (of `split`) on the page; an empty list clears the marks."""
+        link: ViewLink = self._app.state.view_link
+        try:
+            link.highlight(self._served, split, [int(i) for i in indices])
+        except HTTPException as error:
+            raise ValueError(error.detail) from None
 
     def _repr_html_(self) -> str:
         url = escape(self.frame_url or f"{self.url}/", quote=True)
@@ -106,7 +172,7 @@ def _start(settings: Settings, model_id: str, proxy: bool | str | None) -> Atlas
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
     url = f"http://{HOST}:{port}"
-    atlas = Atlas(url, model_id, _server=server, _thread=thread, _socket=listening)
+    atlas = Atlas(url, model_id, _server=server, _thread=thread, _socket=listening, _app=app)
     atlas.frame_url = frame_url(url, port, proxy)
     deadline = time.monotonic() + STARTUP_SECONDS
     while not server.started:
@@ -175,6 +241,7 @@ def explore(
         outside=(outside,),
         home_models=False,
         frame_ancestors=NOTEBOOK_FRAMERS,
+        linked_view=True,
     )
     atlas = _start(settings, model_id, proxy)
     if show:

@@ -38,5 +38,7 @@ class Settings:
     # Server processes on this home (`serve --workers N`): above 1, each follows the jobs the others run.
     workers: int = 1
     home_models: bool = True  # False: serve the outside models only (explore() shows the user's model)
+    # explore(): the explorer tells this server what it shows and rings what the notebook highlights.
+    linked_view: bool = False
     # Which pages may show this server's pages in a frame: none, but a notebook's for explore().
     frame_ancestors: str = "'none'"

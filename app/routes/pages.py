@@ -57,9 +57,19 @@ def comparable(registry: ModelRegistry) -> dict[str, list[str]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def explorer(request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep) -> HTMLResponse:
+async def explorer(
+    request: Request, registry: RegistryDep, lab: LabDep, jobs: JobsDep, settings: SettingsDep
+) -> HTMLResponse:
     pending = bool(jobs.training())
-    return _page(request, "explorer.html", registry, lab, jobs_pending=pending, point_metrics=POINT_METRICS)
+    return _page(
+        request,
+        "explorer.html",
+        registry,
+        lab,
+        jobs_pending=pending,
+        point_metrics=POINT_METRICS,
+        linked_view=settings.linked_view,
+    )
 
 
 @router.get("/compare", response_class=HTMLResponse)

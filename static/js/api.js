@@ -213,3 +213,12 @@ export const jobEventsUrl = (id) => `${ROOT}/api/jobs/${id}/events`;
 
 // The map as shown, as one self-contained HTML file ({ split, plane, x_range, y_range }).
 export const exportUrl = (model, params) => `${base(model)}/export.html?${new URLSearchParams(params)}`;
+
+// The view the explorer shows, told to its server for a notebook to read; the images a notebook highlights.
+export async function reportView(model, report) {
+  await call(`${base(model)}/view`, { ...json(report), method: "PUT" });
+}
+
+export async function getHighlight(model) {
+  return (await call(`${base(model)}/highlight`)).json();
+}

@@ -7,6 +7,8 @@ export const EVENTS = Object.freeze({
   refresh: "atlas:refresh", // {}: a page queued or cancelled a job: look at the queue again
   mapShown: "atlas:map-shown", // { model, map, dataset }: the explorer drew a model's map (explorer-map.js)
   viewMoved: "atlas:view-moved", // {}: the explorer's map was zoomed or panned (explorer-map.js)
+  viewSaved: "atlas:view-saved", // { model, points, plane, ranges, pins, selection, path }: the view the URL keeps
+  hovered: "atlas:hovered", // { x, y }: the map point whose image was just decoded under the cursor
   pointClicked: "atlas:point-clicked", // { x, y, position }: a point of the map clicked in zoom mode
   focus: "atlas:focus", // { point, label }: the image last pinned or drawn (as the API names an image)
   groups: "atlas:groups", // { model }: the selections kept for a model changed (selection.js)

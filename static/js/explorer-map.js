@@ -40,10 +40,12 @@ export function keepInView(name, read) {
 
 // The view into the URL (a reload or a shared link restores it).
 export function saveView() {
-  writeView({
+  const saved = {
     model: view.model, points: view.split, plane: view.plane, ranges: viewRange(view.graph), pins: parts.pins?.() ?? [],
     path: parts.path?.() ?? null, selection: parts.selection?.() ?? [],
-  });
+  };
+  writeView(saved);
+  emit(EVENTS.viewSaved, saved);
 }
 
 // What depends on the data set: whether drawing fits it, its note, the class filter for many classes.

@@ -10,6 +10,7 @@ import { waitForFirstModel } from "./forming-map.js";
 import * as gallery from "./gallery.js";
 import { wireHoverDecoding } from "./hover-decode.js";
 import * as layers from "./layers.js";
+import * as notebookLink from "./notebook-link.js";
 import * as pins from "./pins.js";
 import * as planes from "./planes.js";
 import * as pointMetrics from "./point-metrics.js";
@@ -36,7 +37,7 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, planes, pointMetrics, exportView, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, pointMetrics, exportView, notebookLink, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {

@@ -1,6 +1,7 @@
 // Live decoding under the cursor, shared by the explorer and the compare page: every mouse move over a
 // map asks the server for the decoded image at that point (the latest only, at most one per frame).
 import * as api from "./api.js";
+import { EVENTS, emit } from "./events.js";
 import { cursorToData } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
@@ -18,6 +19,7 @@ export function wireHoverDecoding(graph, { image, coords, current }) {
       url = next;
       image.src = next;
       coords.textContent = `x ${p.x.toFixed(2)}, y ${p.y.toFixed(2)}${plane === "pca" ? "" : " (estimate)"}`;
+      emit(EVENTS.hovered, { x: p.x, y: p.y });
     }),
   );
   graph.addEventListener("mousemove", (event) => {

@@ -115,3 +115,20 @@ export function posteriorTrace(posterior) {
     showlegend: false,
   };
 }
+
+export const MARKS_TRACE = "notebook-marks";
+
+// Rings around the map's points at `positions`: the images a notebook highlighted (notebook-link.js).
+export function marksTrace(map, positions) {
+  return {
+    type: "scattergl",
+    mode: "markers",
+    uid: MARKS_TRACE,
+    name: "highlighted from Python",
+    x: positions.map((p) => map.x[p]),
+    y: positions.map((p) => map.y[p]),
+    marker: { size: 12, color: "rgba(0, 0, 0, 0)", line: { color: "#dc2626", width: 2 } },
+    hoverinfo: "none",
+    showlegend: false,
+  };
+}

@@ -67,6 +67,8 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     "/api/jobs/suggestion": {"loss": "beta", "beta": 2.5, "hidden": [8], "train_limit": 100},
     "/api/jobs/zoo": {"zoo": "beta", "dataset": "mnist"},
     "/api/models/{model_id}/posterior": {"index": 0},
+    "/api/models/{model_id}/view": {"split": "test", "pins": [1], "selection": [2, 3], "hovered": [0.5, 0.5]},
+    "/api/models/{model_id}/highlight": {"split": "test", "indices": [4]},
     # The plane is not computed in this home: these reach the 409 unless a field is refused first.
     "/api/models/{model_id}/planes/{method}/place": {"z": [[0.0] * 16]},
     "/api/models/{model_id}/planes/{method}/lift": {"points": [[0.0, 0.0]]},
