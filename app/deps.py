@@ -70,7 +70,8 @@ async def get_shown_plane(
     """The plane a request's map points are on (a 409 for a UMAP or t-SNE plane not computed yet)."""
     if plane == "pca":
         return ShownPlane(served.latent_map, None, split)
-    return ShownPlane(served.latent_map, (await get_planes(request)).plane(served, split, plane), split)
+    nonlinear = await (await get_planes(request)).plane(served, split, plane)
+    return ShownPlane(served.latent_map, nonlinear, split)
 
 
 async def get_point_metrics(request: Request) -> PointMetrics:

@@ -110,8 +110,8 @@ class Atlas:
         if report.hovered is None:
             return None
         nonlinear = None
-        if report.plane != "pca":
-            nonlinear = self._app.state.planes.plane(self._served, report.split, report.plane)
+        if report.plane != "pca":  # the page shows it: computed, so held or cached
+            nonlinear = self._app.state.planes.cached(self._served, report.split, report.plane)
         shown = ShownPlane(self._served.latent_map, nonlinear, report.split)
         return shown.lift(torch.tensor([report.hovered]))[0]
 

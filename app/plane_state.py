@@ -63,12 +63,21 @@ class Planes:
             return READY
         if name in self._status:
             return self._status[name]
-        xy = await run_in_threadpool(read_plane, served.loaded.folder, self.key(served, split, method))
+        return READY if await run_in_threadpool(self.cached, served, split, method) else ABSENT
+
+    def cached(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> NonlinearPlane | None:
+        """The plane as this process holds it, or as a server process (this one earlier, or another) cached
+        it beside the model, read now; None when neither has it. Blocking: the cache is read from disk and
+        a training split encoded on first use."""
+        found = self._planes.get(self._id(served, split, method))
+        if found is not None:
+            return found
+        xy = read_plane(served.loaded.folder, self.key(served, split, method))
         if xy is None:
-            return ABSENT
-        latent_map = await run_in_threadpool(served.map_of, split)
-        self._ready(served, split, method, NonlinearPlane(method, latent_map.mu, torch.from_numpy(xy)))
-        return READY
+            return None
+        plane = NonlinearPlane(method, served.map_of(split).mu, torch.from_numpy(xy))
+        self._ready(served, split, method, plane)
+        return plane
 
     async def start(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> BackgroundStatus:
         """Start computing the plane in the background unless it is computed or computing."""
@@ -108,13 +117,16 @@ class Planes:
         mu = plane.mu.numpy()
         self.placer.transform(served.loaded.folder, key, mu, plane.xy.numpy(), mu[:1])
 
-    def plane(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> NonlinearPlane:
-        """The computed plane, or the 409 saying it is not (and how to start it)."""
+    async def plane(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> NonlinearPlane:
+        """The computed plane (cached by any server process), or the 409 saying it is not (and how to
+        start it)."""
         self._check(served)
+        status = self._status.get(self._id(served, split, method))
         found = self._planes.get(self._id(served, split, method))
+        if found is None and status is None:
+            found = await run_in_threadpool(self.cached, served, split, method)
         if found is not None:
             return found
-        status = self._status.get(self._id(served, split, method))
         name = plane_name(served, split, method)
         if status is not None and status.state == "failed":
             raise HTTPException(409, f"{name} could not be computed: {status.error}")
@@ -127,7 +139,7 @@ class Planes:
         self, served: ServedModel, split: MapSplit, method: NonlinearMethod, z: torch.Tensor
     ) -> torch.Tensor:
         """Latents z: [B, D] placed on the plane by its method's own transform -> [B, 2]."""
-        plane = self.plane(served, split, method)
+        plane = await self.plane(served, split, method)
         key = self.key(served, split, method)
         future = self.placer.transform(
             served.loaded.folder, key, plane.mu.numpy(), plane.xy.numpy(), z.numpy().astype(np.float32)

@@ -48,7 +48,7 @@ async def latent_map(
     """A split's posterior means on the map plane, with their labels, their index in their split and
     per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept."""
     if plane != "pca":
-        nonlinear = planes.plane(served, split, plane)
+        nonlinear = await planes.plane(served, split, plane)
         body = await run_in_threadpool(map_body, served, split, limit, nonlinear)
         return Response(body, media_type="application/json")
     # The test split's map is serialised at start-up: served from memory without a thread hop. The

@@ -63,7 +63,7 @@ async def lift_from_plane(
     split: SplitQuery = "test",
 ) -> LiftedPoints:
     """Map points of the plane -> estimated latents (a nonlinear plane has no inverse; see `how`)."""
-    plane = planes.plane(served, split, method)
+    plane = await planes.plane(served, split, method)
     for i, point in enumerate(request.points):
         if len(point) != 2:
             raise invalid(f"points[{i}]", f"give [x, y], got {len(point)} values")

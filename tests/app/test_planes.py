@@ -132,8 +132,8 @@ def test_the_plane_is_cached_for_another_server_which_stops_what_it_computes(
     assert (models_root(quick_zoo) / "full-16d" / "planes" / "test-tsne.safetensors").is_file()
     settings = Settings(home=quick_zoo, device="cpu", allowed_hosts=TEST_HOSTS, evaluation=TEST_EVALUATION)
     with TestClient(create_app(settings)) as other:
-        assert other.get(f"{BASE}/planes/tsne").json()["state"] == "ready"  # read, not computed
-        assert other.get(f"{BASE}/map?plane=tsne").json()["x"] == tsne_map[0]["x"]
+        assert other.get(f"{BASE}/map?plane=tsne").json()["x"] == tsne_map[0]["x"]  # read, not computed
+        assert other.get(f"{BASE}/planes/tsne").json()["state"] == "ready"
         assert other.post(f"{BASE}/planes/umap?split=train").json()["state"] == "computing"
         fitter = other.app.state.planes.fitter  # type: ignore[attr-defined]
         deadline = time.monotonic() + 120
