@@ -4,7 +4,6 @@ computation each starts in the background, and the planes map points and new lat
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,15 +11,14 @@ import torch
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
 
-from app.background import ABSENT, READY, BackgroundStatus
+from app.background import ABSENT, READY, BackgroundStatus, Computations
 from app.params import check_within
 from app.plane_worker import PlaneWorker
 from app.served_model import ServedModel
 from model.data import MapSplit
-from model.latent_map import LatentMap, grid_points
+from model.latent_map import LatentMap, grid_points, padded_range
 from model.planes import PLANE_TITLES, NonlinearMethod, NonlinearPlane, PlaneKey, read_plane
 
-log = logging.getLogger("latent_atlas")
 SPLIT_NOUNS = {"test": "test images", "train": "training images", "all": "test and training images"}
 
 
@@ -36,14 +34,11 @@ class Planes:
         self.fitter = PlaneWorker("plane fitter")
         self.placer = PlaneWorker("plane placer")
         self._planes: dict[tuple[str, ...], NonlinearPlane] = {}
-        self._status: dict[tuple[str, ...], BackgroundStatus] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._computing = Computations()
 
     @staticmethod
     def key(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> PlaneKey:
-        sizes = {"test": len(served.dataset.test), "train": len(served.dataset.train)}
-        points = sizes["test"] + sizes["train"] if split == "all" else sizes[split]
-        return PlaneKey(served.loaded.weights, served.dataset.info.key, split, points, method)
+        return PlaneKey(served.loaded.weights, served.dataset.info.key, split, served.size_of(split), method)
 
     @staticmethod
     def _id(served: ServedModel, split: MapSplit, method: NonlinearMethod) -> tuple[str, ...]:
@@ -61,8 +56,8 @@ class Planes:
         name = self._id(served, split, method)
         if name in self._planes:
             return READY
-        if name in self._status:
-            return self._status[name]
+        if name in self._computing.running:
+            return self._computing.running[name]
         return READY if await run_in_threadpool(self.cached, served, split, method) else ABSENT
 
     def cached(self, served: ServedModel, split: MapSplit, method: NonlinearMethod) -> NonlinearPlane | None:
@@ -84,28 +79,16 @@ class Planes:
         status = await self.status(served, split, method)
         if status.state in ("ready", "computing"):
             return status
-        status = self._status[self._id(served, split, method)] = BackgroundStatus(
-            "computing", stage="encoding the images"
-        )
-        task = asyncio.create_task(self._compute(served, split, method, status))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return status
 
-    async def _compute(
-        self, served: ServedModel, split: MapSplit, method: NonlinearMethod, status: BackgroundStatus
-    ) -> None:
-        name = self._id(served, split, method)
-        try:
+        async def compute(status: BackgroundStatus) -> None:
             latent_map = await run_in_threadpool(served.map_of, split)
-            mu = latent_map.mu.numpy()
             key = self.key(served, split, method)
-            xy = await asyncio.wrap_future(self.fitter.fit(served.loaded.folder, key, mu, status.report))
+            fitting = self.fitter.fit(served.loaded.folder, key, latent_map.mu.numpy(), status.report)
+            xy = await asyncio.wrap_future(fitting)
             self._ready(served, split, method, NonlinearPlane(method, latent_map.mu, torch.from_numpy(xy)))
-            del self._status[name]
-        except Exception as error:  # said on the page; the server and the other planes go on
-            log.exception("could not compute %s", plane_name(served, split, method))
-            status.state, status.error = "failed", str(error)
+
+        name, title = self._id(served, split, method), plane_name(served, split, method)
+        return self._computing.start(name, compute, stage="encoding the images", title=title)
 
     def _ready(
         self, served: ServedModel, split: MapSplit, method: NonlinearMethod, plane: NonlinearPlane
@@ -121,7 +104,7 @@ class Planes:
         """The computed plane (cached by any server process), or the 409 saying it is not (and how to
         start it)."""
         self._check(served)
-        status = self._status.get(self._id(served, split, method))
+        status = self._computing.running.get(self._id(served, split, method))
         found = self._planes.get(self._id(served, split, method))
         if found is None and status is None:
             found = await run_in_threadpool(self.cached, served, split, method)
@@ -181,12 +164,10 @@ class ShownPlane:
         return self.lift(grid_points(x_axis, y_axis))
 
     def extent(self, axis: int) -> tuple[float, float]:
-        """Its points' range along x (0) or y (1), widened by 5% of its span."""
+        """Its points' padded range along x (0) or y (1)."""
         if self.nonlinear is None:
             return self.latent_map.extent(axis)
-        values = self.nonlinear.xy[:, axis]
-        low, high = float(values.min()), float(values.max())
-        return low - 0.05 * (high - low), high + 0.05 * (high - low)
+        return padded_range(self.nonlinear.xy[:, axis])
 
     def check_range(self, low_high: list[float], where: str) -> tuple[float, float]:
         """A 'low,high' range of this plane's coordinates, or the 422 naming the one out of bounds."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
@@ -57,6 +58,7 @@ def _report(connection: Connection, request_id: int, stage: str, fraction: float
 def _serve(connection: Connection) -> None:
     """The child's loop: (id, kind, args) in; ("progress", id, stage, fraction), ("done", id, result)
     or ("failed", id, message) out."""
+    fitted_points: dict[tuple[str, PlaneKey], tuple[np.ndarray, np.ndarray]] = {}  # (mu, xy) by plane
     transformers: dict[tuple[str, PlaneKey], Transformer] = {}
     while True:
         request_id, kind, args = connection.recv()
@@ -65,10 +67,11 @@ def _serve(connection: Connection) -> None:
                 folder, key, mu = args
                 result: Any = computed_plane(folder, key, mu, partial(_report, connection, request_id))
             else:
-                folder, key, mu, xy, z = args
-                name = (str(folder), key)
-                if name not in transformers:
-                    transformers[name] = Transformer(key.method, mu, xy)
+                name, fitted, z = args  # fitted: (mu, xy) the first time this process is sent the plane
+                if fitted is not None:
+                    fitted_points[name] = fitted
+                if name not in transformers:  # kept even if a rebuild fails: the next request retries
+                    transformers[name] = Transformer(name[1].method, *fitted_points[name])
                 result = transformers[name].transform(z)
             connection.send(("done", request_id, result))
         except Exception as error:  # said to the request that asked; the process goes on serving
@@ -80,6 +83,7 @@ class _Child:
     process: multiprocessing.process.BaseProcess
     connection: Connection
     pending: dict[int, tuple[Future[Any], Progress | None]] = field(default_factory=dict)
+    planes: set[tuple[str, PlaneKey]] = field(default_factory=set)  # whose fitted points it was sent
 
 
 class PlaneWorker:
@@ -95,15 +99,25 @@ class PlaneWorker:
 
     def fit(self, folder: Path, key: PlaneKey, mu: np.ndarray, progress: Progress) -> Future[np.ndarray]:
         """The plane's coordinates [N, 2] (cached, or fitted from mu: [N, D]), with progress calls."""
-        return self._submit("fit", (folder, key, mu), progress)
+        return self._submit("fit", lambda _: (folder, key, mu), progress)
 
     def transform(
         self, folder: Path, key: PlaneKey, mu: np.ndarray, xy: np.ndarray, z: np.ndarray
     ) -> Future[np.ndarray]:
-        """Latents z: [B, D] placed on the plane fitted at xy: [N, 2] to mu: [N, D] -> [B, 2]."""
-        return self._submit("transform", (folder, key, mu, xy, z), None)
+        """Latents z: [B, D] placed on the plane fitted at xy: [N, 2] to mu: [N, D] -> [B, 2]. The fitted
+        points travel to the process once (it keeps the transform it rebuilds); later placements send z."""
+        name = (str(folder), key)
 
-    def _submit(self, kind: str, args: tuple[Any, ...], progress: Progress | None) -> Future[Any]:
+        def args(child: _Child) -> tuple[Any, ...]:
+            fitted = None if name in child.planes else (mu, xy)
+            child.planes.add(name)
+            return name, fitted, z
+
+        return self._submit("transform", args, None)
+
+    def _submit(
+        self, kind: str, args: Callable[[_Child], tuple[Any, ...]], progress: Progress | None
+    ) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
             if self._closed:
@@ -112,7 +126,7 @@ class PlaneWorker:
                 self._child = self._start()
             request_id = next(self._ids)
             self._child.pending[request_id] = (future, progress)
-            self._child.connection.send((request_id, kind, args))
+            self._child.connection.send((request_id, kind, args(self._child)))
         return future
 
     def _start(self) -> _Child:

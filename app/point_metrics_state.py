@@ -4,8 +4,6 @@ image's log p(x) placed among the test images'."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Callable
 
 import torch
@@ -13,7 +11,7 @@ from fastapi import HTTPException
 from filelock import FileLock
 from starlette.concurrency import run_in_threadpool
 
-from app.background import ABSENT, READY, BackgroundStatus
+from app.background import ABSENT, READY, BackgroundStatus, Computations
 from app.served_model import ServedModel
 from model.budget import EvaluationStopped
 from model.data import MapSplit, Split, evaluated_split
@@ -27,7 +25,6 @@ from model.point_metrics import (
 )
 from model.point_metrics import write_metrics as cache_metrics
 
-log = logging.getLogger("latent_atlas")
 Metrics = dict[str, torch.Tensor]
 
 
@@ -40,16 +37,16 @@ class PointMetrics:
 
     def __init__(self) -> None:
         self._values: dict[tuple[str, str, Split], Metrics] = {}
-        self._status: dict[tuple[str, str, MapSplit], BackgroundStatus] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._computing = Computations()
         self._closing = False
 
     @staticmethod
     def key(served: ServedModel, split: Split) -> MetricsKey:
         checkpoint = served.loaded.checkpoint
         binarized = checkpoint is not None and checkpoint.train_config.binarized
-        images = served.dataset.test if split == "test" else served.dataset.train
-        return MetricsKey(served.loaded.weights, served.dataset.info.key, split, len(images), binarized)
+        return MetricsKey(
+            served.loaded.weights, served.dataset.info.key, split, served.size_of(split), binarized
+        )
 
     def _cached(self, served: ServedModel, split: Split) -> Metrics | None:
         name = (served.model_id, served.loaded.weights, split)
@@ -62,7 +59,7 @@ class PointMetrics:
 
     async def status(self, served: ServedModel, split: MapSplit) -> BackgroundStatus:
         """The split's status; metrics another server process cached are read (and are then ready)."""
-        running = self._status.get((served.model_id, served.loaded.weights, split))
+        running = self._computing.running.get((served.model_id, served.loaded.weights, split))
         if running is not None:
             return running
         cached = [await run_in_threadpool(self._cached, served, part) for part in _splits(split)]
@@ -73,26 +70,17 @@ class PointMetrics:
         status = await self.status(served, split)
         if status.state in ("ready", "computing"):
             return status
-        status = BackgroundStatus("computing", stage="starting")
-        self._status[(served.model_id, served.loaded.weights, split)] = status
-        task = asyncio.create_task(self._compute(served, split, status))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return status
 
-    async def _compute(self, served: ServedModel, split: MapSplit, status: BackgroundStatus) -> None:
-        name = (served.model_id, served.loaded.weights, split)
-        try:
+        async def compute(status: BackgroundStatus) -> None:
             await run_in_threadpool(self._compute_splits, served, split, status)
-            del self._status[name]
-        except Exception as error:  # said on the page; the server goes on
-            if not isinstance(error, EvaluationStopped):
-                log.exception("could not compute %s's per-point metrics", served.model_id)
-            status.state, status.error = "failed", str(error)
+
+        name = (served.model_id, served.loaded.weights, split)
+        title = f"{served.model_id}'s per-point metrics"
+        return self._computing.start(name, compute, stage="starting", title=title)
 
     def _compute_splits(self, served: ServedModel, split: MapSplit, status: BackgroundStatus) -> None:
         parts = _splits(split)
-        sizes = {part: len(served.dataset.test if part == "test" else served.dataset.train) for part in parts}
+        sizes = {part: served.size_of(part) for part in parts}
         total, before = sum(sizes.values()), 0
         for part in parts:
             if self._cached(served, part) is not None:
@@ -115,15 +103,14 @@ class PointMetrics:
 
     def _measure(self, served: ServedModel, split: Split, report: Callable[[int], None]) -> Metrics:
         checkpoint = served.loaded.checkpoint
-        images = served.dataset.test if split == "test" else served.dataset.train
-        images = evaluated_split(images, checkpoint.train_config if checkpoint else None)
+        images = evaluated_split(served.dataset.split(split), checkpoint.train_config if checkpoint else None)
         values = split_metrics(served.loaded.network, images, on_batch=report)
         cache_metrics(served.loaded.folder, self.key(served, split), values)
         return values
 
     def values(self, served: ServedModel, split: MapSplit) -> Metrics:
         """The split's metrics (the test images' first for "all"), or the 409 saying how to compute them."""
-        status = self._status.get((served.model_id, served.loaded.weights, split))
+        status = self._computing.running.get((served.model_id, served.loaded.weights, split))
         if status is not None and status.state == "failed":
             raise HTTPException(409, f"{served.model_id}'s per-point metrics failed: {status.error}")
         found = [self._cached(served, part) for part in _splits(split)]

@@ -59,6 +59,11 @@ class ServedModel:
                 self._maps["all"] = self.latent_map.joined(train)
             return self._maps[split]
 
+    def size_of(self, split: MapSplit) -> int:
+        """How many points the split's map holds, without encoding it."""
+        parts: tuple[Split, ...] = ("test", "train") if split == "all" else (split,)
+        return sum(len(self.dataset.split(part)) for part in parts)
+
     def point_of(self, split: MapSplit, position: int) -> tuple[Split, int]:
         """A point of a split's map -> (its split, its index there): "all" holds the test split first."""
         if split != "all":

@@ -21,7 +21,7 @@ class ViewLink:
 
     def report(self, served: ServedModel, report: ViewReport) -> None:
         """Keep the page's view, once its positions are checked against its split's map."""
-        size = len(served.map_of(report.split))
+        size = served.size_of(report.split)  # never encoding a split on the event loop
         for name, positions in (("pins", report.pins), ("selection", report.selection)):
             wrong = [p for p in positions if not 0 <= p < size]
             if wrong:
@@ -30,7 +30,7 @@ class ViewLink:
 
     def highlight(self, served: ServedModel, split: Split, indices: list[int]) -> Highlight:
         """Ask the pages to mark images of a split (a 422 for an index the split does not have)."""
-        size = len(served.dataset.test if split == "test" else served.dataset.train)
+        size = served.size_of(split)
         wrong = [i for i in indices if not 0 <= i < size]
         if wrong:
             raise HTTPException(

@@ -39,6 +39,12 @@ def cell_centres(low: float, high: float, n: int) -> torch.Tensor:
     return low + (high - low) * (torch.arange(n) + 0.5) / n
 
 
+def padded_range(values: torch.Tensor, margin: float = 0.05) -> tuple[float, float]:
+    """The range of values [N], widened by `margin` of its span on each side."""
+    low, high = float(values.min()), float(values.max())
+    return low - margin * (high - low), high + margin * (high - low)
+
+
 def grid_points(x_axis: torch.Tensor, y_axis: torch.Tensor) -> torch.Tensor:
     """The map points (x, y) for every y of `y_axis` (rows) and x of `x_axis` (columns), row by row:
     [len(y_axis) * len(x_axis), 2]."""
@@ -158,13 +164,10 @@ class LatentMap:
         centre = self.mu[members].mean(dim=0, keepdim=True)
         return int(members[(self.mu[members] - centre).pow(2).sum(dim=1).argmin()])
 
-    def extent(self, axis: int, margin: float = 0.05) -> tuple[float, float]:
-        """The encodings' range along map axis 0 (x) or 1 (y), widened by `margin` of its span, within
-        the coordinate limit."""
-        values = self.xy[:, axis]
-        low, high = float(values.min()), float(values.max())
-        pad = margin * (high - low)
-        return max(low - pad, -self.coordinate_limit), min(high + pad, self.coordinate_limit)
+    def extent(self, axis: int) -> tuple[float, float]:
+        """The encodings' padded range along map axis 0 (x) or 1 (y), within the coordinate limit."""
+        low, high = padded_range(self.xy[:, axis])
+        return max(low, -self.coordinate_limit), min(high, self.coordinate_limit)
 
     def grid_latents(self, x_axis: torch.Tensor, y_axis: torch.Tensor) -> torch.Tensor:
         """The latents of grid_points(x_axis, y_axis): [len(y_axis) * len(x_axis), D]."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -29,8 +30,14 @@ MAX_EXPORT_GRID = 48
 EXPORT_MODULES = {"map-traces": "map-traces.js", "export-page": "export-page.js"}
 
 
-def _module_url(file: str) -> str:
-    return "data:text/javascript;base64," + base64.b64encode((STATIC / "js" / file).read_bytes()).decode()
+@cache
+def _inlined() -> dict[str, object]:
+    """What every export holds the same: the Plotly bundle and its modules as data: URLs (read once)."""
+    modules = {
+        name: "data:text/javascript;base64," + base64.b64encode((STATIC / "js" / file).read_bytes()).decode()
+        for name, file in EXPORT_MODULES.items()
+    }
+    return {"plotly": PLOTLY_FILE.read_text(encoding="utf-8"), "modules": modules}
 
 
 def _contents(
@@ -53,8 +60,7 @@ def _contents(
         },
         "title": served.loaded.title,
         "points": SPLIT_NOUNS[shown.split],
-        "plotly": PLOTLY_FILE.read_text(encoding="utf-8"),
-        "modules": {name: _module_url(file) for name, file in EXPORT_MODULES.items()},
+        **_inlined(),
         "exported": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
