@@ -23,6 +23,7 @@ DATASET_NAMES: tuple[str, ...] = (
     cifar10.KEY,
     celeba.KEY,
     "characters",
+    characters.MILLION_KEY,
     "ujipen",
 )
 FOLDER_PREFIX = "folder:"
@@ -81,6 +82,8 @@ def _build(
         }
     if name == "characters":
         return characters.build(), {"renderer": f"Hershey fonts, seed {characters.SEED}"}
+    if name == characters.MILLION_KEY:
+        return characters.build_million(), {"renderer": f"Hershey fonts, seed {characters.SEED}, in chunks"}
     return ujipen.build(data_root, data_dir), {"files": ujipen.TEXT_NAME}
 
 

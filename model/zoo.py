@@ -108,6 +108,20 @@ def suggested_model_id(
     return found
 
 
+LARGE_SET = 10 * mnist.TRAIN_SIZE  # from here a zoo trains for MNIST's steps, not for its epochs
+
+
+def _epochs_for(epochs: int, train_size: int) -> int:
+    """A zoo recipe's epochs on a set of `train_size` images: as many minibatch steps as on MNIST for a
+    smaller set (a folder of 2,500 images would otherwise get 200 steps, too few to leave the prior) and
+    for a set ten times MNIST's or more (a million glyphs would otherwise train for hours on a CPU), at
+    least one epoch; the recipe's own epochs in between."""
+    steps_as_mnist = epochs * mnist.TRAIN_SIZE / train_size
+    if train_size >= LARGE_SET:
+        return max(1, round(steps_as_mnist))
+    return max(epochs, math.ceil(steps_as_mnist))
+
+
 QUICK_EPOCHS = 3  # for tests and demos: minutes become seconds, the maps keep their shape
 QUICK_TRAIN_LIMIT = 12_000
 
@@ -122,16 +136,13 @@ def zoo_entries(
 ) -> list[ZooEntry]:
     """A zoo's models of `dataset` (of `train_size` training images) for `device`: "default", or "beta"
     (the sweep with the 2-D models it reuses); `quick` trains a few epochs on a fixed slice of the
-    training set. A smaller data set trains for more epochs, so every model takes as many minibatch steps
-    as on MNIST: a folder of 2,500 images would otherwise get 200 steps, too few to leave the prior."""
+    training set. A much smaller or much larger data set trains for MNIST's steps (_epochs_for)."""
     if zoo not in ZOO_NAMES:
         raise ValueError(f"zoo must be one of {', '.join(ZOO_NAMES)}, got {zoo!r}")
     chosen = DEFAULT_ZOO if zoo == "default" else (*DEFAULT_ZOO[:3], *BETA_ZOO)
     entries = []
     for entry in chosen:
-        epochs = max(
-            entry.train_config.epochs, -(-entry.train_config.epochs * mnist.TRAIN_SIZE // train_size)
-        )
+        epochs = _epochs_for(entry.train_config.epochs, train_size)
         train_config = replace(entry.train_config, device=device, epochs=epochs)
         if quick:
             train_config = replace(train_config, epochs=QUICK_EPOCHS, train_limit=QUICK_TRAIN_LIMIT)

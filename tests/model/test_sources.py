@@ -267,6 +267,17 @@ def test_characters_are_the_same_on_every_run_and_framed_like_mnist() -> None:
     assert float(clear.float().mean()) > 0.95  # a clear border (98.9% of MNIST's test digits have one)
 
 
+
+def test_a_large_split_is_the_same_whatever_the_number_of_rendering_processes() -> None:
+    per_class = characters.ROUNDS_PER_CHUNK + 3  # two chunks, the second short
+    one, two = (characters.render_large_split(per_class, seed=11, workers=n) for n in (1, 2))
+    assert torch.equal(one.images, two.images) and torch.equal(one.labels, two.labels)
+    assert one.images.shape == (per_class * len(characters.CLASSES), 1, 28, 28)
+    first_chunk = one.images[: characters.ROUNDS_PER_CHUNK * len(characters.CLASSES)]
+    assert not torch.equal(first_chunk[: len(characters.CLASSES)], one.images[-len(characters.CLASSES) :])
+    assert (one.images.flatten(1).amax(dim=1) > 0).all()  # every glyph has ink, the short chunk's too
+
+
 UJI_TEXT = (
     "// UJI Pen Characters v2\r\n"
     "// ASCII char: @\r\n"

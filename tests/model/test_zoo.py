@@ -41,5 +41,8 @@ def test_a_data_set_zoo_takes_as_many_steps_as_mnists_with_its_own_shape_and_ids
         assert scaled.train_config.epochs == entry.train_config.epochs * 24  # 60,000 / 2,500 images
     bigger = zoo_entries(dataset=photos, train_size=120_000, device="cpu")
     assert [e.train_config.epochs for e in bigger] == [e.train_config.epochs for e in mnist.values()]
+    million = zoo_entries(dataset=photos, train_size=1_000_012, device="cpu")
+    for entry, recipe in zip(million, mnist.values(), strict=True):  # MNIST's steps, at least one epoch
+        assert entry.train_config.epochs == max(1, round(recipe.train_config.epochs * 60_000 / 1_000_012))
     quick = zoo_entries(dataset=photos, train_size=2_500, device="cpu", quick=True)
     assert {e.train_config.epochs for e in quick} == {QUICK_EPOCHS}
