@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 
+from app.density_state import DensityMaps
 from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.plane_state import Planes, ShownPlane
@@ -52,6 +53,11 @@ async def get_model(
 async def get_lab(request: Request) -> LabState:
     lab: LabState = request.app.state.lab
     return lab
+
+
+async def get_density_maps(request: Request) -> DensityMaps:
+    densities: DensityMaps = request.app.state.density_maps
+    return densities
 
 
 async def get_planes(request: Request) -> Planes:
@@ -101,6 +107,7 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 ModelDep = Annotated[ServedModel, Depends(get_model)]
 LabDep = Annotated[LabState, Depends(get_lab)]
 PlanesDep = Annotated[Planes, Depends(get_planes)]
+DensityMapsDep = Annotated[DensityMaps, Depends(get_density_maps)]
 ShownPlaneDep = Annotated[ShownPlane, Depends(get_shown_plane)]
 PointMetricsDep = Annotated[PointMetrics, Depends(get_point_metrics)]
 ViewLinkDep = Annotated[ViewLink, Depends(get_view_link)]

@@ -27,9 +27,9 @@ from starlette.concurrency import run_in_threadpool
 
 from app.job_events import EventStreams
 from app.lab_state import LabState
+from app.limits import MAX_POINTS
 from app.registry import ModelRegistry
 from app.responses import map_body
-from app.schemas.models import MAX_POINTS
 from model.classifier import load_classifier
 from model.home import classifier_folder, data_root, models_root
 from model.job_queue import Job, JobQueue, JobSpec, now

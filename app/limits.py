@@ -8,6 +8,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # largest request body, upload or data URL
+# Points of one map response or selection: both splits of the largest data set drawn point by point (EMNIST:
+# 131,600); a larger map is drawn as density (app/density_state.py).
+MAX_POINTS = 200_000
 
 
 class BodyTooLarge(HTTPException):

@@ -11,10 +11,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from app.density_state import DensityMaps
 from app.errors import install_error_handlers
 from app.job_runner import JobRunner
 from app.lab_state import LabState
-from app.limits import BodySizeLimit
+from app.limits import MAX_POINTS, BodySizeLimit
 from app.openapi import install_openapi
 from app.plane_state import Planes
 from app.point_metrics_state import PointMetrics
@@ -26,6 +27,7 @@ from app.routes import (
     data,
     decision_map,
     decode,
+    density,
     encode,
     estimators,
     evaluation,
@@ -46,7 +48,6 @@ from app.routes import (
     traversal,
     view_link,
 )
-from app.schemas.models import MAX_POINTS
 from app.security import BrowserSecurity
 from app.settings import Settings
 from app.templating import STATIC
@@ -59,6 +60,7 @@ ROUTERS = (
     maps.router,
     planes.router,
     point_metrics.router,
+    density.router,
     decode.router,
     export.router,
     encode.router,
@@ -99,6 +101,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.registry = registry
         app.state.lab = LabState.load(settings.home, registry, settings.evaluation or LAB_EVALUATION)
         app.state.planes = Planes()
+        app.state.density_maps = DensityMaps(settings.density_from)
         app.state.point_metrics = PointMetrics()
         app.state.view_link = ViewLink()
         app.state.jobs = JobRunner(
@@ -117,6 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         app.state.planes.close()  # a plane computing is stopped with its process
         app.state.point_metrics.close()  # and per-point metrics at their next batch
+        app.state.density_maps.close()  # and a large split's encoding
         app.state.lab.close()  # a running evaluation stops at its next batch: it never holds the server up
         await app.state.jobs.close()
 

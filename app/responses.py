@@ -8,27 +8,37 @@ from typing import Any
 
 import torch
 
+from app.density_state import REGION_LIMIT
 from app.images import png_data_urls
 from app.registry import ModelRegistry
 from app.schemas.latents import DecodedPoints
 from app.schemas.models import DatasetSummary, ModelSummary
 from app.served_model import ServedModel
 from model.data import Dataset, MapSplit
+from model.density import TILE_PIXELS, DensityMap
 from model.planes import PLANE_TITLES, NonlinearPlane, lift_description
 
 
-def map_body(served: ServedModel, split: MapSplit, limit: int, plane: NonlinearPlane | None = None) -> bytes:
+def map_body(
+    served: ServedModel,
+    split: MapSplit,
+    limit: int,
+    plane: NonlinearPlane | None = None,
+    density: DensityMap | None = None,
+) -> bytes:
     """The map response for the first `limit` points of a split, on its exact plane or on a UMAP or t-SNE
-    `plane` of the split, serialised once: it is the largest response and the same for every visitor."""
+    `plane` of the split, serialised once: it is the largest response and the same for every visitor. A
+    split drawn as `density` lists no points: what a view holds is asked for view by view."""
     latent_map = served.map_of(split)
-    shown = min(limit, len(latent_map))
+    shown = 0 if density is not None else min(limit, len(latent_map))
     method = "pca" if plane is None else plane.method
     key = f"map:{split}:{shown}:{method}"
     cached = served.responses.get(key)
     if cached is None:
         xy = (latent_map.xy if plane is None else plane.xy)[:shown]
         sigma_xy = latent_map.sigma_xy[:shown] if plane is None else None  # no ellipse on a nonlinear plane
-        tests = {"test": shown, "train": 0, "all": min(shown, len(served.latent_map))}[split]
+        held = len(latent_map) if density is not None else shown  # the points the positions count
+        tests = {"test": held, "train": 0, "all": min(held, len(served.latent_map))}[split]
         exact = latent_map.plane
         body = {  # LatentMap's fields (the schema tests check the response against it)
             "model_id": served.model_id,
@@ -39,7 +49,7 @@ def map_body(served: ServedModel, split: MapSplit, limit: int, plane: NonlinearP
             "x": [round(v, 4) for v in xy[:, 0].tolist()],
             "y": [round(v, 4) for v in xy[:, 1].tolist()],
             "label": latent_map.labels[:shown].tolist(),
-            "index": [*range(tests), *range(shown - tests)],
+            "index": [] if density is not None else [*range(tests), *range(shown - tests)],
             "sigma_x": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 0].tolist()],
             "sigma_y": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 1].tolist()],
             # what decoding accepts, any split: the latent's limit, or the nonlinear plane's extent
@@ -53,9 +63,21 @@ def map_body(served: ServedModel, split: MapSplit, limit: int, plane: NonlinearP
             "projection": None
             if plane is not None or exact.is_identity
             else {"mean": exact.mean.tolist(), "components": exact.components.tolist()},
+            "density": None if density is None else density_info(density),
         }
         cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
     return cached
+
+
+def density_info(density: DensityMap) -> dict[str, object]:
+    """DensityInfo's fields for a map drawn as density."""
+    box = density.bounds
+    return {
+        "total": len(density),
+        "bounds": [box.x0, box.x1, box.y0, box.y1],
+        "tile_pixels": TILE_PIXELS,
+        "region_limit": REGION_LIMIT,
+    }
 
 
 def decoded_points(served: ServedModel, z: torch.Tensor, images: torch.Tensor) -> DecodedPoints:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from functools import cached_property
 
 import torch
@@ -46,18 +47,22 @@ class ServedModel:
     def model_id(self) -> str:
         return self.loaded.model_id
 
-    def map_of(self, split: MapSplit) -> LatentMap:
+    def map_of(self, split: MapSplit, on_batch: Callable[[int], None] | None = None) -> LatentMap:
         """The map of a split: the test split's is built at load; the training split's (and both together,
         test first) are encoded on first use, on the test map's plane so that every point sits where the
-        same latent would on the test map."""
+        same latent would on the test map (`on_batch` hears the training images encoded so far)."""
         with self._maps_lock:  # two first requests encode the training split once
             if split not in self._maps:
                 train = self._maps.get("train") or LatentMap.build(
-                    self.loaded, self.dataset.train, plane=self.latent_map.plane
+                    self.loaded, self.dataset.train, plane=self.latent_map.plane, on_batch=on_batch
                 )
                 self._maps["train"] = train
                 self._maps["all"] = self.latent_map.joined(train)
             return self._maps[split]
+
+    def has_map(self, split: MapSplit) -> bool:
+        """Whether the split is encoded (map_of then returns at once)."""
+        return split in self._maps
 
     def size_of(self, split: MapSplit) -> int:
         """How many points the split's map holds, without encoding it."""

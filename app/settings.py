@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.limits import MAX_BODY_BYTES
+from app.limits import MAX_BODY_BYTES, MAX_POINTS
 
 if TYPE_CHECKING:
     from app.job_runner import JobProcess
@@ -40,5 +40,8 @@ class Settings:
     home_models: bool = True  # False: serve the outside models only (explore() shows the user's model)
     # explore(): the explorer tells this server what it shows and rings what the notebook highlights.
     linked_view: bool = False
+    # A map of more points than this is drawn as density tiles, and as points where a view holds few
+    # (the most a map response holds point by point: the page stays fast and small below it).
+    density_from: int = MAX_POINTS
     # Which pages may show this server's pages in a frame: none, but a notebook's for explore().
     frame_ancestors: str = "'none'"

@@ -9,6 +9,7 @@ posterior means, so that every map point decodes exactly through the plane: z = 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -102,11 +103,22 @@ class LatentMap:
 
     @classmethod
     def build(
-        cls, model: LoadedModel, images: ImageSet, batch_size: int = 2000, plane: MapPlane | None = None
+        cls,
+        model: LoadedModel,
+        images: ImageSet,
+        batch_size: int = 2000,
+        plane: MapPlane | None = None,
+        on_batch: Callable[[int], None] | None = None,
     ) -> LatentMap:
         """Encode every image of the split (in batches, converted to pixels batch by batch: a training
-        split as floats would be ~190 MB) on `plane`, or on a plane fitted to their means."""
-        encoded = [model.encode(batch.float() / 255) for batch in images.images.split(batch_size)]
+        split as floats would be ~190 MB) on `plane`, or on a plane fitted to their means. `on_batch`
+        hears how many images are encoded after each batch (and may raise to stop)."""
+        encoded, done = [], 0
+        for batch in images.images.split(batch_size):
+            encoded.append(model.encode(batch.float() / 255))
+            done += len(batch)
+            if on_batch is not None:
+                on_batch(done)
         mu, sigma = (torch.cat(parts) for parts in zip(*encoded, strict=True))
         return cls(mu, sigma, images.labels, plane)
 

@@ -15,11 +15,11 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep, ShownPlaneDep
 from app.images import mosaic, png_bytes
+from app.limits import MAX_POINTS
 from app.params import Range
 from app.plane_state import SPLIT_NOUNS, ShownPlane
 from app.responses import map_body
 from app.schemas.errors import ERROR_RESPONSES
-from app.schemas.models import MAX_POINTS
 from app.served_model import ServedModel
 from app.templating import PLOTLY_FILE, STATIC, templates
 from model.latent_map import cell_centres

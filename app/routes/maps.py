@@ -9,10 +9,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ModelDep, PlanesDep
+from app.deps import DensityMapsDep, ModelDep, PlanesDep
+from app.limits import MAX_POINTS
 from app.responses import map_body
 from app.schemas.errors import ERROR_RESPONSES
-from app.schemas.models import MAX_POINTS, LatentMap
+from app.schemas.models import LatentMap
 from app.served_model import ServedModel
 from model.data import MapSplit
 from model.planes import PlaneMethod
@@ -39,6 +40,7 @@ def prepare_all_points(served: ServedModel) -> None:
 async def latent_map(
     served: ModelDep,
     planes: PlanesDep,
+    densities: DensityMapsDep,
     split: Annotated[MapSplit, Query(description="test, train, or all (the test points first)")] = "test",
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS)] = MAX_POINTS,
     plane: Annotated[
@@ -46,7 +48,14 @@ async def latent_map(
     ] = "pca",
 ) -> Response:
     """A split's posterior means on the map plane, with their labels, their index in their split and
-    per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept."""
+    per-axis sigma. The training split is encoded on its first request (seconds on a CPU), then kept. A
+    split of more points than the server draws point by point is drawn as density: encoded first in the
+    background (POST .../encodings), its response then lists no points and says so (`density`)."""
+    if densities.is_large(served, split):
+        densities.check_plane(served, split, plane)
+        density = await run_in_threadpool(densities.density, served, split)
+        body = await run_in_threadpool(map_body, served, split, limit, None, density)
+        return Response(body, media_type="application/json")
     if plane != "pca":
         nonlinear = await planes.plane(served, split, plane)
         body = await run_in_threadpool(map_body, served, split, limit, nonlinear)
@@ -56,5 +65,6 @@ async def latent_map(
     if split != "test":
         body = await run_in_threadpool(map_body, served, split, limit)
         return Response(body, media_type="application/json")
-    prepare_all_points(served)  # someone is looking: get the other points ready meanwhile
+    if not densities.is_large(served, "all"):
+        prepare_all_points(served)  # someone is looking: get the other points ready meanwhile
     return Response(map_body(served, split, limit), media_type="application/json")

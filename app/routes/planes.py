@@ -8,7 +8,7 @@ from typing import Annotated
 import torch
 from fastapi import APIRouter, Query
 
-from app.deps import ModelDep, PlanesDep
+from app.deps import DensityMapsDep, ModelDep, PlanesDep
 from app.params import invalid
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.planes import LiftedPoints, PlacedPoints, PlaneLatents, PlanePoints, PlaneProgress
@@ -29,10 +29,16 @@ async def plane_progress(
 
 @router.post("/{model_id}/planes/{method}", status_code=202)
 async def start_plane(
-    served: ModelDep, planes: PlanesDep, method: NonlinearMethod, split: SplitQuery = "test"
+    served: ModelDep,
+    planes: PlanesDep,
+    densities: DensityMapsDep,
+    method: NonlinearMethod,
+    split: SplitQuery = "test",
 ) -> PlaneProgress:
     """Compute the plane in the background (once: a plane computed or computing is left as it is). UMAP of
-    70,000 16-D encodings takes about a minute on two cores; it is cached beside the model."""
+    70,000 16-D encodings takes about a minute on two cores; it is cached beside the model. A map drawn
+    as density has its PCA plane only."""
+    densities.check_plane(served, split, method)
     return PlaneProgress.of(await planes.start(served, split, method), method=method, split=split)
 
 

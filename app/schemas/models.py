@@ -100,6 +100,13 @@ class DatasetSummary(BaseModel):
     test_size: int
 
 
+class DensityInfo(BaseModel):
+    total: int = Field(description="points on the map")
+    bounds: list[float] = Field(description="[x0, x1, y0, y1]: the square zoom 0's one tile covers")
+    tile_pixels: int
+    region_limit: int = Field(description="a view holding no more points than this is drawn as points")
+
+
 class LatentMap(BaseModel):
     model_id: str
     dataset: str
@@ -117,6 +124,8 @@ class LatentMap(BaseModel):
     coordinate_limit: float = Field(description="the largest |coordinate| a map point of this plane may have")
     plane: MapPlaneInfo
     projection: Projection | None = Field(None, description="the PCA plane, for latent_dim > 2")
-
-
-MAX_POINTS = 200_000  # of one map or selection: both splits of the largest data set (EMNIST: 131,600)
+    density: DensityInfo | None = Field(
+        None,
+        description="a map too large to draw point by point: its points are not listed (x, y, label and "
+        "index are empty); GET .../map/view says what to draw for a view",
+    )

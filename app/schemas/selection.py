@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from app.limits import MAX_POINTS
 from app.params import Coordinate
 from app.schemas.latents import MAX_STEPS, MIN_STEPS, DecodedPoints, Endpoint
-from app.schemas.models import MAX_POINTS
 from model.data import MapSplit
 
 POSITIONS = "points of the map of `split` (for all: the test images, then the training images)"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, StrictInt
 
+from app.limits import MAX_POINTS
 from app.params import Coordinate
-from app.schemas.models import MAX_POINTS
 from app.schemas.selection import POSITIONS
 from model.data import MapSplit, Split
 from model.planes import PlaneMethod

@@ -15,7 +15,6 @@ from multiprocessing import get_context
 
 import numpy as np
 import torch
-
 from tqdm import tqdm
 
 from model.data import Dataset, DatasetInfo, ImageSet
@@ -91,7 +90,7 @@ def glyph_of(name: str, index: int) -> str:
 
 
 def _render_rounds(first: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Rounds `first` .. `first + count - 1` of every class, fonts taken in turn: [count * classes, 1, 28, 28]."""
+    """`count` rounds of every class from round `first`, fonts in turn: [count * classes, 1, 28, 28]."""
     jitter = Jitter()
     images = np.empty((len(CLASSES) * count, 1, 28, 28), dtype=np.uint8)
     for offset in range(count):
