@@ -16,6 +16,7 @@ import torch
 import uvicorn
 from fastapi import FastAPI
 
+from app.limits import MAX_POINTS
 from app.main import create_app
 from app.settings import DEFAULT_HOST, DEFAULT_PORT, LOCAL_HOSTS, Settings
 from model.cli import add_dataset_options, build_parser, load_dataset, run
@@ -34,6 +35,8 @@ WORKER_ANSWER_SECONDS = 60
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1 or args.threads < 1:
         raise ValueError(f"--workers and --threads must be >= 1, got {args.workers} and {args.threads}")
+    if args.density_from < 1:
+        raise ValueError(f"--density-from must be >= 1, got {args.density_from}")
     home = atlas_home(args.home)
     os.environ[HOME_ENV] = str(home)  # a --model factory (latent_atlas.home()) sees the server's home
     dataset = load_dataset(home, args)
@@ -82,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "run_queue": not args.no_training,
         "threads": args.threads,
         "workers": args.workers,
+        "density_from": args.density_from,
     }
     if args.workers == 1:
         uvicorn.run(_served_app(served, outside), proxy_headers=False, **serving)
@@ -124,6 +128,7 @@ def _served_app(served: dict[str, Any], outside: tuple[OutsideModel, ...]) -> Fa
         run_queue=served["run_queue"],
         outside=outside,
         workers=served["workers"],
+        density_from=served["density_from"],
     )
     return create_app(settings)
 
@@ -210,6 +215,14 @@ def add_serve(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         metavar="N",
         help="server processes sharing the port, each with its own copy of the models (for more visitors "
         "than one process answers); training jobs and evaluations still run once",
+    )
+    serve.add_argument(
+        "--density-from",
+        type=int,
+        default=MAX_POINTS,
+        metavar="N",
+        help=f"draw a map of more than N points as density tiles, and as points where a view holds few "
+        f"(default {MAX_POINTS:,})",
     )
     add_dataset_options(serve)
     serve.set_defaults(run=cmd_serve)

@@ -20,6 +20,7 @@ import torch
 import uvicorn
 from hypothesis import HealthCheck, settings
 
+from app.limits import MAX_POINTS
 from app.main import create_app
 from app.settings import Settings
 from model.checkpoint import load_network
@@ -270,11 +271,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(home: Path, *, training: bool = False) -> Iterator[str]:
+def _serve(home: Path, *, training: bool = False, density_from: int = MAX_POINTS) -> Iterator[str]:
     """A live server over `home` on a free port, in a thread: its base URL while it runs."""
     port = _free_port()
+    settings = Settings(
+        home=home, device="cpu", evaluation=TEST_EVALUATION, training=training, density_from=density_from
+    )
     config = uvicorn.Config(
-        create_app(Settings(home=home, device="cpu", evaluation=TEST_EVALUATION, training=training)),
+        create_app(settings),
         host="127.0.0.1",
         port=port,
         log_level="warning",
@@ -295,6 +299,12 @@ def _serve(home: Path, *, training: bool = False) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def live_url(quick_zoo: Path) -> Iterator[str]:
     yield from _serve(quick_zoo)
+
+
+@pytest.fixture(scope="session")
+def dense_url(quick_zoo: Path) -> Iterator[str]:
+    """A live server over the quick zoo that draws maps of more than 20,000 points as density."""
+    yield from _serve(quick_zoo, density_from=20_000)
 
 
 # A characters set small enough to render in seconds (52 classes x 200 training glyphs), with the two

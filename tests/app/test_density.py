@@ -3,6 +3,7 @@ quick zoo's MNIST training split (60,000) is encoded in the background with prog
 points (checked against posterior means computed here) or its density tiles, and bad requests are refused."""
 
 import io
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,13 @@ import torch
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app import cli
+from app.density_state import REGION_LIMIT
 from app.main import create_app
 from app.settings import Settings
+from model.cli import EXIT_USAGE
 from model.data import Dataset
+from model.home import HOME_ENV
 from tests.app.conftest import TEST_HOSTS
 from tests.conftest import TEST_EVALUATION, posterior_means
 
@@ -44,7 +49,9 @@ def encoded(client: TestClient, split: str) -> dict[str, object]:
     fractions, deadline = [started.json()["fraction"]], time.monotonic() + 120
     while (progress := client.get(f"{BASE}/encodings?split={split}").json())["state"] == "computing":
         assert time.monotonic() < deadline
-        assert progress["stage"] == "starting" or progress["stage"].endswith(" of 60,000")
+        assert progress["stage"] in ("starting", "aggregating the points") or progress["stage"].endswith(
+            " of 60,000"
+        )
         fractions.append(progress["fraction"])
         time.sleep(0.05)
     assert progress["state"] == "ready" and fractions == sorted(fractions)
@@ -79,7 +86,7 @@ def test_a_small_view_is_its_points_where_the_model_puts_them(
     centre = xy[12_345]
     x, y = f"{centre[0] - 0.2},{centre[0] + 0.2}", f"{centre[1] - 0.2},{centre[1] + 0.2}"
     view = dense.get(f"{BASE}/map/view", params={"split": "all", "x": x, "y": y, "pixels": 600}).json()
-    assert 0 < view["count"] <= 20_000 and view["tiles"] == []
+    assert 0 < view["count"] <= REGION_LIMIT and view["tiles"] == []
     inside = ((xy - centre).abs() <= 0.2 - 1e-4).all(dim=1).nonzero().squeeze(1).tolist()
     near_edge = ((xy - centre).abs() - 0.2).abs().min(dim=1).values < 1e-4
     assert set(inside) <= set(view["points"]["position"])
@@ -139,3 +146,18 @@ def test_density_requests_that_cannot_be_met_say_why(dense: TestClient) -> None:
         "it is shown on its PCA plane"
     )
     assert dense.get(f"{BASE}/map?split=train&plane=tsne").status_code == 400
+
+
+def test_serve_takes_the_density_threshold_and_refuses_one_below_a_point(
+    quick_zoo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    served: dict[str, object] = {}
+    # Planned, not served: no app is built and no server starts; serve points the environment at its
+    # home, which the test puts back.
+    monkeypatch.setattr(cli, "_served_app", lambda settings, outside: served.update(settings))
+    monkeypatch.setattr(cli.uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv(HOME_ENV, os.environ[HOME_ENV])
+    serve = ["--home", str(quick_zoo), "serve", "--no-training", "--density-from"]
+    assert cli.main([*serve, "50000"]) == 0 and served["density_from"] == 50_000
+    assert cli.main([*serve, "0"]) == EXIT_USAGE
+    assert "latent-atlas: error: --density-from must be >= 1, got 0" in capsys.readouterr().err

@@ -60,6 +60,9 @@ VALID_PATH = {
     "index": "3",
     "job_id": "1",
     "method": "tsne",
+    "zoom": "0",  # a density tile's
+    "i": "0",
+    "j": "0",
 }
 VALID_BODIES: dict[str, dict[str, Any]] = {
     # Training is off in the tests' server: these reach the 403 unless a field is refused first.
