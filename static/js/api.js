@@ -37,6 +37,24 @@ export async function getMap(model, { limit = 200000, split = "test", plane = "p
   return (await call(`${base(model)}/map?${new URLSearchParams({ limit, split, plane })}`)).json();
 }
 
+// A split's encoding on the server, run in the background: start it (once), or how far it is.
+export async function startEncoding(model, split) {
+  return (await call(`${base(model)}/encodings?split=${split}`, { method: "POST" })).json();
+}
+
+export async function encodingProgress(model, split) {
+  return (await call(`${base(model)}/encodings?split=${split}`)).json();
+}
+
+// What a view ({ x: [x0, x1], y: [y0, y1], pixels wide }) of a map drawn as density holds: { count, tiles, points }.
+export async function getMapView(model, split, { x, y, pixels }) {
+  return (await call(`${base(model)}/map/view?${new URLSearchParams({ split, x: x.join(","), y: y.join(","), pixels })}`)).json();
+}
+
+// A density tile's address: `tile` as map/view gives it, `colors` one "rrggbb" (or "") per class.
+export const tileUrl = (model, split, tile, colors) =>
+  `${base(model)}/map/tiles/${tile.zoom}/${tile.i}/${tile.j}.png?${new URLSearchParams({ split, colors })}`;
+
 // A UMAP or t-SNE plane of a split's encodings: start computing it (once), or how far it is.
 export async function startPlane(model, method, split) {
   return (await call(`${base(model)}/planes/${method}?split=${split}`, { method: "POST" })).json();

@@ -9,7 +9,7 @@ export const EVENTS = Object.freeze({
   viewMoved: "atlas:view-moved", // {}: the explorer's map was zoomed or panned (explorer-map.js)
   viewSaved: "atlas:view-saved", // { model, points, plane, ranges, pins, selection, path }: the view the URL keeps
   hovered: "atlas:hovered", // { x, y }: the map point whose image was just decoded under the cursor
-  pointClicked: "atlas:point-clicked", // { x, y, position }: a point of the map clicked in zoom mode
+  pointClicked: "atlas:point-clicked", // { x, y, position, label }: a point of the map clicked in zoom mode
   focus: "atlas:focus", // { point, label }: the image last pinned or drawn (as the API names an image)
   groups: "atlas:groups", // { model }: the selections kept for a model changed (selection.js)
 });

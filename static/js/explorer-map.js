@@ -2,6 +2,7 @@
 // under the cursor, the drawings and path drawn over it) and the view kept in the URL. Other modules read
 // `view` and listen to EVENTS.mapShown, viewMoved and pointClicked.
 import * as api from "./api.js";
+import { encodeSplit } from "./density.js";
 import { EVENTS, emit } from "./events.js";
 import {
   LEGEND_LIMIT, PLOT_CONFIG, axisTitles, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, restyleUpdate,
@@ -18,14 +19,19 @@ const DRAG_MODES = { zoom: "zoom", interpolate: false, box: "select", lasso: "la
 // What the map shows. graph: the element; map: the /map response; plane: "pca", "umap" or "tsne" (planes.js
 // sets it); hovered: the point under the cursor ({ x, y, position }) or null; drawings: encoded images'
 // markers; line: the path's shape or null.
+// region: on a map drawn as density, the labels of the points drawn in the view (position -> label).
 export const view = {
   graph: null, model: null, dataset: null, map: null, split: "test", plane: "pca", hovered: null, drawings: [], line: null,
+  region: new Map(),
 };
 const parts = {}; // what else the URL keeps, read from the modules that own it: name -> () => value
 
 export const mode = () => document.querySelector("input[name=mode]:checked").value;
 export const limit = () => view.map.coordinate_limit; // the server decodes |x|, |y| up to this
 export const inRange = (p) => Math.abs(p.x) <= limit() && Math.abs(p.y) <= limit();
+
+// A map point's class label (of a map drawn as density: a point drawn in the view).
+export const labelOf = (position) => view.map.label[position] ?? view.region.get(position);
 
 // A map point (its position) as the API names an image: { index, split }.
 export function specOf(position) {
@@ -63,11 +69,14 @@ function showDataset(dataset) {
 export async function loadModel(model) {
   view.model = model;
   view.dataset = chosenDataset($("model"));
+  if (view.split !== "test") await encodeSplit(model, view.split);
   view.map = await api.getMap(model, { split: view.split, plane: view.plane });
   showDataset(view.dataset);
-  Object.assign(view, { drawings: [], line: null, hovered: null });
+  Object.assign(view, { drawings: [], line: null, hovered: null, region: new Map() });
+  const { density } = view.map;
+  const [xRange, yRange] = density ? [density.bounds.slice(0, 2), density.bounds.slice(2)] : [robustRange(view.map.x), robustRange(view.map.y)];
   const layout = {
-    ...mapLayout({ xRange: robustRange(view.map.x), yRange: robustRange(view.map.y), classNames: view.map.class_names, axes: axisTitles(view.map.plane) }),
+    ...mapLayout({ xRange, yRange, classNames: view.map.class_names, axes: axisTitles(view.map.plane) }),
     uirevision: model,
     dragmode: DRAG_MODES[mode()],
   };
@@ -142,9 +151,7 @@ export function init() {
     guarded(async () => {
       view.split = event.target.value;
       view.plane = "pca"; // the plane of the other split may not be computed yet
-      $("points-status").textContent = view.split === "test" ? "" : "encoding the training images (seconds, once)…";
       await loadModel(view.model);
-      $("points-status").textContent = "";
       saveView();
     }),
   );
@@ -164,7 +171,9 @@ export function wireGraph() {
   graph.on("plotly_unhover", () => (view.hovered = null));
   graph.on("plotly_click", (event) => {
     const point = event.points.find((p) => isClassTrace(p.data));
-    if (point && mode() === "zoom") emit(EVENTS.pointClicked, { x: point.x, y: point.y, position: point.customdata });
+    if (point && mode() === "zoom") {
+      emit(EVENTS.pointClicked, { x: point.x, y: point.y, position: point.customdata, label: traceLabel(point.data) });
+    }
   });
   graph.on("plotly_relayout", (change) => {
     // Zooming says "xaxis.range[0]", a programmatic change "xaxis.range"; our own image updates say neither.

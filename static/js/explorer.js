@@ -1,6 +1,7 @@
 // The explorer page: it starts each feature's module, then draws the map and restores the view the URL
 // keeps (or, on a first run, shows the map of the model being trained until one is served).
 import * as arithmetic from "./arithmetic.js";
+import * as density from "./density.js";
 import * as dragPath from "./drag-path.js";
 import * as drawings from "./drawings.js";
 import { EVENTS, listen } from "./events.js";
@@ -37,7 +38,7 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, planes, pointMetrics, exportView, notebookLink, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, density, pointMetrics, exportView, notebookLink, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {

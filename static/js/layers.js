@@ -4,11 +4,12 @@
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { limit, view } from "./explorer-map.js";
-import { isClassTrace, restyleUpdate, traceIndex, viewRange } from "./map-traces.js";
+import { isClassTrace, restyleUpdate, traceIndex, viewRange, withImages } from "./map-traces.js";
 import { DECISION_TRACE, DENSITY_TRACE, decisionTrace, densityTrace } from "./overlay-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
+const MANIFOLD = "manifold"; // the name of its image in the layout
 // The plane the map is drawn on, as the API's query names it (on UMAP or t-SNE, points decode estimates).
 const onPlane = () => (view.plane === "pca" ? {} : { plane: view.plane, split: view.split });
 
@@ -16,7 +17,7 @@ const onPlane = () => (view.plane === "pca" ? {} : { plane: view.plane, split: v
 async function showDensity() {
   const { graph } = view;
   const shown = traceIndex(graph, DENSITY_TRACE);
-  const on = $("density").checked;
+  const on = $("density").checked && !view.map.density; // a map drawn as density is already
   graph.dataset.density = String(on);
   if (!on && shown < 0) return; // nothing to undo: restyling 70,000 points costs a redraw (~0.25 s)
   if (shown >= 0) await Plotly.deleteTraces(graph, shown);
@@ -27,7 +28,7 @@ async function showDensity() {
 
 function refreshManifold() {
   if (!$("manifold").checked) {
-    Plotly.relayout(view.graph, { images: [] });
+    Plotly.relayout(view.graph, { images: withImages(view.graph, MANIFOLD, []) });
     return;
   }
   // A square window around the view keeps the tiles square; Plotly clips what falls outside.
@@ -39,8 +40,8 @@ function refreshManifold() {
   const [x1, y1] = [x0 + 2 * half, y0 + 2 * half];
   const source = api.gridUrl(view.model, { n: 24, spacing: "linear", x_range: `${x0},${x1}`, y_range: `${y0},${y1}`, ...onPlane() });
   Plotly.relayout(view.graph, {
-    images: [{ source, xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0,
-      sizing: "stretch", layer: "below", opacity: 0.6, xanchor: "left", yanchor: "top" }],
+    images: withImages(view.graph, MANIFOLD, [{ source, xref: "x", yref: "y", x: x0, y: y1, sizex: x1 - x0, sizey: y1 - y0,
+      sizing: "stretch", layer: "below", opacity: 0.6, xanchor: "left", yanchor: "top" }]),
   });
 }
 

@@ -10,9 +10,21 @@ export const LEGEND_LIMIT = 12; // more classes than this: names on hover and a 
 
 // A colour per class: Plotly's ten while they suffice (MNIST's digits keep theirs); beyond, hues spread
 // by the golden angle at three lightnesses, so classes next to each other in label order never look alike.
+// Hex throughout: the server shades density tiles in these colours too.
 export function classColors(count) {
   if (count <= TEN_COLORS.length) return TEN_COLORS.slice(0, count);
-  return Array.from({ length: count }, (_, k) => `hsl(${Math.round((k * 137.508) % 360)}, 70%, ${[42, 58, 30][k % 3]}%)`);
+  return Array.from({ length: count }, (_, k) => hslToHex((k * 137.508) % 360, 0.7, [0.42, 0.58, 0.3][k % 3]));
+}
+
+// CSS's hsl() -> "#rrggbb" (CSS Color 4's conversion).
+function hslToHex(hue, saturation, lightness) {
+  const a = saturation * Math.min(lightness, 1 - lightness);
+  const channel = (n) => {
+    const k = (n + hue / 30) % 12;
+    const value = lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    return Math.round(255 * value).toString(16).padStart(2, "0");
+  };
+  return `#${channel(0)}${channel(8)}${channel(4)}`;
 }
 
 // The class names a user typed, in order: "@ 9 a", "cat, dog", or characters run together ("@9a"),
@@ -40,8 +52,11 @@ export const traceLabel = (trace) => Number(trace.uid.slice(CLASS_TRACE.length))
 export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
 export const isClassTrace = (trace) => trace.uid?.startsWith(CLASS_TRACE);
 
-// The image a map point is: { split, index } (a map of both splits holds the test images first).
-export const imageOf = (map, position) => ({ split: position < map.test_points ? "test" : "train", index: map.index[position] });
+// The image a map point is: { split, index } (a map of both splits holds the test images first). From
+// the position alone: a map drawn as density lists no points.
+export function imageOf(map, position) {
+  return position < map.test_points ? { split: "test", index: position } : { split: "train", index: position - map.test_points };
+}
 
 // An image's position on a map (-1 when the map does not hold its split).
 export function positionOf(map, { split = "test", index }) {
@@ -50,8 +65,9 @@ export function positionOf(map, { split = "test", index }) {
 }
 
 // One scattergl trace per class, so the legend (or the class filter) toggles classes. customdata holds
-// each point's position in the map (imageOf says which image it is). With many classes the legend gives
-// way to the class's name on hover.
+// each point's position in the map (imageOf says which image it is): its index in the arrays, or
+// map.position's for a part of a map (a view of a map drawn as density). With many classes the legend
+// gives way to the class's name on hover.
 export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
   const names = map.class_names;
   const colors = classColors(names.length);
@@ -61,16 +77,19 @@ export function mapTraces(map, { markerSize = 3, showlegend = true } = {}) {
     const group = byLabel[map.label[i]];
     group.x.push(map.x[i]);
     group.y.push(map.y[i]);
-    group.index.push(i);
+    group.index.push(map.position ? map.position[i] : i);
   }
+  // A class with no points holds one null point: Plotly's legend leaves out a trace with no data, and a
+  // map drawn as density starts with none.
+  const orNull = (values) => (values.length ? values : [null]);
   return byLabel.map((group, label) => ({
     type: "scattergl",
     mode: "markers",
     uid: `${CLASS_TRACE}${label}`,
     name: names[label],
-    x: group.x,
-    y: group.y,
-    customdata: group.index,
+    x: orNull(group.x),
+    y: orNull(group.y),
+    customdata: orNull(group.index),
     marker: { size: markerSize, color: colors[label], opacity: 0.75 },
     hoverinfo: many ? "name" : "none",
     hoverlabel: { namelength: -1 },
@@ -116,6 +135,19 @@ export const PLOT_CONFIG = { responsive: true, displaylogo: false, doubleClick: 
 
 // The visible map ranges, as Plotly holds them in the layout after zooms and aspect constraints.
 export const viewRange = (graph) => ({ x: graph.layout.xaxis.range, y: graph.layout.yaxis.range });
+
+// The plotting area's width in screen pixels.
+export function plotWidth(graph) {
+  const { l, r } = graph.layout.margin;
+  return graph.getBoundingClientRect().width - l - r;
+}
+
+// The layout's images with `owner`'s replaced by `images` (each module's images carry its name), so the
+// decoded manifold and density tiles can share the layout.
+export function withImages(graph, owner, images) {
+  const others = (graph.layout.images ?? []).filter((image) => image.name !== owner);
+  return [...others, ...images.map((image) => ({ ...image, name: owner }))];
+}
 
 // Cursor position -> map coordinates (null outside the plotting area).
 export function cursorToData(graph, event) {

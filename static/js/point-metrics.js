@@ -94,7 +94,8 @@ export function init() {
     state.ranges = {};
     showMetrics();
   });
-  listen(EVENTS.mapShown, () => {
+  listen(EVENTS.mapShown, ({ map }) => {
+    if (map.density) $("colour-by").value = "class"; // a map drawn as density has no points to colour
     if (state.key === shownKey()) return showMetrics(); // the same points on another plane
     $("metric-panel").hidden = true;
     if ($("colour-by").value !== "class") guarded(chooseColour);

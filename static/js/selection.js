@@ -3,7 +3,7 @@
 // (latent arithmetic takes groups as its A and B).
 import * as api from "./api.js";
 import { EVENTS, emit, listen } from "./events.js";
-import { keepInView, saveView, view } from "./explorer-map.js";
+import { keepInView, labelOf, saveView, view } from "./explorer-map.js";
 import { imageOf, isClassTrace } from "./map-traces.js";
 import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
@@ -22,7 +22,7 @@ function showMembers() {
   $("selection-members").replaceChildren(
     ...shown.map((position) => {
       const { split, index } = imageOf(map, position);
-      return digitImage(api.imageUrl(map.dataset, index, split), `${split} image ${index}: ${map.class_names[map.label[position]]}`, true);
+      return digitImage(api.imageUrl(map.dataset, index, split), `${split} image ${index}: ${map.class_names[labelOf(position)]}`, true);
     }),
   );
   const pages = Math.ceil(indices.length / PAGE);

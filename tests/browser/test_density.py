@@ -1,0 +1,53 @@
+"""A map drawn as density in a real browser, on a server that draws more than 20,000 points so: the quick
+zoo's 60,000 training digits encoded with progress, drawn as tiles, a class hidden from the tiles, hover
+decoding over them, and a zoom to a view drawn as points that click and pin as any map's do."""
+
+from playwright.sync_api import Page, expect
+
+from model.data import Dataset
+from tests.browser.test_explorer import click_isolated_digit
+
+GRAPH = "document.getElementById('map')"
+TILE_SOURCES = (
+    f"() => ({GRAPH}.layout.images || []).filter((i) => i.name === 'density-tiles').map((i) => i.source)"
+)
+
+
+def test_a_large_map_is_drawn_as_tiles_then_as_points_when_zoomed_in(
+    page: Page, dense_url: str, mnist: Dataset
+) -> None:
+    page.goto(dense_url + "/?model=full-16d&points=train")
+    expect(page.locator("#map")).to_have_attribute("data-ready", "true", timeout=60_000)
+    expect(page.locator("#points-status")).to_contain_text("60,000 points as density", timeout=30_000)
+    tiles = int(page.locator("#map").get_attribute("data-tiles") or 0)
+    sources = page.evaluate(TILE_SOURCES)
+    assert tiles > 0 and len(sources) == tiles and all("/map/tiles/" in source for source in sources)
+    points = f"() => {GRAPH}.data.slice(0, 10).reduce((n, t) => n + t.x.filter((x) => x !== null).length, 0)"
+    assert page.evaluate(points) == 0
+    expect(page.locator("#colour-control")).to_be_hidden()
+    expect(page.locator("#plane-control")).to_be_hidden()
+
+    page.locator(".legend .traces").nth(1).locator(".legendtoggle").click()  # the legend hides the 1s
+    without_ones = "colors=1f77b4%2C%2C2ca02c"  # the 0s' colour, none for the 1s, the 2s'
+    page.wait_for_function(f"() => ({TILE_SOURCES})().every((source) => source.includes('{without_ones}'))")
+
+    before = page.locator("#hover-coords").inner_text()
+    box = page.locator("#map .nsewdrag").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    expect(page.locator("#hover-coords")).not_to_have_text(before)
+
+    page.evaluate(f"""() => {{
+      const g = {GRAPH};
+      const [x0, x1] = g.layout.xaxis.range, [y0, y1] = g.layout.yaxis.range;
+      const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2, w = (x1 - x0) / 30, h = (y1 - y0) / 30;
+      return Plotly.relayout(g, {{'xaxis.range': [cx - w, cx + w], 'yaxis.range': [cy - h, cy + h]}});
+    }}""")
+    expect(page.locator("#points-status")).to_contain_text("of 60,000 points in view", timeout=30_000)
+    drawn = int(page.locator("#map").get_attribute("data-view-points") or 0)
+    assert 0 < drawn <= 50_000 and page.evaluate(TILE_SOURCES) == []
+    assert page.evaluate(points) == drawn
+
+    position = click_isolated_digit(page)
+    caption = page.locator("#pins .pin figcaption").nth(1)  # the image's own: its split, index and class
+    expect(caption).to_have_text(f"training {position}: {int(mnist.train.labels[position])}")
