@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 TILE_PIXELS = 256
 MAX_ZOOM = 16  # 2^16 tiles a side: a pixel of 1/16,777,216 of the map's side, far below any latent's scale
 TILE_CACHE = 1024  # tiles kept per map (~30 KB each): a few views' worth at every zoom level
+MIN_ALPHA = 110  # of a pixel holding one point: visible on white, well below a dense pixel's 255
+SPARSE_PEAK = 4.0  # a zoom level whose densest pixel would hold fewer points than this draws them spread
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,16 @@ class DensityMap:
             image = tf.Image(np.zeros((TILE_PIXELS, TILE_PIXELS), dtype=np.uint32))
         else:
             kept = aggregate.sel(label=shown)  # a hidden class (the page's filter) is left out of the tile
-            peak = max(2.0, self._peak / 4**zoom)
+            peak = self._peak / 4**zoom
             image = tf.shade(
-                kept, color_key=[colors[label] for label in shown], how="log", span=(1, peak), min_alpha=60
+                kept,
+                color_key=[colors[label] for label in shown],
+                how="log",
+                span=(1, max(2.0, peak)),
+                min_alpha=MIN_ALPHA,
             )
+            if peak < SPARSE_PEAK:  # a pixel here holds a point or two: drawn 3 px wide, as a point is
+                image = tf.spread(image, px=1)
         buffer = io.BytesIO()
         image.to_pil().save(buffer, format="PNG")
         return buffer.getvalue()

@@ -1,5 +1,6 @@
-"""A selection of a latent map's points (a lasso or a box drawn on the map): which images, how many of
-each class, where their mean encoding sits, and every member's coordinates as CSV for use elsewhere."""
+"""A selection of a latent map's points (a lasso or a box drawn on the map): which images (the points a
+polygon holds, for a map too large to list its points on the page), how many of each class, where their
+mean encoding sits, and every member's coordinates as CSV for use elsewhere."""
 
 from __future__ import annotations
 
@@ -33,6 +34,24 @@ def members(latent_map: LatentMap, indices: Sequence[int], noun: str = "test ima
     if len(outside):
         raise ValueError(f"no {noun} {int(outside[0])} (0..{len(latent_map) - 1})")
     return chosen
+
+
+def inside_polygon(xy: torch.Tensor, polygon: torch.Tensor) -> torch.Tensor:
+    """The positions of the points xy [N, 2] inside `polygon` [K, 2] (its vertices in order, closed
+    implicitly), by the even-odd rule: a ray from the point crosses its edges an odd number of times.
+    Only the points in the polygon's bounding box are tested against each edge."""
+    if polygon.ndim != 2 or polygon.shape[1] != 2 or len(polygon) < 3:
+        raise ValueError(f"a polygon needs at least 3 vertices [x, y], got {list(polygon.shape)}")
+    low, high = polygon.min(dim=0).values, polygon.max(dim=0).values
+    candidates = ((xy >= low) & (xy <= high)).all(dim=1).nonzero().squeeze(1)
+    x, y = xy[candidates, 0], xy[candidates, 1]
+    inside = torch.zeros(len(candidates), dtype=torch.bool)
+    for (x0, y0), (x1, y1) in zip(polygon.tolist(), polygon.roll(-1, dims=0).tolist(), strict=True):
+        straddles = (y0 > y) != (y1 > y)  # the edge spans the point's height (half-open: a vertex once)
+        if y1 != y0:
+            crossing = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
+            inside ^= straddles & (x < crossing)
+    return candidates[inside]
 
 
 def select(

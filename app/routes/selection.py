@@ -1,16 +1,20 @@
-"""/api/models/{id}/selection: a lasso or box selection of the map summarised, and exported as CSV."""
+"""/api/models/{id}/selection: a lasso or box selection of the map summarised, and exported as CSV; the
+points a box or lasso holds where the page draws density rather than points."""
 
 from __future__ import annotations
 
+import torch
 from fastapi import APIRouter, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
 from app.downloads import attachment
 from app.images import png_data_urls
+from app.limits import MAX_POINTS
+from app.params import invalid
 from app.schemas.errors import ERROR_RESPONSES
-from app.schemas.selection import SelectionRequest, SelectionSummary
-from model.selection import select, selection_csv
+from app.schemas.selection import RegionMembers, RegionRequest, SelectionRequest, SelectionSummary
+from model.selection import inside_polygon, select, selection_csv
 
 router = APIRouter(prefix="/api/models", tags=["selection"], responses=ERROR_RESPONSES)
 
@@ -49,3 +53,25 @@ async def export_csv(served: ModelDep, request: SelectionRequest) -> Response:
     except ValueError as error:
         raise HTTPException(404, str(error)) from error
     return attachment(body, "text/csv", f"{served.model_id}-selection.csv")
+
+
+@router.post("/{model_id}/selection/region")
+async def select_region(served: ModelDep, request: RegionRequest) -> RegionMembers:
+    """The points of a split's map inside a box or lasso (on the exact plane): how a selection is made
+    where the page draws density, not points. At most MAX_POINTS of them make one selection."""
+
+    def members() -> torch.Tensor:
+        latent_map = served.map_of(request.split)
+        inside = inside_polygon(latent_map.xy, torch.tensor(request.polygon, dtype=latent_map.xy.dtype))
+        if request.labels is None:
+            return inside
+        shown = torch.isin(latent_map.labels[inside], torch.tensor(request.labels, dtype=torch.long))
+        return inside[shown]
+
+    inside = await run_in_threadpool(members)
+    if len(inside) > MAX_POINTS:
+        raise invalid(
+            "polygon",
+            f"it holds {len(inside):,} points; a selection holds at most {MAX_POINTS:,}: draw a smaller one",
+        )
+    return RegionMembers(count=len(inside), indices=inside.tolist())

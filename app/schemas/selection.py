@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from app.limits import MAX_POINTS
@@ -18,6 +20,33 @@ class SelectionRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"indices": [0, 3, 7], "split": "test"}]})
     indices: list[StrictInt] = Field(min_length=1, max_length=MAX_POINTS, description=POSITIONS)
     split: MapSplit = "test"
+
+
+MAX_POLYGON_VERTICES = 4096  # a lasso drawn slowly across the whole map
+MAX_CLASSES = 10_000  # of a list of classes: more than any data set has
+Vertex = Annotated[list[Coordinate], Field(min_length=2, max_length=2, description="[x, y]")]
+
+
+class RegionRequest(BaseModel):
+    """A box or lasso drawn where the page lists no points (a map drawn as density): its vertices."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"polygon": [[-1, -1], [1, -1], [1, 1], [-1, 1]], "split": "train"}]}
+    )
+    polygon: list[Vertex] = Field(
+        min_length=3,
+        max_length=MAX_POLYGON_VERTICES,
+        description="its vertices [x, y] on the map's exact plane (PCA above two dimensions), in order",
+    )
+    split: MapSplit = "test"
+    labels: list[StrictInt] | None = Field(
+        None, max_length=MAX_CLASSES, description="only points of these classes (those the page shows)"
+    )
+
+
+class RegionMembers(BaseModel):
+    count: int = Field(description="points of the map inside the polygon")
+    indices: list[int] = Field(description=f"their positions: {POSITIONS}; a selection of them as any other")
 
 
 class SelectionSummary(BaseModel):

@@ -133,6 +133,12 @@ export async function summariseSelection(model, indices, split) {
   return (await call(`${base(model)}/selection`, json({ indices, split }))).json();
 }
 
+// The points of a split's map inside a polygon [[x, y], ...] (a box or lasso over density tiles), of the
+// classes `labels` only: { count, indices }.
+export async function selectRegion(model, polygon, split, labels) {
+  return (await call(`${base(model)}/selection/region`, json({ polygon, split, labels }))).json();
+}
+
 // The same selection as a CSV blob: index, split, label, map x, y, z1..zD.
 export async function selectionCsv(model, indices, split) {
   return (await call(`${base(model)}/selection.csv`, json({ indices, split }))).blob();

@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { view } from "./explorer-map.js";
-import { classColors, isClassTrace, mapTraces, plotWidth, traceLabel, viewRange, withImages } from "./map-traces.js";
+import { classColors, hiddenLabels, isClassTrace, mapTraces, plotWidth, traceLabel, viewRange, withImages } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,10 +31,8 @@ const classTraceIndices = (graph) => graph.data.map((trace, i) => (isClassTrace(
 
 // Each class's colour as the tiles take it ("rrggbb"), empty for a class the legend or filter hides.
 function tileColors(graph) {
-  const colors = classColors(view.map.class_names.length);
-  const hiding = (trace) => trace.visible === false || trace.visible === "legendonly";
-  const hidden = new Set(classTraceIndices(graph).filter((i) => hiding(graph.data[i])).map((i) => traceLabel(graph.data[i])));
-  return colors.map((color, label) => (hidden.has(label) ? "" : color.slice(1)));
+  const hidden = hiddenLabels(graph);
+  return classColors(view.map.class_names.length).map((color, label) => (hidden.has(label) ? "" : color.slice(1)));
 }
 
 function tileImages(graph) {

@@ -48,6 +48,12 @@ export function classVisibility(classNames, query) {
 // The label of a class trace, from its uid.
 export const traceLabel = (trace) => Number(trace.uid.slice(CLASS_TRACE.length));
 
+// The labels of the classes the legend or the class filter hides in a drawn graph.
+export function hiddenLabels(graph) {
+  const hidden = (trace) => isClassTrace(trace) && (trace.visible === false || trace.visible === "legendonly");
+  return new Set(graph.data.filter(hidden).map(traceLabel));
+}
+
 // The trace with this uid in a drawn graph (-1 when absent).
 export const traceIndex = (graph, uid) => graph.data.findIndex((trace) => trace.uid === uid);
 export const isClassTrace = (trace) => trace.uid?.startsWith(CLASS_TRACE);

@@ -1,10 +1,11 @@
-// Selection: a lasso or box drawn on the map picks test digits; the panel counts their classes, decodes
-// their mean encoding, pages through the members, exports them as CSV and keeps them as a named group
-// (latent arithmetic takes groups as its A and B).
+// Selection: a lasso or box drawn on the map picks test digits (over density tiles, the server finds the
+// points it holds); the panel counts their classes, decodes their mean encoding, pages through the
+// members, exports them as CSV and keeps them as a named group (latent arithmetic takes groups as its A
+// and B).
 import * as api from "./api.js";
 import { EVENTS, emit, listen } from "./events.js";
 import { keepInView, labelOf, saveView, view } from "./explorer-map.js";
-import { imageOf, isClassTrace } from "./map-traces.js";
+import { hiddenLabels, imageOf, isClassTrace } from "./map-traces.js";
 import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -74,8 +75,31 @@ function show(indices) {
   saveView();
 }
 
+// A box's or lasso's vertices [[x, y], ...] from Plotly's selection event (null when it has neither).
+function polygonOf(event) {
+  if (event?.lassoPoints) return event.lassoPoints.x.map((x, i) => [x, event.lassoPoints.y[i]]);
+  if (!event?.range) return null;
+  const { x: [x0, x1], y: [y0, y1] } = event.range;
+  return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+}
+
+// Where the map is drawn as density tiles, the server says which points of the classes shown the box or
+// lasso holds.
+async function selectRegion(polygon) {
+  const { model, map } = state;
+  $("selection-status").textContent = "finding the points inside…";
+  const hidden = hiddenLabels(view.graph);
+  const shown = map.class_names.map((_, label) => label).filter((label) => !hidden.has(label));
+  const { indices } = await api.selectRegion(model, polygon, map.split, shown);
+  if (model !== state.model || map !== state.map) return;
+  if (indices.length === 0) return clear();
+  show(indices);
+}
+
 function onSelected(event) {
   const points = (event?.points ?? []).filter((p) => isClassTrace(p.data));
+  const polygon = polygonOf(event);
+  if (points.length === 0 && state.map?.density && polygon) return guarded(() => selectRegion(polygon));
   if (points.length === 0) return clear();
   show([...new Set(points.map((p) => p.customdata))].sort((a, b) => a - b));
 }

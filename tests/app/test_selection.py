@@ -1,13 +1,16 @@
-"""/api/models/{id}/selection and selection.csv: a lasso's members summarised and exported."""
+"""/api/models/{id}/selection and selection.csv: a lasso's members summarised and exported; selection/region:
+the points a polygon holds."""
 
 import csv
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from app.routes import selection as selection_routes
 from model.classifier import classify, load_classifier
 from model.data import ImageSet
 from model.home import classifier_folder
@@ -65,3 +68,44 @@ def test_a_bad_selection_says_what_was_wrong(client: TestClient) -> None:
         assert negative.status_code == 404 and negative.json()["detail"] == "no test image -1 (0..9999)"
         text = client.post(f"/api/models/full-2d/{path}", json={"indices": ["3"]})
         assert text.status_code == 422
+
+
+def test_a_region_selects_the_points_inside_it_on_the_map(client: TestClient) -> None:
+    body = client.get("/api/models/full-2d/map").json()
+    x, y = np.array(body["x"]), np.array(body["y"])
+    lasso = [[-1.0, -1.5], [1.5, -1.5], [1.5, 1.0], [0.0, 1.0], [0.0, 0.0], [-1.0, 0.0]]  # an L
+    response = client.post("/api/models/full-2d/selection/region", json={"polygon": lasso})
+    assert response.status_code == 200
+    foot = (x > -1.0) & (x < 1.5) & (y > -1.5) & (y < 0.0)
+    leg = (x > 0.0) & (x < 1.5) & (y >= 0.0) & (y < 1.0)
+    # The map's coordinates are rounded to 4 decimals: a point that close to an edge may fall either way.
+    near = np.isclose(x[:, None], [-1.0, 0.0, 1.5], atol=1e-3).any(1) | np.isclose(
+        y[:, None], [-1.5, 0.0, 1.0], atol=1e-3
+    ).any(1)
+    found = response.json()
+    assert found["count"] == len(found["indices"]) > 100
+    assert set(found["indices"]) ^ set(np.flatnonzero(foot | leg).tolist()) <= set(
+        np.flatnonzero(near).tolist()
+    )
+    summary = client.post("/api/models/full-2d/selection", json={"indices": found["indices"]}).json()
+    assert summary["count"] == found["count"]
+    labels = np.array(body["label"])
+    sevens = client.post(
+        "/api/models/full-2d/selection/region", json={"polygon": lasso, "labels": [7]}
+    ).json()
+    assert sevens["indices"] == [i for i in found["indices"] if labels[i] == 7]
+
+
+def test_a_region_too_large_or_malformed_is_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(selection_routes, "MAX_POINTS", 100)
+    whole = [[-50.0, -50.0], [50.0, -50.0], [50.0, 50.0], [-50.0, 50.0]]
+    response = client.post("/api/models/full-2d/selection/region", json={"polygon": whole})
+    assert response.status_code == 422 and response.json()["detail"] == (
+        "polygon: it holds 10,000 points; a selection holds at most 100: draw a smaller one"
+    )
+    line = client.post("/api/models/full-2d/selection/region", json={"polygon": [[0, 0], [1, 1]]})
+    assert line.status_code == 422 and "polygon" in line.json()["detail"]
+    flat = client.post("/api/models/full-2d/selection/region", json={"polygon": [[0, 0], [1, 1], [2]]})
+    assert flat.status_code == 422 and "polygon" in flat.json()["detail"]

@@ -1,6 +1,7 @@
 """A map drawn as density in a real browser, on a server that draws more than 20,000 points so: the quick
 zoo's 60,000 training digits encoded with progress, drawn as tiles, a class hidden from the tiles, hover
-decoding over them, and a zoom to a view drawn as points that click and pin as any map's do."""
+decoding and a box selection over them, and a zoom to a view drawn as points that click and pin as any
+map's do."""
 
 from playwright.sync_api import Page, expect
 
@@ -36,6 +37,27 @@ def test_a_large_map_is_drawn_as_tiles_then_as_points_when_zoomed_in(
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     expect(page.locator("#hover-coords")).not_to_have_text(before)
+
+    page.check("input[name=mode][value=box]")  # a box over the tiles: the server finds its points
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.75, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    expect(page.locator("#selection-status")).to_contain_text("training images selected", timeout=30_000)
+    drawn_box = page.evaluate(f"() => {GRAPH}.layout.selections[0]")
+    x0, x1, y0, y1 = (drawn_box[k] for k in ("x0", "x1", "y0", "y1"))
+    region = page.request.post(
+        dense_url + "/api/models/full-16d/selection/region",
+        data={
+            "polygon": [[x0, y0], [x1, y0], [x1, y1], [x0, y1]],
+            "split": "train",
+            "labels": [0, *range(2, 10)],
+        },
+    ).json()
+    assert region["count"] > 0
+    expect(page.locator("#selection-panel")).to_have_attribute("data-count", str(region["count"]))
+    assert page.locator("#selection-counts .chip[data-label='1']").count() == 0  # hidden: not selected
+    page.check("input[name=mode][value=zoom]")
 
     page.evaluate(f"""() => {{
       const g = {GRAPH};

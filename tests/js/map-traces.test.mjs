@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
-  axisTitles, classColors, classTokens, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, positionOf, restyleUpdate,
-  robustRange, traceLabel,
+  axisTitles, classColors, classTokens, classVisibility, hiddenLabels, imageOf, isClassTrace, mapLayout, mapTraces, positionOf,
+  restyleUpdate, robustRange, traceLabel, withImages,
 } from "../../static/js/map-traces.js";
 
 const MAP = {
@@ -32,6 +32,8 @@ test("many classes give way to names on hover, no legend, and distinct colours",
   const traces = mapTraces({ ...MAP, class_names: names, label: [0, 1, 2, 3, 51] });
   assert.ok(traces.every((t) => t.showlegend === false && t.hoverinfo === "name"));
   assert.equal(new Set(classColors(52)).size, 52);
+  assert.ok(classColors(52).every((color) => /^#[0-9a-f]{6}$/.test(color))); // hex: the tiles take them too
+  assert.equal(classColors(52)[0], "#b62020"); // hsl(0, 70%, 42%) by CSS's own conversion
   assert.deepEqual(classColors(10).slice(0, 2), ["#1f77b4", "#ff7f0e"]); // MNIST keeps Plotly's ten
 });
 
@@ -73,4 +75,23 @@ test("the axes are named for the plane: latent coordinates only on a 2-D model's
   assert.deepEqual(axisTitles({ method: "pca", title: "PCA", latent_plane: false }), ["PC 1", "PC 2"]);
   assert.deepEqual(axisTitles({ method: "tsne", title: "t-SNE", latent_plane: false }), ["t-SNE 1", "t-SNE 2"]);
   assert.equal(mapLayout({ xRange: [0, 1], yRange: [0, 1], axes: axisTitles({ method: "umap", title: "UMAP" }) }).xaxis.title.text, "UMAP 1");
+});
+
+test("a part of a map keeps its points' places, and a class with none keeps its legend entry", () => {
+  const part = { ...MAP, x: [3, 4], y: [8, 9], label: [1, 0], position: [3, 4] };
+  const traces = mapTraces(part);
+  assert.deepEqual(traces.map((t) => t.customdata), [[4], [3], [null]]);
+  assert.deepEqual(traces[2].x, [null]); // Plotly leaves a trace with no data out of the legend
+});
+
+test("hidden classes are read off the graph, and each module's map images are its own", () => {
+  const graph = {
+    data: [{ uid: "class-0" }, { uid: "class-1", visible: "legendonly" }, { uid: "class-2", visible: true }, { uid: "drawings", visible: false }],
+    layout: { images: [{ name: "manifold", source: "m" }, { name: "density-tiles", source: "old" }] },
+  };
+  assert.deepEqual([...hiddenLabels(graph)], [1]);
+  assert.deepEqual(withImages(graph, "density-tiles", [{ source: "a" }, { source: "b" }]), [
+    { name: "manifold", source: "m" }, { name: "density-tiles", source: "a" }, { name: "density-tiles", source: "b" },
+  ]);
+  assert.deepEqual(withImages(graph, "manifold", []), [{ name: "density-tiles", source: "old" }]);
 });
