@@ -4,6 +4,7 @@ and uploads share."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from functools import cached_property
@@ -13,11 +14,13 @@ import torch
 from app.batching import MicroBatcher
 from app.images import pngs
 from model.data import Dataset, MapSplit, Split
+from model.encodings import EncodingsKey, read_encodings, write_encodings
 from model.inference import LoadedModel
 from model.latent_map import LatentMap, Placement
 from model.traversal import DimensionUse
 
 NEIGHBORS = 8  # nearest test images reported with an encoding
+log = logging.getLogger("latent_atlas")
 
 
 class ServedModel:
@@ -53,12 +56,26 @@ class ServedModel:
         same latent would on the test map (`on_batch` hears the training images encoded so far)."""
         with self._maps_lock:  # two first requests encode the training split once
             if split not in self._maps:
-                train = self._maps.get("train") or LatentMap.build(
-                    self.loaded, self.dataset.train, plane=self.latent_map.plane, on_batch=on_batch
-                )
+                train = self._maps.get("train") or self._encoded_train(on_batch)
                 self._maps["train"] = train
                 self._maps["all"] = self.latent_map.joined(train)
             return self._maps[split]
+
+    def _encoded_train(self, on_batch: Callable[[int], None] | None) -> LatentMap:
+        """The training split's map from its cached encodings, or encoded (and cached for the next start
+        and the other server processes)."""
+        key = EncodingsKey(self.loaded.weights, self.dataset.info.key, "train", len(self.dataset.train))
+        cached = read_encodings(self.loaded.folder, key)
+        if cached is not None:
+            return LatentMap(*cached, self.dataset.train.labels, self.latent_map.plane)
+        train = LatentMap.build(
+            self.loaded, self.dataset.train, plane=self.latent_map.plane, on_batch=on_batch
+        )
+        try:
+            write_encodings(self.loaded.folder, key, train.mu, train.sigma)
+        except OSError:  # a full disk or a read-only folder: encoded again next time, served now
+            log.warning("could not cache %s's training encodings", self.model_id, exc_info=True)
+        return train
 
     def has_map(self, split: MapSplit) -> bool:
         """Whether the split is encoded (map_of then returns at once)."""

@@ -20,10 +20,8 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 import torch
-from safetensors import safe_open
-from safetensors.torch import save
 
-from model.storage import write_file_atomically
+from model.tensor_cache import read_cached, write_cached
 
 PlaneMethod = Literal["pca", "umap", "tsne"]
 NonlinearMethod = Literal["umap", "tsne"]
@@ -141,21 +139,15 @@ class PlaneKey:
 
 def read_plane(folder: Path, key: PlaneKey) -> np.ndarray | None:
     """The cached coordinates [N, 2] of the plane `key` names, or None (none cached, or another's)."""
-    try:
-        with safe_open(str(key.path(folder)), framework="pt") as file:
-            if file.metadata() != key.metadata():
-                return None
-            xy = file.get_tensor("xy")
-    except FileNotFoundError:
+    cached = read_cached(key.path(folder), key.metadata(), ("xy",))
+    if cached is None or cached["xy"].shape != (key.points, 2):
         return None
-    return xy.numpy() if xy.shape == (key.points, 2) else None
+    return cached["xy"].numpy()
 
 
 def write_plane(folder: Path, key: PlaneKey, xy: np.ndarray) -> None:
     """Cache the coordinates [N, 2], written whole (a reader sees the old file or the new one)."""
-    path = key.path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_file_atomically(path, save({"xy": torch.from_numpy(xy).contiguous()}, metadata=key.metadata()))
+    write_cached(key.path(folder), {"xy": torch.from_numpy(xy)}, key.metadata())
 
 
 class NonlinearPlane:

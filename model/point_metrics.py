@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save
 
 from model.data import ImageSet
 from model.metrics import BatchHook, evaluating
-from model.storage import write_file_atomically
+from model.tensor_cache import read_cached, write_cached
 from model.vae import LatentModel, prior_log_prob
 
 POINT_METRIC_K = 50  # importance samples per image: Burda et al.'s k = 50, a few seconds per 10,000 digits
@@ -126,19 +124,12 @@ class MetricsKey:
 
 def read_metrics(folder: Path, key: MetricsKey) -> dict[str, torch.Tensor] | None:
     """The cached metrics `key` names, or None (none cached, or another's)."""
-    try:
-        with safe_open(str(key.path(folder)), framework="pt") as file:
-            if file.metadata() != key.metadata():
-                return None
-            values = {name: file.get_tensor(name) for name in POINT_METRICS}
-    except (FileNotFoundError, KeyError):
+    values = read_cached(key.path(folder), key.metadata(), tuple(POINT_METRICS))
+    if values is None or any(len(value) != key.points for value in values.values()):
         return None
-    return values if all(len(value) == key.points for value in values.values()) else None
+    return values
 
 
 def write_metrics(folder: Path, key: MetricsKey, values: dict[str, torch.Tensor]) -> None:
     """Cache the metrics, written whole (a reader sees the old file or the new one)."""
-    path = key.path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {name: values[name].contiguous() for name in POINT_METRICS}
-    write_file_atomically(path, save(tensors, metadata=key.metadata()))
+    write_cached(key.path(folder), {name: values[name] for name in POINT_METRICS}, key.metadata())
