@@ -54,6 +54,21 @@ def inside_polygon(xy: torch.Tensor, polygon: torch.Tensor) -> torch.Tensor:
     return candidates[inside]
 
 
+def region_members(
+    latent_map: LatentMap, polygon: Sequence[Sequence[float]], labels: Sequence[int] | None, limit: int
+) -> torch.Tensor:
+    """The positions of the map's points inside `polygon` (its vertices [x, y] on the map's plane), of
+    the classes `labels` only when given; ValueError when they are more than `limit`."""
+    inside = inside_polygon(latent_map.xy, torch.tensor(polygon, dtype=latent_map.xy.dtype))
+    if labels is not None:
+        inside = inside[torch.isin(latent_map.labels[inside], torch.tensor(list(labels), dtype=torch.long))]
+    if len(inside) > limit:
+        raise ValueError(
+            f"it holds {len(inside):,} points; a selection holds at most {limit:,}: draw a smaller one"
+        )
+    return inside
+
+
 def select(
     latent_map: LatentMap, indices: Sequence[int], classes: int, noun: str = "test image"
 ) -> Selection:

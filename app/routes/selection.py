@@ -3,7 +3,6 @@ points a box or lasso holds where the page draws density rather than points."""
 
 from __future__ import annotations
 
-import torch
 from fastapi import APIRouter, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -14,7 +13,7 @@ from app.limits import MAX_POINTS
 from app.params import invalid
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.selection import RegionMembers, RegionRequest, SelectionRequest, SelectionSummary
-from model.selection import inside_polygon, select, selection_csv
+from model.selection import region_members, select, selection_csv
 
 router = APIRouter(prefix="/api/models", tags=["selection"], responses=ERROR_RESPONSES)
 
@@ -59,19 +58,11 @@ async def export_csv(served: ModelDep, request: SelectionRequest) -> Response:
 async def select_region(served: ModelDep, request: RegionRequest) -> RegionMembers:
     """The points of a split's map inside a box or lasso (on the exact plane): how a selection is made
     where the page draws density, not points. At most MAX_POINTS of them make one selection."""
-
-    def members() -> torch.Tensor:
-        latent_map = served.map_of(request.split)
-        inside = inside_polygon(latent_map.xy, torch.tensor(request.polygon, dtype=latent_map.xy.dtype))
-        if request.labels is None:
-            return inside
-        shown = torch.isin(latent_map.labels[inside], torch.tensor(request.labels, dtype=torch.long))
-        return inside[shown]
-
-    inside = await run_in_threadpool(members)
-    if len(inside) > MAX_POINTS:
-        raise invalid(
-            "polygon",
-            f"it holds {len(inside):,} points; a selection holds at most {MAX_POINTS:,}: draw a smaller one",
+    latent_map = await run_in_threadpool(served.map_of, request.split)
+    try:
+        inside = await run_in_threadpool(
+            region_members, latent_map, request.polygon, request.labels, MAX_POINTS
         )
+    except ValueError as error:
+        raise invalid("polygon", str(error)) from error
     return RegionMembers(count=len(inside), indices=inside.tolist())

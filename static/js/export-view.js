@@ -2,6 +2,7 @@
 import * as api from "./api.js";
 import { view } from "./explorer-map.js";
 import { viewRange } from "./map-traces.js";
+import { guarded } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -13,10 +14,13 @@ function exportUrl() {
 }
 
 export function init() {
-  $("export-view").addEventListener("click", () => {
+  $("export-view").addEventListener("click", () => guarded(async () => {
+    if (view.map.density && view.region.size === 0) {
+      throw new Error(`zoom in until the map is drawn as points (at most ${view.map.density.region_limit.toLocaleString("en-US")}) to export it`);
+    }
     const link = document.createElement("a");
     link.href = exportUrl();
     link.download = "";
     link.click();
-  });
+  }));
 }

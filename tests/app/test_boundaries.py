@@ -10,6 +10,7 @@ MODEL_PUBLIC = {
     "model.latent_map",  # the map plane, lifting, ellipses, nearest neighbours, the coordinate limit
     "model.planes",  # UMAP and t-SNE planes: fitting, their cache, placing and lifting through them
     "model.point_metrics",  # each image's log p(x), ELBO, reconstruction error, KL, entropy; their cache
+    "model.encodings",  # a split's encodings cached beside the model
     "model.density",  # a large map as density tiles by zoom (datashader), and the points of a region
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
     "model.budget",  # an evaluation's time budget, its progress and its stop

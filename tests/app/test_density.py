@@ -3,6 +3,7 @@ quick zoo's MNIST training split (60,000) is encoded in the background with prog
 points (checked against posterior means computed here) or its density tiles, and bad requests are refused."""
 
 import io
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -20,8 +21,10 @@ from app.main import create_app
 from app.settings import Settings
 from model.cli import EXIT_USAGE
 from model.data import Dataset
-from model.home import HOME_ENV
+from model.home import HOME_ENV, models_root
+from model.latent_map import LatentMap
 from tests.app.conftest import TEST_HOSTS
+from tests.app.test_export import DATA
 from tests.conftest import TEST_EVALUATION, posterior_means
 
 BASE = "/api/models/full-16d"
@@ -161,3 +164,46 @@ def test_serve_takes_the_density_threshold_and_refuses_one_below_a_point(
     assert cli.main([*serve, "50000"]) == 0 and served["density_from"] == 50_000
     assert cli.main([*serve, "0"]) == EXIT_USAGE
     assert "latent-atlas: error: --density-from must be >= 1, got 0" in capsys.readouterr().err
+
+
+def test_a_split_encoded_once_is_read_back_by_the_next_server(
+    dense: TestClient, quick_zoo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = encoded(dense, "train")
+    assert (models_root(quick_zoo) / "full-16d" / "encodings" / "train.safetensors").is_file()
+
+    def no_encoding(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the training split was encoded again")
+
+    settings = Settings(
+        home=quick_zoo, device="cpu", allowed_hosts=TEST_HOSTS, run_queue=False, density_from=20_000
+    )
+    with TestClient(create_app(settings)) as second:
+        monkeypatch.setattr(LatentMap, "build", no_encoding)  # the test split's map was built at start
+        again = encoded(second, "train")
+        whole = {"split": "train", "x": "-50,50", "y": "-50,50", "pixels": 256}
+        assert again["density"] == first["density"]
+        assert (
+            second.get(f"{BASE}/map/view", params=whole).json()
+            == dense.get(f"{BASE}/map/view", params=whole).json()
+        )
+
+
+def test_an_export_of_a_map_drawn_as_density_holds_the_points_of_its_view(dense: TestClient) -> None:
+    body = encoded(dense, "train")
+    x0, x1, y0, y1 = body["density"]["bounds"]  # type: ignore[index]
+    whole = dense.get(
+        f"{BASE}/export.html", params={"split": "train", "x_range": f"{x0},{x1}", "y_range": f"{y0},{y1}"}
+    )
+    assert whole.status_code == 400 and whole.json()["detail"] == (
+        f"the view holds 60,000 points; an export of a map drawn as density holds at most {REGION_LIMIT:,}: "
+        "zoom in (x_range, y_range)"
+    )
+    x, y = "-0.5,0.5", "-0.5,0.5"
+    view = dense.get(f"{BASE}/map/view", params={"split": "train", "x": x, "y": y, "pixels": 600}).json()
+    exported = dense.get(f"{BASE}/export.html", params={"split": "train", "x_range": x, "y_range": y, "n": 4})
+    assert exported.status_code == 200 and view["count"] > 0
+    found = DATA.search(exported.text)
+    assert found is not None
+    shown = json.loads(found.group(1))["map"]
+    assert shown["position"] == view["points"]["position"] and shown["label"] == view["points"]["label"]

@@ -84,6 +84,7 @@ VALID_BODIES: dict[str, dict[str, Any]] = {
     },
     "/api/models/{model_id}/selection": {"indices": [0, 1, 2]},
     "/api/models/{model_id}/selection.csv": {"indices": [0, 1, 2]},
+    "/api/models/{model_id}/selection/region": {"polygon": [[0, 0], [1, 0], [0, 1]], "labels": [1, 2]},
     "/api/models/{model_id}/traversal": {"centre": {"index": 0}, "rows": 2, "steps": 3, "extent": 1.5},
     "/api/models/{model_id}/decode": {"points": [[0.0, 0.0], [0.5, -0.5]]},
     "/api/models/{model_id}/interpolate": {

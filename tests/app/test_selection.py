@@ -10,7 +10,6 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
-from app.routes import selection as selection_routes
 from model.classifier import classify, load_classifier
 from model.data import ImageSet
 from model.home import classifier_folder
@@ -96,15 +95,7 @@ def test_a_region_selects_the_points_inside_it_on_the_map(client: TestClient) ->
     assert sevens["indices"] == [i for i in found["indices"] if labels[i] == 7]
 
 
-def test_a_region_too_large_or_malformed_is_refused(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(selection_routes, "MAX_POINTS", 100)
-    whole = [[-50.0, -50.0], [50.0, -50.0], [50.0, 50.0], [-50.0, 50.0]]
-    response = client.post("/api/models/full-2d/selection/region", json={"polygon": whole})
-    assert response.status_code == 422 and response.json()["detail"] == (
-        "polygon: it holds 10,000 points; a selection holds at most 100: draw a smaller one"
-    )
+def test_a_malformed_region_is_refused(client: TestClient) -> None:
     line = client.post("/api/models/full-2d/selection/region", json={"polygon": [[0, 0], [1, 1]]})
     assert line.status_code == 422 and "polygon" in line.json()["detail"]
     flat = client.post("/api/models/full-2d/selection/region", json={"polygon": [[0, 0], [1, 1], [2]]})

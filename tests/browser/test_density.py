@@ -1,7 +1,7 @@
 """A map drawn as density in a real browser, on a server that draws more than 20,000 points so: the quick
 zoo's 60,000 training digits encoded with progress, drawn as tiles, a class hidden from the tiles, hover
-decoding and a box selection over them, and a zoom to a view drawn as points that click and pin as any
-map's do."""
+decoding and a box selection over them, and a zoom to a view drawn as points that click, pin and export
+as any map's do."""
 
 from playwright.sync_api import Page, expect
 
@@ -38,6 +38,11 @@ def test_a_large_map_is_drawn_as_tiles_then_as_points_when_zoomed_in(
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     expect(page.locator("#hover-coords")).not_to_have_text(before)
 
+    page.click("#export-view")  # a view of 60,000 points: too many to export
+    expect(page.locator("#error")).to_contain_text(
+        "zoom in until the map is drawn as points (at most 50,000)"
+    )
+
     page.check("input[name=mode][value=box]")  # a box over the tiles: the server finds its points
     page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] * 0.3)
     page.mouse.down()
@@ -69,6 +74,10 @@ def test_a_large_map_is_drawn_as_tiles_then_as_points_when_zoomed_in(
     drawn = int(page.locator("#map").get_attribute("data-view-points") or 0)
     assert 0 < drawn <= 50_000 and page.evaluate(TILE_SOURCES) == []
     assert page.evaluate(points) == drawn
+
+    with page.expect_download() as download:  # the points in view, as one file
+        page.click("#export-view")
+    assert download.value.suggested_filename == "full-16d-train-pca-map.html"
 
     position = click_isolated_digit(page)
     caption = page.locator("#pins .pin figcaption").nth(1)  # the image's own: its split, index and class

@@ -4,7 +4,8 @@ triangle by barycentric coordinates."""
 import pytest
 import torch
 
-from model.selection import inside_polygon
+from model.latent_map import LatentMap
+from model.selection import inside_polygon, region_members
 
 POINTS = torch.rand(20_000, 2, generator=torch.Generator().manual_seed(0)) * 4 - 2  # [-2, 2]^2
 
@@ -36,3 +37,16 @@ def test_a_triangle_holds_the_points_with_positive_barycentric_coordinates() -> 
 def test_a_polygon_of_two_vertices_is_refused() -> None:
     with pytest.raises(ValueError, match=r"a polygon needs at least 3 vertices \[x, y\], got \[2, 2\]"):
         inside_polygon(POINTS, torch.zeros(2, 2))
+
+
+def test_a_region_keeps_the_classes_asked_for_and_refuses_more_points_than_a_selection_holds() -> None:
+    labels = torch.arange(len(POINTS)) % 3
+    latent_map = LatentMap(POINTS, torch.ones_like(POINTS), labels)  # 2-D: the map's plane is the latent's
+    box = [[-1.0, -1.0], [1.0, -1.0], [1.0, 1.0], [-1.0, 1.0]]
+    every = region_members(latent_map, box, None, len(POINTS))
+    twos = region_members(latent_map, box, [2], len(POINTS))
+    assert twos.tolist() == [p for p in every.tolist() if p % 3 == 2] and len(every) > 4000
+    with pytest.raises(
+        ValueError, match=f"it holds {len(every):,} points; a selection holds at most 100: draw"
+    ):
+        region_members(latent_map, box, None, 100)
