@@ -85,6 +85,7 @@ bench: zoo
 	$(BIN)/python bench/planes.py
 	$(BIN)/python bench/point_metrics.py
 	$(BIN)/python bench/million_points.py
+	$(BIN)/python bench/latent_health.py
 
 # Burda et al.'s Table 1: their VAE and IWAEs (k = 5, 50) trained 45 minutes each, then log p(x) at k = 5,000
 bench-literature: data

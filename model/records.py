@@ -27,6 +27,13 @@ class EpochRecord(TypedDict):
     test_reconstruction_nll: float
     test_kl: float
     test_active_units: int
+    # The KL term of the first HEALTH_IMAGES test images split as I(x; z) + KL(q(z) || p(z)) (model/
+    # latent_health.py), the bound log N on the first, and the KL per latent dimension. Absent from the
+    # records of models trained before they were measured.
+    test_mutual_information: NotRequired[float]
+    test_marginal_kl: NotRequired[float]
+    test_information_bound: NotRequired[float]
+    test_kl_per_dim: NotRequired[list[float]]
     seconds: float  # the epoch's training time
     images_per_second: float
 

@@ -32,6 +32,7 @@ from model.checkpoint import (
 from model.config import MAX_SNAPSHOTS, ModelConfig, TrainConfig, check_together
 from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
+from model.latent_health import HEALTH_IMAGES, health_of
 from model.metrics import elbo_metrics
 from model.objectives import noise_shape, objective
 from model.records import EpochRecord
@@ -289,6 +290,7 @@ def train(
                     continue
                 run.network.eval()
                 metrics = elbo_metrics(run.network, x_test)
+                split = health_of(run.network, x_test[:HEALTH_IMAGES])
                 with torch.inference_mode():
                     run.snapshots[epoch] = run.network.encode(x_snapshot).mu.cpu()
                 run.snapshots = {kept: run.snapshots[kept] for kept in snapshot_epochs(epoch, MAX_SNAPSHOTS)}
@@ -302,6 +304,10 @@ def train(
                     "test_reconstruction_nll": metrics.reconstruction_nll,
                     "test_kl": metrics.kl,
                     "test_active_units": metrics.active_units,
+                    "test_mutual_information": split.mutual_information,
+                    "test_marginal_kl": split.marginal_kl,
+                    "test_information_bound": split.bound,
+                    "test_kl_per_dim": metrics.kl_per_dim,
                     "seconds": seconds,
                     "images_per_second": len(x_train) / seconds,
                 }
@@ -339,8 +345,8 @@ def train(
                 if bar.disable and progress:
                     sys.stderr.write(
                         f"{title}: epoch {epoch}/{config.epochs} loss {loss:.2f} recon {-reconstruction:.2f} "
-                        f"kl {kl:.2f} | test -ELBO {metrics.neg_elbo:.2f} | "
-                        f"{len(x_train) / seconds:.0f} img/s\n"
+                        f"kl {kl:.2f} | test -ELBO {metrics.neg_elbo:.2f} "
+                        f"I(x;z) {split.mutual_information:.2f} | {len(x_train) / seconds:.0f} img/s\n"
                     )
         trained: CheckpointInfo = ranks.from_main(load_info(folder) if ranks.is_main else None)
     except RuntimeError as error:

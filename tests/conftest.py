@@ -100,11 +100,17 @@ TINY_TRAINING = TrainConfig(
 )
 
 
-def posterior_means(home: Path, model_id: str, images: ImageSet) -> torch.Tensor:
-    """A trained model's posterior means of the images, computed here, beside the server: [N, D]."""
+def posteriors(home: Path, model_id: str, images: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
+    """A trained model's q(z|x) of the images, computed here, beside the server: mu, sigma [N, D]."""
     _, network = load_network(models_root(home) / model_id)
     with torch.inference_mode():
-        return network.encode(images.pixels()).mu
+        posterior = network.encode(images.pixels())
+        return posterior.mu, posterior.sigma
+
+
+def posterior_means(home: Path, model_id: str, images: ImageSet) -> torch.Tensor:
+    """A trained model's posterior means of the images: [N, D]."""
+    return posteriors(home, model_id, images)[0]
 
 
 def train_tiny(folder: Path, dataset: Dataset, **overrides: object) -> None:

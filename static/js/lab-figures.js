@@ -9,6 +9,44 @@ const LOSS_PARTS = [
 ];
 const PART_COLORS = ["#1d2230", "#3358d4", "#c2410c"];
 
+// The test KL term's two parts, I(x; z) and KL(q(z) ‖ p(z)), which add up to it, and the bound log N on
+// the first: over the KL panel, for the epochs that measured them.
+const SPLIT_PARTS = [
+  ["test_mutual_information", "I(x; z)", "dot"],
+  ["test_marginal_kl", "KL(q(z) ‖ p(z))", "dashdot"],
+  ["test_information_bound", "bound on I: log N", "dot"],
+];
+
+function klSplitTraces(records, xaxis, yaxis) {
+  const measured = records.filter((e) => e.test_mutual_information !== undefined);
+  if (!measured.length) return [];
+  return SPLIT_PARTS.map(([key, name, dash], i) => ({
+    type: "scatter", mode: "lines", name, x: measured.map((e) => e.epoch), y: measured.map((e) => e[key]), xaxis, yaxis,
+    line: { color: i === 2 ? "#9ca3af" : "#7c2d12", dash, width: i === 2 ? 1 : 2 },
+  }));
+}
+
+// What a run's records say of posterior collapse, or "": units that died (active once, not now), the
+// information I(x; z) fallen to under half its best, or a code that says next to nothing about x.
+export function collapseWarning(records) {
+  const last = records.at(-1);
+  if (!last) return "";
+  const best = (key) => records.reduce((top, e) => (e[key] > (top?.[key] ?? -Infinity) ? e : top), null);
+  const units = best("test_active_units");
+  if (last.test_active_units < units.test_active_units) {
+    return `Latent units died: ${last.test_active_units} active now, ${units.test_active_units} at epoch ${units.epoch}.`;
+  }
+  if (last.test_mutual_information === undefined) return "";
+  const info = best("test_mutual_information");
+  if (last.test_mutual_information < 0.05) {
+    return `Posterior collapse: I(x; z) is ${last.test_mutual_information.toFixed(3)} nats, so z says next to nothing about x.`;
+  }
+  if (last.test_mutual_information < 0.5 * info.test_mutual_information) {
+    return `I(x; z) fell from ${info.test_mutual_information.toFixed(2)} nats (epoch ${info.epoch}) to ${last.test_mutual_information.toFixed(2)}: the code is losing what it knew of x.`;
+  }
+  return "";
+}
+
 // Train (dashed) and test (solid) curves of the ELBO's parts, one y-axis per part: side by side, or
 // stacked on a narrow screen. Each part's title sits just above its plot.
 export function curvesFigure(history, { stacked = false } = {}) {
@@ -37,6 +75,7 @@ export function curvesFigure(history, { stacked = false } = {}) {
         marker: { size: 4 },
       });
     }
+    if (key === "kl") traces.push(...klSplitTraces(history.epochs, `x${axis}`, `y${axis}`));
     layout[`xaxis${axis}`] = { title: { text: "epoch" }, dtick: epochs.length > 12 ? undefined : 1 };
     layout[`yaxis${axis}`] = { title: { text: "nats" } };
     layout.annotations.push({

@@ -2,7 +2,7 @@
 import * as api from "./api.js";
 import { PLOT_CONFIG, mapLayout, mapTraces, robustRange } from "./map-traces.js";
 import {
-  RATE_DISTORTION_LAYOUT, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
+  RATE_DISTORTION_LAYOUT, collapseWarning, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
 } from "./lab-figures.js";
 import { chosenDataset, guarded, latestOnly, trainedOn } from "./ui.js";
 import { EVENTS, emit, listen } from "./events.js";
@@ -28,6 +28,7 @@ async function loadTraining(model) {
   for (const note of document.querySelectorAll(".no-record")) note.hidden = trainedHere;
   for (const plot of [$("curves"), $("evolution")]) plot.hidden = !trainedHere;
   if (!trainedHere) {
+    $("curves-warning").hidden = true;
     Plotly.purge($("curves"));
     Plotly.purge($("evolution"));
     $("evolution").dataset.model = model;
@@ -36,6 +37,9 @@ async function loadTraining(model) {
   const [history, snapshots] = await Promise.all([api.getHistory(model), api.getSnapshots(model)]);
   const curves = curvesFigure(history, { stacked: $("curves").clientWidth < 600 });
   await Plotly.react($("curves"), curves.data, curves.layout, PLOT_CONFIG);
+  const warning = collapseWarning(history.epochs);
+  $("curves-warning").textContent = warning;
+  $("curves-warning").hidden = !warning;
   const evolution = evolutionFigure(snapshots, chosenDataset($("model")).class_names);
   // Frames are replaced whole: react would keep the previous model's frames.
   Plotly.purge($("evolution"));

@@ -2,7 +2,7 @@
 // its curves grow epoch by epoch (the events come through live-models.js, one stream per page).
 import * as api from "./api.js";
 import { liveSnapshots } from "./job-watch.js";
-import { curvesFigure, evolutionFigure } from "./lab-figures.js";
+import { collapseWarning, curvesFigure, evolutionFigure } from "./lab-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 import { EVENTS, emit, listen } from "./events.js";
@@ -126,9 +126,11 @@ listen(EVENTS.queue, ({ jobs: current }) => {
 
 // --- the running job, live --------------------------------------------------------------------------
 function termsText(job, e) {
+  const split = e.test_mutual_information === undefined ? "" : ` (I(x; z) ${e.test_mutual_information.toFixed(2)} ` +
+    `of at most ${e.test_information_bound.toFixed(2)} + KL(q(z) ‖ p(z)) ${e.test_marginal_kl.toFixed(2)})`;
   return `Epoch ${e.epoch} of ${e.epochs}: test −ELBO ${e.test_neg_elbo.toFixed(2)} nats = reconstruction ` +
-    `${e.test_reconstruction_nll.toFixed(2)} + KL ${e.test_kl.toFixed(2)} · train −ELBO ${e.train_neg_elbo.toFixed(2)} · ` +
-    `${Math.round(e.images_per_second).toLocaleString()} images/s`;
+    `${e.test_reconstruction_nll.toFixed(2)} + KL ${e.test_kl.toFixed(2)}${split} · ${e.test_active_units} active units · ` +
+    `train −ELBO ${e.train_neg_elbo.toFixed(2)} · ${Math.round(e.images_per_second).toLocaleString()} images/s`;
 }
 
 async function drawLive(job) {
@@ -140,12 +142,18 @@ async function drawLive(job) {
   await Plotly.react($("live-curves"), curves.data, curves.layout, PLOT_CONFIG);
   $("live-map").dataset.epochs = String(live.epochs.length);
   $("live-terms").textContent = termsText(job, live.epochs.at(-1));
+  const warning = collapseWarning(live.epochs);
+  $("live-warning").textContent = warning;
+  $("live-warning").hidden = !warning;
 }
 
 listen(EVENTS.job, ({ job, type, data }) => {
   if (job.kind !== "model") return;
   if (type === "started") {
-    if (live.jobId !== job.id) Object.assign(live, { jobId: job.id, epochs: [] });
+    if (live.jobId !== job.id) {
+      Object.assign(live, { jobId: job.id, epochs: [] });
+      $("live-warning").hidden = true;
+    }
     live.started = data;
     $("live-title").textContent = `${job.title} (${job.model_id}) on ${job.dataset}: training`;
     if (live.epochs.length === 0) $("live-terms").textContent = `Started: ${data.epochs} epochs; the first map comes when the first epoch ends.`;
