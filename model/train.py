@@ -304,13 +304,16 @@ def train(
                     "test_reconstruction_nll": metrics.reconstruction_nll,
                     "test_kl": metrics.kl,
                     "test_active_units": metrics.active_units,
-                    "test_mutual_information": split.mutual_information,
-                    "test_marginal_kl": split.marginal_kl,
-                    "test_information_bound": split.bound,
                     "test_kl_per_dim": metrics.kl_per_dim,
                     "seconds": seconds,
                     "images_per_second": len(x_train) / seconds,
                 }
+                if math.isfinite(
+                    split.mutual_information + split.marginal_kl
+                ):  # a diagnostic never fails a run
+                    record["test_mutual_information"] = split.mutual_information
+                    record["test_marginal_kl"] = split.marginal_kl
+                    record["test_information_bound"] = split.bound
                 run.history.append(record)
                 info = CheckpointInfo(
                     model_id=model_id,

@@ -101,11 +101,11 @@ TINY_TRAINING = TrainConfig(
 
 
 def posteriors(home: Path, model_id: str, images: ImageSet) -> tuple[torch.Tensor, torch.Tensor]:
-    """A trained model's q(z|x) of the images, computed here, beside the server: mu, sigma [N, D]."""
+    """A trained model's q(z|x) of the images, computed here, beside the server: mu, logvar [N, D]."""
     _, network = load_network(models_root(home) / model_id)
     with torch.inference_mode():
         posterior = network.encode(images.pixels())
-        return posterior.mu, posterior.sigma
+        return posterior.mu, posterior.logvar
 
 
 def posterior_means(home: Path, model_id: str, images: ImageSet) -> torch.Tensor:

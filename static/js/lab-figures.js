@@ -39,7 +39,7 @@ export function collapseWarning(records) {
   if (last.test_mutual_information === undefined) return "";
   const info = best("test_mutual_information");
   if (last.test_mutual_information < 0.05) {
-    return `Posterior collapse: I(x; z) is ${last.test_mutual_information.toFixed(3)} nats, so z says next to nothing about x.`;
+    return `Posterior collapse: I(x; z) is ${Math.max(0, last.test_mutual_information).toFixed(3)} nats, so z says next to nothing about x.`;
   }
   if (last.test_mutual_information < 0.5 * info.test_mutual_information) {
     return `I(x; z) fell from ${info.test_mutual_information.toFixed(2)} nats (epoch ${info.epoch}) to ${last.test_mutual_information.toFixed(2)}: the code is losing what it knew of x.`;

@@ -20,7 +20,11 @@ def open_lab(page: Page, url: str) -> None:
 
 def test_lab_draws_training_curves_and_the_map_per_epoch(page: Page, live_url: str) -> None:
     open_lab(page, live_url)
-    assert page.evaluate(TRACES, "curves") == 6  # -ELBO, reconstruction and KL, train and test
+    # -ELBO, reconstruction and KL, train and test; the test KL term's split and the bound on I(x; z)
+    assert page.evaluate(TRACES, "curves") == 9
+    split = page.evaluate("() => document.getElementById('curves').data.slice(6).map((t) => [t.name, t.y])")
+    assert [name for name, _ in split] == ["I(x; z)", "KL(q(z) ‖ p(z))", "bound on I: log N"]
+    assert all(len(y) == QUICK_EPOCHS for _, y in split) and 0 < split[0][1][-1] <= split[2][1][-1]
     points = page.evaluate("() => document.getElementById('curves').data[1].y.length")
     assert points == QUICK_EPOCHS
     frames = page.evaluate("() => document.getElementById('evolution')._transitionData._frames.length")
@@ -72,12 +76,18 @@ def test_evaluation_table_fills_in_when_asked(page: Page, live_url: str) -> None
 
 
 def test_a_collapsed_map_is_drawn_at_the_prior_scale(page: Page, live_url: str) -> None:
-    """KL-only codes all sit at the origin: the map must show one blob there, not zoom into 1e-3."""
+    """KL-only codes all sit at the origin: the map must show one blob there, not zoom into 1e-3, and
+    the lab warns of the collapse."""
     open_lab(page, live_url)
     page.select_option("#model", "kl-2d")
     expect(page.locator("#evolution")).to_have_attribute("data-model", "kl-2d", timeout=10_000)
     low, high = page.evaluate("() => document.getElementById('evolution').layout.xaxis.range")
     assert high - low >= 2 and low < 0 < high
+    # z says nothing of x: the lab says the posterior collapsed; full-2d's says nothing
+    expect(page.locator("#curves-warning")).to_contain_text("Posterior collapse: I(x; z) is 0.0")
+    page.select_option("#model", "full-2d")
+    expect(page.locator("#evolution")).to_have_attribute("data-model", "full-2d", timeout=10_000)
+    expect(page.locator("#curves-warning")).to_be_hidden()
 
 
 def test_lab_names_what_each_model_was_trained_on(page: Page, binarized_url: str) -> None:

@@ -40,6 +40,7 @@ test("a collapse is said when units die, when I(x; z) halves, or when it is next
   assert.equal(collapseWarning([measured(1, 3, 2), measured(2, 3, 1)]), "Latent units died: 1 active now, 2 at epoch 1.");
   assert.match(collapseWarning([measured(1, 3), measured(2, 1.2)]), /^I\(x; z\) fell from 3\.00 nats \(epoch 1\) to 1\.20/);
   assert.match(collapseWarning([measured(1, 0.01)]), /^Posterior collapse: I\(x; z\) is 0\.010 nats/);
+  assert.match(collapseWarning([measured(1, -0.002)]), /is 0\.000 nats/); // the estimate's noise below 0: none
   assert.equal(collapseWarning([record(1), record(2)].map((e) => ({ ...e, test_active_units: 2 }))), ""); // older records
   assert.equal(collapseWarning([]), "");
 });
