@@ -13,6 +13,7 @@ from app.served_model import ServedModel
 from model.budget import EvaluationStopped
 from model.data import MapSplit
 from model.density import DensityMap
+from model.latent_map import LatentMap
 from model.planes import PlaneMethod
 
 REGION_LIMIT = 50_000  # a view holding no more points than this draws them (70,000 of MNIST draw well)
@@ -74,21 +75,25 @@ class DensityMaps:
             await run_in_threadpool(encode_and_warm)
 
         title = f"{served.model_id}'s {split} map"
-        status = self._computing.start(self._name(served, split), encode, stage="starting", title=title)
-        return status
+        return self._computing.start(self._name(served, split), encode, stage="starting", title=title)
 
-    def density(self, served: ServedModel, split: MapSplit) -> DensityMap:
-        """The split's density map (built on first use, ~1.5 s a million points), or the 409 saying how to
-        encode the split. Call it off the event loop."""
-        if not served.has_map(split):
+    def encoded(self, served: ServedModel, split: MapSplit) -> LatentMap:
+        """The split's map; for a large split not yet encoded, the 409 saying how to encode it in the
+        background rather than in a request. Call it off the event loop (a small split may encode)."""
+        if self.is_large(served, split) and not served.has_map(split):
             where = f"/api/models/{served.model_id}/encodings?split={split}"
             status = self._computing.running.get(self._name(served, split))
             why = f"its encoding failed ({status.error}); " if status and status.state == "failed" else ""
             raise HTTPException(409, f"{served.model_id}'s {split} map is not encoded yet: {why}POST {where}")
+        return served.map_of(split)
+
+    def density(self, served: ServedModel, split: MapSplit) -> DensityMap:
+        """The split's density map (built on first use, ~1.5 s a million points), or the 409 of encoded().
+        Call it off the event loop."""
+        latent_map = self.encoded(served, split)
         name = self._name(served, split)
         with self._building:
             if name not in self._maps:
-                latent_map = served.map_of(split)
                 classes = len(served.dataset.info.class_names)
                 self._maps[name] = DensityMap(latent_map.xy, latent_map.labels, classes)
         return self._maps[name]

@@ -46,12 +46,12 @@ def map_body(
             "class_names": list(served.dataset.info.class_names),
             "split": split,
             "test_points": tests,
-            "x": [round(v, 4) for v in xy[:, 0].tolist()],
-            "y": [round(v, 4) for v in xy[:, 1].tolist()],
+            "x": rounded(xy[:, 0]),
+            "y": rounded(xy[:, 1]),
             "label": latent_map.labels[:shown].tolist(),
             "index": [] if density is not None else [*range(tests), *range(shown - tests)],
-            "sigma_x": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 0].tolist()],
-            "sigma_y": None if sigma_xy is None else [round(v, 4) for v in sigma_xy[:, 1].tolist()],
+            "sigma_x": None if sigma_xy is None else rounded(sigma_xy[:, 0]),
+            "sigma_y": None if sigma_xy is None else rounded(sigma_xy[:, 1]),
             # what decoding accepts, any split: the latent's limit, or the nonlinear plane's extent
             "coordinate_limit": served.latent_map.coordinate_limit if plane is None else plane.limit,
             "plane": {
@@ -67,6 +67,22 @@ def map_body(
         }
         cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
     return cached
+
+
+def rounded(values: torch.Tensor) -> list[float]:
+    """Map coordinates [N] as a response lists them: to 4 decimals (a hundredth of a pixel on any map)."""
+    return [round(v, 4) for v in values.tolist()]
+
+
+def region_points(density: DensityMap, positions: torch.Tensor) -> dict[str, list[Any]]:
+    """The points at `positions` of a map drawn as density: ViewPoints's fields."""
+    xy = density.xy[positions]
+    return {
+        "x": rounded(xy[:, 0]),
+        "y": rounded(xy[:, 1]),
+        "label": density.labels[positions].tolist(),
+        "position": positions.tolist(),
+    }
 
 
 def density_info(density: DensityMap) -> dict[str, object]:

@@ -19,7 +19,7 @@ from app.images import mosaic, png_bytes
 from app.limits import MAX_POINTS
 from app.params import Range
 from app.plane_state import SPLIT_NOUNS, ShownPlane
-from app.responses import map_body
+from app.responses import map_body, region_points
 from app.schemas.errors import ERROR_RESPONSES
 from app.served_model import ServedModel
 from app.templating import PLOTLY_FILE, STATIC, templates
@@ -54,10 +54,8 @@ def _map(served: ServedModel, shown: ShownPlane, densities: DensityMaps, view: T
             f"the view holds {len(inside):,} points; an export of a map drawn as density holds at most "
             f"{REGION_LIMIT:,}: zoom in (x_range, y_range)",
         )
-    xy = density.xy[inside]
     body = json.loads(map_body(served, shown.split, MAX_POINTS, None, density))
-    points = {"x": xy[:, 0].tolist(), "y": xy[:, 1].tolist(), "label": density.labels[inside].tolist()}
-    return {**body, **points, "position": inside.tolist()}
+    return {**body, **region_points(density, inside)}
 
 
 def _contents(

@@ -3,10 +3,11 @@ points a box or lasso holds where the page draws density rather than points."""
 
 from __future__ import annotations
 
+import torch
 from fastapi import APIRouter, HTTPException, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ModelDep
+from app.deps import DensityMapsDep, ModelDep
 from app.downloads import attachment
 from app.images import png_data_urls
 from app.limits import MAX_POINTS
@@ -55,14 +56,17 @@ async def export_csv(served: ModelDep, request: SelectionRequest) -> Response:
 
 
 @router.post("/{model_id}/selection/region")
-async def select_region(served: ModelDep, request: RegionRequest) -> RegionMembers:
+async def select_region(served: ModelDep, densities: DensityMapsDep, request: RegionRequest) -> RegionMembers:
     """The points of a split's map inside a box or lasso (on the exact plane): how a selection is made
-    where the page draws density, not points. At most MAX_POINTS of them make one selection."""
-    latent_map = await run_in_threadpool(served.map_of, request.split)
-    try:
-        inside = await run_in_threadpool(
-            region_members, latent_map, request.polygon, request.labels, MAX_POINTS
-        )
-    except ValueError as error:
-        raise invalid("polygon", str(error)) from error
+    where the page draws density, not points (a large split must be encoded first: 409 until it is). At
+    most MAX_POINTS of them make one selection."""
+
+    def members() -> torch.Tensor:
+        latent_map = densities.encoded(served, request.split)
+        try:
+            return region_members(latent_map, request.polygon, request.labels, MAX_POINTS)
+        except ValueError as error:
+            raise invalid("polygon", str(error)) from error
+
+    inside = await run_in_threadpool(members)
     return RegionMembers(count=len(inside), indices=inside.tolist())

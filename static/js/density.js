@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { view } from "./explorer-map.js";
-import { classColors, hiddenLabels, isClassTrace, mapTraces, plotWidth, traceLabel, viewRange, withImages } from "./map-traces.js";
+import { classColors, classTraceIndices, hiddenLabels, mapTraces, plotWidth, traceLabel, viewRange, withImages } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -26,8 +26,6 @@ export async function encodeSplit(model, split) {
   status.textContent = "";
   if (progress.state === "failed") throw new Error(`could not encode the ${split} split: ${progress.error}`);
 }
-
-const classTraceIndices = (graph) => graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
 
 // Each class's colour as the tiles take it ("rrggbb"), empty for a class the legend or filter hides.
 function tileColors(graph) {

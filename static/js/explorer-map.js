@@ -5,7 +5,7 @@ import * as api from "./api.js";
 import { encodeSplit } from "./density.js";
 import { EVENTS, emit } from "./events.js";
 import {
-  LEGEND_LIMIT, PLOT_CONFIG, axisTitles, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, restyleUpdate,
+  LEGEND_LIMIT, PLOT_CONFIG, axisTitles, classTraceIndices, classVisibility, imageOf, isClassTrace, mapLayout, mapTraces, restyleUpdate,
   robustRange, traceIndex, traceLabel, viewRange,
 } from "./map-traces.js";
 import { DRAWINGS_TRACE, drawingOf, drawingsTrace, ellipseShapes } from "./overlay-traces.js";
@@ -117,7 +117,7 @@ export function clearOverlay() {
 function filterClasses() {
   const { graph } = view;
   const visible = classVisibility(view.map.class_names, $("class-filter").value);
-  const indices = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  const indices = classTraceIndices(graph);
   Plotly.restyle(graph, { visible: indices.map((i) => visible[traceLabel(graph.data[i])]) }, indices);
 }
 

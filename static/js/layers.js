@@ -4,7 +4,7 @@
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { limit, view } from "./explorer-map.js";
-import { isClassTrace, restyleUpdate, traceIndex, viewRange, withImages } from "./map-traces.js";
+import { classTraceIndices, restyleUpdate, traceIndex, viewRange, withImages } from "./map-traces.js";
 import { DECISION_TRACE, DENSITY_TRACE, decisionTrace, densityTrace } from "./overlay-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 
@@ -21,7 +21,7 @@ async function showDensity() {
   graph.dataset.density = String(on);
   if (!on && shown < 0) return; // nothing to undo: restyling 70,000 points costs a redraw (~0.25 s)
   if (shown >= 0) await Plotly.deleteTraces(graph, shown);
-  const classes = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  const classes = classTraceIndices(graph);
   await Plotly.restyle(graph, { visible: on ? "legendonly" : true }, classes);
   if (on) await Plotly.addTraces(graph, densityTrace(view.map));
 }

@@ -48,6 +48,9 @@ export function classVisibility(classNames, query) {
 // The label of a class trace, from its uid.
 export const traceLabel = (trace) => Number(trace.uid.slice(CLASS_TRACE.length));
 
+// The indices of a drawn graph's class traces.
+export const classTraceIndices = (graph) => graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+
 // The labels of the classes the legend or the class filter hides in a drawn graph.
 export function hiddenLabels(graph) {
   const hidden = (trace) => isClassTrace(trace) && (trace.visible === false || trace.visible === "legendonly");

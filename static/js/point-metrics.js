@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { view } from "./explorer-map.js";
-import { classColors, isClassTrace, traceLabel } from "./map-traces.js";
+import { classColors, classTraceIndices, traceLabel } from "./map-traces.js";
 import { colourUpdate, filteredUpdate, histogramFigure, passing } from "./metric-figures.js";
 import { guarded } from "./ui.js";
 
@@ -16,7 +16,7 @@ const state = { key: null, body: null, ranges: {} };
 const shownKey = () => `${view.model}:${view.split}`;
 
 function classTraces() {
-  const indices = view.graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  const indices = classTraceIndices(view.graph);
   return { indices, traces: indices.map((i) => view.graph.data[i]) };
 }
 

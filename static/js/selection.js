@@ -5,7 +5,7 @@
 import * as api from "./api.js";
 import { EVENTS, emit, listen } from "./events.js";
 import { keepInView, labelOf, saveView, view } from "./explorer-map.js";
-import { hiddenLabels, imageOf, isClassTrace } from "./map-traces.js";
+import { classTraceIndices, hiddenLabels, imageOf, isClassTrace } from "./map-traces.js";
 import { digitImage, figure, guarded, saveBlob } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
@@ -112,7 +112,7 @@ export function restoreSelection(indices) {
   const { graph } = view;
   const chosen = new Set(indices.filter((i) => Number.isInteger(i) && i >= 0 && i < view.map.x.length));
   if (!chosen.size) return;
-  const classTraces = graph.data.map((trace, i) => (isClassTrace(trace) ? i : -1)).filter((i) => i >= 0);
+  const classTraces = classTraceIndices(graph);
   const selected = classTraces.map((i) => graph.data[i].customdata.flatMap((index, point) => (chosen.has(index) ? [point] : [])));
   Plotly.restyle(graph, { selectedpoints: selected }, classTraces);
   show([...chosen].sort((a, b) => a - b));

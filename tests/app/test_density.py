@@ -68,6 +68,9 @@ def test_a_large_split_is_encoded_in_the_background_before_its_map_is_drawn(dens
     assert response.status_code == 409 and response.json()["detail"] == (
         "full-16d's train map is not encoded yet: POST /api/models/full-16d/encodings?split=train"
     )
+    box = {"polygon": [[-1, -1], [1, -1], [1, 1]], "split": "train"}
+    region = dense.post(f"{BASE}/selection/region", json=box)  # not encoded within a request either
+    assert region.status_code == 409 and region.json() == response.json()
     body = encoded(dense, "train")
     assert body["density"]["total"] == 60_000 and body["x"] == [] and body["index"] == []  # type: ignore[index]
     assert body["test_points"] == 0
