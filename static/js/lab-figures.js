@@ -26,6 +26,10 @@ function klSplitTraces(records, xaxis, yaxis) {
   }));
 }
 
+// I(x; z) as the pages say it, in nats: its estimate can fall a hair below 0 by sampling noise, and the
+// quantity cannot.
+export const informationText = (information, digits = 2) => Math.max(0, information).toFixed(digits);
+
 // What a run's records say of posterior collapse, or "": units that died (active once, not now), the
 // information I(x; z) fallen to under half its best, or a code that says next to nothing about x.
 export function collapseWarning(records) {
@@ -39,10 +43,10 @@ export function collapseWarning(records) {
   if (last.test_mutual_information === undefined) return "";
   const info = best("test_mutual_information");
   if (last.test_mutual_information < 0.05) {
-    return `Posterior collapse: I(x; z) is ${Math.max(0, last.test_mutual_information).toFixed(3)} nats, so z says next to nothing about x.`;
+    return `Posterior collapse: I(x; z) is ${informationText(last.test_mutual_information, 3)} nats, so z says next to nothing about x.`;
   }
   if (last.test_mutual_information < 0.5 * info.test_mutual_information) {
-    return `I(x; z) fell from ${info.test_mutual_information.toFixed(2)} nats (epoch ${info.epoch}) to ${last.test_mutual_information.toFixed(2)}: the code is losing what it knew of x.`;
+    return `I(x; z) fell from ${informationText(info.test_mutual_information)} nats (epoch ${info.epoch}) to ${informationText(last.test_mutual_information)}: the code is losing what it knew of x.`;
   }
   return "";
 }

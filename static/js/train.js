@@ -2,7 +2,7 @@
 // its curves grow epoch by epoch (the events come through live-models.js, one stream per page).
 import * as api from "./api.js";
 import { liveSnapshots } from "./job-watch.js";
-import { collapseWarning, curvesFigure, evolutionFigure } from "./lab-figures.js";
+import { collapseWarning, curvesFigure, evolutionFigure, informationText } from "./lab-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
 import { guarded, latestOnly } from "./ui.js";
 import { EVENTS, emit, listen } from "./events.js";
@@ -126,7 +126,7 @@ listen(EVENTS.queue, ({ jobs: current }) => {
 
 // --- the running job, live --------------------------------------------------------------------------
 function termsText(job, e) {
-  const split = e.test_mutual_information === undefined ? "" : ` (I(x; z) ${e.test_mutual_information.toFixed(2)} ` +
+  const split = e.test_mutual_information === undefined ? "" : ` (I(x; z) ${informationText(e.test_mutual_information)} ` +
     `of at most ${e.test_information_bound.toFixed(2)} + KL(q(z) ‖ p(z)) ${e.test_marginal_kl.toFixed(2)})`;
   return `Epoch ${e.epoch} of ${e.epochs}: test −ELBO ${e.test_neg_elbo.toFixed(2)} nats = reconstruction ` +
     `${e.test_reconstruction_nll.toFixed(2)} + KL ${e.test_kl.toFixed(2)}${split} · ${e.test_active_units} active units · ` +
