@@ -1,7 +1,7 @@
 """A model's full evaluation: the ELBO and its parts, the importance-weighted log-likelihood and its excess
-over the ELBO, KL per dimension, and the classifier's quality scores (FID-MNIST of prior samples and of
-reconstructions, reconstruction accuracy). Computed once and cached beside the model as evaluation.json,
-keyed by everything that changes the numbers.
+over the ELBO, KL per dimension, and the classifier's quality scores (FID-MNIST of prior samples, of
+aggregate-posterior samples and of reconstructions, reconstruction accuracy). Computed once and cached
+beside the model as evaluation.json, keyed by everything that changes the numbers.
 
 `Evaluation`'s fields are the one list of figures: each carries its label, description and format, and
 the CLI table, the API schema and the lab's table are all made from them."""
@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from filelock import FileLock
 
+from model.aggregate_posterior import aggregate_draws
 from model.budget import ProgressHook, Stages, affordable_images, decodes_per_second
 from model.classifier import Classifier, LoadedClassifier
 from model.data import ImageSet
@@ -167,6 +168,14 @@ class Evaluation:
             decimals=1,
         )
     )
+    fid_aggregate: float = field(
+        metadata=_figure(
+            "FID-MNIST, aggregate-posterior samples",
+            "Frechet distance, test images vs decoded draws from the aggregate posterior q(z) of as many "
+            "training images (an image at random, then z ~ q(z|x)): prior samples without the prior's holes",
+            decimals=1,
+        )
+    )
     fid_reconstruction: float = field(
         metadata=_figure(
             "FID-MNIST, reconstructions", "Frechet distance, test images vs their reconstructions", decimals=1
@@ -311,7 +320,7 @@ def evaluate_model(
     began = time.perf_counter()
     test_set = test_set.head(settings.test_limit)
     device = next(network.parameters()).device
-    decodes = settings.samples + settings.iwae_k + 2  # per image: the ELBO's, the bound's, FID's two
+    decodes = settings.samples + settings.iwae_k + 3  # per image: the ELBO's, the bound's, FID's three
     if settings.budget_seconds is not None:
         rate = decodes_per_second(network, device)
         test_set = test_set.head(affordable_images(rate, decodes, settings.budget_seconds, len(test_set)))
@@ -320,7 +329,7 @@ def evaluate_model(
     integrated = min(settings.exact_limit, len(x)) if network.latent_dim == 2 else 0
     exact_weight = EXACT_DECODES * integrated / len(x)
     stages = Stages(
-        {"ELBO": settings.samples, "IWAE bound": settings.iwae_k, "exact log p(x)": exact_weight, "FID": 2},
+        {"ELBO": settings.samples, "IWAE bound": settings.iwae_k, "exact log p(x)": exact_weight, "FID": 3},
         progress,
     )
     stages.start("ELBO")
@@ -337,12 +346,13 @@ def evaluate_model(
     stages.start("FID")
     with torch.inference_mode():
         mu = torch.cat([network.encode(batch).mu for batch in x.split(2000)])
-        z_prior = torch.randn(
-            (len(test_set), network.latent_dim), generator=torch.Generator().manual_seed(SEED)
-        ).to(device)
+        generator = torch.Generator().manual_seed(SEED)
+        z_prior = torch.randn((len(test_set), network.latent_dim), generator=generator).to(device)
+        z_aggregate = aggregate_draws(network, train_set, len(test_set), generator)
     test_features, test_predictions = _features(judge, x)
     reconstruction_features, reconstruction_predictions = _features(judge, _decoded(network, mu))
     prior_features, _ = _features(judge, _decoded(network, z_prior))
+    aggregate_features, _ = _features(judge, _decoded(network, z_aggregate))
     data_features, _ = _features(judge, train_set.head(len(test_set)).pixels(device))
     real = GaussianStats.of(test_features)
     labels = test_set.labels.to(device)
@@ -367,6 +377,7 @@ def evaluate_model(
         exact_iwae_part=None if exactly is None else exactly.iwae - exactly.elbo,
         exact_images=0 if exactly is None else exactly.images,
         fid_prior=frechet_distance(real, GaussianStats.of(prior_features)),
+        fid_aggregate=frechet_distance(real, GaussianStats.of(aggregate_features)),
         fid_reconstruction=frechet_distance(real, GaussianStats.of(reconstruction_features)),
         fid_data=frechet_distance(real, GaussianStats.of(data_features)),
         reconstruction_accuracy=accuracy,

@@ -28,7 +28,15 @@ def test_evaluation_is_computed_once_then_served_from_beside_the_model(
     not_yet = client.get("/api/models/recon-2d/evaluation?compute=false")
     assert not_yet.status_code == 204 and not_yet.content == b""
     body = client.get("/api/models/recon-2d/evaluation").json()
-    expected = {"elbo", "iwae", "kl_per_dim", "active_units", "fid_prior", "fid_reconstruction"}
+    expected = {
+        "elbo",
+        "iwae",
+        "kl_per_dim",
+        "active_units",
+        "fid_prior",
+        "fid_aggregate",
+        "fid_reconstruction",
+    }
     assert expected | {"reconstruction_accuracy", "elbo_gap", "model_id"} <= body.keys()
     assert body["test_images"] == TEST_EVALUATION.test_limit and body["iwae_k"] == TEST_EVALUATION.iwae_k
     assert body["iwae"] >= body["elbo"] - 0.5 and body["fid_data"] < body["fid_reconstruction"]
