@@ -23,6 +23,7 @@ from app.proxy import ForwardedPrefix
 from app.registry import ModelRegistry
 from app.responses import map_body
 from app.routes import (
+    aggregate_posterior,
     arithmetic,
     data,
     decision_map,
@@ -76,6 +77,7 @@ ROUTERS = (
     estimators.router,
     posterior.router,
     decision_map.router,
+    aggregate_posterior.router,
     sweep.router,
     data.router,
     pages.router,

@@ -1,10 +1,13 @@
-"""What a model generates: the decoded manifold over the map, and decoded draws from the prior."""
+"""What a model generates: the decoded manifold over the map, and decoded draws from the prior or from the
+aggregate posterior."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import torch
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep, ShownPlaneDep
 from app.images import mosaic, png_bytes
@@ -13,6 +16,8 @@ from app.plane_state import ShownPlane
 from app.responses import decoded_points
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.latents import DecodedPoints
+from app.served_model import ServedModel
+from model.aggregate_posterior import aggregate_draws
 from model.latent_map import cell_centres, gaussian_axis
 
 router = APIRouter(prefix="/api/models", tags=["generate"], responses=ERROR_RESPONSES)
@@ -62,12 +67,28 @@ async def grid_png(
     return Response(png_bytes(mosaic(tiles, n)), media_type=PNG)
 
 
+def _aggregate_samples(served: ServedModel, n: int, seed: int) -> DecodedPoints:
+    loaded = served.loaded
+    z = aggregate_draws(loaded.network, served.dataset.train, n, torch.Generator().manual_seed(seed))
+    return decoded_points(served, z.cpu(), loaded.decode(z))
+
+
 @router.get("/{model_id}/samples")
 async def samples(
     served: ModelDep,
     n: Annotated[int, Query(ge=1, le=MAX_PRIOR_SAMPLES)] = 16,
     seed: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
-    temperature: Annotated[float, Query(gt=0, le=5)] = 1.0,
+    temperature: Annotated[float, Query(gt=0, le=5, description="of the prior's draws")] = 1.0,
+    source: Annotated[
+        Literal["prior", "aggregate"],
+        Query(
+            description="prior: z ~ N(0, temperature^2 I); aggregate: z ~ q(z|x) of a random training image"
+        ),
+    ] = "prior",
 ) -> DecodedPoints:
-    """Draws from the prior N(0, temperature^2 I), decoded: what the model generates."""
+    """Draws from the prior N(0, temperature^2 I), or from the aggregate posterior q(z) (the training
+    images' posteriors, an image picked at random for each draw), decoded: what the model generates, and
+    what it would generate without the prior's holes."""
+    if source == "aggregate":
+        return await run_in_threadpool(_aggregate_samples, served, n, seed)
     return decoded_points(served, *served.loaded.sample(n, seed=seed, temperature=temperature))

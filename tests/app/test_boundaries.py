@@ -12,6 +12,7 @@ MODEL_PUBLIC = {
     "model.point_metrics",  # each image's log p(x), ELBO, reconstruction error, KL, entropy; their cache
     "model.encodings",  # a split's encodings cached beside the model
     "model.density",  # a large map as density tiles by zoom (datashader), and the points of a region
+    "model.aggregate_posterior",  # q(z) against p(z) on the map: the prior's holes, draws from q(z)
     "model.evaluation",  # a model's evaluation, its settings, its cache and its one list of figures
     "model.budget",  # an evaluation's time budget, its progress and its stop
     "model.estimators",  # the gradient estimators' variances
