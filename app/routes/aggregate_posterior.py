@@ -15,7 +15,7 @@ from app.params import Range, check_within
 from app.schemas.aggregate_posterior import PriorHole, PriorHoles
 from app.schemas.errors import ERROR_RESPONSES
 from app.served_model import ServedModel
-from model.aggregate_posterior import HOLE_RATIO, PRIOR_REGION, find_holes, log_densities
+from model.aggregate_posterior import HOLE_RATIO, PRIOR_REGION, find_holes, log_densities, region_radius
 from model.aggregate_posterior import PriorHoles as FoundHoles
 from model.latent_map import LatentMap, cell_centres, grid_points
 from model.planes import PlaneMethod
@@ -40,6 +40,10 @@ def _limited(value: float) -> float:
     return round(max(-LOG_RATIO_LIMIT, min(LOG_RATIO_LIMIT, value)), 3)
 
 
+def _prior_centre(served: ServedModel) -> list[float]:
+    return served.latent_map.plane.project(torch.zeros(served.loaded.latent_dim)).tolist()
+
+
 def _prior_holes(served: ServedModel, x: torch.Tensor, y: torch.Tensor) -> PriorHoles:
     latent_map = served.latent_map
     log_q, log_p = log_densities(grid_points(x, y), *_posteriors(latent_map), latent_map.plane)
@@ -58,6 +62,8 @@ def _prior_holes(served: ServedModel, x: torch.Tensor, y: torch.Tensor) -> Prior
         hole_mass=found.hole_mass,
         hole_ratio=HOLE_RATIO,
         prior_region=PRIOR_REGION,
+        prior_centre=_prior_centre(served),
+        prior_radius=region_radius(),
         images=min(len(latent_map), MAX_IMAGES),
         exact=latent_map.plane.is_identity,
     )
@@ -84,10 +90,10 @@ async def prior_holes(
             "(its coordinates are not a projection of z)",
         )
     limit = served.latent_map.coordinate_limit
-    centre = served.latent_map.plane.project(torch.zeros(served.loaded.latent_dim))
+    centre = _prior_centre(served)
     axes = []
     for axis, given in enumerate((x_range, y_range)):
-        low_high = given or [float(centre[axis]) - PRIOR_REACH, float(centre[axis]) + PRIOR_REACH]
+        low_high = given or [centre[axis] - PRIOR_REACH, centre[axis] + PRIOR_REACH]
         check_within(low_high, "xy"[axis] + "_range", limit)
         axes.append(cell_centres(low_high[0], low_high[1], n))
     return await run_in_threadpool(_prior_holes, served, *axes)

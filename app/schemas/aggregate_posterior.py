@@ -27,6 +27,10 @@ class PriorHoles(BaseModel):
     hole_mass: float = Field(description="the prior's mass in every hole together (of 1)")
     hole_ratio: float = Field(description="a hole: q(z) / p(z) below this")
     prior_region: float = Field(description="holes are looked for in the prior's disc holding this mass")
+    prior_centre: list[float] = Field(description="the disc's centre on the map: where z = 0 projects")
+    prior_radius: float = Field(
+        description="the disc's radius, in map units (the prior's standard deviations)"
+    )
     images: int = Field(description="the test images whose posteriors make up q(z)")
     exact: bool = Field(
         description="true on a 2-D model; above that, the ratio of q's and p's projections onto the plane"

@@ -150,8 +150,9 @@ export async function interpolate(model, start, end, steps, method, via = []) {
   return (await call(`${base(model)}/interpolate`, json({ start, via, end, steps, method }))).json();
 }
 
-export async function samples(model, n = 16, seed = 0, temperature = 1.0) {
-  return (await call(`${base(model)}/samples?n=${n}&seed=${seed}&temperature=${temperature}`)).json();
+// source "prior" draws z ~ N(0, I); "aggregate" draws from q(z), the training images' posteriors.
+export async function samples(model, n = 16, seed = 0, source = "prior") {
+  return (await call(`${base(model)}/samples?${new URLSearchParams({ n, seed, source })}`)).json();
 }
 
 export function gridUrl(model, params) {
@@ -197,6 +198,10 @@ export function followEvaluation(model, onProgress) {
   source.addEventListener("progress", (event) => onProgress(JSON.parse(event.data)));
   source.addEventListener("ended", () => source.close());
   return () => source.close();
+}
+
+export async function getPriorHoles(model, params) {
+  return (await call(`${base(model)}/prior-holes?${new URLSearchParams(params)}`)).json();
 }
 
 export async function getDecisionMap(model, params) {

@@ -15,6 +15,7 @@ import * as notebookLink from "./notebook-link.js";
 import * as pins from "./pins.js";
 import * as planes from "./planes.js";
 import * as pointMetrics from "./point-metrics.js";
+import * as priorHoles from "./prior-holes.js";
 import * as selection from "./selection.js";
 import * as traversal from "./traversal.js";
 import { guarded } from "./ui.js";
@@ -38,7 +39,7 @@ async function start() {
   });
 }
 
-for (const feature of [explorerMap, planes, density, pointMetrics, exportView, notebookLink, layers, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
+for (const feature of [explorerMap, planes, density, pointMetrics, exportView, notebookLink, layers, priorHoles, pins, dragPath, drawings, selection, traversal, arithmetic, gallery]) {
   feature.init();
 }
 const decodeUnderCursor = wireHoverDecoding(view.graph, {

@@ -1,16 +1,39 @@
-// Below the map: the decoded grid over the prior's quantiles (Kingma & Welling, Fig. 4) and decoded draws
-// from the prior, drawn anew on request.
+// Below the map: the decoded grid over the prior's quantiles (Kingma & Welling, Fig. 4), and decoded draws
+// from the prior beside draws from the aggregate posterior q(z) (which avoid the prior's holes), each with
+// its Frechet distance to the test images when the lab has evaluated the model; drawn anew on request.
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { view } from "./explorer-map.js";
 import { digitImage, guarded } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
+const SAMPLES = 16;
+
+async function showSamples(source, element, seed) {
+  const drawn = await api.samples(view.model, SAMPLES, seed, source);
+  element.replaceChildren(...drawn.images.map((src, i) => digitImage(src, `${source} sample ${i + 1}`, true)));
+}
+
+// The two FIDs from the model's evaluation, if the lab has computed it (never started from here: it takes
+// a minute or two); a model with no classifier for its data has none.
+async function showDistances(model) {
+  const evaluation = await api.getEvaluation(model, false).catch(() => null);
+  if (model !== view.model) return;
+  const lab = `<a href="${api.ROOT}/lab?model=${encodeURIComponent(model)}">the lab</a>`;
+  $("fid-note").innerHTML = evaluation
+    ? `Fréchet distance to the test images (lower is better, from ${lab}'s evaluation): prior samples ` +
+      `${evaluation.fid_prior.toFixed(1)}, aggregate-posterior samples ${evaluation.fid_aggregate.toFixed(1)}.`
+    : `Evaluate this model in ${lab} for each set's Fréchet distance to the test images.`;
+}
 
 async function loadGallery() {
   $("grid").src = api.gridUrl(view.model, { n: 15 });
-  const drawn = await api.samples(view.model, 16, Math.floor(Math.random() * 1e6));
-  $("samples").replaceChildren(...drawn.images.map((src, i) => digitImage(src, `prior sample ${i + 1}`, true)));
+  const seed = Math.floor(Math.random() * 1e6);
+  await Promise.all([
+    showSamples("prior", $("samples"), seed),
+    showSamples("aggregate", $("aggregate-samples"), seed),
+    showDistances(view.model),
+  ]);
 }
 
 export function init() {

@@ -1,6 +1,6 @@
 // Pure builders of what the explorer and the compare page draw over the map's points: the density view,
-// encoded drawings with their ellipses, the interpolation path, a highlighted point, the decision map and
-// the true posterior's contours. Each trace has a uid of its own (map-traces.js finds traces by uid).
+// encoded drawings with their ellipses, the interpolation path, a highlighted point, the decision map,
+// the true posterior's contours, and the aggregate posterior against the prior with the prior's holes. Each trace has a uid of its own (map-traces.js finds traces by uid).
 import { classColors } from "./map-traces.js";
 
 export const DENSITY_TRACE = "density";
@@ -131,4 +131,82 @@ export function marksTrace(map, positions) {
     hoverinfo: "none",
     showlegend: false,
   };
+}
+
+export const RATIO_TRACE = "prior-ratio";
+export const HOLES_TRACE = "prior-holes";
+export const DISC_TRACE = "prior-disc";
+const RATIO_SHOWN = 4; // nats either side of 0 (q/p from 1/55 to 55): beyond, the colour saturates
+
+// log q(z)/p(z) under the points: red where the prior has more mass than the images (holes), blue where
+// the images crowd, see-through where the two agree.
+export function priorRatioTrace(holes) {
+  return {
+    type: "heatmap",
+    uid: RATIO_TRACE,
+    name: "log q(z)/p(z)",
+    x: holes.x,
+    y: holes.y,
+    z: holes.log_ratio,
+    zmin: -RATIO_SHOWN,
+    zmax: RATIO_SHOWN,
+    colorscale: [[0, "#b2182b"], [0.35, "rgba(239,138,98,0.6)"], [0.5, "rgba(255,255,255,0)"], [0.65, "rgba(103,169,207,0.6)"], [1, "#2166ac"]],
+    opacity: 0.45,
+    zsmooth: "best",
+    colorbar: { title: { text: "log q/p", side: "right" }, thickness: 10, len: 0.35, y: 0, yanchor: "bottom" },
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+// The prior's disc in which holes are looked for, dashed.
+export function priorDiscTrace(holes) {
+  const [cx, cy] = holes.prior_centre;
+  const angles = Array.from({ length: 97 }, (_, i) => (2 * Math.PI * i) / 96);
+  return {
+    type: "scatter",
+    mode: "lines",
+    uid: DISC_TRACE,
+    name: "the prior's disc",
+    x: angles.map((a) => cx + holes.prior_radius * Math.cos(a)),
+    y: angles.map((a) => cy + holes.prior_radius * Math.sin(a)),
+    line: { color: "#7f1d1d", width: 1, dash: "dash" },
+    hoverinfo: "skip",
+    showlegend: false,
+  };
+}
+
+const percent = (fraction) => `${(100 * fraction).toFixed(fraction < 0.01 ? 2 : 1)}%`;
+
+// Each hole marked where prior samples land in it most, its share of the prior's mass in its hover text.
+export function holeMarksTrace(holes) {
+  return {
+    type: "scatter",
+    mode: "markers",
+    uid: HOLES_TRACE,
+    name: "prior holes",
+    x: holes.holes.map((h) => h.x),
+    y: holes.holes.map((h) => h.y),
+    text: holes.holes.map((h) => `hole: ${percent(h.prior_mass)} of the prior's mass; q/p = ${Math.exp(h.log_ratio).toPrecision(2)} here`),
+    hovertemplate: "%{text}<extra></extra>",
+    marker: { symbol: "x-thin-open", size: 14, color: "#7f1d1d", line: { color: "#7f1d1d", width: 3 } },
+    showlegend: false,
+  };
+}
+
+// What the layer shows, in words: the prior's mass in holes, and how exact the ratio is.
+export function holesText(holes) {
+  const count = holes.holes.length;
+  const disc = `its ${Math.round(100 * holes.prior_region)}% disc (dashed)`;
+  const found = holes.hole_mass === 0
+    ? `The prior has no holes: q(z)/p(z) >= ${holes.hole_ratio} throughout ${disc}.`
+    : `The prior puts ${percent(holes.hole_mass)} of its mass in holes, where q(z)/p(z) < ${holes.hole_ratio} within ` +
+      `${disc}${count ? `, ${count} marked ×` : ""}: prior samples land there and decode to what no image encodes to.`;
+  const where = holes.exact
+    ? "exact on this 2-D model"
+    : "on the PCA plane: the ratio of q's and p's projections onto it, so a hole off the plane does not show";
+  return (
+    `${found} Red: log q(z)/p(z) < 0; blue: > 0. q(z) is the mean of the ` +
+    `${holes.images.toLocaleString("en")} test images' posteriors; ${where}.`
+  );
 }

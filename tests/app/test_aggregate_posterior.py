@@ -46,7 +46,8 @@ def test_holes_are_in_the_prior_s_disc_where_the_images_do_not_encode(
     client: TestClient, full_2d: tuple[torch.Tensor, torch.Tensor]
 ) -> None:
     body = client.get("/api/models/full-2d/prior-holes?n=4").json()
-    radius = math.sqrt(-2 * math.log(1 - body["prior_region"]))
+    radius = math.sqrt(-2 * math.log(1 - body["prior_region"]))  # P(|z| > r) = exp(-r^2 / 2) in 2-D
+    assert body["prior_radius"] == pytest.approx(radius) and body["prior_centre"] == [0.0, 0.0]
     assert body["holes"], "the quick full-2d leaves gaps between its classes"
     masses = [hole["prior_mass"] for hole in body["holes"]]
     assert masses == sorted(masses, reverse=True) and sum(masses) <= body["hole_mass"] + 1e-9

@@ -250,6 +250,28 @@ def test_the_decision_map_colours_the_view_and_follows_zoom(page: Page, live_url
     page.wait_for_function("() => !document.getElementById('map').data.some((t) => t.uid === 'decision')")
 
 
+def test_prior_holes_are_shaded_and_marked_and_aggregate_samples_drawn(page: Page, live_url: str) -> None:
+    open_explorer(page, live_url)
+    expected = page.evaluate("() => fetch('/api/models/full-2d/prior-holes?n=4').then((r) => r.json())")
+    page.check("#holes")
+    expect(page.locator("#map")).to_have_attribute("data-holes", str(len(expected["holes"])), timeout=10_000)
+    marks = page.evaluate(
+        "() => document.getElementById('map').data.filter((t) => t.uid?.startsWith('prior-'))"
+        ".map((t) => [t.uid, t.x.length])"
+    )
+    assert dict(marks) == {"prior-ratio": 64, "prior-disc": 97, "prior-holes": len(expected["holes"])}
+    expect(page.locator("#holes-note")).to_contain_text("exact on this 2-D model")
+    shown = re.search(r"puts ([0-9.]+)% of its mass", page.locator("#holes-note").inner_text())
+    assert shown and float(shown.group(1)) == pytest.approx(100 * expected["hole_mass"], abs=0.05)
+    expect(page.locator("#aggregate-samples img")).to_have_count(16)
+    expect(page.locator("#samples img")).to_have_count(16)
+    page.uncheck("#holes")
+    page.wait_for_function(
+        "() => !document.getElementById('map').data.some((t) => t.uid?.startsWith('prior-'))"
+    )
+    expect(page.locator("#holes-note")).to_be_hidden()
+
+
 def test_a_wide_model_shows_its_traversals_around_a_pinned_digit(page: Page, live_url: str) -> None:
     """full-16d: one row per dimension in the API's KL order, dead ones marked; a 2-D model has none."""
     open_explorer(page, live_url)
