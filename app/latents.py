@@ -1,6 +1,7 @@
 """A point in latent space as a request names it (an `Endpoint`): a test image's encoding, a latent
 vector, a map point, an image's encoding or a class's most typical image. Interpolation's ends,
-traversals' centres and latent arithmetic's targets are all named this way."""
+traversals' centres and latent arithmetic's targets are all named this way. And a latent dimension as a
+response names it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import torch
 from fastapi import HTTPException
 
 from app.params import check_latent, check_point
-from app.schemas.latents import Endpoint
+from app.schemas.latents import Endpoint, LatentDimension
 from app.served_model import ServedModel
 from app.uploads import prepared_data_url
+from model.traversal import dimension_name
 
 
 def class_index(served: ServedModel, label: str, where: str) -> int:
@@ -44,3 +46,15 @@ def latent_of(served: ServedModel, end: Endpoint, where: str) -> torch.Tensor:
             raise HTTPException(404, f"{where}.label: {error}") from error
     image = prepared_data_url(end.image or "", f"{where}.image", served)
     return served.loaded.encode(image[None])[0][0]
+
+
+def dimension_of(served: ServedModel, dim: int) -> LatentDimension:
+    """Dimension `dim` (0-based, in range) of the model's latent, with how much it is used."""
+    use = served.dimension_use
+    return LatentDimension(
+        dim=dim,
+        name=dimension_name(dim, served.loaded.network.latent_shape),
+        kl=float(use.kl[dim]),
+        activity=float(use.activity[dim]),
+        active=bool(use.active[dim]),
+    )

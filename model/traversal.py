@@ -66,16 +66,19 @@ def traverse(
     use: DimensionUse,
     *,
     rows: int | None = None,
+    dims: list[int] | None = None,
     steps: int = STEPS,
     extent: float = EXTENT,
 ) -> Traversal:
-    """Traversal latents around `centre` ([D]): the `rows` highest-KL dimensions (all by default), each
-    moved through `steps` evenly spaced offsets from -extent to +extent."""
+    """Traversal latents around `centre` ([D]): the given `dims` in order, else the `rows` highest-KL
+    dimensions (all by default), each moved through `steps` evenly spaced offsets from -extent to +extent."""
     if steps < 2:
         raise ValueError(f"steps must be >= 2, got {steps}")
     if extent <= 0:
         raise ValueError(f"extent must be > 0, got {extent}")
-    dims = use.order()[:rows]
+    if dims is not None and not all(0 <= dim < len(centre) for dim in dims):
+        raise ValueError(f"dims must be in 0..{len(centre) - 1}, got {dims}")
+    dims = use.order()[:rows] if dims is None else dims
     offsets = torch.linspace(-extent, extent, steps)
     latents = centre.reshape(1, 1, -1).repeat(len(dims), steps, 1)
     for row, dim in enumerate(dims):

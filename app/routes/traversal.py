@@ -4,23 +4,25 @@ KL, dead dimensions marked."""
 from __future__ import annotations
 
 import torch
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
 from app.images import png_data_urls
-from app.latents import latent_of
+from app.latents import dimension_of, latent_of
 from app.schemas.errors import ERROR_RESPONSES
 from app.schemas.latents import LatentTraversal, TraversalRequest, TraversedDimension
 from app.served_model import ServedModel
-from model.traversal import dimension_name, traverse
+from model.traversal import traverse
 
 router = APIRouter(prefix="/api/models", tags=["traversal"], responses=ERROR_RESPONSES)
 
 
 def _traversal(served: ServedModel, centre: torch.Tensor, request: TraversalRequest) -> LatentTraversal:
     use = served.dimension_use
-    grid = traverse(centre, use, rows=request.rows, steps=request.steps, extent=request.extent)
+    grid = traverse(
+        centre, use, rows=request.rows, dims=request.dims, steps=request.steps, extent=request.extent
+    )
     images = png_data_urls(served.loaded.decode(grid.latents))
     steps = request.steps
     return LatentTraversal(
@@ -30,12 +32,7 @@ def _traversal(served: ServedModel, centre: torch.Tensor, request: TraversalRequ
         active_units=int(use.active.sum()),
         rows=[
             TraversedDimension(
-                dim=dim,
-                name=dimension_name(dim, served.loaded.network.latent_shape),
-                kl=float(use.kl[dim]),
-                activity=float(use.activity[dim]),
-                active=bool(use.active[dim]),
-                images=images[row * steps : (row + 1) * steps],
+                **dimension_of(served, dim).model_dump(), images=images[row * steps : (row + 1) * steps]
             )
             for row, dim in enumerate(grid.dims)
         ],
@@ -46,8 +43,13 @@ def _traversal(served: ServedModel, centre: torch.Tensor, request: TraversalRequ
 async def traversal(served: ModelDep, request: TraversalRequest) -> LatentTraversal:
     """Decode a traversal grid: for each latent dimension (highest mean KL over the test split first),
     `steps` points from centre - extent to centre + extent along that dimension, the others held at the
-    centre. Dimensions the encoder does not use (Cov_x(E_q[z_d]) <= 0.01) are marked inactive."""
-    centre = torch.zeros(served.loaded.latent_dim)
+    centre (or the `dims` given, in their order). Dimensions the encoder does not use (Cov_x(E_q[z_d]) <=
+    0.01) are marked inactive."""
+    latent_dim = served.loaded.latent_dim
+    for dim in request.dims or []:
+        if not 0 <= dim < latent_dim:
+            raise HTTPException(422, f"dims: dimension {dim} is out of range (0..{latent_dim - 1})")
+    centre = torch.zeros(latent_dim)
     if request.centre is not None:
         centre = latent_of(served, request.centre, "centre")
     return await run_in_threadpool(_traversal, served, centre, request)

@@ -100,14 +100,20 @@ class TraversalRequest(BaseModel):
         strict=True,
         description=f"the highest-KL dimensions to show (default: all, up to {MAX_TRAVERSAL_ROWS})",
     )
+    dims: list[StrictInt] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TRAVERSAL_ROWS,
+        description="these dimensions (0-based), in this order, instead of the highest-KL ones",
+    )
     steps: int = Field(TRAVERSAL_STEPS, ge=MIN_STEPS, le=MAX_STEPS, strict=True, description="columns")
     extent: Coordinate = Field(
         TRAVERSAL_EXTENT, gt=0, le=10, description="prior standard deviations either side of the centre"
     )
 
 
-class TraversedDimension(BaseModel):
-    """One row of a traversal: the dimension moved, how much it is used, and what it decodes to."""
+class LatentDimension(BaseModel):
+    """A latent dimension and how much the model uses it."""
 
     dim: int = Field(description="the latent dimension (0-based)")
     name: str = Field(
@@ -117,6 +123,11 @@ class TraversedDimension(BaseModel):
     kl: float = Field(description="its mean KL(q(z_d|x) || N(0, 1)) over the test split, nats")
     activity: float = Field(description="Cov_x(E_q[z_d]) over the test split")
     active: bool = Field(description="activity > 0.01 (Burda et al.'s active units); false: a dead dimension")
+
+
+class TraversedDimension(LatentDimension):
+    """One row of a traversal: the dimension moved, how much it is used, and what it decodes to."""
+
     images: list[str] = Field(description="PNG data URLs, one per offset")
 
 

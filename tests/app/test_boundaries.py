@@ -18,6 +18,7 @@ MODEL_PUBLIC = {
     "model.estimators",  # the gradient estimators' variances
     "model.posterior",  # the exact posterior of 2-D models by quadrature, beside the two bounds
     "model.traversal",  # how each latent dimension is used, and the traversal grid
+    "model.latent_profile",  # one latent dimension over a split: KL histogram, extremes, class correlation
     "model.selection",  # a selection's members, class counts, mean encoding and CSV
     "model.arithmetic",  # attribute vectors between groups, added to an encoding
     "model.classifier",  # load the classifier, classify

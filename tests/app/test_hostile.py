@@ -63,6 +63,7 @@ VALID_PATH = {
     "zoom": "0",  # a density tile's
     "i": "0",
     "j": "0",
+    "dim": "2",  # a latent dimension's
 }
 VALID_BODIES: dict[str, dict[str, Any]] = {
     # Training is off in the tests' server: these reach the 403 unless a field is refused first.
