@@ -102,6 +102,12 @@ async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTML
     return _page(request, "lab.html", registry, lab, evaluation_rows=rows, **settings)
 
 
+@router.get("/latent", response_class=HTMLResponse)
+async def latent_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+    """One latent dimension of a model (?model=&dim=&index=): its KL, its ends, its classes, its traversal."""
+    return _page(request, "latent.html", registry, lab)
+
+
 @router.get("/train", response_class=HTMLResponse)
 async def train_page(
     request: Request, registry: RegistryDep, lab: LabDep, settings: SettingsDep

@@ -119,6 +119,15 @@ export async function interpolationFile(model, body, format) {
 }
 
 // The traversal grid around `body.centre` (a point named as an interpolation's end; none: the prior mean).
+// A model's latent dimensions by KL, and one dimension's profile over the test images.
+export async function getDimensions(model) {
+  return (await call(`${base(model)}/dimensions`)).json();
+}
+
+export async function getDimensionProfile(model, dim) {
+  return (await call(`${base(model)}/dimensions/${dim}`)).json();
+}
+
 export async function getTraversal(model, body) {
   return (await call(`${base(model)}/traversal`, json(body))).json();
 }

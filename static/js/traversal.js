@@ -7,7 +7,7 @@ import { EVENTS, listen } from "./events.js";
 import { digitImage, guarded, latestOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
-const current = { model: null };
+const current = { model: null, index: null }; // index: the test image traversed around, if it is one
 const ROWS = 16;
 
 function rowOf(dimension, offsets) {
@@ -17,7 +17,13 @@ function rowOf(dimension, offsets) {
   if (!dimension.active) row.className = "dead";
   const name = document.createElement("th");
   name.scope = "row";
-  name.textContent = dimension.name;
+  // The dimension's own page, clamped on the test image traversed around.
+  const page = new URLSearchParams({ model: current.model, dim: dimension.dim, ...(current.index === null ? {} : { index: current.index }) });
+  const link = document.createElement("a");
+  link.href = `${api.ROOT}/latent?${page}`;
+  link.textContent = dimension.name;
+  link.title = "this dimension's page: its KL, its ends, its classes, clamped on an image";
+  name.append(link);
   const kl = document.createElement("span");
   kl.className = "muted";
   kl.textContent = dimension.active ? ` KL ${dimension.kl.toFixed(2)}` : ` KL ${dimension.kl.toFixed(2)}, dead`;
@@ -37,6 +43,7 @@ const draw = latestOnly(({ model, centre, label }) =>
     $("traversal-status").textContent = "decoding…";
     const result = await api.getTraversal(model, centre ? { centre, rows: ROWS } : { rows: ROWS });
     if (model !== current.model) return;
+    current.index = centre?.index !== undefined && (centre.split ?? "test") === "test" ? centre.index : null;
     const header = document.createElement("tr");
     header.append(document.createElement("th"));
     for (const offset of result.offsets) {

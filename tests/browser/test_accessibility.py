@@ -4,6 +4,7 @@ once it has drawn what it shows."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -11,12 +12,14 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 
 AXE = Axe()
-# The page, and what says it has drawn: the explorer's map, the lab's panels, the compare page's maps.
+# The page, and what says it has drawn: the explorer's map, the lab's panels, the compare page's maps, the
+# latent page's clamped traversal.
 PAGES = {
     "/": ("#map", "data-ready", "true"),
     "/lab": ("body", "data-ready", "true"),
     "/compare": ("body", "data-ready", "true"),
     "/train": ("#train-id", "value", None),
+    "/latent?model=full-16d": ("#clamp-strip", "data-dim", re.compile(r"\d+")),
 }
 
 
