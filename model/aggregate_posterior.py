@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from model.data import ImageSet
+from model.latent_health import EXPANDED_SCALE, squared_distances
 from model.latent_map import MapPlane, grid_points
 from model.vae import LatentModel
 
@@ -25,8 +26,8 @@ PRIOR_REGION = 0.95  # holes are looked for where the prior has mass: its disc h
 HOLE_GRID = 64  # cells per side of the grid over that disc on which holes are found (spacing ~0.08)
 MIN_HOLE_MASS = 0.002  # holes holding less of the prior's mass are not listed (they are grid noise)
 MIN_VARIANCE = 1e-30  # a posterior narrower than this (reconstruction-only training) is measured as this wide
+PRIOR_DRAWS = 4000  # prior samples behind the full space's hole mass: a standard error under 0.8%
 ROWS = 256  # grid points evaluated against every posterior at a time (~20 MB per 10,000 posteriors)
-EXPANDED_SCALE = 1e12  # see log_densities
 DRAW_BATCH = 1000  # images encoded at a time for draws from q(z)
 LOG_2PI = math.log(2 * math.pi)
 
@@ -159,6 +160,41 @@ def find_holes(mu: torch.Tensor, sigma: torch.Tensor, plane: MapPlane, n: int = 
         holes.append(Hole(float(point[0]), float(point[1]), float(log_ratio[i, j]), mass))
     hole_mass = float(cell_mass[torch.tensor(hollow, dtype=torch.bool)].sum())
     return PriorHoles(sorted(holes, key=lambda hole: -hole.prior_mass), hole_mass)
+
+
+@dataclass(frozen=True)
+class FullSpaceHoles:
+    """The share of prior samples z ~ p(z) that land where q(z) / p(z) < HOLE_RATIO in the whole latent
+    space (not a plane's projection), with its standard error."""
+
+    prior_mass: float
+    standard_error: float
+
+
+@torch.inference_mode()
+def holes_in_full_space(
+    mu: torch.Tensor, sigma: torch.Tensor, *, draws: int = PRIOR_DRAWS, seed: int = 0
+) -> FullSpaceHoles:
+    """The prior's mass in holes of the whole latent space, by Monte Carlo: q(z) (the mixture of the
+    posteriors N(mu, diag(sigma^2)), mu and sigma [N, D]) evaluated exactly at `draws` seeded prior samples.
+    Above two dimensions a plane's projection can hide a hole this finds."""
+    n, d = mu.shape
+    mu = mu.double()
+    logvar = 2 * sigma.double().clamp(min=MIN_VARIANCE**0.5).log()
+    precision = torch.exp(-logvar)
+    z = torch.randn((draws, d), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    reach = float(z.abs().max()) + mu.abs()
+    expanded = float((precision * reach.pow(2)).sum(dim=1).max()) < EXPANDED_SCALE
+    constant = logvar.sum(dim=1) + d * LOG_2PI  # [N]
+    log_q = torch.cat(
+        [
+            torch.logsumexp(-0.5 * (squared_distances(rows, mu, precision, expanded) + constant), dim=1)
+            for rows in z.split(ROWS)
+        ]
+    ) - math.log(n)
+    log_p = -0.5 * (z.pow(2).sum(dim=1) + d * LOG_2PI)
+    share = float((log_q - log_p < math.log(HOLE_RATIO)).double().mean())
+    return FullSpaceHoles(share, math.sqrt(share * (1 - share) / draws))
 
 
 @torch.inference_mode()

@@ -45,7 +45,7 @@ class KlSplit:
     bound: float
 
 
-def _squared_distances(
+def squared_distances(
     z: torch.Tensor, mu: torch.Tensor, precision: torch.Tensor, expanded: bool
 ) -> torch.Tensor:
     """sum_d (z_rd - mu_md)^2 * precision_md for draws z [R, D] and posteriors [N, D]: [R, N]."""
@@ -80,7 +80,7 @@ def kl_split(
         own = -0.5 * (eps.pow(2).sum(dim=1) + constant)  # log q(z_n | x_n), exact however narrow q is
         for start in range(0, n, ROWS):
             rows = z[start : start + ROWS]  # [R, D]
-            distances = _squared_distances(rows, mu, precision, expanded)
+            distances = squared_distances(rows, mu, precision, expanded)
             log_q = -0.5 * (distances + constant[None])  # log q(z_r | x_m)
             # Each draw's own posterior at its exact value: a draw within rounding of its mean (sigma below
             # 1e-15 |mu|) would otherwise be scored at the peak. Then log q(z_r) >= own - log N: I <= log N.

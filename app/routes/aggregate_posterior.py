@@ -15,7 +15,15 @@ from app.params import Range, check_within
 from app.schemas.aggregate_posterior import PriorHole, PriorHoles
 from app.schemas.errors import ERROR_RESPONSES
 from app.served_model import ServedModel
-from model.aggregate_posterior import HOLE_RATIO, PRIOR_REGION, find_holes, log_densities, region_radius
+from model.aggregate_posterior import (
+    HOLE_RATIO,
+    PRIOR_REGION,
+    FullSpaceHoles,
+    find_holes,
+    holes_in_full_space,
+    log_densities,
+    region_radius,
+)
 from model.aggregate_posterior import PriorHoles as FoundHoles
 from model.latent_map import LatentMap, cell_centres, grid_points
 from model.planes import PlaneMethod
@@ -32,8 +40,9 @@ def _posteriors(latent_map: LatentMap) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @lru_cache(maxsize=32)  # by the map (a reloaded or retrained model has another): holes ignore the zoom
-def _holes(latent_map: LatentMap) -> FoundHoles:
-    return find_holes(*_posteriors(latent_map), latent_map.plane)
+def _holes(latent_map: LatentMap) -> tuple[FoundHoles, FullSpaceHoles]:
+    posteriors = _posteriors(latent_map)
+    return find_holes(*posteriors, latent_map.plane), holes_in_full_space(*posteriors)
 
 
 def _limited(value: float) -> float:
@@ -48,7 +57,7 @@ def _prior_holes(served: ServedModel, x: torch.Tensor, y: torch.Tensor) -> Prior
     latent_map = served.latent_map
     log_q, log_p = log_densities(grid_points(x, y), *_posteriors(latent_map), latent_map.plane)
     ratio = (log_q - log_p).clamp(-LOG_RATIO_LIMIT, LOG_RATIO_LIMIT).reshape(len(y), len(x))
-    found = _holes(latent_map)
+    found, in_full_space = _holes(latent_map)
     return PriorHoles(
         model_id=served.model_id,
         x=x.tolist(),
@@ -60,6 +69,9 @@ def _prior_holes(served: ServedModel, x: torch.Tensor, y: torch.Tensor) -> Prior
             for hole in found.holes
         ],
         hole_mass=found.hole_mass,
+        full_space_hole_mass=in_full_space.prior_mass,
+        full_space_hole_mass_se=in_full_space.standard_error,
+        latent_dim=latent_map.latent_dim,
         hole_ratio=HOLE_RATIO,
         prior_region=PRIOR_REGION,
         prior_centre=_prior_centre(served),

@@ -25,6 +25,12 @@ class PriorHoles(BaseModel):
     log_ratio_limit: float
     holes: list[PriorHole] = Field(description="largest first; regions holding under 0.2% are left out")
     hole_mass: float = Field(description="the prior's mass in every hole together (of 1)")
+    full_space_hole_mass: float = Field(
+        description="the share of prior samples landing where q(z) / p(z) < hole_ratio in the whole latent "
+        "space (4,000 seeded samples, q evaluated exactly): what a plane's projection can hide"
+    )
+    full_space_hole_mass_se: float = Field(description="its standard error")
+    latent_dim: int
     hole_ratio: float = Field(description="a hole: q(z) / p(z) below this")
     prior_region: float = Field(description="holes are looked for in the prior's disc holding this mass")
     prior_centre: list[float] = Field(description="the disc's centre on the map: where z = 0 projects")

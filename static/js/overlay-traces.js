@@ -197,16 +197,19 @@ export function holeMarksTrace(holes) {
 // What the layer shows, in words: the prior's mass in holes, and how exact the ratio is.
 export function holesText(holes) {
   const count = holes.holes.length;
-  const disc = `its ${Math.round(100 * holes.prior_region)}% disc (dashed)`;
+  const disc = `${Math.round(100 * holes.prior_region)}% disc (dashed)`;
   const found = holes.hole_mass === 0
-    ? `The prior has no holes: q(z)/p(z) >= ${holes.hole_ratio} throughout ${disc}.`
+    ? `No holes on the map: q(z)/p(z) >= ${holes.hole_ratio} throughout the prior's ${disc}.`
     : `The prior puts ${percent(holes.hole_mass)} of its mass in holes, where q(z)/p(z) < ${holes.hole_ratio} within ` +
-      `${disc}${count ? `, ${count} marked ×` : ""}: prior samples land there and decode to what no image encodes to.`;
+      `its ${disc}${count ? `, ${count} marked ×` : ""}: prior samples land there and decode to what no image encodes to.`;
   const where = holes.exact
     ? "exact on this 2-D model"
     : "on the PCA plane: the ratio of q's and p's projections onto it, so a hole off the plane does not show";
+  const space = holes.exact ? "anywhere on the plane" : `anywhere in the whole ${holes.latent_dim}-D latent space`;
+  const everywhere = `${percent(holes.full_space_hole_mass)} ± ${percent(holes.full_space_hole_mass_se)} of prior samples ` +
+    `land in a hole ${space}.`;
   return (
-    `${found} Red: log q(z)/p(z) < 0; blue: > 0. q(z) is the mean of the ` +
+    `${found} ${everywhere} Red: log q(z)/p(z) < 0; blue: > 0. q(z) is the mean of the ` +
     `${holes.images.toLocaleString("en")} test images' posteriors; ${where}.`
   );
 }

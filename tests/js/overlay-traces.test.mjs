@@ -35,7 +35,8 @@ test("the decision map gives each class its own colour band, so no two blend", (
 
 const holes = {
   x: [0, 1], y: [0, 1], log_ratio: [[-30, 0], [1, 2]], prior_centre: [0.5, -0.5], prior_radius: 2.45, hole_ratio: 0.1,
-  prior_region: 0.95, hole_mass: 0.0345, images: 10000, exact: true,
+  prior_region: 0.95, hole_mass: 0.0345, images: 10000, exact: true, latent_dim: 2,
+  full_space_hole_mass: 0.047, full_space_hole_mass_se: 0.0033,
   holes: [{ x: 0.1, y: 0.2, log_ratio: -2.3, prior_mass: 0.02 }, { x: -1, y: 1, log_ratio: -3, prior_mass: 0.004 }],
 };
 
@@ -66,6 +67,9 @@ test("each hole is marked at its point with its share of the prior's mass", () =
 test("the caption gives the holes' mass and says how exact the ratio is", () => {
   assert.match(holesText(holes), /puts 3\.5% of its mass in holes, where q\(z\)\/p\(z\) < 0\.1 within its 95% disc \(dashed\), 2 marked ×/);
   assert.match(holesText(holes), /10,000 test images' posteriors; exact on this 2-D model\.$/);
+  assert.match(holesText(holes), / 4\.7% ± 0\.33% of prior samples land in a hole anywhere on the plane\./);
+  const wide = { ...holes, exact: false, latent_dim: 16, hole_mass: 0, holes: [], full_space_hole_mass: 0.99 };
+  assert.match(holesText(wide), /No holes on the map: .* 99\.0% ± 0\.33% of prior samples land in a hole anywhere in the whole 16-D latent space\./);
   assert.match(holesText({ ...holes, exact: false, holes: [] }), /\(dashed\): prior samples.*on the PCA plane/);
-  assert.match(holesText({ ...holes, hole_mass: 0, holes: [] }), /^The prior has no holes: q\(z\)\/p\(z\) >= 0\.1 throughout its 95% disc \(dashed\)\. Red/);
+  assert.match(holesText({ ...holes, hole_mass: 0, holes: [] }), /^No holes on the map: q\(z\)\/p\(z\) >= 0\.1 throughout the prior's 95% disc \(dashed\)\. 4\.7% ± /);
 });

@@ -14,6 +14,7 @@ from model.aggregate_posterior import (
     HOLE_RATIO,
     aggregate_draws,
     find_holes,
+    holes_in_full_space,
     log_densities,
     region_radius,
 )
@@ -106,6 +107,17 @@ def test_holes_hold_the_prior_mass_monte_carlo_finds_there() -> None:
     assert hole.log_ratio < math.log(HOLE_RATIO)
 
 
+def test_the_full_space_s_hole_mass_is_the_chi_square_tail_when_q_is_one_narrower_gaussian() -> None:
+    """Every posterior N(0, s^2 I) in 5-D: log q/p = -5 log s - |z|^2 (1/s^2 - 1) / 2, so q/p < 0.1 exactly
+    where |z|^2 exceeds a threshold, which a prior sample does with the chi-square(5) tail probability."""
+    s, d = 0.5, 5
+    threshold = 2 * (-d * math.log(s) - math.log(HOLE_RATIO)) / (1 / s**2 - 1)
+    expected = float(torch.special.gammaincc(torch.tensor(d / 2), torch.tensor(threshold / 2)))
+    found = holes_in_full_space(torch.zeros(3, d), torch.full((3, d), s))
+    assert 0.3 < expected < 0.8 and found.prior_mass == pytest.approx(expected, abs=4 * found.standard_error)
+    assert holes_in_full_space(torch.zeros(3, d), torch.ones(3, d)).prior_mass == 0.0  # q = p
+
+
 @pytest.fixture(scope="module")
 def zoo_posteriors(quick_zoo: Path, test_set: ImageSet) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     found = {}
@@ -124,6 +136,8 @@ def test_a_kl_only_model_has_no_holes_and_a_reconstruction_only_model_is_all_hol
     # Of the disc's 0.95: posteriors narrower than the gaps between them (0.93 on the default zoo's model,
     # trained longer than the quick zoo's)
     assert recon_only.hole_mass > 0.3
+    in_full = {name: holes_in_full_space(*found).prior_mass for name, found in zoo_posteriors.items()}
+    assert in_full["kl-2d"] < 0.01 and in_full["recon-2d"] > 0.5
 
 
 def test_aggregate_draws_come_from_the_posteriors_of_the_images(quick_zoo: Path, test_set: ImageSet) -> None:
