@@ -22,6 +22,9 @@ async function call(url, options = {}) {
   return response;
 }
 
+const getJson = async (url, options) => (await call(url, options)).json();
+const POST = { method: "POST" };
+
 const json = (body) => ({
   method: "POST",
   headers: { "Content-Type": "application/json" },
@@ -38,13 +41,9 @@ export async function getMap(model, { limit = 200000, split = "test", plane = "p
 }
 
 // A split's encoding on the server, run in the background: start it (once), or how far it is.
-export async function startEncoding(model, split) {
-  return (await call(`${base(model)}/encodings?split=${split}`, { method: "POST" })).json();
-}
+export const startEncoding = (model, split) => getJson(`${base(model)}/encodings?split=${split}`, POST);
 
-export async function encodingProgress(model, split) {
-  return (await call(`${base(model)}/encodings?split=${split}`)).json();
-}
+export const encodingProgress = (model, split) => getJson(`${base(model)}/encodings?split=${split}`);
 
 // What a view ({ x: [x0, x1], y: [y0, y1], pixels wide }) of a map drawn as density holds: { count, tiles, points }.
 export async function getMapView(model, split, { x, y, pixels }) {
@@ -56,27 +55,17 @@ export const tileUrl = (model, split, tile, colors) =>
   `${base(model)}/map/tiles/${tile.zoom}/${tile.i}/${tile.j}.png?${new URLSearchParams({ split, colors })}`;
 
 // A UMAP or t-SNE plane of a split's encodings: start computing it (once), or how far it is.
-export async function startPlane(model, method, split) {
-  return (await call(`${base(model)}/planes/${method}?split=${split}`, { method: "POST" })).json();
-}
+export const startPlane = (model, method, split) => getJson(`${base(model)}/planes/${method}?split=${split}`, POST);
 
-export async function planeProgress(model, method, split) {
-  return (await call(`${base(model)}/planes/${method}?split=${split}`)).json();
-}
+export const planeProgress = (model, method, split) => getJson(`${base(model)}/planes/${method}?split=${split}`);
 
 // Each point's log p(x), ELBO, reconstruction error, KL and posterior entropy for a split's map: start
 // computing them (once), how far they are, and their values ({ metrics, values: { name: [...] } }).
-export async function startPointMetrics(model, split) {
-  return (await call(`${base(model)}/point-metrics?split=${split}`, { method: "POST" })).json();
-}
+export const startPointMetrics = (model, split) => getJson(`${base(model)}/point-metrics?split=${split}`, POST);
 
-export async function pointMetricsProgress(model, split) {
-  return (await call(`${base(model)}/point-metrics/progress?split=${split}`)).json();
-}
+export const pointMetricsProgress = (model, split) => getJson(`${base(model)}/point-metrics/progress?split=${split}`);
 
-export async function getPointMetrics(model, split) {
-  return (await call(`${base(model)}/point-metrics?split=${split}`)).json();
-}
+export const getPointMetrics = (model, split) => getJson(`${base(model)}/point-metrics?split=${split}`);
 
 // Latents [[z...]] -> their places on a computed plane, by the method's own transform.
 export async function placeOnPlane(model, method, split, z) {
@@ -120,13 +109,9 @@ export async function interpolationFile(model, body, format) {
 
 // The traversal grid around `body.centre` (a point named as an interpolation's end; none: the prior mean).
 // A model's latent dimensions by KL, and one dimension's profile over the test images.
-export async function getDimensions(model) {
-  return (await call(`${base(model)}/dimensions`)).json();
-}
+export const getDimensions = (model) => getJson(`${base(model)}/dimensions`);
 
-export async function getDimensionProfile(model, dim) {
-  return (await call(`${base(model)}/dimensions/${dim}`)).json();
-}
+export const getDimensionProfile = (model, dim) => getJson(`${base(model)}/dimensions/${dim}`);
 
 export async function getTraversal(model, body) {
   return (await call(`${base(model)}/traversal`, json(body))).json();
@@ -209,13 +194,9 @@ export function followEvaluation(model, onProgress) {
   return () => source.close();
 }
 
-export async function getPriorHoles(model, params) {
-  return (await call(`${base(model)}/prior-holes?${new URLSearchParams(params)}`)).json();
-}
+export const getPriorHoles = (model, params) => getJson(`${base(model)}/prior-holes?${new URLSearchParams(params)}`);
 
-export async function getDecisionMap(model, params) {
-  return (await call(`${base(model)}/decision-map?${new URLSearchParams(params)}`)).json();
-}
+export const getDecisionMap = (model, params) => getJson(`${base(model)}/decision-map?${new URLSearchParams(params)}`);
 
 export async function listModels() {
   return (await call(`${ROOT}/api/models`)).json();

@@ -69,7 +69,7 @@ def test_evaluation_table_fills_in_when_asked(page: Page, live_url: str) -> None
     expect(page.locator("#evaluation-status")).to_contain_text("not evaluated yet", timeout=10_000)
     page.click("#evaluate")
     expect(page.locator("#evaluation td[data-key=fid_prior]")).to_have_count(1, timeout=60_000)
-    expect(page.locator("#evaluation tr")).to_have_count(12)
+    expect(page.locator("#evaluation tr")).to_have_count(13)
     units = int(page.locator("#evaluation td[data-key=active_units]").inner_text())
     assert 1 <= units <= 16
     expect(page.locator("#evaluation-status")).to_contain_text("500 test images")
