@@ -169,6 +169,13 @@ class LabState:
         ended = EvaluationProgressEvent(type="ended", stage=None, fraction=done)
         yield format_sse_event(data_str=ended.model_dump_json(), event="ended")
 
+    async def evaluated(self, served: ServedModel) -> Evaluation | None:
+        """The model's evaluation if it has been computed, else None (also when there is no classifier)."""
+        try:
+            return await self.evaluation(served, compute=False)
+        except NoClassifier:
+            return None
+
     async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:
         """The model's evaluation: remembered, else read from its evaluation.json, else (with `compute`)
         computed off the event loop, one computation shared by every request that waits for it."""

@@ -308,7 +308,12 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         f"(default {DEFAULT_GAUSSIAN_SCALE})",
     )
     tr.add_argument("--loss", choices=LOSS_MODES, default="full")
-    tr.add_argument("--beta", type=float, default=1.0, help="KL weight, with --loss beta")
+    tr.add_argument(
+        "--beta",
+        type=float,
+        default=1.0,
+        help="the KL term's weight with --loss beta; the total correlation's with --loss tcvae",
+    )
     tr.add_argument(
         "--iwae-k", type=int, default=1, help="importance samples per image in the bound, with --loss iwae"
     )

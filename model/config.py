@@ -15,7 +15,7 @@ from model.likelihoods import Likelihood, LikelihoodName, likelihood_of
 Architecture = Literal["mlp", "conv"]
 Activation = Literal["relu", "tanh"]
 Initialisation = Literal["pytorch", "glorot"]
-LossMode = Literal["full", "beta", "recon", "kl", "iwae"]
+LossMode = Literal["full", "beta", "recon", "kl", "iwae", "tcvae"]
 LrSchedule = Literal["constant", "cosine", "iwae-paper"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
@@ -100,7 +100,9 @@ class ModelConfig:
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     loss: LossMode = "full"
-    beta: float = 1.0  # weight of the KL term; only "beta" mode may change it from 1
+    # "beta" mode: the KL term's weight (Higgins et al., 2017); "tcvae" mode: the total correlation's
+    # (Chen et al., 2018's beta); the other modes fix their weights
+    beta: float = 1.0
     # "iwae" mode: importance samples per example in the bound it maximises (Burda et al., 2016); k = 1 is
     # the ELBO, and a larger k a tighter bound on log p(x)
     iwae_k: int = 1
@@ -126,8 +128,10 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {', '.join(LOSS_MODES)}, got {self.loss!r}")
         if self.beta < 0 or self.beta != self.beta:
             raise ValueError(f"beta must be a number >= 0, got {self.beta}")
-        if self.loss != "beta" and self.beta != 1.0:
-            raise ValueError(f"beta={self.beta} needs loss='beta' (loss={self.loss!r} fixes its weights)")
+        if self.loss not in ("beta", "tcvae") and self.beta != 1.0:
+            raise ValueError(
+                f"beta={self.beta} needs loss='beta' or 'tcvae' (loss={self.loss!r} fixes its weights)"
+            )
         if self.loss != "iwae" and self.iwae_k != 1:
             raise ValueError(f"iwae_k={self.iwae_k} needs loss='iwae' (loss={self.loss!r} draws one z)")
         for name in ("epochs", "batch_size", "snapshot_size", "iwae_k"):
@@ -170,12 +174,13 @@ class TrainConfig:
             "recon": "Reconstruction only",
             "kl": "KL only",
             "iwae": f"IWAE, k = {self.iwae_k}",
+            "tcvae": f"beta-TCVAE, beta = {self.beta:g}",
         }[self.loss]
 
     @property
     def kl_weight(self) -> float:
         """Weight of KL(q(z|x) || p(z)) in the objective for this loss mode."""
-        return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0, "iwae": 1.0}[self.loss]
+        return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0, "iwae": 1.0, "tcvae": 1.0}[self.loss]
 
 
 def check_together(model_config: ModelConfig, config: TrainConfig) -> None:

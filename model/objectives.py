@@ -62,6 +62,8 @@ def objective(
     kl: KL only for the encoder; the decoder still learns to decode z, but on a detached z, so no
     reconstruction gradient reaches the encoder and the latent map is shaped by the KL term alone.
     iwae: minus the importance-weighted bound with k = config.iwae_k samples (Burda et al., 2016, Eq. 8).
+    tcvae: -ELBO + (beta - 1) TC, the total correlation estimated on the minibatch (Chen et al., 2018:
+    the KL term's index-code information, total correlation and dimension-wise KL weighted 1, beta, 1).
     """
     posterior = network.encode(x)
     if config.loss == "iwae":
@@ -75,7 +77,23 @@ def objective(
     reconstruction = network.log_likelihood(z, x)
     kl = posterior.kl()
     loss = config.kl_weight * kl - reconstruction
+    if config.loss == "tcvae":
+        loss = loss + (config.beta - 1) * total_correlation(z, posterior)
     return ObjectiveParts(loss=loss, reconstruction=reconstruction, kl=kl, posterior=posterior)
+
+
+def total_correlation(z: torch.Tensor, posterior: DiagonalGaussian) -> torch.Tensor:
+    """TC = KL(q(z) || prod_d q(z_d)) at each draw z_i ~ q(z|x_i), z [B, D], estimated on the minibatch
+    (Chen et al., 2018, Sec. 4.1): q(z_i) ~ (1/B) sum_j q(z_i|x_j), each marginal q(z_id) likewise, so
+    TC_i ~ log q(z_i) - sum_d log q(z_id): [B]. Averaged over draws it estimates the aggregate posterior's
+    total correlation; its gradient needs no knowledge of the data set's size."""
+    batch = z.shape[0]
+    log_q = DiagonalGaussian(posterior.mu[None], posterior.logvar[None]).log_prob_per_dim(
+        z[:, None]
+    )  # [B, B, D]
+    joint = torch.logsumexp(log_q.sum(dim=2), dim=1) - math.log(batch)
+    marginals = (torch.logsumexp(log_q, dim=1) - math.log(batch)).sum(dim=1)
+    return joint - marginals
 
 
 def _importance_weighted(

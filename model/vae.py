@@ -48,6 +48,10 @@ class DiagonalGaussian:
         """log q(z|x) for z: [B, D] (or [S, B, D]), summed over dimensions."""
         return _gaussian_log_density(z, self.mu, self.logvar)
 
+    def log_prob_per_dim(self, z: torch.Tensor) -> torch.Tensor:
+        """log q(z_d|x) of each dimension for z: [..., D] (broadcast against mu): the marginals' densities."""
+        return _gaussian_log_density_per_dim(z, self.mu, self.logvar)
+
     def log_prob_of_noise(self, eps: torch.Tensor) -> torch.Tensor:
         """log q(z|x) at the reparametrised z = mu + sigma * eps, for eps: [B, D] (or [S, B, D]).
 
@@ -61,8 +65,12 @@ def prior_log_prob(z: torch.Tensor) -> torch.Tensor:
     return _gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
 
 
+def _gaussian_log_density_per_dim(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + math.log(2 * math.pi))
+
+
 def _gaussian_log_density(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    return -0.5 * ((z - mu).pow(2) / logvar.exp() + logvar + math.log(2 * math.pi)).sum(dim=-1)
+    return _gaussian_log_density_per_dim(z, mu, logvar).sum(dim=-1)
 
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}

@@ -97,8 +97,12 @@ def suggested_model_id(
     dataset_key: str, architecture: Architecture, latent_dim: int, config: TrainConfig, taken: Collection[str]
 ) -> str:
     """An id for a new model from what it trains with: [data set-]objective-<D>d[-conv][-bin] (beta-0p5-2d,
-    iwae-k5-16d-conv-bin, characters-full-2d), numbered past the ids `taken` (-2, -3, ...)."""
-    objective = {"beta": f"beta-{config.beta:g}".replace(".", "p"), "iwae": f"iwae-k{config.iwae_k}"}
+    tcvae-6-10d, iwae-k5-16d-conv-bin, characters-full-2d), numbered past the ids `taken` (-2, -3, ...)."""
+    objective = {
+        "beta": f"beta-{config.beta:g}".replace(".", "p"),
+        "tcvae": f"tcvae-{config.beta:g}".replace(".", "p"),
+        "iwae": f"iwae-k{config.iwae_k}",
+    }
     named = objective.get(config.loss, config.loss)
     suffix = ("-conv" if architecture == "conv" else "") + ("-bin" if config.binarized else "")
     base = zoo_model_id(dataset_key, f"{named}-{latent_dim}d{suffix}")

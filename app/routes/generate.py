@@ -9,13 +9,13 @@ import torch
 from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.deps import ModelDep, ShownPlaneDep
+from app.deps import LabDep, ModelDep, ShownPlaneDep
 from app.images import mosaic, png_bytes
 from app.params import Range
 from app.plane_state import ShownPlane
 from app.responses import decoded_points
 from app.schemas.errors import ERROR_RESPONSES
-from app.schemas.latents import DecodedPoints
+from app.schemas.latents import DecodedPoints, Samples
 from app.served_model import ServedModel
 from model.aggregate_posterior import aggregate_draws
 from model.latent_map import cell_centres, gaussian_axis
@@ -73,9 +73,18 @@ def _aggregate_samples(served: ServedModel, n: int, seed: int) -> DecodedPoints:
     return decoded_points(served, z.cpu(), loaded.decode(z))
 
 
+async def _drawn(
+    served: ServedModel, n: int, seed: int, temperature: float, source: Literal["prior", "aggregate"]
+) -> DecodedPoints:
+    if source == "aggregate":
+        return await run_in_threadpool(_aggregate_samples, served, n, seed)
+    return decoded_points(served, *served.loaded.sample(n, seed=seed, temperature=temperature))
+
+
 @router.get("/{model_id}/samples")
 async def samples(
     served: ModelDep,
+    lab: LabDep,
     n: Annotated[int, Query(ge=1, le=MAX_PRIOR_SAMPLES)] = 16,
     seed: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     temperature: Annotated[float, Query(gt=0, le=5, description="of the prior's draws")] = 1.0,
@@ -85,10 +94,13 @@ async def samples(
             description="prior: z ~ N(0, temperature^2 I); aggregate: z ~ q(z|x) of a random training image"
         ),
     ] = "prior",
-) -> DecodedPoints:
+) -> Samples:
     """Draws from the prior N(0, temperature^2 I), or from the aggregate posterior q(z) (the training
     images' posteriors, an image picked at random for each draw), decoded: what the model generates, and
-    what it would generate without the prior's holes."""
-    if source == "aggregate":
-        return await run_in_threadpool(_aggregate_samples, served, n, seed)
-    return decoded_points(served, *served.loaded.sample(n, seed=seed, temperature=temperature))
+    what it would generate without the prior's holes; with the source's FID once the model is evaluated."""
+    drawn = await _drawn(served, n, seed, temperature, source)
+    evaluation = await lab.evaluated(served)
+    fid = None
+    if evaluation is not None and (source == "aggregate" or temperature == 1.0):
+        fid = evaluation.fid_aggregate if source == "aggregate" else evaluation.fid_prior
+    return Samples(**drawn.model_dump(), frechet_distance=fid)

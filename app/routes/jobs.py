@@ -160,7 +160,7 @@ async def suggest(body: TrainingChoices, jobs: JobsDep, registry: RegistryDep) -
     config = replace(
         RECIPE,
         loss=body.loss,
-        beta=body.beta if body.loss == "beta" else 1.0,
+        beta=body.beta if body.loss in ("beta", "tcvae") else 1.0,
         iwae_k=body.iwae_k if body.loss == "iwae" else 1,
         binarized=body.binarized,
     )

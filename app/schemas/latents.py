@@ -168,3 +168,12 @@ class DecodedPoints(BaseModel):
     z: list[list[float]]
     map_xy: list[list[float]]
     images: list[str] = Field(description="PNG data URLs in the data set's image shape")
+
+
+class Samples(DecodedPoints):
+    """Decoded draws, with their source's Frechet distance to the test images."""
+
+    frechet_distance: float | None = Field(
+        description="the model's evaluation's FID of this source's samples (fid_prior or fid_aggregate) "
+        "once the evaluation is computed (GET .../evaluation), at temperature 1; null otherwise"
+    )

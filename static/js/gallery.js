@@ -9,31 +9,31 @@ import { digitImage, guarded } from "./ui.js";
 const $ = (id) => document.getElementById(id);
 const SAMPLES = 16;
 
-async function showSamples(source, element, seed) {
-  const drawn = await api.samples(view.model, SAMPLES, seed, source);
+async function showSamples(model, source, element, seed) {
+  const drawn = await api.samples(model, SAMPLES, seed, source);
   element.replaceChildren(...drawn.images.map((src, i) => digitImage(src, `${source} sample ${i + 1}`, true)));
+  return drawn.frechet_distance;
 }
 
-// The two FIDs from the model's evaluation, if the lab has computed it (never started from here: it takes
-// a minute or two); a model with no classifier for its data has none.
-async function showDistances(model) {
-  const evaluation = await api.getEvaluation(model, false).catch(() => null);
-  if (model !== view.model) return;
+// Each set's FID, from the model's evaluation if the lab has computed it (never started from here: it
+// takes a minute or two); a model with no classifier for its data has none.
+function showDistances(model, prior, aggregate) {
   const lab = `<a href="${api.ROOT}/lab?model=${encodeURIComponent(model)}">the lab</a>`;
-  $("fid-note").innerHTML = evaluation
+  $("fid-note").innerHTML = prior !== null
     ? `Fréchet distance to the test images (lower is better, from ${lab}'s evaluation): prior samples ` +
-      `${evaluation.fid_prior.toFixed(1)}, aggregate-posterior samples ${evaluation.fid_aggregate.toFixed(1)}.`
+      `${prior.toFixed(1)}, aggregate-posterior samples ${aggregate.toFixed(1)}.`
     : `Evaluate this model in ${lab} for each set's Fréchet distance to the test images.`;
 }
 
 async function loadGallery() {
-  $("grid").src = api.gridUrl(view.model, { n: 15 });
+  const model = view.model;
+  $("grid").src = api.gridUrl(model, { n: 15 });
   const seed = Math.floor(Math.random() * 1e6);
-  await Promise.all([
-    showSamples("prior", $("samples"), seed),
-    showSamples("aggregate", $("aggregate-samples"), seed),
-    showDistances(view.model),
+  const [prior, aggregate] = await Promise.all([
+    showSamples(model, "prior", $("samples"), seed),
+    showSamples(model, "aggregate", $("aggregate-samples"), seed),
   ]);
+  if (model === view.model) showDistances(model, prior, aggregate);
 }
 
 export function init() {

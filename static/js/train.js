@@ -10,6 +10,7 @@ import { EVENTS, emit, listen } from "./events.js";
 const $ = (id) => document.getElementById(id);
 const live = { jobId: null, started: null, epochs: [] };
 let idEdited = false;
+const WEIGHTED = ["beta", "tcvae"]; // the losses whose term beta weighs: the KL term, or the total correlation
 
 // --- the form ---------------------------------------------------------------------------------------
 function choices() {
@@ -23,7 +24,7 @@ function choices() {
     seed: Number($("train-seed").value),
     binarized: $("train-binarized").checked,
   };
-  if (body.loss === "beta") body.beta = Number($("train-beta").value);
+  if (WEIGHTED.includes(body.loss)) body.beta = Number($("train-beta").value);
   if (body.loss === "iwae") body.iwae_k = Number($("train-iwae-k").value);
   if ($("train-likelihood").value) body.likelihood = $("train-likelihood").value;
   if (body.likelihood === "gaussian") body.likelihood_scale = Number($("train-scale").value);
@@ -43,7 +44,7 @@ const suggestId = latestOnly(async () => {
 });
 
 function syncForm() {
-  $("beta-field").hidden = $("train-loss").value !== "beta";
+  $("beta-field").hidden = !WEIGHTED.includes($("train-loss").value);
   $("iwae-field").hidden = $("train-loss").value !== "iwae";
   $("scale-field").hidden = $("train-likelihood").value !== "gaussian";
   if (!idEdited) suggestId(true);

@@ -88,6 +88,7 @@ def test_aggregate_samples_are_draws_from_training_images_posteriors(
     assert len(body["images"]) == 256 and body["images"][0].startswith("data:image/png;base64,")
     again = client.get("/api/models/recon-2d/samples?source=aggregate&n=256&seed=3").json()
     assert again["z"] == body["z"]
+
     mu, logvar = posteriors(quick_zoo, "recon-2d", train_set)
     mean = mu.mean(dim=0)  # q(z)'s moments: the mixture's mean, and its variance by the law of total variance
     total_variance = float(mu.var(dim=0).sum() + logvar.exp().mean(dim=0).sum())
@@ -95,3 +96,13 @@ def test_aggregate_samples_are_draws_from_training_images_posteriors(
     z = torch.tensor(body["z"])
     assert torch.allclose(z.mean(dim=0), mean, atol=4 * (total_variance / 256) ** 0.5)
     assert float(z.var(dim=0).sum()) == pytest.approx(total_variance, rel=0.35)
+
+
+def test_samples_carry_their_source_s_fid_once_the_model_is_evaluated(client: TestClient) -> None:
+    evaluation = client.get("/api/models/recon-2d/evaluation").json()  # computed here if no test did yet
+    aggregate = client.get("/api/models/recon-2d/samples?source=aggregate&n=2").json()
+    prior = client.get("/api/models/recon-2d/samples?n=2").json()
+    assert aggregate["frechet_distance"] == evaluation["fid_aggregate"]
+    assert prior["frechet_distance"] == evaluation["fid_prior"]
+    hotter = client.get("/api/models/recon-2d/samples?n=2&temperature=2").json()
+    assert hotter["frechet_distance"] is None  # the evaluation scored draws at temperature 1 only

@@ -8,7 +8,7 @@ from model.checkpoint import load_history, load_info, load_network
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, ImageSet
 from model.likelihoods import Bernoulli
-from model.objectives import objective
+from model.objectives import objective, total_correlation
 from model.vae import VAE, DiagonalGaussian, prior_log_prob
 from tests.conftest import train_tiny
 
@@ -98,8 +98,52 @@ def test_kl_mode_shapes_the_encoder_by_kl_alone() -> None:
 
 
 def test_beta_needs_beta_mode() -> None:
-    with pytest.raises(ValueError, match="needs loss='beta'"):
+    with pytest.raises(ValueError, match="needs loss='beta' or 'tcvae'"):
         TrainConfig(loss="full", beta=0.5)
+
+
+def _aggregate_of_correlated_means(covariance: torch.Tensor, sigma: float, n: int) -> DiagonalGaussian:
+    """n posteriors N(mu_n, sigma^2 I) whose means are drawn from N(0, covariance): their aggregate is
+    N(0, covariance + sigma^2 I) as n grows."""
+    generator = torch.Generator().manual_seed(0)
+    means = torch.randn(n, len(covariance), generator=generator, dtype=torch.float64)
+    means = means @ torch.linalg.cholesky(covariance).T
+    return DiagonalGaussian(means, torch.full_like(means, 2 * math.log(sigma)))
+
+
+def test_the_total_correlation_estimate_matches_a_correlated_gaussian_s_closed_form() -> None:
+    """TC of N(0, S) is (sum_d log S_dd - log det S) / 2: the minibatch estimate over 1,000 posteriors
+    whose aggregate is about that Gaussian, and 0 for independent dimensions. One minibatch's estimate
+    varies by 0.025 between draws of z; the mean of 16 by 0.006, well inside the tolerance (measured: 0.323
+    against 0.315; 0.316 with 2,000 posteriors)."""
+
+    def estimate(posterior: DiagonalGaussian) -> float:
+        generator = torch.Generator().manual_seed(1)
+        draws = [total_correlation(posterior.sample(generator), posterior).mean() for _ in range(16)]
+        return float(torch.stack(draws).mean())
+
+    covariance = torch.tensor([[1.0, 0.8, 0.0], [0.8, 1.0, 0.3], [0.0, 0.3, 1.0]], dtype=torch.float64)
+    aggregate = covariance + 0.25 * torch.eye(3, dtype=torch.float64)
+    expected = 0.5 * (aggregate.diagonal().log().sum() - torch.logdet(aggregate))
+    assert estimate(_aggregate_of_correlated_means(covariance, 0.5, 1000)) == pytest.approx(
+        float(expected), abs=0.03
+    )
+    independent = _aggregate_of_correlated_means(torch.eye(3, dtype=torch.float64), 0.5, 1000)
+    assert estimate(independent) == pytest.approx(0.0, abs=0.03)
+
+
+def test_the_tcvae_objective_is_the_elbo_plus_beta_minus_one_times_the_total_correlation() -> None:
+    torch.manual_seed(0)
+    network = VAE(ModelConfig(latent_dim=3, hidden=(16,)))
+    x = torch.rand(32, 784)
+    full = objective(network, x, TrainConfig(), torch.Generator().manual_seed(5))
+    at_one = objective(network, x, TrainConfig(loss="tcvae", beta=1.0), torch.Generator().manual_seed(5))
+    assert torch.allclose(at_one.loss, full.loss)  # beta = 1: the ELBO itself
+    tcvae = objective(network, x, TrainConfig(loss="tcvae", beta=6.0), torch.Generator().manual_seed(5))
+    z = full.posterior.sample(torch.Generator().manual_seed(5))
+    expected = full.loss + 5.0 * total_correlation(z, full.posterior)
+    assert torch.allclose(tcvae.loss, expected, atol=1e-5)
+    assert TrainConfig(loss="tcvae", beta=6.0).objective_title == "beta-TCVAE, beta = 6"
 
 
 def test_iwae_k_needs_iwae_mode() -> None:
