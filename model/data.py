@@ -46,10 +46,12 @@ class SourceFailed(Exception):
 
 @dataclass(frozen=True)
 class ImageSet:
-    """One split. images: [N, C, H, W] uint8, labels: [N] int64."""
+    """One split. images: [N, C, H, W] uint8, labels: [N] int64; for a set of known factors of variation,
+    factors: [N, K] int64, each image's value of each factor (an index into DatasetInfo.factors' values)."""
 
     images: torch.Tensor
     labels: torch.Tensor
+    factors: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4 or self.images.dtype != torch.uint8:
@@ -58,6 +60,8 @@ class ImageSet:
             )
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(f"labels must be [{self.images.shape[0]}], got {list(self.labels.shape)}")
+        if self.factors is not None and (self.factors.ndim != 2 or len(self.factors) != len(self.labels)):
+            raise ValueError(f"factors must be [{len(self.labels)}, K], got {list(self.factors.shape)}")
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -76,17 +80,28 @@ class ImageSet:
         binarized model is evaluated on, the same on every run."""
         generator = torch.Generator().manual_seed(seed)
         ink = torch.bernoulli(self.images.float().div(255.0), generator=generator)
-        return ImageSet(ink.to(torch.uint8).mul_(255), self.labels)
+        return ImageSet(ink.to(torch.uint8).mul_(255), self.labels, self.factors)
 
     def head(self, limit: int | None) -> ImageSet:
         """The first `limit` images (all when None): a fixed slice for quick runs."""
-        return self if limit is None else ImageSet(self.images[:limit], self.labels[:limit])
+        if limit is None:
+            return self
+        factors = None if self.factors is None else self.factors[:limit]
+        return ImageSet(self.images[:limit], self.labels[:limit], factors)
 
     def fingerprint(self) -> str:
         """Of the pixels and labels only: the same images in [N, 28, 28] or [N, 1, 28, 28] match."""
         digest = hashlib.sha256(self.images.numpy().tobytes())
         digest.update(self.labels.numpy().tobytes())
         return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A known factor of variation of a data set's images and the values it takes, as they are named."""
+
+    name: str
+    values: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +113,8 @@ class DatasetInfo:
     preprocessing: Preprocessing
     labelled: bool = True  # False: one folder of images, every label 0; class-based figures are empty
     note: str = ""  # said wherever the data set is shown, e.g. that it is synthetic
+    # The known factors of variation (sprites' shape, scale, ...): each image's values are its label columns
+    factors: tuple[Factor, ...] = ()
 
     def __post_init__(self) -> None:
         if self.preprocessing not in PREPROCESSINGS:
@@ -122,6 +139,9 @@ class DatasetInfo:
                 **data,
                 "image_shape": tuple(data["image_shape"]),
                 "class_names": tuple(data["class_names"]),
+                "factors": tuple(
+                    Factor(factor["name"], tuple(factor["values"])) for factor in data.get("factors", ())
+                ),
             }
         )
 
@@ -140,6 +160,15 @@ class Dataset:
                 )
             if len(split) and int(split.labels.max()) >= len(self.info.class_names):
                 raise ValueError(f"{self.info.key}: label {int(split.labels.max())} has no class name")
+            sizes = torch.tensor([len(factor.values) for factor in self.info.factors])
+            if (split.factors is None) != (not self.info.factors) or (
+                split.factors is not None
+                and (
+                    split.factors.shape[1] != len(sizes)
+                    or bool((split.factors.max(dim=0).values >= sizes).any())
+                )
+            ):
+                raise ValueError(f"{self.info.key}: the images' factors do not match the info's")
 
     def split(self, name: Split) -> ImageSet:
         return self.train if name == "train" else self.test
@@ -165,10 +194,10 @@ def save_prepared(data_root: Path, dataset: Dataset, source: dict[str, Any]) -> 
     def fill(staging: Path) -> None:
         for name in SPLITS:
             split = dataset.split(name)
-            save_file(
-                {"images": split.images.contiguous(), "labels": split.labels.contiguous()},
-                str(staging / f"{name}.safetensors"),
-            )
+            tensors = {"images": split.images.contiguous(), "labels": split.labels.contiguous()}
+            if split.factors is not None:
+                tensors["factors"] = split.factors.contiguous()
+            save_file(tensors, str(staging / f"{name}.safetensors"))
         record = {**dataset.info.as_dict(), "source": source}
         (staging / INFO_FILE).write_text(json.dumps(record, indent=2) + "\n")
 
@@ -202,11 +231,11 @@ def load_prepared(data_root: Path, key: str) -> Dataset:
         record.pop("source", None)
         info = DatasetInfo.from_dict(record)
         splits = {name: load_file(str(folder / f"{name}.safetensors")) for name in SPLITS}
-        return Dataset(
-            info,
-            ImageSet(splits["train"]["images"], splits["train"]["labels"]),
-            ImageSet(splits["test"]["images"], splits["test"]["labels"]),
+        train, test = (
+            ImageSet(splits[name]["images"], splits[name]["labels"], splits[name].get("factors"))
+            for name in ("train", "test")
         )
+        return Dataset(info, train, test)
     except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
         raise DataUnavailableError(
             f"data set {key!r} is not prepared under {data_root} ({error}); "

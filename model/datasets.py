@@ -15,7 +15,7 @@ from model.data import (
     prepared_source,
     save_prepared,
 )
-from model.sources import celeba, characters, cifar10, folder, mnist, torchvision_sets, ujipen
+from model.sources import celeba, characters, cifar10, folder, mnist, sprites, torchvision_sets, ujipen
 
 DATASET_NAMES: tuple[str, ...] = (
     "mnist",
@@ -25,6 +25,8 @@ DATASET_NAMES: tuple[str, ...] = (
     "characters",
     characters.MILLION_KEY,
     "ujipen",
+    sprites.KEY,
+    sprites.SMALL_KEY,
 )
 FOLDER_PREFIX = "folder:"
 DATASET_HELP = ", ".join(DATASET_NAMES) + ", or folder:PATH (one subfolder of images per class)"
@@ -82,6 +84,9 @@ def _build(
         }
     if name == "characters":
         return characters.build(), {"renderer": f"Hershey fonts, seed {characters.SEED}"}
+    if name in (sprites.KEY, sprites.SMALL_KEY):
+        grid = sprites.FULL if name == sprites.KEY else sprites.SMALL
+        return sprites.build(grid), {"renderer": f"dSprites' factor grid, test split seed {sprites.SEED}"}
     if name == characters.MILLION_KEY:
         return characters.build_million(), {"renderer": f"Hershey fonts, seed {characters.SEED}, in chunks"}
     return ujipen.build(data_root, data_dir), {"files": ujipen.TEXT_NAME}
