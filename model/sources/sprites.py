@@ -161,7 +161,7 @@ def build(grid: Grid = FULL) -> Dataset:
         title="Sprites (dSprites' factor grid)" if grid == FULL else "Sprites, a small grid",
         image_shape=(1, SIZE, SIZE),
         class_names=names[0].values,
-        preprocessing="ink",
+        preprocessing="resize",  # an upload keeps where its sprite is: the position is a factor
         note=NOTE,
         factors=names,
     )
