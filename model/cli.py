@@ -1,12 +1,14 @@
-"""`latent-atlas data | train | eval`: the command line of the model core."""
+"""`latent-atlas data | train | eval | disentanglement`: the command line of the model core."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +18,14 @@ from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, LR_SCHEDULES
 from model.data import Dataset, DataUnavailableError, evaluated_split
 from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
+from model.disentanglement import DisentanglementSettings, EncodedFactors, scores_of
 from model.distributed import RankFailure, Ranks, process_group, torchrun_ranks
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
 from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE, LIKELIHOODS, suited_to
 from model.metrics import mean_image_baseline
 from model.presets import PRESETS
+from model.sources import sprites
 from model.train import train
 from model.zoo import ZOO_NAMES, classifier_config, train_zoo, zoo_entries
 
@@ -244,6 +248,46 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_disentanglement(args: argparse.Namespace) -> int:
+    home = _home(args)
+    info, network = load_network(_model_folder(home, args.model), resolve_device(args.device))
+    grid = sprites.GRIDS.get(info.dataset.key)
+    if grid is None:
+        raise ValueError(
+            f"{info.model_id} was trained on {info.dataset.title}, whose factors of variation are not known: "
+            "the disentanglement metrics need a set that has them (--dataset sprites)"
+        )
+    network.eval()
+    source = EncodedFactors(network, partial(sprites.images_of, grid), grid.sizes)
+    settings = DisentanglementSettings(
+        points=args.points, eval_points=max(2, args.points // 2), seed=args.seed
+    )
+    began = time.perf_counter()
+    scores = scores_of(source, settings)
+    figures = {
+        "beta_vae_score": scores.beta_vae,
+        "factor_vae_score": scores.factor_vae,
+        "mig": scores.mig,
+        "sap": scores.sap,
+        "dci_disentanglement": scores.dci.disentanglement,
+        "dci_completeness": scores.dci.completeness,
+        "dci_informativeness": scores.dci.informativeness,
+    }
+    if args.json:
+        names = [factor.name for factor in grid.factors()]
+        print(
+            json.dumps(
+                {"model_id": info.model_id, **figures, "factors": names, "information": scores.information}
+            )
+        )
+        return 0
+    seconds = time.perf_counter() - began
+    print(f"{info.title} ({info.model_id}), {settings.points} points, seed {settings.seed}, {seconds:.0f} s")
+    for name, value in figures.items():
+        print(f"  {name:<20}  {value:.3f}")
+    return 0
+
+
 def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default="mnist", metavar="NAME", help=f"the data set: {DATASET_HELP}")
     parser.add_argument(
@@ -382,6 +426,22 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
     ev.add_argument("--device", default="auto")
     ev.add_argument("--data-dir", type=Path, help="a folder holding the data set's published files")
     ev.set_defaults(run=cmd_eval)
+
+    dis = commands.add_parser(
+        "disentanglement",
+        help="the beta-VAE and FactorVAE scores, MIG, SAP and DCI of a model of a set with known factors",
+    )
+    dis.add_argument("model", metavar="MODEL", help="a model id under the home, or a model folder")
+    dis.add_argument(
+        "--points",
+        type=int,
+        default=DisentanglementSettings.points,
+        help="samples each metric trains on (half as many held out); disentanglement_lib's 10,000 by default",
+    )
+    dis.add_argument("--seed", type=int, default=0)
+    dis.add_argument("--json", action="store_true", help="print one JSON object, with the information matrix")
+    dis.add_argument("--device", default="auto")
+    dis.set_defaults(run=cmd_disentanglement)
     if add_commands is not None:
         add_commands(commands)
     return parser

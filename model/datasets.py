@@ -84,9 +84,10 @@ def _build(
         }
     if name == "characters":
         return characters.build(), {"renderer": f"Hershey fonts, seed {characters.SEED}"}
-    if name in (sprites.KEY, sprites.SMALL_KEY):
-        grid = sprites.FULL if name == sprites.KEY else sprites.SMALL
-        return sprites.build(grid), {"renderer": f"dSprites' factor grid, test split seed {sprites.SEED}"}
+    if name in sprites.GRIDS:
+        return sprites.build(sprites.GRIDS[name]), {
+            "renderer": f"dSprites' factor grid, test split seed {sprites.SEED}"
+        }
     if name == characters.MILLION_KEY:
         return characters.build_million(), {"renderer": f"Hershey fonts, seed {characters.SEED}, in chunks"}
     return ujipen.build(data_root, data_dir), {"files": ujipen.TEXT_NAME}

@@ -38,6 +38,7 @@ from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 
 from model.metrics import ACTIVE_UNIT_THRESHOLD
+from model.vae import LatentModel
 
 BATCH = 64  # images per beta-VAE and FactorVAE sample (disentanglement_lib's)
 BINS = 20  # MIG's equal-width bins per code (disentanglement_lib's)
@@ -179,10 +180,22 @@ def factor_entropies(factors: np.ndarray) -> np.ndarray:
     return np.array([mutual_info_score(y, y) for y in factors.T])
 
 
+def normalised_information(codes: np.ndarray, factors: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """Each code's mutual information with each factor over the factor's entropy, in [0, 1]: [D, K]."""
+    information: np.ndarray = mutual_information(codes, factors, bins) / factor_entropies(factors)
+    return information
+
+
+def mig_of(information: np.ndarray) -> float:
+    """MIG from the normalised information [D, K]: each factor's gap between its two most informative
+    codes, averaged."""
+    top_two = np.sort(information, axis=0)[::-1][:2]
+    return float(np.mean(top_two[0] - top_two[1]))
+
+
 def mig(codes: np.ndarray, factors: np.ndarray, bins: int = BINS) -> float:
     """The mutual information gap (Chen et al., 2018, Eq. 6)."""
-    top_two = np.sort(mutual_information(codes, factors, bins), axis=0)[::-1][:2]
-    return float(np.mean((top_two[0] - top_two[1]) / factor_entropies(factors)))
+    return mig_of(normalised_information(codes, factors, bins))
 
 
 def _predictor_scores(
@@ -262,4 +275,65 @@ def dci(
         completeness=completeness_of(importance),
         informativeness=float(np.mean(accuracies)),
         importance=importance.tolist(),
+    )
+
+
+@dataclass(frozen=True)
+class EncodedFactors:
+    """A network's representation of a factor grid: the posterior means of the images of given factors."""
+
+    network: LatentModel
+    images_of: Callable[[torch.Tensor], torch.Tensor]  # factors [n, K] -> images [n, C, H, W] uint8
+    factor_sizes: tuple[int, ...]
+
+    @torch.inference_mode()
+    def represent(self, factors: torch.Tensor) -> torch.Tensor:
+        device = next(self.network.parameters()).device
+        x = self.images_of(factors).flatten(start_dim=1).to(device, torch.float32).div_(255.0)
+        return self.network.encode(x).mu.cpu()
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisentanglementSettings:
+    """How many samples each metric takes (disentanglement_lib's counts by default) and the seed."""
+
+    points: int = 10_000  # the predictors' training samples, and MIG's and the variances' points
+    eval_points: int = 5_000  # their held-out samples
+    batch: int = BATCH
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("points", "eval_points", "batch"):
+            if getattr(self, name) < 2:
+                raise ValueError(f"{name} must be >= 2, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Every metric of one representation, and its normalised mutual information [D][K] with the factors."""
+
+    beta_vae: float
+    factor_vae: float
+    mig: float
+    sap: float
+    dci: Dci
+    information: list[list[float]]
+
+
+def scores_of(source: FactorSource, settings: DisentanglementSettings) -> Scores:
+    """All the metrics of `source`, seeded."""
+    generator = torch.Generator().manual_seed(settings.seed)
+    sizes = {"train": settings.points, "eval": settings.eval_points, "batch": settings.batch}
+    beta = beta_vae_score(source, generator, **sizes)
+    factor = factor_vae_score(source, generator, variance_points=settings.points, **sizes)
+    codes, factors = sample_codes(source, settings.points, generator)
+    test_codes, test_factors = sample_codes(source, settings.eval_points, generator)
+    information = normalised_information(codes, factors)
+    return Scores(
+        beta_vae=beta.eval,
+        factor_vae=factor.eval,
+        mig=mig_of(information),
+        sap=sap(codes, factors, test_codes, test_factors),
+        dci=dci(codes, factors, test_codes, test_factors, seed=settings.seed),
+        information=information.tolist(),
     )

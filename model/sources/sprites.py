@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -26,6 +27,7 @@ SIZE = 64  # pixels a side
 RADIUS = 11.0  # a sprite's size at scale 1, in pixels: at most 15.6 px from its centre when rotated
 POSITIONS = 32
 FIRST_CENTRE = 16  # the 32 centres are at 16..47 px along each axis: the largest sprite stays in frame
+CANVAS = SIZE + 2 * POSITIONS  # a sprite is drawn once on a canvas this wide, then windowed to place it
 SHAPES = ("square", "ellipse", "heart")
 SCALES = tuple(np.linspace(0.5, 1.0, 6).round(3).tolist())
 ORIENTATIONS = tuple((2 * math.pi * np.arange(40) / 40).tolist())  # radians: 0 to 351 degrees by 9
@@ -69,6 +71,7 @@ class Grid:
 
 FULL = Grid(tuple(range(3)), tuple(range(6)), tuple(range(40)), tuple(range(POSITIONS)), TEST_SIZE)
 SMALL = Grid(tuple(range(3)), (0, 2, 4), tuple(range(0, 40, 5)), tuple(range(0, POSITIONS, 4)), 500)
+GRIDS = {KEY: FULL, SMALL_KEY: SMALL}  # by data set key
 
 
 def _inside(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -84,9 +87,10 @@ def _inside(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return inside
 
 
+@cache
 def draw_sprite(shape: str, scale: float, orientation: float) -> np.ndarray:
-    """One sprite centred on a canvas of SIZE + 2 * POSITIONS pixels a side (0 or 255): [H, W] uint8."""
-    side = SIZE + 2 * POSITIONS
+    """One sprite centred on a canvas of CANVAS pixels a side (0 or 255): [H, W] uint8."""
+    side = CANVAS
     centre = side / 2  # in coordinates where pixel k spans k to k + 1: between the two middle pixels
     rows, columns = np.mgrid[0:side, 0:side].astype(np.float64) + 0.5  # pixel centres
     dx, dy = columns - centre, centre - rows  # y up
@@ -102,13 +106,17 @@ def centre_of(position: int) -> float:
     return FIRST_CENTRE + position
 
 
+def _starts(positions: tuple[int, ...]) -> np.ndarray:
+    """Where an image's window on a sprite's canvas starts for each position: the canvas's centre (CANVAS
+    / 2) lands on the image's centre_of(i) when the window starts at CANVAS / 2 - centre_of(i)."""
+    return np.array([CANVAS // 2 - int(centre_of(i)) for i in positions])
+
+
 def _placed(sprite: np.ndarray, positions: tuple[int, ...]) -> np.ndarray:
     """The sprite at every (x, y) of the positions, x slower (x right, y down the rows, as dSprites'):
-    [len^2, SIZE, SIZE]. The canvas's centre (coordinate `middle`) lands on the image's centre_of(i) when
-    the window starts at middle - centre_of(i)."""
+    [len^2, SIZE, SIZE]."""
     windows = sliding_window_view(sprite, (SIZE, SIZE))  # [start_row, start_column, SIZE, SIZE], views
-    middle = sprite.shape[0] // 2
-    starts = [middle - int(centre_of(i)) for i in positions]
+    starts = _starts(positions)
     x, y = np.meshgrid(starts, starts, indexing="ij")  # x slower, then y
     placed: np.ndarray = windows[y.ravel(), x.ravel()]
     return placed
@@ -122,6 +130,26 @@ def _sprites(grid: Grid) -> Iterator[np.ndarray]:
             for orientation in grid.orientations:
                 sprite = draw_sprite(SHAPES[shape], SCALES[scale], ORIENTATIONS[orientation])
                 yield _placed(sprite, grid.positions)
+
+
+def images_of(grid: Grid, factors: torch.Tensor) -> torch.Tensor:
+    """The images of any factor vectors of the grid (indices within it, [n, 5] int64), drawn as the set's
+    are: [n, 1, SIZE, SIZE] uint8. The disentanglement metrics ask for images by their factors."""
+    chosen = factors.cpu().numpy()
+    images = np.empty((len(chosen), 1, SIZE, SIZE), dtype=np.uint8)
+    sprite_of = chosen[:, 0] * 10_000 + chosen[:, 1] * 100 + chosen[:, 2]
+    for key in np.unique(sprite_of):
+        rows = np.flatnonzero(sprite_of == key)
+        shape, scale, orientation = chosen[rows[0], :3]
+        sprite = draw_sprite(
+            SHAPES[grid.shapes[shape]],
+            SCALES[grid.scales[scale]],
+            ORIENTATIONS[grid.orientations[orientation]],
+        )
+        windows = sliding_window_view(sprite, (SIZE, SIZE))
+        starts = _starts(grid.positions)
+        images[rows, 0] = windows[starts[chosen[rows, 4]], starts[chosen[rows, 3]]]
+    return torch.from_numpy(images)
 
 
 def grid_factors(grid: Grid) -> np.ndarray:

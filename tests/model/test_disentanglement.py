@@ -2,13 +2,21 @@
 the top (1, where 1 is the metric's maximum), a random rotation of them scores lower, a constant encoder
 scores 0 (the beta-VAE score: chance, its floor); and DCI's and MIG's parts against their definitions."""
 
+import json
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from model.checkpoint import load_network
+from model.cli import EXIT_USAGE, main
+from model.config import ModelConfig, TrainConfig
+from model.datasets import open_dataset
 from model.disentanglement import (
+    EncodedFactors,
     beta_vae_score,
     completeness_of,
     dci,
@@ -20,6 +28,9 @@ from model.disentanglement import (
     sample_codes,
     sap,
 )
+from model.home import data_root, models_root
+from model.sources import sprites
+from model.train import train
 
 SIZES = (3, 6, 10, 8, 8)  # at most MIG's 20 bins each, so binning loses nothing of the identity's codes
 
@@ -94,13 +105,13 @@ def test_sap() -> None:
 
 
 def test_dci() -> None:
-    identity = dci(*codes(IDENTITY, 1500, 0), *codes(IDENTITY, 500, 1))
+    identity = dci(*codes(IDENTITY, 800, 0), *codes(IDENTITY, 300, 1))
     assert (
         identity.disentanglement > 0.95 and identity.completeness > 0.95 and identity.informativeness > 0.99
     )
     importance = np.array(identity.importance)
     assert (importance.argmax(axis=0) == np.arange(5)).all()  # each factor read from its own code
-    rotated = dci(*codes(ROTATED, 1500, 0), *codes(ROTATED, 500, 1))
+    rotated = dci(*codes(ROTATED, 800, 0), *codes(ROTATED, 300, 1))
     assert rotated.disentanglement < 0.6 and rotated.completeness < 0.6
     constant = dci(*codes(CONSTANT, 300, 0), *codes(CONSTANT, 100, 1))
     assert constant.disentanglement == pytest.approx(
@@ -121,3 +132,48 @@ def test_dci_s_disentanglement_and_completeness_are_one_minus_weighted_entropies
     spread = np.array([[2 / 3, 0], [2 / 3, 0], [2 / 3, 0], [0, 1.0]])
     assert disentanglement_of(spread) == pytest.approx(1.0, abs=1e-6)
     assert completeness_of(spread) == pytest.approx(2 / 3 * (1 - np.log(3) / np.log(4)) + 1 / 3, abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def sprites_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with sprites-small and a 6-D model of it trained for an epoch."""
+    home = tmp_path_factory.mktemp("sprites-home")
+    dataset, _ = open_dataset(sprites.SMALL_KEY, data_root(home))
+    train(
+        models_root(home) / "sprites-6d",
+        model_id="sprites-6d",
+        title="Sprites, 6-D",
+        model_config=ModelConfig(latent_dim=6, hidden=(64,), image_shape=dataset.info.image_shape),
+        config=TrainConfig(epochs=1, batch_size=64, device="cpu"),
+        dataset=dataset,
+        progress=False,
+    )
+    return home
+
+
+def test_a_model_s_codes_are_its_posterior_means_of_the_images_of_the_factors(sprites_home: Path) -> None:
+    _, network = load_network(models_root(sprites_home) / "sprites-6d")
+    network.eval()
+    dataset, _ = open_dataset(sprites.SMALL_KEY, data_root(sprites_home))
+    assert dataset.test.factors is not None
+    source = EncodedFactors(network, partial(sprites.images_of, sprites.SMALL), sprites.SMALL.sizes)
+    codes = source.represent(dataset.test.factors[:50])
+    with torch.inference_mode():
+        expected = network.encode(dataset.test.head(50).pixels()).mu
+    assert torch.allclose(codes, expected, atol=1e-6)
+
+
+def test_the_command_scores_a_sprites_model_and_refuses_one_without_factors(
+    sprites_home: Path, tiny_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--home", str(sprites_home), "disentanglement", "sprites-6d", "--points", "200", "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    scores = ("beta_vae_score", "factor_vae_score", "mig", "sap", "dci_disentanglement", "dci_completeness")
+    assert all(0 <= report[name] <= 1 for name in (*scores, "dci_informativeness"))
+    assert report["factors"] == ["shape", "scale", "orientation", "x", "y"]
+    information = np.array(report["information"])
+    assert information.shape == (6, 5) and ((information >= 0) & (information <= 1 + 1e-9)).all()
+    assert report["mig"] == pytest.approx(float(np.mean(np.diff(np.sort(information, axis=0)[-2:], axis=0))))
+    assert main(["disentanglement", str(tiny_model), "--points", "200"]) == EXIT_USAGE
+    assert "whose factors of variation are not known" in capsys.readouterr().err

@@ -97,3 +97,11 @@ def test_the_prepared_set_keeps_every_image_s_factors(
     assert len(read.test) == 500 and len(read.train) + len(read.test) == math.prod(sprites.SMALL.sizes)
     train_rows = {tuple(row) for row in read.train.factors.tolist()}  # type: ignore[union-attr]
     assert not train_rows & {tuple(row) for row in read.test.factors.tolist()}  # type: ignore[union-attr]
+
+
+def test_any_factor_vector_draws_the_set_s_image_of_it(small: tuple[np.ndarray, np.ndarray]) -> None:
+    """What the disentanglement metrics ask for: images by their factors, as the set has them."""
+    images, factors = small
+    picked = np.random.default_rng(0).choice(len(factors), 300, replace=False)
+    drawn = sprites.images_of(sprites.SMALL, torch.from_numpy(factors[picked]))
+    assert np.array_equal(drawn.numpy(), images[picked])
