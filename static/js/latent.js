@@ -2,6 +2,7 @@
 // correlation with each class, and its traversal around the prior mean and clamped on an image. The URL
 // keeps the model, the dimension and the image (?model=&dim=&index=), so the explorer can link here.
 import * as api from "./api.js";
+import { EVENTS, listen } from "./events.js";
 import { correlationFigure, dimensionLabel, klHistogramFigure, summaryText } from "./latent-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
 import { digitImage, figure, guarded, latestOnly } from "./ui.js";
@@ -124,4 +125,15 @@ $("clamp-upload").addEventListener("change", () =>
 );
 if (params.has("index")) $("clamp-index").value = params.get("index");
 clampOnIndex();
-guarded(loadModel);
+if (state.model) {
+  guarded(loadModel);
+} else {
+  // A first run: no model is served yet; the first one a job finishes opens here.
+  $("dim-summary").textContent = "No model is served yet: the first one appears here when it is trained.";
+  const stop = listen(EVENTS.model, ({ model: { id } }) => {
+    stop();
+    $("model").value = id;
+    state.model = id;
+    guarded(loadModel);
+  });
+}
