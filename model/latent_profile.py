@@ -1,6 +1,8 @@
 """One latent dimension across a data split: how much it carries (KL(q(z_d|x) || N(0, 1)) of each image, as
 a histogram), the images whose posterior means push it highest and lowest, and how it goes with each class
-(Pearson's r between the posterior mean z_d and the class's indicator, the point-biserial correlation)."""
+(Pearson's r between the posterior mean z_d and the class's indicator, the point-biserial correlation),
+and, where the data set's factors of variation are known, how much of each the posterior mean carries
+(their mutual information over the factor's entropy, as MIG measures it)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+from model.disentanglement import normalised_information
 from model.vae import DiagonalGaussian
 
 EXTREMES = 8  # images shown at each end
@@ -25,6 +28,7 @@ class LatentProfile:
     highest: list[int]
     lowest: list[int]
     class_correlation: list[float]
+    factor_information: list[float]  # I(z_d; factor) / H(factor) per known factor (MIG's measure), or []
 
 
 def _correlations(values: torch.Tensor, labels: torch.Tensor, class_count: int) -> list[float]:
@@ -45,11 +49,13 @@ def latent_profile(
     class_count: int,
     dim: int,
     *,
+    factors: torch.Tensor | None = None,
     extremes: int = EXTREMES,
     bins: int = BINS,
 ) -> LatentProfile:
     """The profile of dimension `dim` of the posteriors N(mu, diag(sigma^2)), mu and sigma [N, D], of
-    images with labels [N] in 0..class_count - 1 (class_count 0: an unlabelled set, no correlations)."""
+    images with labels [N] in 0..class_count - 1 (class_count 0: an unlabelled set, no correlations) and,
+    for a set of known factors, their values [N, K]: how much of each factor the posterior mean carries."""
     if mu.ndim != 2 or mu.shape != sigma.shape or labels.shape != mu.shape[:1]:
         raise ValueError(
             "need mu, sigma [N, D] and labels [N], "
@@ -73,4 +79,7 @@ def latent_profile(
         highest=values.topk(k).indices.tolist(),
         lowest=(-values).topk(k).indices.tolist(),
         class_correlation=_correlations(values, labels, class_count) if class_count else [],
+        factor_information=[]
+        if factors is None
+        else normalised_information(values[:, None].double().numpy(), factors.numpy())[0].tolist(),
     )

@@ -10,7 +10,13 @@ from starlette.concurrency import run_in_threadpool
 
 from app.deps import ModelDep
 from app.latents import dimension_of
-from app.schemas.dimensions import ClassCorrelation, DimensionProfile, Dimensions, ExtremeImage
+from app.schemas.dimensions import (
+    ClassCorrelation,
+    DimensionProfile,
+    Dimensions,
+    ExtremeImage,
+    FactorInformation,
+)
 from app.schemas.errors import ERROR_RESPONSES
 from app.served_model import ServedModel
 from model.latent_profile import latent_profile
@@ -34,7 +40,10 @@ async def dimensions(served: ModelDep) -> Dimensions:
 def _profile(served: ServedModel, dim: int) -> DimensionProfile:
     latent_map, info = served.latent_map, served.dataset.info
     class_count = len(info.class_names) if info.labelled else 0
-    profile = latent_profile(latent_map.mu, latent_map.sigma, latent_map.labels, class_count, dim)
+    factors = served.dataset.test.factors  # the map's points are the test split's, in order
+    profile = latent_profile(
+        latent_map.mu, latent_map.sigma, latent_map.labels, class_count, dim, factors=factors
+    )
     values = latent_map.mu[:, dim]
     return DimensionProfile(
         model_id=served.model_id,
@@ -48,6 +57,10 @@ def _profile(served: ServedModel, dim: int) -> DimensionProfile:
         class_correlation=[
             ClassCorrelation(label=label, name=info.class_names[label], r=r)
             for label, r in enumerate(profile.class_correlation)
+        ],
+        factor_information=[
+            FactorInformation(name=factor.name, information=information)
+            for factor, information in zip(info.factors, profile.factor_information, strict=True)
         ],
     )
 

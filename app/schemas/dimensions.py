@@ -29,6 +29,13 @@ class ClassCorrelation(BaseModel):
     )
 
 
+class FactorInformation(BaseModel):
+    name: str
+    information: float = Field(
+        description="I(z_d; factor) / H(factor) over the test images, the means cut in 20 bins (MIG's)"
+    )
+
+
 class DimensionProfile(BaseModel):
     """One latent dimension over the test images: how much each image's posterior spends on it, the
     images at its two ends, and how it goes with each class."""
@@ -44,3 +51,6 @@ class DimensionProfile(BaseModel):
     )
     lowest: list[ExtremeImage] = Field(description="those with the lowest, lowest first")
     class_correlation: list[ClassCorrelation] = Field(description="empty for an unlabelled data set")
+    factor_information: list[FactorInformation] = Field(
+        description="for a data set of known factors (sprites): how much of each factor the dimension carries"
+    )

@@ -35,6 +35,20 @@ export function correlationFigure(profile) {
   };
 }
 
+// How much of each known factor the dimension carries (MIG's normalised mutual information), one bar each.
+export function factorFigure(profile) {
+  return {
+    data: [{
+      type: "bar", x: profile.factor_information.map((f) => f.name), y: profile.factor_information.map((f) => f.information),
+      marker: { color: "#5b7be0" }, hovertemplate: "%{x}: %{y:.3f} of its entropy<extra></extra>",
+    }],
+    layout: {
+      margin: { l: 50, r: 10, t: 10, b: 45 },
+      xaxis: { title: { text: "factor" }, type: "category" }, yaxis: { title: { text: "I(z_d; factor) / H(factor)" }, range: [0, 1] },
+    },
+  };
+}
+
 // What the dimension amounts to, in words.
 export function summaryText(profile, latentDim) {
   const d = profile.dimension;

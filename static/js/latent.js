@@ -3,7 +3,7 @@
 // keeps the model, the dimension and the image (?model=&dim=&index=), so the explorer can link here.
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
-import { correlationFigure, dimensionLabel, klHistogramFigure, summaryText } from "./latent-figures.js";
+import { correlationFigure, dimensionLabel, factorFigure, klHistogramFigure, summaryText } from "./latent-figures.js";
 import { PLOT_CONFIG } from "./map-traces.js";
 import { digitImage, figure, guarded, latestOnly } from "./ui.js";
 
@@ -63,13 +63,15 @@ const drawDimension = latestOnly(() =>
     $("dim-summary").textContent = summaryText(profile, Number(latentDim));
     const histogram = klHistogramFigure(profile);
     await Plotly.react($("kl-histogram"), histogram.data, histogram.layout, PLOT_CONFIG);
+    // A set of known factors shows the dimension against each (its class is one of them); others, classes.
+    const factored = profile.factor_information.length > 0;
     const labelled = profile.class_correlation.length > 0;
+    $("factor-panel").hidden = !factored;
+    $("class-panel").hidden = factored;
     $("no-classes").hidden = labelled;
     $("correlation").hidden = !labelled;
-    if (labelled) {
-      const correlation = correlationFigure(profile);
-      await Plotly.react($("correlation"), correlation.data, correlation.layout, PLOT_CONFIG);
-    }
+    const [target, figure] = factored ? ["factor-information", factorFigure(profile)] : ["correlation", correlationFigure(profile)];
+    if (factored || labelled) await Plotly.react($(target), figure.data, figure.layout, PLOT_CONFIG);
     extremes($("highest"), profile.highest, profile.dataset);
     extremes($("lowest"), profile.lowest, profile.dataset);
     await drawStrip($("prior-strip"), null);

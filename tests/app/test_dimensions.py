@@ -42,6 +42,7 @@ def test_a_dimension_s_extremes_are_the_extremes_of_the_encodings(
     assert [image["index"] for image in body["lowest"]] == (-values).topk(8).indices.tolist()
     assert body["highest"][0]["value"] == pytest.approx(float(values.max()), abs=1e-4)
     assert body["rank"] == 1 and body["dimension"]["dim"] == top and body["dataset"] == "mnist"
+    assert body["factor_information"] == []  # MNIST's factors are not known
     assert sum(body["kl_counts"]) == len(test_set)
     r = {c["name"]: c["r"] for c in body["class_correlation"]}
     for label in range(10):

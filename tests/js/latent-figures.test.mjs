@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { correlationFigure, dimensionLabel, klHistogramFigure, summaryText } from "../../static/js/latent-figures.js";
+import { correlationFigure, dimensionLabel, factorFigure, klHistogramFigure, summaryText } from "../../static/js/latent-figures.js";
 
 const profile = {
   rank: 2,
@@ -36,4 +36,11 @@ test("the summary ranks the dimension and says whether the encoder uses it", () 
   assert.match(summaryText({ ...profile, rank: 12 }, 16), /the 12th of 16/);
   const dead = { ...profile, dimension: { ...profile.dimension, active: false, activity: 0.001 } };
   assert.match(summaryText(dead, 16), /dead: the encoder does not use it/);
+});
+
+test("a set of known factors shows how much of each the dimension carries, on [0, 1]", () => {
+  const figure = factorFigure({ factor_information: [{ name: "shape", information: 0.1 }, { name: "x", information: 0.8 }] });
+  assert.deepEqual(figure.data[0].x, ["shape", "x"]);
+  assert.deepEqual(figure.data[0].y, [0.1, 0.8]);
+  assert.deepEqual(figure.layout.yaxis.range, [0, 1]);
 });

@@ -52,3 +52,16 @@ def test_a_dimension_out_of_range_is_refused() -> None:
     mu, sigma, labels = encodings()
     with pytest.raises(ValueError, match=r"dimension 4 is out of range \(0..3\)"):
         latent_profile(mu, sigma, labels, 3, 4)
+
+
+def test_with_known_factors_a_dimension_carries_all_of_its_own_factor_and_none_of_another() -> None:
+    generator = torch.Generator().manual_seed(1)
+    factors = torch.stack(
+        [torch.randint(4, (2000,), generator=generator), torch.randint(6, (2000,), generator=generator)], 1
+    )
+    mu = torch.stack([factors[:, 0].float(), torch.randn(2000, generator=generator)], dim=1)  # z1 is factor 0
+    sigma = torch.full_like(mu, 0.5)
+    profile = latent_profile(mu, sigma, factors[:, 0], 4, 0, factors=factors)
+    assert profile.factor_information[0] == pytest.approx(1.0, abs=1e-9)
+    assert profile.factor_information[1] < 0.01
+    assert latent_profile(mu, sigma, factors[:, 0], 4, 0).factor_information == []  # factors unknown
