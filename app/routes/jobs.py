@@ -183,11 +183,17 @@ async def submit(body: TrainingRequest, jobs: TrainingDep, registry: RegistryDep
 
 @router.post("/zoo", status_code=202)
 async def submit_zoo(body: ZooRequest, jobs: TrainingDep, registry: RegistryDep) -> list[JobView]:
-    """Queue whatever of a zoo is missing and not already queued: the default models of a data set, or
-    the beta sweep behind the lab's rate-distortion curve (MNIST's)."""
+    """Queue whatever of a zoo is missing and not already queued: the default models of a data set, the
+    beta sweep behind the lab's rate-distortion curve (MNIST's), or the disentanglement sweep of a set of
+    known factors (sprites)."""
     _check_dataset(registry, body.dataset)
     dataset = registry.datasets[body.dataset]
-    specs = zoo_jobs(jobs.home, dataset.info, len(dataset.train), zoo=body.zoo, device=str(registry.device))
+    try:
+        specs = zoo_jobs(
+            jobs.home, dataset.info, len(dataset.train), zoo=body.zoo, device=str(registry.device)
+        )
+    except ValueError as error:  # a zoo the data set cannot have (the disentanglement sweep of MNIST)
+        raise HTTPException(422, f"zoo: {error}") from error
     pending = jobs.queue.pending_targets()
     specs = [spec for spec in specs if spec.target not in pending]
     _check_room(jobs, len(specs))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -10,6 +10,7 @@ from model.config import Architecture, LossMode
 from model.home import check_model_id
 from model.likelihoods import LikelihoodName
 from model.records import EndedEvent, EpochEvent, JobKind, JobState, StartedEvent
+from model.zoo import ZooName
 
 MAX_EPOCHS = 200
 MAX_LATENT_DIM = 64
@@ -85,7 +86,9 @@ class Suggestion(BaseModel):
 class ZooRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    zoo: Literal["default", "beta"] = Field(description="the default models, or the beta sweep")
+    zoo: ZooName = Field(
+        description="the default models, the beta sweep, or the disentanglement sweep (of known factors)"
+    )
     dataset: str = Field("mnist", description="a data set key from /api/datasets")
 
 

@@ -25,7 +25,7 @@ MODEL_PUBLIC = {
     "model.data",  # what a data set is, and its prepared copy
     "model.datasets",  # the data sets by name
     "model.framing",  # framing handwriting as MNIST's digits were (uploads)
-    "model.zoo",  # the default models and the beta sweep, and the jobs that would complete them
+    "model.zoo",  # the default models, the beta and disentanglement sweeps, and the jobs completing them
     "model.job_queue",  # training jobs: the queue on disk, each job's events (run by model.job_process)
     "model.records",  # what training writes, typed: each epoch's record, a job's states and events
     "model.config",  # the model and training configs a training request is made of

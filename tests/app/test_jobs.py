@@ -257,6 +257,16 @@ def test_a_bad_training_request_is_refused_with_its_reason(
     assert refusing.get("/api/jobs").json() == []
 
 
+def test_the_disentanglement_zoo_of_a_set_without_known_factors_is_refused(refusing: TestClient) -> None:
+    response = refusing.post("/api/jobs/zoo", json={"zoo": "disentanglement", "dataset": "mnist"})
+    assert (response.status_code, response.json()["detail"]) == (
+        422,
+        "zoo: the disentanglement zoo needs a data set of known factors (sprites); "
+        "MNIST handwritten digits has none",
+    )
+    assert refusing.get("/api/jobs").json() == []
+
+
 def test_a_full_queue_refuses_more(refusing: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(job_runner, "MAX_PENDING", 0)
     response = refusing.post("/api/jobs", json=QUICK_JOB)
