@@ -57,7 +57,10 @@ def test_eval_table_by_model_id(tiny_home: Path, capsys: pytest.CaptureFixture[s
 def test_train_zoo_names_only_known_zoos_and_data_sets(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["train", "--zoo", "gamma"]) == EXIT_USAGE
     err = capsys.readouterr().err
-    assert "--zoo gamma is neither a zoo (default, beta) nor a data set (mnist, fashion-mnist" in err
+    assert (
+        "--zoo gamma is neither a zoo (default, beta, disentanglement) nor a data set (mnist, fashion-mnist"
+        in err
+    )
 
 
 def test_eval_of_an_unknown_model_names_the_folder(
