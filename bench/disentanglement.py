@@ -23,22 +23,12 @@ from pathlib import Path
 
 from model.checkpoint import load_network
 from model.datasets import open_dataset
-from model.disentanglement import DisentanglementSettings, EncodedFactors, Scores, scores_of
+from model.disentanglement import DisentanglementSettings, EncodedFactors, scores_of
 from model.home import data_root, models_root
 from model.sources import sprites
 from model.zoo import DISENTANGLEMENT_OBJECTIVES, DISENTANGLEMENT_SEEDS, train_zoo, zoo_entries
 
-FIGURES = ("mig", "factor_vae", "beta_vae", "sap", "dci")
-
-
-def figures_of(scores: Scores) -> dict[str, float]:
-    return {
-        "mig": scores.mig,
-        "factor_vae": scores.factor_vae,
-        "beta_vae": scores.beta_vae,
-        "sap": scores.sap,
-        "dci": scores.dci.disentanglement,
-    }
+FIGURES = ("mig", "factor_vae_score", "beta_vae_score", "sap", "dci_disentanglement")  # the summary's
 
 
 def run(home: Path, dataset_name: str, quick: bool, parallel: int, points: int) -> None:
@@ -58,7 +48,7 @@ def run(home: Path, dataset_name: str, quick: bool, parallel: int, points: int) 
         _, network = load_network(folder, "cpu")
         network.eval()
         source = EncodedFactors(network, partial(sprites.images_of, grid), grid.sizes)
-        figures = figures_of(scores_of(source, settings))
+        figures = scores_of(source, settings).figures()
         history = json.loads((folder / "history.json").read_text())
         minutes = sum(record["seconds"] for record in history) / 60
         results[(name, entry.train_config.seed)] = figures

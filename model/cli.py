@@ -266,15 +266,7 @@ def cmd_disentanglement(args: argparse.Namespace) -> int:
     )
     began = time.perf_counter()
     scores = scores_of(source, settings)
-    figures = {
-        "beta_vae_score": scores.beta_vae,
-        "factor_vae_score": scores.factor_vae,
-        "mig": scores.mig,
-        "sap": scores.sap,
-        "dci_disentanglement": scores.dci.disentanglement,
-        "dci_completeness": scores.dci.completeness,
-        "dci_informativeness": scores.dci.informativeness,
-    }
+    figures = scores.figures()
     if args.json:
         names = [factor.name for factor in grid.factors()]
         print(

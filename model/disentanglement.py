@@ -319,6 +319,18 @@ class Scores:
     dci: Dci
     information: list[list[float]]
 
+    def figures(self) -> dict[str, float]:
+        """Every score by name, as the command line and the benchmark print them."""
+        return {
+            "beta_vae_score": self.beta_vae,
+            "factor_vae_score": self.factor_vae,
+            "mig": self.mig,
+            "sap": self.sap,
+            "dci_disentanglement": self.dci.disentanglement,
+            "dci_completeness": self.dci.completeness,
+            "dci_informativeness": self.dci.informativeness,
+        }
+
 
 def scores_of(source: FactorSource, settings: DisentanglementSettings) -> Scores:
     """All the metrics of `source`, seeded."""
