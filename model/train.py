@@ -257,7 +257,9 @@ def train(
     step = _Step(run.network, config)
     module = DistributedDataParallel(step) if ranks.distributed else step
 
-    x_train = train_set.pixels(device)
+    # Kept as bytes and made [0, 1] floats a minibatch at a time: sprites' 737,280 images would take 12 GB
+    # as floats.
+    x_train = train_set.images.to(device).reshape(len(train_set), -1)
     x_test = test_set.pixels(device)
     indices = snapshot_indices(len(test_set), config.snapshot_size)
     x_snapshot = x_test[indices.to(device)]
@@ -373,12 +375,13 @@ def _train_epoch(
     bar: tqdm,
     should_stop: Callable[[], bool] | None,
 ) -> torch.Tensor:
-    """One pass over x_train in minibatches of the seeded permutation; -> loss, reconstruction and KL summed
-    over the whole epoch (all ranks'): [3]."""
+    """One pass over x_train (uint8 [N, C*H*W]) in minibatches of the seeded permutation; -> loss,
+    reconstruction and KL summed over the whole epoch (all ranks'): [3]."""
     run.network.train()
     began = time.perf_counter()
+    binarized = None
     if config.binarized:  # drawn afresh every epoch, the same on every rank (their generators agree)
-        x_train = torch.bernoulli(x_train, generator=run.shuffle_rng)
+        binarized = torch.bernoulli(x_train.float().div_(255.0), generator=run.shuffle_rng)
     totals = torch.zeros(3, device=x_train.device)  # this rank's share
     seen = 0
     batches_per_epoch = -(-len(x_train) // config.batch_size)
@@ -392,7 +395,8 @@ def _train_epoch(
         shape = (len(batch_indices), *noise_shape(config, run.network.latent_dim))
         eps = torch.randn(shape, generator=run.noise_rng, device=x_train.device)
         mine = ranks.share(batch_indices)
-        loss, reconstruction, kl = module(x_train[mine], ranks.share(eps))
+        x = binarized[mine] if binarized is not None else x_train[mine].float().div_(255.0)
+        loss, reconstruction, kl = module(x, ranks.share(eps))
         run.optimizer.zero_grad(set_to_none=True)
         # DDP averages the ranks' gradients: each rank's sum scaled by world_size / B makes that average the
         # mean over the global batch, however unevenly the batch splits.
