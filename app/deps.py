@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Query, Request
 
 from app.density_state import DensityMaps
+from app.disentanglement_state import DisentanglementScores
 from app.job_runner import JobRunner
 from app.lab_state import LabState
 from app.plane_state import Planes, ShownPlane
@@ -85,6 +86,11 @@ async def get_point_metrics(request: Request) -> PointMetrics:
     return metrics
 
 
+async def get_disentanglement(request: Request) -> DisentanglementScores:
+    scores: DisentanglementScores = request.app.state.disentanglement
+    return scores
+
+
 async def get_view_link(request: Request) -> ViewLink:
     link: ViewLink = request.app.state.view_link
     return link
@@ -110,6 +116,7 @@ PlanesDep = Annotated[Planes, Depends(get_planes)]
 DensityMapsDep = Annotated[DensityMaps, Depends(get_density_maps)]
 ShownPlaneDep = Annotated[ShownPlane, Depends(get_shown_plane)]
 PointMetricsDep = Annotated[PointMetrics, Depends(get_point_metrics)]
+DisentanglementDep = Annotated[DisentanglementScores, Depends(get_disentanglement)]
 ViewLinkDep = Annotated[ViewLink, Depends(get_view_link)]
 JobsDep = Annotated[JobRunner, Depends(get_jobs)]
 TrainingDep = Annotated[JobRunner, Depends(require_training)]

@@ -12,6 +12,7 @@ from fastapi_offline import FastAPIOffline
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app.density_state import DensityMaps
+from app.disentanglement_state import DisentanglementScores
 from app.errors import install_error_handlers
 from app.job_runner import JobRunner
 from app.lab_state import LabState
@@ -30,6 +31,7 @@ from app.routes import (
     decode,
     density,
     dimensions,
+    disentanglement,
     encode,
     estimators,
     evaluation,
@@ -55,6 +57,7 @@ from app.settings import Settings
 from app.templating import STATIC
 from app.view_link import ViewLink
 from model.evaluation import LAB_EVALUATION
+from model.factor_scores import LAB_SETTINGS
 
 ROUTERS = (
     health.router,
@@ -69,6 +72,7 @@ ROUTERS = (
     interpolate.router,
     traversal.router,
     dimensions.router,
+    disentanglement.router,
     view_link.router,
     selection.router,
     arithmetic.router,
@@ -107,6 +111,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.planes = Planes()
         app.state.density_maps = DensityMaps(settings.density_from)
         app.state.point_metrics = PointMetrics()
+        app.state.disentanglement = DisentanglementScores(settings.disentanglement or LAB_SETTINGS)
         app.state.view_link = ViewLink()
         app.state.jobs = JobRunner(
             settings.home, registry, app.state.lab, settings.job_process, follow=settings.workers > 1
@@ -124,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
         yield
         app.state.planes.close()  # a plane computing is stopped with its process
         app.state.point_metrics.close()  # and per-point metrics at their next batch
+        app.state.disentanglement.close()  # and disentanglement scores at their next metric
         app.state.density_maps.close()  # and a large split's encoding
         app.state.lab.close()  # a running evaluation stops at its next batch: it never holds the server up
         await app.state.jobs.close()

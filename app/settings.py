@@ -10,6 +10,7 @@ from app.limits import MAX_BODY_BYTES, MAX_POINTS
 
 if TYPE_CHECKING:
     from app.job_runner import JobProcess
+    from model.disentanglement import DisentanglementSettings
     from model.evaluation import EvaluationSettings
     from model.factories import OutsideModel
 
@@ -26,6 +27,7 @@ class Settings:
     # Host headers served (DNS rebinding guard); "*" allows any, for a container behind its own proxy.
     allowed_hosts: tuple[str, ...] = LOCAL_HOSTS
     evaluation: EvaluationSettings | None = None  # how the lab's evaluations compute (None: the defaults)
+    disentanglement: DisentanglementSettings | None = None  # the lab's disentanglement scores' samples
     # Whether visitors may queue and cancel training jobs (the server trains its own missing models anyway).
     # Off unless asked for: `serve` turns it on when bound to loopback, or with --allow-training.
     training: bool = False

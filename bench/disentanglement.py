@@ -20,12 +20,12 @@ import json
 import statistics
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 from model.checkpoint import load_network
 from model.datasets import open_dataset
-from model.disentanglement import DisentanglementSettings, EncodedFactors, scores_of
+from model.disentanglement import DisentanglementSettings, scores_of
+from model.factor_scores import factor_source
 from model.home import data_root, models_root
 from model.sources import sprites
 from model.zoo import DISENTANGLEMENT_OBJECTIVES, DISENTANGLEMENT_SEEDS, train_zoo, zoo_entries
@@ -37,7 +37,6 @@ def run(
     home: Path, dataset_name: str, quick: bool, parallel: int, points: int, objectives: list[str]
 ) -> None:
     dataset, _ = open_dataset(dataset_name, data_root(home))
-    grid = sprites.GRIDS[dataset.info.key]
     sweep = zoo_entries(
         dataset=dataset.info, train_size=len(dataset.train), quick=quick, device="cpu", zoo="disentanglement"
     )
@@ -55,7 +54,8 @@ def run(
         folder = models_root(home) / entry.model_id
         _, network = load_network(folder, "cpu")
         network.eval()
-        source = EncodedFactors(network, partial(sprites.images_of, grid), grid.sizes)
+        source = factor_source(network, dataset.info)
+        assert source is not None  # the sweep's data sets are sprites'
         figures = scores_of(source, settings).figures()
         history = json.loads((folder / "history.json").read_text())
         minutes = sum(record["seconds"] for record in history) / 60

@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,10 @@ from model.config import ARCHITECTURES, DEFAULT_HIDDEN, LOSS_MODES, LR_SCHEDULES
 from model.data import Dataset, DataUnavailableError, evaluated_split
 from model.datasets import DATASET_HELP, DATASET_NAMES, folder_path, open_dataset, open_recorded
 from model.device import resolve_device
-from model.disentanglement import DisentanglementSettings, EncodedFactors, scores_of
+from model.disentanglement import DisentanglementSettings, scores_of
 from model.distributed import RankFailure, Ranks, process_group, torchrun_ranks
 from model.evaluation import FIGURE_ROWS, EvaluationSettings, cached_evaluation
+from model.factor_scores import factor_source
 from model.home import atlas_home, check_model_id, classifier_folder, data_root, models_root
 from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE, LIKELIHOODS, suited_to
 from model.metrics import mean_image_baseline
@@ -253,14 +253,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_disentanglement(args: argparse.Namespace) -> int:
     home = _home(args)
     info, network = load_network(_model_folder(home, args.model), resolve_device(args.device))
-    grid = sprites.GRIDS.get(info.dataset.key)
-    if grid is None:
+    network.eval()
+    source = factor_source(network, info.dataset)
+    if source is None:
         raise ValueError(
             f"{info.model_id} was trained on {info.dataset.title}, whose factors of variation are not known: "
             "the disentanglement metrics need a set that has them (--dataset sprites)"
         )
-    network.eval()
-    source = EncodedFactors(network, partial(sprites.images_of, grid), grid.sizes)
     settings = DisentanglementSettings(
         points=args.points, eval_points=max(2, args.points // 2), seed=args.seed
     )
@@ -268,7 +267,7 @@ def cmd_disentanglement(args: argparse.Namespace) -> int:
     scores = scores_of(source, settings)
     figures = scores.figures()
     if args.json:
-        names = [factor.name for factor in grid.factors()]
+        names = [factor.name for factor in info.dataset.factors]
         print(
             json.dumps(
                 {"model_id": info.model_id, **figures, "factors": names, "information": scores.information}

@@ -37,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 
+from model.budget import ProgressHook
 from model.metrics import ACTIVE_UNIT_THRESHOLD
 from model.vae import LatentModel
 
@@ -308,6 +309,18 @@ class DisentanglementSettings:
                 raise ValueError(f"{name} must be >= 2, got {getattr(self, name)}")
 
 
+# Every score's name -> its title and what it measures, in the order the pages show them (Scores.figures).
+METRICS: dict[str, tuple[str, str]] = {
+    "mig": ("MIG", "the gap in mutual information between the two codes that carry most of each factor"),
+    "factor_vae_score": ("FactorVAE score", "a factor held fixed is read off the code of least variance"),
+    "beta_vae_score": ("beta-VAE score", "which factor is held fixed, from the codes' mean differences"),
+    "sap": ("SAP", "the gap between the two codes that predict each factor best, alone and linearly"),
+    "dci_disentanglement": ("DCI disentanglement", "how few factors each code is used to predict"),
+    "dci_completeness": ("DCI completeness", "how few codes each factor is predicted from"),
+    "dci_informativeness": ("DCI informativeness", "how well the codes together predict the factors"),
+}
+
+
 @dataclass(frozen=True)
 class Scores:
     """Every metric of one representation, and its normalised mutual information [D][K] with the factors."""
@@ -320,11 +333,11 @@ class Scores:
     information: list[list[float]]
 
     def figures(self) -> dict[str, float]:
-        """Every score by name, as the command line and the benchmark print them."""
+        """Every score by name (METRICS' names), as the command line, the benchmark and the lab show them."""
         return {
-            "beta_vae_score": self.beta_vae,
-            "factor_vae_score": self.factor_vae,
             "mig": self.mig,
+            "factor_vae_score": self.factor_vae,
+            "beta_vae_score": self.beta_vae,
             "sap": self.sap,
             "dci_disentanglement": self.dci.disentanglement,
             "dci_completeness": self.dci.completeness,
@@ -332,20 +345,41 @@ class Scores:
         }
 
 
-def scores_of(source: FactorSource, settings: DisentanglementSettings) -> Scores:
-    """All the metrics of `source`, seeded."""
+# Each metric's share of the time scores_of takes (measured on sprites with a 10-D MLP, 1,000 points): the
+# batch scores draw and encode 64 images a sample, DCI fits a forest a factor.
+_STAGES = {"beta-VAE score": 0.5, "FactorVAE score": 0.26, "MIG and SAP": 0.01, "DCI": 0.23}
+
+
+def scores_of(
+    source: FactorSource, settings: DisentanglementSettings, progress: ProgressHook | None = None
+) -> Scores:
+    """All the metrics of `source`, seeded; `progress` hears each stage as it starts (and may stop the
+    work by raising)."""
+    done = 0.0
+
+    def stage(name: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(name, done)
+        done += _STAGES[name]
+
     generator = torch.Generator().manual_seed(settings.seed)
     sizes = {"train": settings.points, "eval": settings.eval_points, "batch": settings.batch}
+    stage("beta-VAE score")
     beta = beta_vae_score(source, generator, **sizes)
+    stage("FactorVAE score")
     factor = factor_vae_score(source, generator, variance_points=settings.points, **sizes)
+    stage("MIG and SAP")
     codes, factors = sample_codes(source, settings.points, generator)
     test_codes, test_factors = sample_codes(source, settings.eval_points, generator)
     information = normalised_information(codes, factors)
+    separated = sap(codes, factors, test_codes, test_factors)
+    stage("DCI")
     return Scores(
         beta_vae=beta.eval,
         factor_vae=factor.eval,
         mig=mig_of(information),
-        sap=sap(codes, factors, test_codes, test_factors),
+        sap=separated,
         dci=dci(codes, factors, test_codes, test_factors, seed=settings.seed),
         information=information.tolist(),
     )

@@ -27,9 +27,10 @@ from model.checkpoint import load_network
 from model.config import ModelConfig, TrainConfig
 from model.data import Dataset, ImageSet, save_prepared
 from model.datasets import open_dataset
+from model.disentanglement import DisentanglementSettings
 from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, classifier_folder, data_root, models_root
-from model.sources import characters
+from model.sources import characters, sprites
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
 from tests.fixture_cache import MODEL_SOURCES, cached, copy_tree
@@ -161,6 +162,41 @@ def quick_zoo(atlas_home: Path, mnist: Dataset, tmp_path_factory: pytest.TempPat
     settings = {"entries": entries, "classifier": classifier}
     trained = cached("quick-zoo", settings, build, scratch=tmp_path_factory.mktemp("quick-zoo"))
     return copy_tree(trained, atlas_home)
+
+
+# A sweep on sprites-small in miniature: two seeds of one VAE recipe and a beta-TCVAE, 4-D, one epoch each.
+SPRITES_MODEL = ModelConfig(latent_dim=4, hidden=(64,))
+SPRITES_TRAINING = TrainConfig(epochs=1, batch_size=64, device="cpu")
+SPRITES_SWEEP = {
+    "vae-s0": SPRITES_TRAINING,
+    "vae-s1": replace(SPRITES_TRAINING, seed=1),
+    "tcvae-s0": replace(SPRITES_TRAINING, loss="tcvae", beta=6.0),
+}
+TEST_DISENTANGLEMENT = DisentanglementSettings(points=200, eval_points=100)  # seconds a model
+
+
+@pytest.fixture(scope="session")
+def sprites_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home of sprites-small (drawn here) and SPRITES_SWEEP's models, trained once."""
+
+    def build(home: Path) -> None:
+        dataset, _ = open_dataset(sprites.SMALL_KEY, data_root(home))
+        for model_id, config in SPRITES_SWEEP.items():
+            model_config = replace(SPRITES_MODEL, image_shape=dataset.info.image_shape)
+            folder = models_root(home) / model_id
+            train(
+                folder,
+                model_id=model_id,
+                title=model_id,
+                model_config=model_config,
+                config=config,
+                dataset=dataset,
+                progress=False,
+            )
+
+    settings = {"model": SPRITES_MODEL, "sweep": SPRITES_SWEEP}
+    trained = cached("sprites-zoo", settings, build, scratch=tmp_path_factory.mktemp("sprites-zoo"))
+    return copy_tree(trained, tmp_path_factory.mktemp("sprites-home"))
 
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -19,6 +19,8 @@ MODEL_PUBLIC = {
     "model.posterior",  # the exact posterior of 2-D models by quadrature, beside the two bounds
     "model.traversal",  # how each latent dimension is used, and the traversal grid
     "model.latent_profile",  # one latent dimension over a split: KL histogram, extremes, class correlation
+    "model.disentanglement",  # the disentanglement metrics: their names, settings and scores
+    "model.factor_scores",  # a model's disentanglement scores cached beside it; seeds of one recipe
     "model.selection",  # a selection's members, class counts, mean encoding and CSV
     "model.arithmetic",  # attribute vectors between groups, added to an encoding
     "model.classifier",  # load the classifier, classify
