@@ -2,13 +2,14 @@
 at the same budget, seed for seed, and how far do seeds spread the scores (Locatello et al., 2019)?
 
 In a home (a temporary one unless --home is given): draw the data set, train `train --zoo
-disentanglement` (a VAE, a beta-VAE with beta 4 and a beta-TCVAE with beta 6, seeds 0, 1, 2), then score
+disentanglement` (a VAE, a beta-VAE with beta 4, a beta-TCVAE with beta 6 and a FactorVAE with gamma 30,
+seeds 0, 1, 2), then score
 each model with every metric (model.disentanglement.scores_of) and print one row per model, each
 objective's mean and standard error over its seeds, and MIG beta-TCVAE against VAE per seed. Last line:
 tcvae_mig_above_vae=K/3.
 
 Usage: python bench/disentanglement.py [--home DIR] [--dataset sprites] [--quick] [--parallel 2] [--points N]
-                                       [--objectives vae,beta4,tcvae6]
+                                       [--objectives vae,beta4,tcvae6,factorvae30] [--passes N]
 (sprites-small --quick checks the script in a few minutes; the target is measured on sprites, where
 `--objectives vae,tcvae6` trains only the two the target compares.)
 """
@@ -20,6 +21,7 @@ import json
 import statistics
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from model.checkpoint import load_network
@@ -34,7 +36,13 @@ FIGURES = ("mig", "factor_vae_score", "beta_vae_score", "sap", "dci_disentanglem
 
 
 def run(
-    home: Path, dataset_name: str, quick: bool, parallel: int, points: int, objectives: list[str]
+    home: Path,
+    dataset_name: str,
+    quick: bool,
+    parallel: int,
+    points: int,
+    objectives: list[str],
+    passes: int | None,
 ) -> None:
     dataset, _ = open_dataset(dataset_name, data_root(home))
     sweep = zoo_entries(
@@ -45,6 +53,8 @@ def run(
     ]  # zoo order
     chosen = [(name, entry) for name, entry in zip(names_of_all, sweep, strict=True) if name in objectives]
     names, entries = [name for name, _ in chosen], [entry for _, entry in chosen]
+    if passes is not None:  # a budget of its own, the same for every model
+        entries = [replace(e, train_config=replace(e.train_config, epochs=passes)) for e in entries]
     began = time.perf_counter()
     train_zoo(home, entries, dataset, parallel=parallel)
     print(f"trained {len(entries)} models in {time.perf_counter() - began:.0f} s ({parallel} at a time)")
@@ -94,15 +104,18 @@ def main() -> None:
         default=names,
         help=f"which of the sweep's objectives to train and score, comma-separated ({','.join(names)})",
     )
+    parser.add_argument(
+        "--passes", type=int, help="train each model for this many passes over the set (the zoo's, otherwise)"
+    )
     args = parser.parse_args()
     if unknown := set(args.objectives) - set(names):
         parser.error(f"unknown objectives {', '.join(sorted(unknown))}; the sweep's are {', '.join(names)}")
     chosen = [name for name in names if name in args.objectives]
     if args.home is not None:
-        run(args.home, args.dataset, args.quick, args.parallel, args.points, chosen)
+        run(args.home, args.dataset, args.quick, args.parallel, args.points, chosen, args.passes)
         return
     with tempfile.TemporaryDirectory() as scratch:
-        run(Path(scratch), args.dataset, args.quick, args.parallel, args.points, chosen)
+        run(Path(scratch), args.dataset, args.quick, args.parallel, args.points, chosen, args.passes)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ Folder layout (FORMAT_VERSION 1):
   model.safetensors    the VAE's weights
   history.json         one record of train and test metrics per epoch
   latents.safetensors  `indices` [K] of a fixed test subset and their latent means `mu` [E, K, D]
-  training_state.pt    optimizer and RNG states for --resume (tensors only: loaded weights_only)
+  training_state.pt    optimizer and RNG states for --resume (tensors only: loaded weights_only), and
+                       a FactorVAE's discriminator
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ class TrainingState:
     optimizer: dict[str, Any]
     shuffle_rng: torch.Tensor
     noise_rng: torch.Tensor
+    discriminator: dict[str, torch.Tensor] | None = None  # FactorVAE's discriminator's weights
 
 
 def library_versions() -> dict[str, str]:
@@ -141,6 +143,11 @@ def save_checkpoint(
                 "optimizer": training_state.optimizer,
                 "shuffle_rng": training_state.shuffle_rng.cpu(),
                 "noise_rng": training_state.noise_rng.cpu(),
+                **(
+                    {}
+                    if training_state.discriminator is None
+                    else {"discriminator": {k: t.cpu() for k, t in training_state.discriminator.items()}}
+                ),
             },
             buffer,
         )
@@ -250,7 +257,10 @@ def load_training_state(folder: Path) -> TrainingState:
         # weights_only: a checkpoint is data, never code (torch CVE-2025-32434).
         state = torch.load(path, map_location="cpu", weights_only=True)
         return TrainingState(
-            optimizer=state["optimizer"], shuffle_rng=state["shuffle_rng"], noise_rng=state["noise_rng"]
+            optimizer=state["optimizer"],
+            shuffle_rng=state["shuffle_rng"],
+            noise_rng=state["noise_rng"],
+            discriminator=state.get("discriminator"),
         )
     except Exception as error:  # torch raises many types for a damaged zip; each means the same here
         raise CheckpointError(

@@ -350,7 +350,8 @@ def build_parser(add_commands: AddCommands | None = None) -> argparse.ArgumentPa
         "--beta",
         type=float,
         default=1.0,
-        help="the KL term's weight with --loss beta; the total correlation's with --loss tcvae",
+        help="the KL term's weight with --loss beta; the total correlation's with --loss tcvae or factorvae "
+        "(FactorVAE's gamma is beta - 1)",
     )
     tr.add_argument(
         "--iwae-k", type=int, default=1, help="importance samples per image in the bound, with --loss iwae"

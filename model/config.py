@@ -15,12 +15,13 @@ from model.likelihoods import Likelihood, LikelihoodName, likelihood_of
 Architecture = Literal["mlp", "conv"]
 Activation = Literal["relu", "tanh"]
 Initialisation = Literal["pytorch", "glorot"]
-LossMode = Literal["full", "beta", "recon", "kl", "iwae", "tcvae"]
+LossMode = Literal["full", "beta", "recon", "kl", "iwae", "tcvae", "factorvae"]
 LrSchedule = Literal["constant", "cosine", "iwae-paper"]
 ARCHITECTURES: tuple[str, ...] = get_args(Architecture)
 ACTIVATIONS: tuple[str, ...] = get_args(Activation)
 INITIALISATIONS: tuple[str, ...] = get_args(Initialisation)
 LOSS_MODES: tuple[str, ...] = get_args(LossMode)
+WEIGHTED_LOSSES = ("beta", "tcvae", "factorvae")  # the losses beta weighs a term of: the KL, or the TC
 LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
 # mlp: the widths of the encoder's layers; conv: the channels of its stride-2 stages, each halving the
 # image's sides (28 -> 14 -> 7 for two). The decoder mirrors them. A larger image gets more conv stages
@@ -100,8 +101,9 @@ class ModelConfig:
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
     loss: LossMode = "full"
-    # "beta" mode: the KL term's weight (Higgins et al., 2017); "tcvae" mode: the total correlation's
-    # (Chen et al., 2018's beta); the other modes fix their weights
+    # "beta" mode: the KL term's weight (Higgins et al., 2017); "tcvae" and "factorvae" modes: the total
+    # correlation's (Chen et al., 2018's beta; Kim & Mnih, 2018's gamma is beta - 1); the other modes fix
+    # their weights
     beta: float = 1.0
     # "iwae" mode: importance samples per example in the bound it maximises (Burda et al., 2016); k = 1 is
     # the ELBO, and a larger k a tighter bound on log p(x)
@@ -128,9 +130,10 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {', '.join(LOSS_MODES)}, got {self.loss!r}")
         if self.beta < 0 or self.beta != self.beta:
             raise ValueError(f"beta must be a number >= 0, got {self.beta}")
-        if self.loss not in ("beta", "tcvae") and self.beta != 1.0:
+        if self.loss not in WEIGHTED_LOSSES and self.beta != 1.0:
             raise ValueError(
-                f"beta={self.beta} needs loss='beta' or 'tcvae' (loss={self.loss!r} fixes its weights)"
+                f"beta={self.beta} needs loss='beta', 'tcvae' or 'factorvae' (loss={self.loss!r} fixes its "
+                "weights)"
             )
         if self.loss != "iwae" and self.iwae_k != 1:
             raise ValueError(f"iwae_k={self.iwae_k} needs loss='iwae' (loss={self.loss!r} draws one z)")
@@ -175,12 +178,13 @@ class TrainConfig:
             "kl": "KL only",
             "iwae": f"IWAE, k = {self.iwae_k}",
             "tcvae": f"beta-TCVAE, beta = {self.beta:g}",
+            "factorvae": f"FactorVAE, gamma = {self.beta - 1:g}",
         }[self.loss]
 
     @property
     def kl_weight(self) -> float:
         """Weight of KL(q(z|x) || p(z)) in the objective for this loss mode."""
-        return {"full": 1.0, "beta": self.beta, "recon": 0.0, "kl": 1.0, "iwae": 1.0, "tcvae": 1.0}[self.loss]
+        return {"beta": self.beta, "recon": 0.0}.get(self.loss, 1.0)
 
 
 def check_together(model_config: ModelConfig, config: TrainConfig) -> None:

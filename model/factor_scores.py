@@ -16,7 +16,7 @@ from filelock import FileLock
 
 from model.budget import ProgressHook
 from model.checkpoint import CheckpointInfo
-from model.config import TrainConfig
+from model.config import WEIGHTED_LOSSES, TrainConfig
 from model.data import DatasetInfo
 from model.disentanglement import Dci, DisentanglementSettings, EncodedFactors, Scores, scores_of
 from model.sources import sprites
@@ -102,8 +102,10 @@ def recipe_of(info: CheckpointInfo) -> tuple[str, str]:
 
 def penalty_weight(config: TrainConfig) -> float | None:
     """The sweep's beta: the weight of the KL term (beta-VAE; 1 for a VAE, 0 reconstruction only) or of the
-    total correlation (beta-TCVAE); None for objectives off that axis (KL only, IWAE)."""
-    return {"full": 1.0, "beta": config.beta, "tcvae": config.beta, "recon": 0.0}.get(config.loss)
+    total correlation (beta-TCVAE, FactorVAE); None for objectives off that axis (KL only, IWAE)."""
+    if config.loss in WEIGHTED_LOSSES:
+        return config.beta
+    return {"full": 1.0, "recon": 0.0}.get(config.loss)
 
 
 def seed_spread(values: list[float]) -> tuple[float, float | None]:

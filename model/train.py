@@ -18,6 +18,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from model.checkpoint import (
+    CheckpointError,
     CheckpointInfo,
     LatentSnapshots,
     TrainingState,
@@ -34,7 +35,7 @@ from model.data import Dataset, evaluated_split
 from model.distributed import SINGLE, RankFailure, Ranks
 from model.latent_health import HEALTH_IMAGES, health_of
 from model.metrics import elbo_metrics
-from model.objectives import noise_shape, objective
+from model.objectives import TotalCorrelationDiscriminator, noise_shape, objective
 from model.records import EpochRecord
 from model.storage import recover_folder
 from model.vae import VAE
@@ -57,6 +58,7 @@ class _Run:
     """Everything that changes while training, restored whole by --resume."""
 
     network: VAE
+    discriminator: TotalCorrelationDiscriminator | None  # FactorVAE's, trained beside the VAE
     optimizer: torch.optim.Adam
     shuffle_rng: torch.Generator
     noise_rng: torch.Generator
@@ -83,20 +85,41 @@ def snapshot_indices(test_size: int, size: int) -> torch.Tensor:
     return torch.randperm(test_size, generator=generator)[: min(size, test_size)].sort().values
 
 
-def _adam(network: nn.Module, config: TrainConfig) -> torch.optim.Adam:
+# FactorVAE's discriminator's Adam moments (Kim & Mnih, 2018, Appendix); its learning rate is the VAE's.
+DISCRIMINATOR_BETAS = (0.5, 0.9)
+
+
+def _adam(network: nn.Module, config: TrainConfig, discriminator: nn.Module | None) -> torch.optim.Adam:
     # The fused kernel updates all parameters in one call: ~1.4x the steps per second of small minibatches
     # on a CPU (the IWAE preset's 20 images), the same arithmetic per element.
     fused = next(network.parameters()).device.type in ("cpu", "cuda", "mps")
-    return torch.optim.Adam(network.parameters(), lr=config.lr, eps=config.adam_eps, fused=fused)
+    groups: list[dict[str, Any]] = [{"params": list(network.parameters())}]
+    if discriminator is not None:
+        groups.append({"params": list(discriminator.parameters()), "betas": DISCRIMINATOR_BETAS})
+    return torch.optim.Adam(groups, lr=config.lr, eps=config.adam_eps, fused=fused)
+
+
+def _discriminator(
+    config: TrainConfig, latent_dim: int, device: torch.device
+) -> TotalCorrelationDiscriminator | None:
+    """FactorVAE's discriminator, seeded apart from the VAE (whose initialisation stays the seed's); None
+    for every other objective."""
+    if config.loss != "factorvae":
+        return None
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed + 2)
+        return TotalCorrelationDiscriminator(latent_dim).to(device)
 
 
 def _fresh_run(model_config: ModelConfig, config: TrainConfig, device: torch.device) -> _Run:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         network = VAE(model_config).to(device)
+    discriminator = _discriminator(config, model_config.latent_dim, device)
     return _Run(
         network=network,
-        optimizer=_adam(network, config),
+        discriminator=discriminator,
+        optimizer=_adam(network, config, discriminator),
         shuffle_rng=torch.Generator(device=device).manual_seed(config.seed),
         noise_rng=torch.Generator(device=device).manual_seed(config.seed + 1),
         history=[],
@@ -122,7 +145,12 @@ def _resumed_run(
     state = load_training_state(folder)
     latents = load_latents(folder)
     network.train()
-    optimizer = _adam(network, config)
+    discriminator = _discriminator(config, model_config.latent_dim, device)
+    if discriminator is not None:
+        if state.discriminator is None:
+            raise CheckpointError(f"model folder {folder}: the FactorVAE's discriminator was not kept")
+        discriminator.load_state_dict(state.discriminator)
+    optimizer = _adam(network, config, discriminator)
     optimizer.load_state_dict(state.optimizer)
     shuffle_rng = torch.Generator(device=device)
     shuffle_rng.set_state(state.shuffle_rng)
@@ -130,6 +158,7 @@ def _resumed_run(
     noise_rng.set_state(state.noise_rng)
     return _Run(
         network=network,
+        discriminator=discriminator,
         optimizer=optimizer,
         shuffle_rng=shuffle_rng,
         noise_rng=noise_rng,
@@ -162,6 +191,7 @@ def _shared_run(
         if run is None
         else {
             "weights": run.network.state_dict(),
+            "discriminator": run.discriminator.state_dict() if run.discriminator else None,
             "optimizer": run.optimizer.state_dict(),
             "shuffle_rng": run.shuffle_rng.get_state(),
             "noise_rng": run.noise_rng.get_state(),
@@ -177,6 +207,8 @@ def _shared_run(
         return run
     run = _fresh_run(model_config, config, device)
     run.network.load_state_dict(state["weights"])
+    if run.discriminator is not None:
+        run.discriminator.load_state_dict(state["discriminator"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.shuffle_rng.set_state(state["shuffle_rng"])
     run.noise_rng.set_state(state["noise_rng"])
@@ -190,14 +222,18 @@ class _Step(nn.Module):
     """One minibatch's objective as a module's forward: DistributedDataParallel hooks `forward`, so this is
     what it wraps. -> per-example loss, reconstruction and KL: [B] each."""
 
-    def __init__(self, network: VAE, config: TrainConfig) -> None:
+    def __init__(self, network: VAE, discriminator: nn.Module | None, config: TrainConfig) -> None:
         super().__init__()
         self.network = network
+        self.discriminator = discriminator  # a submodule: DistributedDataParallel averages its gradients too
         self.config = config
 
-    def forward(self, x: torch.Tensor, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        parts = objective(self.network, x, self.config, eps=eps)
-        return parts.loss, parts.reconstruction, parts.kl
+    def forward(
+        self, x: torch.Tensor, eps: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """-> the loss, reconstruction and KL, and FactorVAE's discriminator's loss (None otherwise)."""
+        parts = objective(self.network, x, self.config, eps=eps, discriminator=self.discriminator)
+        return parts.loss, parts.reconstruction, parts.kl, parts.discriminator_loss
 
 
 def train(
@@ -254,7 +290,7 @@ def train(
         return _fresh_run(model_config, config, device)
 
     run = _shared_run(ranks, build, model_config, config, device)
-    step = _Step(run.network, config)
+    step = _Step(run.network, run.discriminator, config)
     module = DistributedDataParallel(step) if ranks.distributed else step
 
     # Kept as bytes and made [0, 1] floats a minibatch at a time: sprites' 737,280 images would take 12 GB
@@ -342,6 +378,7 @@ def train(
                         optimizer=run.optimizer.state_dict(),
                         shuffle_rng=run.shuffle_rng.get_state(),
                         noise_rng=run.noise_rng.get_state(),
+                        discriminator=run.discriminator.state_dict() if run.discriminator else None,
                     ),
                 )
                 completed = epoch
@@ -396,11 +433,13 @@ def _train_epoch(
         eps = torch.randn(shape, generator=run.noise_rng, device=x_train.device)
         mine = ranks.share(batch_indices)
         x = binarized[mine] if binarized is not None else x_train[mine].float().div_(255.0)
-        loss, reconstruction, kl = module(x, ranks.share(eps))
+        loss, reconstruction, kl, discriminator_loss = module(x, ranks.share(eps))
         run.optimizer.zero_grad(set_to_none=True)
         # DDP averages the ranks' gradients: each rank's sum scaled by world_size / B makes that average the
-        # mean over the global batch, however unevenly the batch splits.
-        (loss.sum() * (ranks.world_size / len(batch_indices))).backward()
+        # mean over the global batch, however unevenly the batch splits. FactorVAE's discriminator's loss
+        # reaches only its weights, the VAE's only the VAE's: one backward serves both.
+        minimised = loss if discriminator_loss is None else loss + discriminator_loss
+        (minimised.sum() * (ranks.world_size / len(batch_indices))).backward()
         run.optimizer.step()
         totals += torch.stack([loss.sum(), reconstruction.sum(), kl.sum()]).detach()
         seen += len(mine)

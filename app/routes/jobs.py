@@ -16,7 +16,7 @@ from app.job_runner import JobRunner
 from app.registry import ModelRegistry
 from app.schemas.errors import ERROR_RESPONSES, ErrorDetail, before_a_stream
 from app.schemas.jobs import JobEvent, JobView, Suggestion, TrainingChoices, TrainingRequest, ZooRequest
-from model.config import ModelConfig, TrainConfig, check_together
+from model.config import WEIGHTED_LOSSES, ModelConfig, TrainConfig, check_together
 from model.home import models_root
 from model.job_queue import Job, JobSpec
 from model.likelihoods import suited_to
@@ -160,7 +160,7 @@ async def suggest(body: TrainingChoices, jobs: JobsDep, registry: RegistryDep) -
     config = replace(
         RECIPE,
         loss=body.loss,
-        beta=body.beta if body.loss in ("beta", "tcvae") else 1.0,
+        beta=body.beta if body.loss in WEIGHTED_LOSSES else 1.0,
         iwae_k=body.iwae_k if body.loss == "iwae" else 1,
         binarized=body.binarized,
     )

@@ -7,12 +7,13 @@ from dataclasses import asdict
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
-from app.deps import JobsDep, LabDep, RegistryDep, SettingsDep, page_problems
+from app.deps import DisentanglementDep, JobsDep, LabDep, RegistryDep, SettingsDep, page_problems
 from app.registry import ModelRegistry
 from app.responses import dataset_summary, model_summaries
 from app.schemas.jobs import MAX_EPOCHS, MAX_IWAE_K, MAX_LATENT_DIM
 from app.templating import PLOTLY_FILE, PLOTLY_URL, templates
 from model.budget import MIN_IMAGES
+from model.config import WEIGHTED_LOSSES
 from model.evaluation import FIGURE_ROWS
 from model.home import MODEL_ID_PATTERN
 from model.likelihoods import CHOICES, DEFAULT_GAUSSIAN_SCALE
@@ -96,9 +97,12 @@ async def compare(
 
 
 @router.get("/lab", response_class=HTMLResponse)
-async def lab_page(request: Request, registry: RegistryDep, lab: LabDep) -> HTMLResponse:
+async def lab_page(
+    request: Request, registry: RegistryDep, lab: LabDep, scores: DisentanglementDep
+) -> HTMLResponse:
     rows = [asdict(row) for row in FIGURE_ROWS]  # the evaluation table follows the one list of figures
-    settings = {"evaluation": lab.settings, "min_images": MIN_IMAGES}  # what the caption says it evaluates
+    # What the captions say is computed: the evaluation's images, the disentanglement scores' samples.
+    settings = {"evaluation": lab.settings, "min_images": MIN_IMAGES, "disentanglement": scores.settings}
     return _page(request, "lab.html", registry, lab, evaluation_rows=rows, **settings)
 
 
@@ -123,6 +127,7 @@ async def train_page(
         id_pattern=MODEL_ID_PATTERN.pattern,
         likelihoods=CHOICES,
         default_scale=DEFAULT_GAUSSIAN_SCALE,
+        weighted_losses=WEIGHTED_LOSSES,
     )
 
 

@@ -48,7 +48,8 @@ class SweepModel(BaseModel):
     title: str
     loss: LossMode | None = Field(description="what it was trained on; null for a model of your own code")
     beta: float | None = Field(
-        description="the weight of the KL (beta-VAE) or of the total correlation (beta-TCVAE); 1 for a VAE"
+        description="the weight of the KL (beta-VAE) or of the total correlation (beta-TCVAE, FactorVAE); 1 "
+        "for a VAE"
     )
     seed: int | None
     reconstruction_nll: float | None

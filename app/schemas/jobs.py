@@ -28,14 +28,16 @@ class TrainingChoices(BaseModel):
     dataset: str = Field("mnist", description="a data set key from /api/datasets")
     loss: LossMode = Field(
         "full",
-        description="full ELBO, beta-weighted KL, reconstruction only, KL only, the IWAE bound, or "
-        "beta-TCVAE (the total correlation weighted by beta)",
+        description="full ELBO, beta-weighted KL, reconstruction only, KL only, the IWAE bound, "
+        "beta-TCVAE (the total correlation weighted by beta) or FactorVAE (likewise, the total correlation "
+        "estimated by a discriminator; its gamma is beta - 1)",
     )
     beta: float = Field(
         1.0,
         ge=0,
         le=100,
-        description="the KL term's weight with loss 'beta'; the total correlation's with loss 'tcvae'",
+        description="the KL term's weight with loss 'beta'; the total correlation's with loss 'tcvae' or "
+        "'factorvae'",
     )
     iwae_k: int = Field(
         1, ge=1, le=MAX_IWAE_K, description="importance samples per image in the bound, with loss 'iwae'"

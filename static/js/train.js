@@ -10,7 +10,7 @@ import { EVENTS, emit, listen } from "./events.js";
 const $ = (id) => document.getElementById(id);
 const live = { jobId: null, started: null, epochs: [] };
 let idEdited = false;
-const WEIGHTED = ["beta", "tcvae"]; // the losses whose term beta weighs: the KL term, or the total correlation
+const WEIGHTED = JSON.parse($("train-loss").dataset.weighted); // the losses beta weighs a term of (model/config.py)
 
 // --- the form ---------------------------------------------------------------------------------------
 function choices() {

@@ -226,7 +226,7 @@ def test_a_restarted_server_resumes_the_interrupted_job_from_its_last_epoch(jobs
             {"dataset": "cifar"},
             "unknown data set 'cifar'; prepared: mnist (`latent-atlas data --dataset NAME` adds one)",
         ),
-        ({"beta": 4}, "beta=4.0 needs loss='beta' or 'tcvae' (loss='full' fixes its weights)"),
+        ({"beta": 4}, "beta=4.0 needs loss='beta', 'tcvae' or 'factorvae' (loss='full' fixes its weights)"),
         ({"hidden": [0]}, "field 'hidden.0': Input should be greater than or equal to 1"),
         (
             {"likelihood": "poisson"},

@@ -98,7 +98,7 @@ def test_kl_mode_shapes_the_encoder_by_kl_alone() -> None:
 
 
 def test_beta_needs_beta_mode() -> None:
-    with pytest.raises(ValueError, match="needs loss='beta' or 'tcvae'"):
+    with pytest.raises(ValueError, match="needs loss='beta', 'tcvae' or 'factorvae'"):
         TrainConfig(loss="full", beta=0.5)
 
 

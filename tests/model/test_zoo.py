@@ -51,23 +51,24 @@ def test_a_data_set_zoo_takes_as_many_steps_as_mnists_with_its_own_shape_and_ids
     assert {e.train_config.epochs for e in quick} == {QUICK_EPOCHS}
 
 
-def test_the_disentanglement_zoo_is_three_objectives_by_three_seeds_on_known_factors() -> None:
+def test_the_disentanglement_zoo_is_four_objectives_by_three_seeds_on_known_factors() -> None:
     small = sprites.build(sprites.SMALL).info
     entries = zoo_entries(zoo="disentanglement", dataset=small, train_size=4_108, device="cpu")
     by_id = {entry.model_id: entry for entry in entries}
-    assert len(by_id) == 9 and all(check_model_id(model_id) for model_id in by_id)
+    assert len(by_id) == 12 and all(check_model_id(model_id) for model_id in by_id)
     runs = {(e.train_config.loss, e.train_config.beta, e.train_config.seed) for e in entries}
     assert runs == {
         (loss, beta, seed)
-        for loss, beta in (("full", 1.0), ("beta", 4.0), ("tcvae", 6.0))
+        for loss, beta in (("full", 1.0), ("beta", 4.0), ("tcvae", 6.0), ("factorvae", 31.0))
         for seed in (0, 1, 2)
     }
     tcvae = by_id["sprites-small-tcvae6-10d-s2"]
     assert tcvae.title == "beta-TCVAE, beta = 6, 10-D latent, seed 2"
     assert tcvae.model_config.latent_dim == 10 and tcvae.model_config.image_shape == (1, 64, 64)
-    # On the full grid's 727,280 training images the recipe's 36 MNIST epochs of steps are 3 passes.
+    assert by_id["sprites-small-factorvae30-10d-s0"].title == "FactorVAE, gamma = 30, 10-D latent, seed 0"
+    # On the full grid's 727,280 training images the recipe's 24 MNIST epochs of steps are 2 passes.
     full = zoo_entries(zoo="disentanglement", dataset=small, train_size=727_280, device="cpu")
-    assert {entry.train_config.epochs for entry in full} == {3}
+    assert {entry.train_config.epochs for entry in full} == {2}
     with pytest.raises(
         ValueError, match=r"needs a data set of known factors \(sprites\); MNIST handwritten digits has none"
     ):
