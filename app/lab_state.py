@@ -171,10 +171,7 @@ class LabState:
 
     async def evaluated(self, served: ServedModel) -> Evaluation | None:
         """The model's evaluation if it has been computed, else None (also when there is no classifier)."""
-        try:
-            return await self.evaluation(served, compute=False)
-        except NoClassifier:
-            return None
+        return await self.evaluation(served, compute=False)
 
     async def evaluation(self, served: ServedModel, *, compute: bool) -> Evaluation | None:
         """The model's evaluation: remembered, else read from its evaluation.json, else (with `compute`)
@@ -183,12 +180,17 @@ class LabState:
         known = self.evaluations.get(model_id)
         if known is not None:
             return known
-        classifier = self.require_classifier(served)
         if not compute:
+            # Nothing to read without a classifier: not evaluated, as far as a page asking need know (asked
+            # to compute, it hears why there is none).
+            classifier = self.classifiers.get(served.dataset.info.key)
+            if classifier is None:
+                return None
             cached = await run_in_threadpool(self._read_cached, served, classifier)
             if cached is not None:
                 self.evaluations[model_id] = cached
             return cached
+        classifier = self.require_classifier(served)
         computation = self._computing.get(model_id)
         if computation is None:
             self._cancelled.discard(model_id)  # a stop asked of an earlier computation is not this one's

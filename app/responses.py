@@ -12,7 +12,7 @@ from app.density_state import REGION_LIMIT
 from app.images import png_data_urls
 from app.registry import ModelRegistry
 from app.schemas.latents import DecodedPoints
-from app.schemas.models import DatasetSummary, ModelSummary
+from app.schemas.models import DatasetSummary, FactorSummary, ModelSummary
 from app.served_model import ServedModel
 from model.data import Dataset, MapSplit
 from model.density import TILE_PIXELS, DensityMap
@@ -64,9 +64,20 @@ def map_body(
             if plane is not None or exact.is_identity
             else {"mean": exact.mean.tolist(), "components": exact.components.tolist()},
             "density": None if density is None else density_info(density),
+            "factors": _factor_columns(served, tests, shown),
         }
         cached = served.responses[key] = json.dumps(body, separators=(",", ":")).encode()
     return cached
+
+
+def _factor_columns(served: ServedModel, tests: int, shown: int) -> dict[str, list[int]]:
+    """Each shown point's value of each known factor (an index into the factor's values), test points
+    first as the map lists them; empty for a set whose factors are not known."""
+    test, train = served.dataset.test.factors, served.dataset.train.factors
+    if test is None or train is None or shown == 0:
+        return {}
+    values = torch.cat([test[:tests], train[: shown - tests]])
+    return {factor.name: values[:, k].tolist() for k, factor in enumerate(served.dataset.info.factors)}
 
 
 def rounded(values: torch.Tensor) -> list[float]:
@@ -158,6 +169,7 @@ def dataset_summary(dataset: Dataset) -> DatasetSummary:
         labelled=info.labelled,
         drawable=info.drawable,
         note=info.note,
+        factors=[FactorSummary(name=factor.name, values=list(factor.values)) for factor in info.factors],
         train_size=len(dataset.train),
         test_size=len(dataset.test),
     )

@@ -317,7 +317,12 @@ def _serve(home: Path, *, training: bool = False, density_from: int = MAX_POINTS
     """A live server over `home` on a free port, in a thread: its base URL while it runs."""
     port = _free_port()
     settings = Settings(
-        home=home, device="cpu", evaluation=TEST_EVALUATION, training=training, density_from=density_from
+        home=home,
+        device="cpu",
+        evaluation=TEST_EVALUATION,
+        disentanglement=TEST_DISENTANGLEMENT,
+        training=training,
+        density_from=density_from,
     )
     config = uvicorn.Config(
         create_app(settings),
@@ -341,6 +346,12 @@ def _serve(home: Path, *, training: bool = False, density_from: int = MAX_POINTS
 @pytest.fixture(scope="session")
 def live_url(quick_zoo: Path) -> Iterator[str]:
     yield from _serve(quick_zoo)
+
+
+@pytest.fixture(scope="session")
+def sprites_url(sprites_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server over a copy of the sprites sweep, nothing scored yet."""
+    yield from _serve(copy_tree(sprites_zoo, tmp_path_factory.mktemp("sprites-served")))
 
 
 @pytest.fixture(scope="session")

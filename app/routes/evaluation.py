@@ -15,7 +15,10 @@ from app.schemas.lab import EvaluationProgressEvent, ModelEvaluation
 
 router = APIRouter(prefix="/api/models", tags=["lab"], responses=ERROR_RESPONSES)
 NOT_YET: dict[int | str, dict[str, Any]] = {
-    204: {"description": "with compute=false: the model is not evaluated yet (and nothing was started)"}
+    204: {
+        "description": "with compute=false: the model is not evaluated yet (and nothing was started), or its "
+        "data set has no classifier to evaluate it with (compute=true says why)"
+    }
 }
 
 

@@ -88,6 +88,11 @@ class MapPlaneInfo(BaseModel):
     latent_plane: bool = Field(description="the map is a 2-D model's latent plane itself")
 
 
+class FactorSummary(BaseModel):
+    name: str
+    values: list[str] = Field(description="the values it takes, as they are named, in index order")
+
+
 class DatasetSummary(BaseModel):
     key: str
     title: str
@@ -96,6 +101,9 @@ class DatasetSummary(BaseModel):
     labelled: bool = Field(description="false: one folder of unlabelled images; class figures are empty")
     drawable: bool = Field(description="drawing with a pen makes an image like this data set's")
     note: str = Field(description="what a user should know, e.g. that the images are synthetic")
+    factors: list[FactorSummary] = Field(
+        description="its known factors of variation (sprites'); empty for a set whose factors are unknown"
+    )
     train_size: int
     test_size: int
 
@@ -128,4 +136,9 @@ class LatentMap(BaseModel):
         None,
         description="a map too large to draw point by point: its points are not listed (x, y, label and "
         "index are empty); GET .../map/view says what to draw for a view",
+    )
+    factors: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description="for a set of known factors (sprites): factor name -> each point's value, an index into "
+        "the data set's values of it (GET /api/datasets names them)",
     )

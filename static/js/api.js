@@ -194,6 +194,13 @@ export function followEvaluation(model, onProgress) {
   return () => source.close();
 }
 
+// Disentanglement scores: a model's, started in the background; a data set's sweep of models.
+export const startDisentanglement = (model) => getJson(`${base(model)}/disentanglement`, POST);
+export const disentanglementProgress = (model) => getJson(`${base(model)}/disentanglement/progress`);
+export const getDisentanglement = (model) => getJson(`${base(model)}/disentanglement`);
+const sweepUrl = (dataset) => `${ROOT}/api/disentanglement/sweep?dataset=${encodeURIComponent(dataset)}`;
+export const getDisentanglementSweep = (dataset) => getJson(sweepUrl(dataset));
+export const scoreDisentanglementSweep = (dataset) => getJson(sweepUrl(dataset), POST);
 export const getPriorHoles = (model, params) => getJson(`${base(model)}/prior-holes?${new URLSearchParams(params)}`);
 
 export const getDecisionMap = (model, params) => getJson(`${base(model)}/decision-map?${new URLSearchParams(params)}`);

@@ -5,6 +5,7 @@ import {
   RATE_DISTORTION_LAYOUT, collapseWarning, curvesFigure, estimatorFigure, evolutionFigure, rateDistortionTraces,
 } from "./lab-figures.js";
 import { chosenDataset, guarded, latestOnly, trainedOn } from "./ui.js";
+import { initDisentanglement, showDisentanglement } from "./disentanglement.js";
 import { EVENTS, emit, listen } from "./events.js";
 
 const $ = (id) => document.getElementById(id);
@@ -201,7 +202,7 @@ async function loadModel(model) {
   keepInUrl(model);
   showTrainedOn();
   clearEstimators();
-  await Promise.all([loadTraining(model), loadCachedEvaluation(model)]);
+  await Promise.all([loadTraining(model), loadCachedEvaluation(model), showDisentanglement(model)]);
 }
 
 $("model").addEventListener("change", (event) => guarded(() => loadModel(event.target.value)));
@@ -209,6 +210,7 @@ $("beta").addEventListener("input", (event) => showSweepModel(Number(event.targe
 $("measure").addEventListener("click", () => guarded(measureEstimators));
 $("evaluate").addEventListener("click", () => guarded(evaluate));
 $("cancel-evaluation").addEventListener("click", () => guarded(() => api.cancelEvaluation(state.model)));
+initDisentanglement();
 
 // A model just trained: the first one opens the lab; a sweep model joins the curve.
 listen(EVENTS.model, ({ model: { id } }) => {

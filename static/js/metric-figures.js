@@ -65,7 +65,7 @@ export function histogramFigure(metric, range) {
     bargap: 0.05,
     dragmode: "select",
     selectdirection: "h",
-    xaxis: { title: { text: "nats" } },
+    xaxis: { title: { text: metric.unit ?? "nats" } },
     yaxis: { fixedrange: true },
     shapes: band ? [band] : [],
   };

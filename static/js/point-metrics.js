@@ -1,7 +1,8 @@
-// Per-point metrics on the explorer's map: colour the points by an image's log p(x), ELBO, reconstruction
+// Per-point values on the explorer's map: colour the points by an image's log p(x), ELBO, reconstruction
 // error, KL or posterior entropy (computed on the server in the background the first time, with its
-// progress shown), and a histogram of each whose brushed range filters the map; the filters compose with
-// the class filter (which hides traces) and the selection (which keeps its points).
+// progress shown), or on a set of known factors (sprites) by any factor; a histogram of each whose brushed
+// range filters the map; the filters compose with the class filter (which hides traces) and the selection
+// (which keeps its points).
 import * as api from "./api.js";
 import { EVENTS, listen } from "./events.js";
 import { view } from "./explorer-map.js";
@@ -11,6 +12,7 @@ import { guarded } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 500;
+const FACTOR = "factor:"; // the colour choices and histograms that are a known factor's
 // key: the model and split the metrics are of; body: the /point-metrics response; ranges: name -> [low, high].
 const state = { key: null, body: null, ranges: {} };
 const shownKey = () => `${view.model}:${view.split}`;
@@ -20,7 +22,17 @@ function classTraces() {
   return { indices, traces: indices.map((i) => view.graph.data[i]) };
 }
 
-const metricOf = (name) => ({ title: state.body.metrics.find((m) => m.name === name).title, values: state.body.values[name] });
+// Every per-point value the map has: name -> { title, values, unit }: the metrics once loaded, the factors.
+function columns() {
+  const found = {};
+  if (state.key === shownKey()) {
+    for (const { name, title } of state.body.metrics) found[name] = { title, values: state.body.values[name], unit: "nats" };
+  }
+  for (const [name, values] of Object.entries(view.map.factors ?? {})) {
+    found[FACTOR + name] = { title: name, values, unit: "the factor's value, by index" };
+  }
+  return found;
+}
 
 // The metrics of the map shown, computed first if need be (its progress beside the choice).
 async function loaded() {
@@ -42,50 +54,77 @@ function applyColour() {
   const { indices, traces } = classTraces();
   const name = $("colour-by").value;
   const colours = classColors(view.map.class_names.length);
-  const metric = name === "class" || state.key !== shownKey() ? null : metricOf(name);
+  const metric = columns()[name] ?? null;
   Plotly.restyle(view.graph, colourUpdate(traces, metric, traces.map((t) => colours[traceLabel(t)])), indices);
 }
 
 function applyFilter() {
   const { indices, traces } = classTraces();
   const count = view.map.x.length;
-  const shown = passing(state.body.values, state.ranges, count);
+  const values = Object.fromEntries(Object.entries(columns()).map(([name, column]) => [name, column.values]));
+  const shown = passing(values, state.ranges, count);
   Plotly.restyle(view.graph, filteredUpdate(view.map, traces, shown), indices);
   const kept = shown.reduce((sum, one) => sum + one, 0);
   $("metrics-count").textContent = Object.keys(state.ranges).length ? `${kept.toLocaleString()} of ${count.toLocaleString()} points in the brushed ranges` : "";
   $("clear-ranges").hidden = !Object.keys(state.ranges).length;
 }
 
-function drawHistogram(name) {
-  const element = $(`histogram-${name}`);
-  const { data, layout } = histogramFigure(metricOf(name), state.ranges[name] ?? null);
+// A factor's histogram is made here (the metrics' are the page's), after the metrics'.
+function histogramElement(name, title) {
+  let element = $(`histogram-${name}`);
+  if (!element) {
+    element = Object.assign(document.createElement("div"), { id: `histogram-${name}`, className: "histogram" });
+    element.setAttribute("role", "figure");
+    element.setAttribute("aria-label", `histogram of ${title}`);
+    $("metric-panel").querySelector(".histograms").append(element);
+  }
+  return element;
+}
+
+function drawHistogram(name, column) {
+  const element = histogramElement(name, column.title);
+  const { data, layout } = histogramFigure(column, state.ranges[name] ?? null);
   Plotly.react(element, data, layout, { displayModeBar: false, responsive: true });
   if (element.dataset.wired) return;
   element.dataset.wired = "true";
   element.on("plotly_selected", (event) => {
     if (!event?.range) return;
     state.ranges[name] = event.range.x;
-    drawHistogram(name);
+    drawHistogram(name, column);
     applyFilter();
   });
   element.on("plotly_deselect", () => {
     delete state.ranges[name];
-    drawHistogram(name);
+    drawHistogram(name, column);
     applyFilter();
   });
 }
 
 function showMetrics() {
-  $("metric-panel").hidden = false;
-  for (const metric of state.body.metrics) drawHistogram(metric.name);
+  const shown = columns();
+  $("metric-panel").hidden = Object.keys(shown).length === 0;
+  for (const [name, { title }] of Object.entries(shown)) histogramElement(name, title); // laid out, then drawn
+  for (const element of $("metric-panel").querySelectorAll(".histogram")) {
+    element.hidden = !(element.id.slice("histogram-".length) in shown); // metrics not loaded yet take no room
+  }
+  for (const [name, column] of Object.entries(shown)) drawHistogram(name, column);
   applyColour();
   applyFilter();
 }
 
 async function chooseColour() {
-  if ($("colour-by").value !== "class") await loaded();
-  if (state.key === shownKey()) showMetrics();
-  else applyColour();
+  const name = $("colour-by").value;
+  if (name !== "class" && !name.startsWith(FACTOR)) await loaded();
+  showMetrics();
+}
+
+// The colour choices of the map shown: its data set's factors after the class, before the metrics.
+function offerFactors(map) {
+  const choice = $("colour-by");
+  for (const option of [...choice.options]) if (option.value.startsWith(FACTOR)) option.remove();
+  const factors = Object.keys(map.factors ?? {}).map((name) => new Option(`factor: ${name}`, FACTOR + name));
+  choice.options[0].after(...factors);
+  for (const element of document.querySelectorAll(`[id^="histogram-${FACTOR}"]`)) element.remove();
 }
 
 export function init() {
@@ -95,8 +134,12 @@ export function init() {
     showMetrics();
   });
   listen(EVENTS.mapShown, ({ map }) => {
+    const chosen = $("colour-by").value;
+    offerFactors(map);
+    if ([...$("colour-by").options].some((option) => option.value === chosen)) $("colour-by").value = chosen;
     if (map.density) $("colour-by").value = "class"; // a map drawn as density has no points to colour
     if (state.key === shownKey()) return showMetrics(); // the same points on another plane
+    state.ranges = {};
     $("metric-panel").hidden = true;
     if ($("colour-by").value !== "class") guarded(chooseColour);
   });

@@ -83,6 +83,8 @@ def test_an_unlabelled_colour_folder_serves_maps_and_uploads(photo_home: Path) -
         assert seen.size == (16, 16) and seen.mode == "RGB" and seen.getpixel((8, 8)) == (200, 30, 30)
         grid = Image.open(io.BytesIO(client.get("/api/models/photos-2d/grid.png?n=3").content))
         assert grid.size == (48, 48) and grid.mode == "RGB"
+        # Asked only for what is computed, the lab hears "not evaluated"; asked to compute, why it cannot.
+        assert client.get("/api/models/photos-2d/evaluation?compute=false").status_code == 204
         refused = client.get("/api/models/photos-2d/evaluation?compute=true")
         assert refused.status_code == 409
         assert (

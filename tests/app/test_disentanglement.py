@@ -1,6 +1,7 @@
-"""The disentanglement scores over HTTP: computed in the background one model at a time, cached beside the
-model, served with the factor x latent matrices and each score's spread over the seeds of a recipe; a
-data set's sweep; and refusals for data sets whose factors are not known."""
+"""Known factors over HTTP: the disentanglement scores, computed in the background one model at a time,
+cached beside the model, served with the factor x latent matrices and each score's spread over the seeds of
+a recipe; a data set's sweep; refusals for data sets whose factors are not known; and each map point's
+factor values."""
 
 import json
 import time
@@ -9,23 +10,32 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
 from model.checkpoint import load_network
+from model.datasets import open_dataset
 from model.disentanglement import METRICS, scores_of
 from model.factor_scores import SCORES_FILE, factor_source
-from model.home import models_root
+from model.home import data_root, models_root
 from model.sources import sprites
 from tests.app.conftest import TEST_HOSTS
 from tests.conftest import SPRITES_SWEEP, TEST_DISENTANGLEMENT, TEST_EVALUATION
+from tests.fixture_cache import copy_tree
 
 
 @pytest.fixture(scope="module")
-def sprites_client(sprites_zoo: Path) -> Iterator[TestClient]:
+def sprites_home(sprites_zoo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the sprites sweep's home: what the tests score is cached here, not in the shared one."""
+    return copy_tree(sprites_zoo, tmp_path_factory.mktemp("sprites-scored"))
+
+
+@pytest.fixture(scope="module")
+def sprites_client(sprites_home: Path) -> Iterator[TestClient]:
     settings = Settings(
-        home=sprites_zoo,
+        home=sprites_home,
         device="cpu",
         allowed_hosts=TEST_HOSTS,
         evaluation=TEST_EVALUATION,
@@ -48,7 +58,7 @@ def _wait_until_scored(client: TestClient, model_id: str) -> None:
 
 
 def test_a_sweep_is_scored_in_the_background_and_each_model_served_with_its_seeds_spread(
-    sprites_client: TestClient, sprites_zoo: Path
+    sprites_client: TestClient, sprites_home: Path
 ) -> None:
     before = sprites_client.get("/api/models/vae-s0/disentanglement")
     assert before.status_code == 409
@@ -72,7 +82,7 @@ def test_a_sweep_is_scored_in_the_background_and_each_model_served_with_its_seed
     assert vae["factors"] == ["shape", "scale", "orientation", "x", "y"]
     assert [metric["name"] for metric in vae["metrics"]] == list(METRICS)
     # The served scores are the model's own, as computed here from its weights with the same settings.
-    folder = models_root(sprites_zoo) / "vae-s0"
+    folder = models_root(sprites_home) / "vae-s0"
     info, network = load_network(folder)
     network.eval()
     source = factor_source(network, info.dataset)
@@ -113,13 +123,13 @@ def test_a_sweep_is_scored_in_the_background_and_each_model_served_with_its_seed
 
 
 def test_scores_cached_beside_a_model_are_served_by_a_new_server_without_computing(
-    sprites_client: TestClient, sprites_zoo: Path
+    sprites_client: TestClient, sprites_home: Path
 ) -> None:
     sprites_client.post("/api/models/vae-s1/disentanglement")
     _wait_until_scored(sprites_client, "vae-s1")
     first = sprites_client.get("/api/models/vae-s1/disentanglement").json()
     settings = Settings(
-        home=sprites_zoo,
+        home=sprites_home,
         device="cpu",
         allowed_hosts=TEST_HOSTS,
         disentanglement=TEST_DISENTANGLEMENT,
@@ -146,3 +156,20 @@ def test_a_data_set_whose_factors_are_not_known_is_refused(client: TestClient) -
     unknown = client.get("/api/disentanglement/sweep", params={"dataset": "cifar"})
     assert unknown.status_code == 404
     assert unknown.json()["detail"].startswith("no data set 'cifar' is served: ")
+
+
+def test_a_map_of_known_factors_lists_each_point_s_factor_values_in_the_map_s_order(
+    sprites_client: TestClient, sprites_home: Path, client: TestClient
+) -> None:
+    dataset, _ = open_dataset(sprites.SMALL_KEY, data_root(sprites_home))
+    assert dataset.test.factors is not None and dataset.train.factors is not None
+    names = [factor.name for factor in dataset.info.factors]
+    test_map = sprites_client.get("/api/models/vae-s0/map").json()
+    assert list(test_map["factors"]) == names
+    for k, name in enumerate(names):
+        assert test_map["factors"][name] == dataset.test.factors[:, k].tolist()
+    both = sprites_client.get("/api/models/vae-s0/map", params={"split": "all", "limit": 600}).json()
+    tests = both["test_points"]
+    expected = torch.cat([dataset.test.factors[:tests], dataset.train.factors[: 600 - tests]])
+    assert both["factors"]["x"] == expected[:, 3].tolist()
+    assert client.get("/api/models/full-2d/map").json()["factors"] == {}
