@@ -97,7 +97,7 @@ export function sweepFigures(sweep, metricName) {
     yaxis: { title: { text: metricTitle }, rangemode: "tozero" },
     legend: { orientation: "h", y: -0.25 },
   });
-  const betaTitle = "β (β-TCVAE: the total correlation's weight)";
+  const betaTitle = "β (β-TCVAE, FactorVAE: the total correlation's weight)";
   const reconstructionTitle = "reconstruction: −E_q[log p(x|z)], nats";
   return {
     byBeta: {
