@@ -85,7 +85,7 @@ BETA_ZOO: tuple[ZooEntry, ...] = tuple(
 # scores): a plain VAE, a beta-VAE, a beta-TCVAE and a FactorVAE, three seeds each, on a set of known
 # factors. Chen et al.'s (2018) dSprites encoder is an MLP of 1200-1200 with a 10-D latent. A zoo on a set
 # ten times MNIST's or more trains for MNIST's steps (_epochs_for): 24 MNIST epochs of steps are 2 passes
-# over sprites, about 13 minutes a model on 2 CPU cores (the issue's budget is 20; a FactorVAE's
+# over sprites, about 19 minutes a model on 2 CPU cores (the issue's budget is 20; a FactorVAE's
 # discriminator adds to it).
 _DISENTANGLING = ModelConfig(latent_dim=10, hidden=(1200, 1200))
 _SWEEP_RECIPE = replace(RECIPE, epochs=24, lr=1e-3)
