@@ -8,7 +8,6 @@ the CLI table, the API schema and the lab's table are all made from them."""
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -16,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from filelock import FileLock
 
 from model.aggregate_posterior import aggregate_draws
 from model.budget import ProgressHook, Stages, affordable_images, decodes_per_second
@@ -31,11 +29,10 @@ from model.metrics import (
     standard_error,
 )
 from model.posterior import exact_log_likelihoods
-from model.storage import readable_folder, write_file_atomically
+from model.storage import computed_once, read_keyed, readable_folder
 from model.vae import LatentModel
 
 EVALUATION_FILE = "evaluation.json"
-EVALUATION_LOCK = ".evaluation.lock"  # held while one process computes the evaluation
 SEED = 0  # every evaluation draws the same z: the same model and settings always give the same numbers
 EXACT_DECODES = 2000  # about what integrating one image's log p(x) costs, in decodes (the progress's weight)
 
@@ -391,14 +388,11 @@ def evaluate_model(
 
 def read_cached(folder: Path, key: dict[str, Any]) -> Evaluation | None:
     """The cached evaluation of the model in `folder` if it was computed with `key`, else None."""
-    path = readable_folder(folder) / EVALUATION_FILE
-    try:
-        data = json.loads(path.read_text())
-        if data.get("key") != key:
-            return None
-        return Evaluation(**data["evaluation"])
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # missing, stale or damaged: compute it again
+    return read_keyed(readable_folder(folder) / EVALUATION_FILE, key, "evaluation", _evaluation_of)
+
+
+def _evaluation_of(data: Any) -> Evaluation:
+    return Evaluation(**data)
 
 
 def cached_evaluation(
@@ -415,19 +409,14 @@ def cached_evaluation(
 ) -> Evaluation:
     """The evaluation of `network` (whose weights have the fingerprint `weights`), cached in `folder`:
     read from evaluation.json when it matches, else computed (a minute or two on a CPU; `progress` hears
-    how far, and may stop it by raising EvaluationStopped) and written there whole."""
-    key = evaluation_key(weights, classifier, test_set, settings)
-    cached = None if refresh else read_cached(folder, key)
-    if cached is not None:
-        return cached
-    readable_folder(folder).mkdir(parents=True, exist_ok=True)  # an outside model's cache folder starts empty
-    # Several processes may ask at once (the workers of `serve --workers N`, a CLI beside a server): one
-    # computes, the others wait and read what it wrote.
-    with FileLock(readable_folder(folder) / EVALUATION_LOCK):
-        cached = None if refresh else read_cached(folder, key)
-        if cached is not None:
-            return cached
-        evaluation = evaluate_model(network, classifier, test_set, train_set, settings, progress)
-        body = json.dumps({"key": key, "evaluation": evaluation.as_dict()}, indent=2, allow_nan=False) + "\n"
-        write_file_atomically(readable_folder(folder) / EVALUATION_FILE, body.encode())
-    return evaluation
+    how far, and may stop it by raising EvaluationStopped) and written there whole, once of several
+    processes asking at once."""
+    return computed_once(
+        readable_folder(folder) / EVALUATION_FILE,
+        evaluation_key(weights, classifier, test_set, settings),
+        "evaluation",
+        lambda: evaluate_model(network, classifier, test_set, train_set, settings, progress),
+        encode=Evaluation.as_dict,
+        decode=_evaluation_of,
+        refresh=refresh,
+    )

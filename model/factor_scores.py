@@ -4,7 +4,6 @@ weights and the settings), and the sweep's grouping of models that differ only b
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import asdict, replace
@@ -12,19 +11,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 from model.budget import ProgressHook
 from model.checkpoint import CheckpointInfo
 from model.config import WEIGHTED_LOSSES, TrainConfig
 from model.data import DatasetInfo
 from model.disentanglement import Dci, DisentanglementSettings, EncodedFactors, Scores, scores_of
 from model.sources import sprites
-from model.storage import readable_folder, write_file_atomically
+from model.storage import computed_once, read_keyed, readable_folder
 from model.vae import LatentModel
 
 SCORES_FILE = "disentanglement.json"
-SCORES_LOCK = ".disentanglement.lock"
 # The lab's counts: a tenth of disentanglement_lib's, so a model is scored in about a minute on a CPU; the
 # standard errors over seeds dwarf the sampling error left (`latent-atlas disentanglement` takes the full
 # counts).
@@ -53,14 +49,11 @@ def scores_key(weights: str, dataset: DatasetInfo, settings: DisentanglementSett
 
 def read_scores(folder: Path, key: dict[str, Any]) -> Scores | None:
     """The cached scores of the model in `folder` if they were computed with `key`, else None."""
-    try:
-        data = json.loads((readable_folder(folder) / SCORES_FILE).read_text())
-        if data.get("key") != key:
-            return None
-        scores = data["scores"]
-        return Scores(**{**scores, "dci": Dci(**scores["dci"])})
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # missing, stale or damaged: compute them again
+    return read_keyed(readable_folder(folder) / SCORES_FILE, key, "scores", _decoded)
+
+
+def _decoded(data: Any) -> Scores:
+    return Scores(**{**data, "dci": Dci(**data["dci"])})
 
 
 def cached_scores(
@@ -78,19 +71,14 @@ def cached_scores(
     source = factor_source(network, dataset)
     if source is None:
         raise ValueError(f"{dataset.title} has no factors of variation that images can be drawn at")
-    key = scores_key(weights, dataset, settings)
-    cached = read_scores(folder, key)
-    if cached is not None:
-        return cached
-    readable_folder(folder).mkdir(parents=True, exist_ok=True)
-    with FileLock(readable_folder(folder) / SCORES_LOCK):  # one process computes, the others read
-        cached = read_scores(folder, key)
-        if cached is not None:
-            return cached
-        scores = scores_of(source, settings, progress)
-        body = json.dumps({"key": key, "scores": asdict(scores)}, indent=2, allow_nan=False) + "\n"
-        write_file_atomically(readable_folder(folder) / SCORES_FILE, body.encode())
-    return scores
+    return computed_once(
+        readable_folder(folder) / SCORES_FILE,
+        scores_key(weights, dataset, settings),
+        "scores",
+        lambda: scores_of(source, settings, progress),
+        encode=asdict,
+        decode=_decoded,
+    )
 
 
 def recipe_of(info: CheckpointInfo) -> tuple[str, str]:

@@ -1,14 +1,21 @@
-"""Writes that are never seen half-done: temp file or folder, fsync, then rename. And the fingerprint of a
-file's content, which caches use to tell whether what they were computed from has changed."""
+"""Writes that are never seen half-done: temp file or folder, fsync, then rename. The fingerprint of a
+file's content, which caches use to tell whether what they were computed from has changed; and a JSON
+value computed once per key and kept in a file beside a model."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any, TypeVar
+
+from filelock import FileLock
+
+T = TypeVar("T")
 
 
 def fsync_path(path: Path) -> None:
@@ -32,6 +39,45 @@ def write_file_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def read_keyed(path: Path, key: Mapping[str, Any], name: str, decode: Callable[[Any], T]) -> T | None:
+    """The value `name` kept in the JSON file `path` if it was computed with `key` (decoded), else None:
+    missing, stale or damaged (it is then computed again)."""
+    try:
+        data = json.loads(path.read_text())
+        if data.get("key") != key:
+            return None
+        return decode(data[name])
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def computed_once(
+    path: Path,
+    key: Mapping[str, Any],
+    name: str,
+    compute: Callable[[], T],
+    *,
+    encode: Callable[[T], Any],
+    decode: Callable[[Any], T],
+    refresh: bool = False,
+) -> T:
+    """The value `name` of `key`: read from `path` when it was kept there with that key (unless `refresh`),
+    else computed and written whole. Several processes may ask at once (the workers of `serve --workers N`,
+    a CLI beside a server): under a lock beside the file one computes, the others wait and read it."""
+    cached = None if refresh else read_keyed(path, key, name, decode)
+    if cached is not None:
+        return cached
+    path.parent.mkdir(parents=True, exist_ok=True)  # an outside model's cache folder starts empty
+    with FileLock(path.with_name(f".{path.stem}.lock")):
+        cached = None if refresh else read_keyed(path, key, name, decode)
+        if cached is not None:
+            return cached
+        value = compute()
+        body = json.dumps({"key": key, name: encode(value)}, indent=2, allow_nan=False) + "\n"
+        write_file_atomically(path, body.encode())
+    return value
 
 
 def file_fingerprint(path: Path) -> str:
