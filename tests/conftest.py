@@ -30,6 +30,7 @@ from model.datasets import open_dataset
 from model.disentanglement import DisentanglementSettings
 from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, classifier_folder, data_root, models_root
+from model.parallel import threads_per_worker
 from model.sources import characters, sprites
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
@@ -42,6 +43,22 @@ settings.register_profile(
     "atlas", deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile("atlas")
+
+# pytest-xdist runs the suite in one process per core (make test, make check): each shares out the cores'
+# threads as the side-by-side trainings do, so two workers do not fight over both cores.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    torch.set_num_threads(threads_per_worker(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
+
+@pytest.hookimpl(trylast=True)  # after tests/browser/ has marked its tests
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (browser, processes of their own) first, so that the workers end together: the
+    short ones fill in at the end instead of one worker finishing a long file alone."""
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is None and item.get_closest_marker("slow") is None
+        )
+    )
 
 
 def examples(full: int) -> int:

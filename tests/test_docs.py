@@ -48,9 +48,15 @@ def problem(command: str) -> str | None:
         except SystemExit:
             return "the CLI refuses it"
         return None
-    if words[0] == "make":
-        targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
-        return None if set(words[1:]) <= targets else f"no make target {set(words[1:]) - targets}"
+    if words[0] == "make":  # targets, and variables set on the command line (make test PARALLEL=)
+        makefile = (ROOT / "Makefile").read_text()
+        targets = set(re.findall(r"^([\w-]+):", makefile, re.M))
+        variables = set(re.findall(r"^(\w+) \??=", makefile, re.M))
+        asked = {word for word in words[1:] if "=" not in word}
+        settings = {word.split("=")[0] for word in words[1:] if "=" in word}
+        if not settings <= variables:
+            return f"no make variable {settings - variables}"
+        return None if asked <= targets else f"no make target {asked - targets}"
     if words[0] == "python" and words[1].startswith("bench/"):
         script = ROOT / words[1]
         if not script.is_file():
@@ -77,6 +83,8 @@ def test_every_relative_link_leads_to_a_file(page: Path) -> None:
 def test_the_checks_see_a_broken_command_and_link() -> None:
     assert problem("latent-atlas train --no-such-flag") == "the CLI refuses it"
     assert problem("make no-such-target") == "no make target {'no-such-target'}"
+    assert problem("make test NO_SUCH=1") == "no make variable {'NO_SUCH'}"
+    assert problem("make test PARALLEL=") is None
     assert problem("python bench/event_replays.py --streams 3 --nope 2") == "the script takes no ['--nope']"
     assert problem("LATENT_ATLAS_HOME=/x latent-atlas serve --no-training") is None
     assert commands("```sh\nmake run   # serve\nlatent-atlas eval a \\\n  --fresh\n```\n") == [

@@ -50,6 +50,7 @@ def open_explorer(page: Page, url: str) -> None:
     expect(page.locator("#map")).to_have_attribute("data-ready", "true", timeout=30_000)
 
 
+PATH = "document.getElementById('map').layout.shapes.find((s) => s.type === 'path').path"
 HOVERS = "(index) => (document.getElementById('map')._hoverdata || []).some((p) => p.customdata === index)"
 
 
@@ -124,15 +125,14 @@ def test_resting_on_a_digit_mid_drag_makes_it_a_waypoint(page: Page, live_url: s
     page.mouse.down()
     page.mouse.move(*page.evaluate(TO_PAGE, [x, y]), steps=6)
     page.wait_for_function(HOVERS, arg=index)
-    page.wait_for_timeout(600)  # longer than the dwell
+    # Resting: the dwell's timer makes the digit a waypoint, and the line bends there (waited for, not
+    # timed, so a busy machine cannot move on before the timer fires)
+    page.wait_for_function(f"() => ({PATH}).split('L').length === 3")
     page.mouse.move(*end, steps=6)
     page.mouse.up()
     expect(page.locator("#strip")).to_have_attribute("data-ends", "3")
     expect(page.locator("#strip img")).to_have_count(2 * 4 + 1)
-    path = page.evaluate(
-        "() => document.getElementById('map').layout.shapes.find((s) => s.type === 'path').path"
-    )
-    assert path.count("L") == 2  # start, the rested-on digit, end
+    assert page.evaluate(f"() => {PATH}").count("L") == 2  # start, the rested-on digit, end
 
 
 def _check_encoded(page: Page, markers: int) -> None:

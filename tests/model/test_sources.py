@@ -267,6 +267,7 @@ def test_characters_are_the_same_on_every_run_and_framed_like_mnist() -> None:
     assert float(clear.float().mean()) > 0.95  # a clear border (98.9% of MNIST's test digits have one)
 
 
+@pytest.mark.slow  # a pool of rendering processes
 def test_a_large_split_is_the_same_whatever_the_number_of_rendering_processes() -> None:
     per_class = characters.ROUNDS_PER_CHUNK + 3  # two chunks, the second short
     one, two = (characters.render_large_split(per_class, seed=11, workers=n) for n in (1, 2))
