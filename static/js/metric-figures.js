@@ -36,7 +36,7 @@ export function colourUpdate(traces, metric, classColours) {
   if (!metric) {
     return { "marker.color": traces.map((_, k) => classColours[k]), "marker.showscale": traces.map(() => false) };
   }
-  const [cmin, cmax] = robustLimits(metric.values);
+  const [cmin, cmax] = metric.names ? [0, metric.names.length - 1] : robustLimits(metric.values);
   return {
     "marker.color": traces.map((trace) => trace.customdata.map((p) => metric.values[p])),
     "marker.colorscale": COLOURSCALE,
@@ -46,14 +46,25 @@ export function colourUpdate(traces, metric, classColours) {
     // Across the plot's top left: the legend keeps the right margin, so classes can still be toggled.
     "marker.colorbar": {
       title: { text: metric.title, side: "top" }, orientation: "h", x: 0.01, xanchor: "left", y: 0.99, yanchor: "top",
-      len: 0.35, thickness: 10, bgcolor: "rgba(255, 255, 255, 0.8)",
+      len: 0.35, thickness: 10, bgcolor: "rgba(255, 255, 255, 0.8)", ...(metric.names && namedTicks(metric.names)),
     },
   };
 }
 
-// One metric's histogram over the map's points, its brushed range (or null) drawn as a band.
+// A factor's value indices named on an axis: at most `most` ticks, evenly spaced, the first and last among
+// them when they fit. names: the values' names in index order. -> { tickvals, ticktext }
+export function namedTicks(names, most = 5) {
+  const step = Math.max(1, Math.ceil((names.length - 1) / (most - 1)));
+  const tickvals = [];
+  for (let k = 0; k < names.length; k += step) tickvals.push(k);
+  return { tickvals, ticktext: tickvals.map((k) => names[k]) };
+}
+
+// One metric's histogram over the map's points, its brushed range (or null) drawn as a band. A factor's
+// (metric.names: its values' names) has a bar per value, named on the axis.
 export function histogramFigure(metric, range) {
-  const data = [{ type: "histogram", x: metric.values, nbinsx: HISTOGRAM_BINS, marker: { color: "#6b7280" }, hoverinfo: "x+y" }];
+  const bins = metric.names ? { xbins: { start: -0.5, end: metric.names.length - 0.5, size: 1 } } : { nbinsx: HISTOGRAM_BINS };
+  const data = [{ type: "histogram", x: metric.values, ...bins, marker: { color: "#6b7280" }, hoverinfo: "x+y" }];
   const band = range && {
     type: "rect", xref: "x", yref: "paper", x0: range[0], x1: range[1], y0: 0, y1: 1,
     fillcolor: "rgba(37, 99, 235, 0.15)", line: { width: 0 },
@@ -65,7 +76,7 @@ export function histogramFigure(metric, range) {
     bargap: 0.05,
     dragmode: "select",
     selectdirection: "h",
-    xaxis: { title: { text: metric.unit ?? "nats" } },
+    xaxis: { title: { text: metric.unit ?? "nats" }, ...(metric.names && namedTicks(metric.names)) },
     yaxis: { fixedrange: true },
     shapes: band ? [band] : [],
   };

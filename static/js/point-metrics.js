@@ -22,14 +22,16 @@ function classTraces() {
   return { indices, traces: indices.map((i) => view.graph.data[i]) };
 }
 
-// Every per-point value the map has: name -> { title, values, unit }: the metrics once loaded, the factors.
+// Every per-point value the map has: name -> { title, values, unit, names }: the metrics once loaded, then
+// the factors (their values are indices; names: what the data set calls each value).
 function columns() {
   const found = {};
   if (state.key === shownKey()) {
     for (const { name, title } of state.body.metrics) found[name] = { title, values: state.body.values[name], unit: "nats" };
   }
+  const named = Object.fromEntries((view.dataset.factors ?? []).map((factor) => [factor.name, factor.values]));
   for (const [name, values] of Object.entries(view.map.factors ?? {})) {
-    found[FACTOR + name] = { title: name, values, unit: "the factor's value, by index" };
+    found[FACTOR + name] = { title: name, values, unit: "", names: named[name] }; // the ticks say it
   }
   return found;
 }
