@@ -58,14 +58,28 @@ class PageWatch:
             self.outside.append(request.url)
 
 
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Remember whether the test itself failed, for its page's teardown."""
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
+
 @pytest.fixture
 def watched(browser: Browser, request: pytest.FixtureRequest) -> Iterator[tuple[Page, PageWatch]]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     opened = context.new_page()
     watch = PageWatch(opened)
     yield opened, watch
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    # The page as the failure left it (a full-page capture of every test cost the run about 30 s).
+    if request.node.stash.get(FAILED, False) or watch.errors or watch.outside:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
     assert watch.outside == [], "requests left 127.0.0.1"
     assert watch.errors == [], "console errors"
