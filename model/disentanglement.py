@@ -27,19 +27,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
-from scipy.stats import entropy
-from sklearn.ensemble import GradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import mutual_info_score
-from sklearn.svm import LinearSVC
 
 from model.budget import ProgressHook
 from model.metrics import ACTIVE_UNIT_THRESHOLD
 from model.vae import LatentModel
+
+# scikit-learn and scipy are imported where a metric uses them: at the top they added 1.4 s to every start
+# of the server (and of each process the tests start), which only a scoring needs.
+if TYPE_CHECKING:
+    from sklearn.svm import LinearSVC
 
 BATCH = 64  # images per beta-VAE and FactorVAE sample (disentanglement_lib's)
 BINS = 20  # MIG's equal-width bins per code (disentanglement_lib's)
@@ -122,6 +122,8 @@ def beta_vae_score(
 
     x_train, y_train = features(train)
     x_eval, y_eval = features(eval)
+    from sklearn.linear_model import LogisticRegression
+
     seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
     model = LogisticRegression(random_state=seed, max_iter=1000).fit(x_train, y_train)
     return Accuracy(float(model.score(x_train, y_train)), float(model.score(x_eval, y_eval)))
@@ -172,12 +174,16 @@ def _discretised(codes: np.ndarray, bins: int) -> np.ndarray:
 
 def mutual_information(codes: np.ndarray, factors: np.ndarray, bins: int = BINS) -> np.ndarray:
     """The mutual information (nats) of each code, cut into `bins` bins, with each factor: [D, K]."""
+    from sklearn.metrics import mutual_info_score
+
     cut = _discretised(codes, bins)
     return np.array([[mutual_info_score(y, c) for y in factors.T] for c in cut.T])
 
 
 def factor_entropies(factors: np.ndarray) -> np.ndarray:
     """Each factor's entropy over the sample, in nats: [K]."""
+    from sklearn.metrics import mutual_info_score
+
     return np.array([mutual_info_score(y, y) for y in factors.T])
 
 
@@ -223,6 +229,8 @@ def sap(codes: np.ndarray, factors: np.ndarray, test_codes: np.ndarray, test_fac
     pick out a factor's middle values, so even a code equal to its factor scores well under 1 when the
     factor takes many values (0.24 on factors of 3 to 10 values)."""
 
+    from sklearn.svm import LinearSVC
+
     def fit(x: np.ndarray, y: np.ndarray) -> LinearSVC:
         return LinearSVC(C=0.01, class_weight="balanced").fit(x, y)
 
@@ -245,6 +253,8 @@ class Dci:
 def _weighted_one_minus_entropy(slices: np.ndarray) -> float:
     """sum_i rho_i (1 - H(slices_i)) over the rows of a non-negative matrix, rho_i the row's share of the
     total (equal shares when it is all 0), each entropy in base of the row's length."""
+    from scipy.stats import entropy
+
     per_slice = 1.0 - entropy(slices.T + 1e-11, base=slices.shape[1])
     total = slices.sum()
     weights = slices.sum(axis=1) / total if total > 0 else np.full(len(slices), 1 / len(slices))
@@ -265,6 +275,8 @@ def dci(
     codes: np.ndarray, factors: np.ndarray, test_codes: np.ndarray, test_factors: np.ndarray, seed: int = 0
 ) -> Dci:
     """DCI (Eastwood & Williams, 2018) with scikit-learn's gradient-boosted trees, one per factor."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
     importance = np.zeros((codes.shape[1], factors.shape[1]))
     accuracies = []
     for k in range(factors.shape[1]):
