@@ -30,11 +30,10 @@ from model.datasets import open_dataset
 from model.disentanglement import DisentanglementSettings
 from model.evaluation import EvaluationSettings
 from model.home import HOME_ENV, classifier_folder, data_root, models_root
-from model.parallel import threads_per_worker
 from model.sources import characters, sprites
 from model.train import train
 from model.zoo import classifier_config, train_zoo, zoo_entries
-from tests.fixture_cache import MODEL_SOURCES, cached, copy_tree
+from tests.fixture_cache import MODEL_SOURCES, SUITE_THREADS, cached, copy_tree
 
 # Property tests draw the same examples every run (a failure in CI fails the same way here), few of them
 # while working and the full count where CI=true (.ci/run sets it).
@@ -44,10 +43,16 @@ settings.register_profile(
 )
 settings.load_profile("atlas")
 
-# pytest-xdist runs the suite in one process per core (make test, make check): each shares out the cores'
-# threads as the side-by-side trainings do, so two workers do not fight over both cores.
-if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
-    torch.set_num_threads(threads_per_worker(int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+# pytest-xdist runs the suite in one process per core (make test, make check): each takes its share of the
+# cores' threads, as the side-by-side trainings do, so two workers do not fight over both cores.
+torch.set_num_threads(SUITE_THREADS)
+
+
+@pytest.fixture(autouse=True)
+def suite_threads() -> Iterator[None]:
+    """Each test starts with the suite's torch threads, whatever the one before set."""
+    yield
+    torch.set_num_threads(SUITE_THREADS)
 
 
 @pytest.hookimpl(trylast=True)  # after tests/browser/ has marked its tests

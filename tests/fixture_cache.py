@@ -1,11 +1,11 @@
 """Trained fixtures made once. What a fixture trains (or fetches) is kept under the user's cache directory,
 keyed by a hash of everything that decides it: the sources it runs (model/, and examples/ for the example
 models), the fixture's own settings, the versions of Python and torch, and what decides torch's float
-rounding here (its CPU kernels and thread count: tests compare fresh training with these results
-exactly). A fixture is built in a staging folder beside its place and renamed into it whole, under a file
-lock, so a second run of the suite trains nothing, two runs at once build it once, and an interrupted
-build leaves nothing half-written. Tests get a copy of what they may write to; the cache itself is only
-ever read.
+rounding here (its CPU kernels and the suite's thread count, SUITE_THREADS: tests compare fresh training
+with these results exactly). A fixture is built in a staging folder beside its place and renamed into it
+whole, under a file lock, so a second run of the suite trains nothing, two runs at once build it once, and
+an interrupted build leaves nothing half-written. Tests get a copy of what they may write to; the cache
+itself is only ever read.
 
 LATENT_ATLAS_TEST_CACHE names another folder, or `off` to build every fixture afresh in the test's own
 temporary folders (what the cache saves is then measurable)."""
@@ -24,7 +24,17 @@ from pathlib import Path
 import torch
 from filelock import FileLock
 
+from model.parallel import threads_per_worker
+
 CACHE_ENV = "LATENT_ATLAS_TEST_CACHE"
+# torch's threads in a test process, fixed when it starts: the cores shared out between pytest-xdist's
+# workers (make test, make check), else torch's own default. Fixtures are keyed and built with these, so a
+# test that changes the process's threads (a server sets its own) cannot make a later fixture miss.
+SUITE_THREADS = (
+    threads_per_worker(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    if "PYTEST_XDIST_WORKER_COUNT" in os.environ
+    else torch.get_num_threads()
+)
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_SOURCES = (ROOT / "model",)  # what decides every trained result
 KEPT_PER_FIXTURE = 3  # results of other sources kept (a fresh clone beside a working copy), newest first
@@ -59,7 +69,7 @@ def fixture_key(name: str, settings: Mapping[str, object], sources: Iterable[Pat
         "sources": source_digest(sources),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "kernels": (platform.machine(), torch.backends.cpu.get_cpu_capability(), torch.get_num_threads()),
+        "kernels": (platform.machine(), torch.backends.cpu.get_cpu_capability(), SUITE_THREADS),
     }
     return hashlib.sha256(json.dumps(decided, sort_keys=True, default=str).encode()).hexdigest()[:20]
 
@@ -76,7 +86,7 @@ def cached(
     `scratch` when the cache is off). Read it; copy what a test writes to (`copy_tree`)."""
     root = cache_root()
     if root is None:
-        build(scratch)
+        _with_suite_threads(build, scratch)
         return scratch
     shelf = root / name
     shelf.mkdir(parents=True, exist_ok=True)
@@ -88,7 +98,7 @@ def cached(
             return folder
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=shelf))
         try:
-            build(staging)
+            _with_suite_threads(build, staging)
             staging.rename(folder)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -97,6 +107,15 @@ def cached(
         for stale in kept[:-KEPT_PER_FIXTURE]:
             shutil.rmtree(stale, ignore_errors=True)
     return folder
+
+
+def _with_suite_threads(build: Callable[[Path], None], folder: Path) -> None:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(SUITE_THREADS)
+    try:
+        build(folder)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def copy_tree(source: Path, destination: Path) -> Path:
