@@ -4,6 +4,7 @@ of the server's; a stop ends them at once; a crash fails the requests it held an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import threading
@@ -126,7 +127,10 @@ class PlaneWorker:
                 self._child = self._start()
             request_id = next(self._ids)
             self._child.pending[request_id] = (future, progress)
-            self._child.connection.send((request_id, kind, args(self._child)))
+            # A process that died since it was started cannot take the request: its reader fails it,
+            # saying how the process stopped.
+            with contextlib.suppress(OSError):
+                self._child.connection.send((request_id, kind, args(self._child)))
         return future
 
     def _start(self) -> _Child:

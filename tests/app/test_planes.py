@@ -2,9 +2,12 @@
 progress, drawn, hovered (an estimate from the nearest encodings), new latents placed by the method's own
 transform, cached for another server, stopped with the server, and a crash of the plane process."""
 
+import contextlib
 import io
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,8 +15,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.main import create_app
+from app.plane_worker import PlaneWorker
 from app.settings import Settings
 from model.home import models_root
+from model.planes import PlaneKey
 from tests.app.conftest import TEST_HOSTS
 from tests.conftest import TEST_EVALUATION
 from tests.model.test_planes import neighbour_agreement
@@ -142,6 +147,28 @@ def test_the_plane_is_cached_for_another_server_which_stops_what_it_computes(
         process = fitter._child.process
     process.join(timeout=10)
     assert not process.is_alive()  # the server stopped: so did the plane it was computing
+
+
+def test_a_plane_process_dead_before_its_request_fails_it_saying_how_it_stopped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    worker = PlaneWorker("plane fitter")
+    start = worker._start
+
+    def start_then_die() -> Any:
+        child = start()
+        child.process.kill()
+        # Dead before the request is sent, and left for the worker's reader to reap (WNOWAIT) if it has not.
+        with contextlib.suppress(ChildProcessError):
+            os.waitid(os.P_PID, child.process.pid, os.WEXITED | os.WNOWAIT)
+        return child
+
+    monkeypatch.setattr(worker, "_start", start_then_die)
+    key = PlaneKey(weights="none", dataset="mnist", split="test", points=3, method="umap")
+    fitted = worker.fit(tmp_path, key, np.zeros((3, 2), dtype=np.float32), lambda stage, fraction: None)
+    with pytest.raises(RuntimeError, match=r"^the plane process stopped \(exit code -9\)$"):
+        fitted.result(timeout=30)
+    worker.close()
 
 
 def test_a_crashed_plane_process_fails_its_plane_and_the_server_goes_on(client: TestClient) -> None:
