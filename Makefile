@@ -53,7 +53,7 @@ test: setup lint
 	$(BIN)/python -m pytest $(PARALLEL)
 
 # The fast tier, for working: lint, types and every test that starts no browser, server, torchrun or job
-# process and does not soak (about 2.5 minutes on 2 cores once the trained fixtures are cached)
+# process and does not soak (about 2 minutes on 2 cores once the trained fixtures are cached)
 check: setup lint
 	node --test --test-reporter=dot tests/js/
 	$(BIN)/python -m pytest $(PARALLEL) -m "not browser and not slow"
