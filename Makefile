@@ -6,6 +6,9 @@ CLI := $(BIN)/latent-atlas
 # pytest on every core (pytest-xdist): one worker process per core, each taking whole test files, so a
 # file's fixtures are built once; `make test PARALLEL=` runs it in one process
 PARALLEL ?= --numprocesses=auto --dist=loadfile
+# pytest keeps the test modules it rewrites as bytecode (in __pycache__, ignored by git) even where the
+# environment turns bytecode off: rewriting them again cost each of its processes about 4 seconds
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest $(PARALLEL)
 ZOO := full-2d recon-2d kl-2d full-16d
 
 .PHONY: run eval test check setup data zoo zoo-beta zoo-characters lint bench bench-literature bench-disentanglement clean
@@ -50,13 +53,13 @@ eval: zoo
 # pytest with the browser, the servers, torchrun and the soak included (what CI runs)
 test: setup lint
 	node --test --test-reporter=dot tests/js/
-	$(BIN)/python -m pytest $(PARALLEL)
+	$(PYTEST)
 
 # The fast tier, for working: lint, types and every test that starts no browser, server, torchrun or job
 # process and does not soak (about 2 minutes on 2 cores once the trained fixtures are cached)
 check: setup lint
 	node --test --test-reporter=dot tests/js/
-	$(BIN)/python -m pytest $(PARALLEL) -m "not browser and not slow"
+	$(PYTEST) -m "not browser and not slow"
 
 # ruff (lint + format) and mypy
 lint: setup

@@ -7,8 +7,6 @@ from typing import Any, get_args
 
 import pytest
 from fastapi.testclient import TestClient
-from openapi_spec_validator import validate
-from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from pydantic import TypeAdapter
 
 from app.schemas.jobs import JobEvent
@@ -23,12 +21,17 @@ def document(client: TestClient) -> dict[str, Any]:
 
 
 def test_the_openapi_document_is_valid_for_its_version(document: dict[str, Any]) -> None:
+    from openapi_spec_validator import validate  # here: its URI grammars take seconds to import
+
     assert document["openapi"] == "3.2.0"  # the first to describe an event stream item by item
     validate(document)
 
 
 def test_the_check_sees_openapi_3_2_fields_in_a_3_1_document(document: dict[str, Any]) -> None:
     """What FastAPI writes by itself: 3.2's itemSchema in a document that says 3.1.0."""
+    from openapi_spec_validator import validate
+    from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
     with pytest.raises(OpenAPIValidationError):
         validate({**document, "openapi": "3.1.0"})
 

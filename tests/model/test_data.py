@@ -6,7 +6,6 @@ from urllib.error import URLError
 
 import pytest
 import torch
-import torchvision.datasets.mnist
 
 from model.data import DataUnavailableError, ImageSet, SourceFailed
 from model.sources import mnist as data
@@ -75,7 +74,7 @@ def network_down(monkeypatch: pytest.MonkeyPatch) -> None:
     def unreachable(*args: object, **kwargs: object) -> None:
         raise URLError("[Errno 101] Network is unreachable")
 
-    monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", unreachable)
+    monkeypatch.setattr("torchvision.datasets.mnist.download_and_extract_archive", unreachable)
 
 
 @pytest.mark.usefixtures("network_down")

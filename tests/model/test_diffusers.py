@@ -1,12 +1,14 @@
 """diffusers' AutoencoderKL (the Stable Diffusion VAE's class) served as it is: its encoder's latent_dist, its
 decoder's DecoderOutput, its spatial latents and its [-1, 1] images, with declarations only."""
 
+from __future__ import annotations
+
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import torch
-from diffusers import AutoencoderKL
 
 from model.data import Dataset
 from model.inference import LoadedModel, Origin
@@ -14,6 +16,9 @@ from model.metrics import elbo_metrics
 from model.outside import wrap
 from model.traversal import dimension_name
 from tests.conftest import EXAMPLES
+
+if TYPE_CHECKING:  # imported by the example when a test runs: diffusers takes seconds to import
+    from diffusers import AutoencoderKL
 
 
 def _autoencoder_kl() -> AutoencoderKL:

@@ -9,13 +9,13 @@ import tarfile
 import urllib.request
 import zipfile
 from pathlib import Path
+from types import ModuleType
 from urllib.error import URLError
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from torchvision import datasets
 
 from model.data import DataUnavailableError, load_prepared
 from model.datasets import check_dataset_name, dataset_key, open_dataset
@@ -29,6 +29,15 @@ def network_down(monkeypatch: pytest.MonkeyPatch) -> None:
         raise URLError("[Errno 101] Network is unreachable")
 
     monkeypatch.setattr(urllib.request, "urlopen", unreachable)
+
+
+@pytest.fixture
+def datasets() -> ModuleType:
+    """torchvision's data sets, whose published checksums the fixtures stand in for: imported by the tests
+    that patch them (the import takes seconds, which a test process running none of them need not pay)."""
+    from torchvision import datasets
+
+    return datasets
 
 
 def _idx_images(images: np.ndarray) -> bytes:
@@ -51,7 +60,7 @@ def _random_split(n: int, seed: int, classes: int, offset: int = 0) -> tuple[np.
 
 @pytest.mark.parametrize(("name", "class_name"), [("fashion-mnist", "FashionMNIST"), ("kmnist", "KMNIST")])
 def test_published_gz_files_in_data_dir_are_checked_and_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, class_name: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, datasets: ModuleType, name: str, class_name: str
 ) -> None:
     supplied = tmp_path / "supplied"
     supplied.mkdir()
@@ -89,7 +98,7 @@ def test_offline_without_files_names_every_way_to_provide_them(tmp_path: Path) -
 
 
 def test_emnist_letters_from_the_published_zip_are_upright_and_count_from_zero(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, datasets: ModuleType
 ) -> None:
     splits = {"train": _random_split(5, 2, 26, offset=1), "test": _random_split(3, 3, 26, offset=1)}
     buffer = io.BytesIO()
@@ -125,7 +134,7 @@ def _tar_gz(members: dict[str, bytes]) -> bytes:
 
 
 def test_cifar10_from_the_published_archive_is_checked_and_read_in_colour(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, datasets: ModuleType
 ) -> None:
     """cifar-10-python.tar.gz as published: pickled batches of rows of 3,072 bytes (the red plane, then
     green, then blue), read back as [N, 3, 32, 32] with each pixel's colour where it was."""
@@ -204,7 +213,7 @@ def _celeba_files(faces: list[tuple[str, tuple[int, int, int], int, int]]) -> di
 
 
 def test_celeba_from_the_published_files_is_cropped_to_the_face_and_labelled_by_smiling(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, datasets: ModuleType
 ) -> None:
     faces = [
         ("000001.jpg", (200, 40, 40), 0, 1),
