@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import torch
@@ -66,9 +67,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     )
 
 
+Case = TypeVar("Case")
+
+
 def examples(full: int) -> int:
     """How many examples a property test draws: `full` in CI, a fifth of it (at least 5) while working."""
     return full if FULL_RUN else max(5, full // 5)
+
+
+def swept(cases: list[Case]) -> list[Case]:
+    """Which of a sweep's listed cases are sent: all of them in CI, every fifth while working (the same
+    share as the property tests, spread over the whole list)."""
+    return cases if FULL_RUN else cases[::5]
 
 
 SWEEP_MODEL = "beta-4-2d"  # the beta-sweep model the quick zoo adds to the default ones

@@ -25,7 +25,7 @@ from model.data import ImageSet
 from model.home import classifier_folder, data_root, models_root
 from tests.app.conftest import TEST_HOSTS
 from tests.app.images import digit_image, encode
-from tests.conftest import TEST_EVALUATION, examples
+from tests.conftest import TEST_EVALUATION, examples, swept
 
 EXAMPLES_PER_OPERATION = 40  # in CI: seconds in all; derandomized, so every run sends the same values
 # Spellings that a number parser may take for a number, or choke on.
@@ -308,7 +308,7 @@ def test_every_listed_spelling_in_every_field_gets_no_5xx(
         # for every message of each (three quarters of the time).
         transport = httpx2.ASGITransport(app=client.app)
         async with httpx2.AsyncClient(transport=transport, base_url=str(client.base_url)) as http:
-            for method, url, query, request, what in requests:
+            for method, url, query, request, what in swept(requests):
                 check_answer(await http.request(method, url, params=query, **request), what)
 
     client.portal.call(sweep)  # type: ignore[union-attr]
