@@ -16,7 +16,7 @@ from app.images import pngs
 from model.data import Dataset, MapSplit, Split
 from model.encodings import EncodingsKey, read_encodings, write_encodings
 from model.inference import LoadedModel
-from model.latent_map import LatentMap, Placement
+from model.latent_map import LatentMap, MapPlane, Placement
 from model.traversal import DimensionUse
 
 NEIGHBORS = 8  # nearest test images reported with an encoding
@@ -44,7 +44,7 @@ class ServedModel:
 
     @classmethod
     def build(cls, loaded: LoadedModel, dataset: Dataset) -> ServedModel:
-        return cls(loaded, dataset, LatentMap.build(loaded, dataset.test))
+        return cls(loaded, dataset, encoded_split(loaded, dataset, "test"))
 
     @property
     def model_id(self) -> str:
@@ -56,26 +56,12 @@ class ServedModel:
         same latent would on the test map (`on_batch` hears the training images encoded so far)."""
         with self._maps_lock:  # two first requests encode the training split once
             if split not in self._maps:
-                train = self._maps.get("train") or self._encoded_train(on_batch)
+                train = self._maps.get("train") or encoded_split(
+                    self.loaded, self.dataset, "train", self.latent_map.plane, on_batch
+                )
                 self._maps["train"] = train
                 self._maps["all"] = self.latent_map.joined(train)
             return self._maps[split]
-
-    def _encoded_train(self, on_batch: Callable[[int], None] | None) -> LatentMap:
-        """The training split's map from its cached encodings, or encoded (and cached for the next start
-        and the other server processes)."""
-        key = EncodingsKey(self.loaded.weights, self.dataset.info.key, "train", len(self.dataset.train))
-        cached = read_encodings(self.loaded.folder, key)
-        if cached is not None:
-            return LatentMap(*cached, self.dataset.train.labels, self.latent_map.plane)
-        train = LatentMap.build(
-            self.loaded, self.dataset.train, plane=self.latent_map.plane, on_batch=on_batch
-        )
-        try:
-            write_encodings(self.loaded.folder, key, train.mu, train.sigma)
-        except OSError:  # a full disk or a read-only folder: encoded again next time, served now
-            log.warning("could not cache %s's training encodings", self.model_id, exc_info=True)
-        return train
 
     def has_map(self, split: MapSplit) -> bool:
         """Whether the split is encoded (map_of then returns at once)."""
@@ -107,3 +93,26 @@ class ServedModel:
 
     def _place(self, images: list[torch.Tensor]) -> list[Placement]:
         return self.latent_map.place(self.loaded, torch.stack(images), NEIGHBORS).unbind()
+
+
+def encoded_split(
+    loaded: LoadedModel,
+    dataset: Dataset,
+    split: Split,
+    plane: MapPlane | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> LatentMap:
+    """A split's map from the encodings cached beside the model, or encoded (`on_batch` hears the images
+    encoded so far) and cached: a server's next start, and the other server processes, read them rather
+    than encode the split again (minutes for a large model's test split on a CPU)."""
+    images = dataset.split(split)
+    key = EncodingsKey(loaded.weights, dataset.info.key, split, len(images))
+    cached = read_encodings(loaded.folder, key)
+    if cached is not None:
+        return LatentMap(*cached, images.labels, plane)
+    latent_map = LatentMap.build(loaded, images, plane=plane, on_batch=on_batch)
+    try:
+        write_encodings(loaded.folder, key, latent_map.mu, latent_map.sigma)
+    except OSError:  # a full disk or a read-only folder: encoded again next time, served now
+        log.warning("could not cache %s's %s encodings", loaded.model_id, split, exc_info=True)
+    return latent_map

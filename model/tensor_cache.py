@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save
 
 from model.storage import write_file_atomically
@@ -15,14 +15,16 @@ from model.storage import write_file_atomically
 def read_cached(
     path: Path, metadata: dict[str, str], names: tuple[str, ...]
 ) -> dict[str, torch.Tensor] | None:
-    """The tensors `names` of the cache at `path`, or None: none there, or one computed from something
-    else (other metadata), or missing one of them."""
+    """The tensors `names` of the cache at `path`, or None: none there, one computed from something else
+    (other metadata), missing one of them, or unreadable (computed again, then written whole)."""
     try:
         with safe_open(str(path), framework="pt") as file:
             if file.metadata() != metadata:
                 return None
-            return {name: file.get_tensor(name) for name in names}
-    except (FileNotFoundError, KeyError):
+            # Copied out of the file's memory map: a file cut short under a live mapping would crash the
+            # process on the next read (SIGBUS), not raise.
+            return {name: file.get_tensor(name).clone() for name in names}
+    except (OSError, KeyError, SafetensorError):
         return None
 
 

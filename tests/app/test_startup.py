@@ -13,6 +13,7 @@ from app.main import create_app
 from app.settings import Settings
 from model.home import HOME_ENV, data_root, models_root
 from model.job_queue import JobQueue
+from model.latent_map import LatentMap
 from tests.app.conftest import TEST_HOSTS
 
 
@@ -64,3 +65,33 @@ def test_serve_no_training_trains_nothing_and_names_what_is_missing(
         assert (health["models"], health["training"]) == (["full-2d"], [])
         assert client.post("/api/jobs", json={"model_id": "x"}).status_code == 403
     assert JobQueue(home).jobs() == []
+
+
+def test_the_test_split_is_encoded_at_the_first_start_only(
+    quick_zoo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next start reads the map's encodings from beside the model; a damaged copy is encoded again.
+    (Asking for the map also encodes the training split in the background: its own cache, not counted.)"""
+    home = tmp_path / "home"
+    data_root(home).parent.mkdir(parents=True)
+    data_root(home).symlink_to(data_root(quick_zoo))
+    shutil.copytree(models_root(quick_zoo) / "full-16d", models_root(home) / "full-16d")
+    cached = models_root(home) / "full-16d" / "encodings" / "test.safetensors"
+    settings = Settings(home=home, device="cpu", allowed_hosts=TEST_HOSTS, run_queue=False)
+    with TestClient(create_app(settings)) as first:
+        encoded = first.get("/api/models/full-16d/map").json()
+    assert cached.is_file()
+
+    builds: list[int] = []
+    build = LatentMap.build
+    monkeypatch.setattr(
+        LatentMap, "build", lambda *args, **kwargs: builds.append(len(args[1])) or build(*args, **kwargs)
+    )
+    with TestClient(create_app(settings)) as second:
+        assert second.get("/api/models/full-16d/map").json() == encoded
+    assert 10_000 not in builds
+
+    cached.write_bytes(cached.read_bytes()[:1000])
+    with TestClient(create_app(settings)) as third:
+        assert third.get("/api/models/full-16d/map").json() == encoded
+    assert builds.count(10_000) == 1
