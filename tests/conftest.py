@@ -21,6 +21,7 @@ import torch
 import uvicorn
 from hypothesis import HealthCheck, settings
 
+from app.job_runner import JobProcess
 from app.limits import MAX_POINTS
 from app.main import create_app
 from app.settings import Settings
@@ -205,6 +206,11 @@ SPRITES_SWEEP = {
     "tcvae-s0": replace(SPRITES_TRAINING, loss="tcvae", beta=6.0),
 }
 TEST_DISENTANGLEMENT = DisentanglementSettings(points=200, eval_points=100)  # seconds a model
+# The suite's servers start their training jobs at the test process's own priority. A server's jobs run
+# below it (nice 10) so that a visitor's hover takes the CPU from training; beside another worker's tests
+# that left a test's job waiting for the CPU (the Train page's took 119 s, 20 s alone). The command-line
+# servers keep the default, which tests/app/test_jobs.py checks.
+SUITE_JOBS = JobProcess(nice=0)
 
 
 @pytest.fixture(scope="session")
@@ -354,6 +360,7 @@ def _serve(home: Path, *, training: bool = False, density_from: int = MAX_POINTS
         evaluation=TEST_EVALUATION,
         disentanglement=TEST_DISENTANGLEMENT,
         training=training,
+        job_process=SUITE_JOBS,
         density_from=density_from,
     )
     config = uvicorn.Config(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ from fastapi.testclient import TestClient
 
 from app import job_runner
 from app.deps import TRAINING_OFF
-from app.job_runner import JobProcess
 from app.main import create_app
 from app.settings import Settings
 from model.checkpoint import load_history, load_info
@@ -27,11 +27,11 @@ from model.home import data_root, models_root
 from model.job_queue import JobQueue, JobSpec
 from tests.app.conftest import TEST_HOSTS
 from tests.app.fault_job import FAULT_ENV
-from tests.conftest import _free_port
+from tests.conftest import SUITE_JOBS, _free_port
 
 # Seconds, not minutes: 2-D with one hidden layer of 32, on the first 500 training digits.
 QUICK_JOB = {"model_id": "quick", "hidden": [32], "epochs": 2, "train_limit": 500}
-FAULT_PROCESS = JobProcess(command=(sys.executable, str(Path(__file__).with_name("fault_job.py"))))
+FAULT_PROCESS = replace(SUITE_JOBS, command=(sys.executable, str(Path(__file__).with_name("fault_job.py"))))
 
 
 def _home_with_mnist(home: Path, mnist_root: Path) -> Path:
@@ -48,7 +48,7 @@ def jobs_home(tmp_path: Path, mnist_root: Path, mnist: Dataset) -> Path:
 
 def client_for(home: Path, **settings: Any) -> TestClient:
     """A server over `home` with training from the page on (unless `settings` say otherwise)."""
-    defaults = {"training": True, "allowed_hosts": TEST_HOSTS}
+    defaults = {"training": True, "allowed_hosts": TEST_HOSTS, "job_process": SUITE_JOBS}
     return TestClient(create_app(Settings(home=home, device="cpu", **{**defaults, **settings})))
 
 
@@ -323,6 +323,12 @@ def _job_process_of(server: int) -> list[int]:
     return found
 
 
+def _niceness(pid: int) -> int:
+    """A process's nice value, from /proc (field 19 of its stat line, counted after the command's name)."""
+    after_name = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(after_name[16])
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the job process through /proc")
 def test_a_killed_server_leaves_its_job_to_resume_on_the_next_start(jobs_home: Path) -> None:
@@ -332,6 +338,7 @@ def test_a_killed_server_leaves_its_job_to_resume_on_the_next_start(jobs_home: P
         _wait_for(lambda: queue.epochs_reported(1) >= 1, 120, "the first job's first epoch")
         workers = _job_process_of(server.pid)
         assert len(workers) == 1
+        assert _niceness(workers[0]) == _niceness(server.pid) + 10  # training below the server
         server.kill()  # kill -9: no lifespan, no goodbye
         server.wait()
         # The job process sees its server gone and stops after its current step.
