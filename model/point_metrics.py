@@ -18,7 +18,7 @@ from model.metrics import BatchHook, evaluating
 from model.tensor_cache import read_cached, write_cached
 from model.vae import LatentModel, prior_log_prob
 
-PIXEL_CHUNK = 5_000  # images made pixels at once: a split's floats stay a few MB, not ~190 MB
+PIXEL_CHUNK = 5_000  # images made float pixels at once, not a whole split (MNIST's training split: ~190 MB)
 POINT_METRIC_K = 50  # importance samples per image: Burda et al.'s k = 50, a few seconds per 10,000 digits
 SEED = 0
 # name -> (title, what it is): the one list the API, the page's "colour by" choice and its histograms follow.
